@@ -1,0 +1,250 @@
+package io.github.muon4j.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A checkpoint directory {@code ckpt-000123/}: one file per part (weights, optimizer state, data
+ * position, trainer state, config) and {@code manifest.json} with the SHA-256 and size of each.
+ *
+ * <p>Crash safety: parts go to a hidden temporary directory, each file is fsynced, the manifest is
+ * written last, and the directory is renamed into place atomically. A crash at any moment leaves
+ * either no new checkpoint or a complete one, and the previous checkpoint untouched. Only the newest
+ * {@code keep} checkpoints are kept. {@link #open} verifies every checksum before anything is read.
+ */
+public final class Checkpoint {
+
+    /** Writes one part of a checkpoint. */
+    @FunctionalInterface
+    public interface Part {
+        void write(OutputStream out) throws IOException;
+    }
+
+    static final String MANIFEST = "manifest.json";
+    static final String FORMAT = "muon4j-checkpoint";
+    private static final Pattern NAME = Pattern.compile("ckpt-(\\d{6,})");
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+
+    private final Path dir;
+    private final int step;
+    private final Map<String, byte[]> parts;
+
+    private Checkpoint(Path dir, int step, Map<String, byte[]> parts) {
+        this.dir = dir;
+        this.step = step;
+        this.parts = parts;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public int step() {
+        return step;
+    }
+
+    /** The verified bytes of a part. */
+    public InputStream part(String name) {
+        byte[] b = parts.get(name);
+        if (b == null) {
+            throw new IllegalArgumentException(
+                    "checkpoint " + dir + " has no part '" + name + "': not a muon4j checkpoint of this version");
+        }
+        return new ByteArrayInputStream(b);
+    }
+
+    public String partText(String name) {
+        try (InputStream in = part(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Writes a checkpoint for {@code step} into {@code runDir} and prunes to the newest {@code keep}. */
+    public static Path write(Path runDir, int step, Map<String, Part> parts, int keep) throws IOException {
+        Files.createDirectories(runDir);
+        String name = String.format("ckpt-%06d", step);
+        Path tmp = runDir.resolve("." + name + ".tmp");
+        deleteTree(tmp);
+        Files.createDirectories(tmp);
+        JsonObject files = new JsonObject();
+        for (Map.Entry<String, Part> e : parts.entrySet()) {
+            Path f = tmp.resolve(e.getKey());
+            MessageDigest md = sha256();
+            long size;
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    OutputStream raw = java.nio.channels.Channels.newOutputStream(ch);
+                    CountingOutputStream cnt = new CountingOutputStream(raw);
+                    DigestOutputStream out = new DigestOutputStream(cnt, md)) {
+                e.getValue().write(out);
+                out.flush();
+                ch.force(true);
+                size = cnt.count;
+            }
+            JsonObject meta = new JsonObject();
+            meta.addProperty("sha256", HexFormat.of().formatHex(md.digest()));
+            meta.addProperty("bytes", size);
+            files.add(e.getKey(), meta);
+        }
+        JsonObject manifest = new JsonObject();
+        manifest.addProperty("format", FORMAT);
+        manifest.addProperty("version", 1);
+        manifest.addProperty("step", step);
+        manifest.add("files", files);
+        Path mf = tmp.resolve(MANIFEST);
+        try (FileChannel ch = FileChannel.open(mf, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        Path target = runDir.resolve(name);
+        deleteTree(target);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        fsyncDir(runDir);
+        List<Path> all = list(runDir);
+        for (int i = 0; i < all.size() - Math.max(1, keep); i++) {
+            deleteTree(all.get(i));
+        }
+        return target;
+    }
+
+    /**
+     * Opens a checkpoint: {@code path} is a checkpoint directory, or a run directory whose newest
+     * checkpoint is taken. Every part's checksum is verified.
+     */
+    public static Checkpoint open(Path path) {
+        if (!Files.isDirectory(path)) {
+            throw new IllegalArgumentException("checkpoint " + path + ": no such directory");
+        }
+        Path dir = path;
+        if (!Files.exists(path.resolve(MANIFEST))) {
+            List<Path> all;
+            try {
+                all = list(path);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
+            }
+            if (all.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "checkpoint " + path + ": not a muon4j checkpoint (no manifest.json and no ckpt-* inside)");
+            }
+            dir = all.get(all.size() - 1);
+        }
+        JsonObject manifest;
+        try {
+            manifest = GSON.fromJson(Files.readString(dir.resolve(MANIFEST)), JsonObject.class);
+        } catch (IOException | JsonParseException e) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": unreadable manifest.json");
+        }
+        if (manifest == null || !manifest.has("format") || !FORMAT.equals(manifest.get("format").getAsString())) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": not a muon4j checkpoint");
+        }
+        Map<String, byte[]> parts = new LinkedHashMap<>();
+        for (Map.Entry<String, com.google.gson.JsonElement> e : manifest.getAsJsonObject("files").entrySet()) {
+            Path f = dir.resolve(e.getKey());
+            byte[] data;
+            try {
+                data = Files.readAllBytes(f);
+            } catch (IOException ex) {
+                throw new IllegalArgumentException("checkpoint " + dir + " is corrupt: " + e.getKey() + " is missing");
+            }
+            String want = e.getValue().getAsJsonObject().get("sha256").getAsString();
+            String got = HexFormat.of().formatHex(sha256().digest(data));
+            if (!want.equals(got)) {
+                throw new IllegalArgumentException(
+                        "checkpoint " + dir + " is corrupt: checksum mismatch in " + e.getKey());
+            }
+            parts.put(e.getKey(), data);
+        }
+        return new Checkpoint(dir, manifest.get("step").getAsInt(), parts);
+    }
+
+    /** Checkpoint directories of a run, oldest first. */
+    public static List<Path> list(Path runDir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(runDir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(runDir, "ckpt-*")) {
+            for (Path p : ds) {
+                Matcher m = NAME.matcher(p.getFileName().toString());
+                if (m.matches() && Files.exists(p.resolve(MANIFEST))) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()));
+        return out;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // not every file system lets a directory be opened for sync; the rename is still atomic
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var walk = Files.walk(p)) {
+            List<Path> all = walk.sorted(java.util.Comparator.reverseOrder()).toList();
+            for (Path q : all) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+
+    private static final class CountingOutputStream extends java.io.FilterOutputStream {
+        long count;
+
+        CountingOutputStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
+        }
+    }
+}
