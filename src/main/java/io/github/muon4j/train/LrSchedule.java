@@ -28,8 +28,8 @@ public final class LrSchedule implements Tracker {
     private final float base;
     private final int warmup;
     private final int total;
-    private final float floor;
-    private final float decayFraction;
+    private final double floor;
+    private final double decayFraction;
 
     /**
      * @param kind the shape after warm-up
@@ -39,7 +39,7 @@ public final class LrSchedule implements Tracker {
      * @param floor final learning rate as a fraction of base (cosine and WSD)
      * @param decayFraction WSD: the last fraction of the run that decays
      */
-    public LrSchedule(Kind kind, float base, int warmup, int total, float floor, float decayFraction) {
+    public LrSchedule(Kind kind, float base, int warmup, int total, double floor, double decayFraction) {
         if (!(base >= 0) || warmup < 0 || total < 1 || floor < 0 || floor > 1) {
             throw new IllegalArgumentException(
                     "learning-rate schedule: need base >= 0, warmup >= 0, total >= 1, 0 <= floor <= 1");
@@ -54,7 +54,7 @@ public final class LrSchedule implements Tracker {
 
     /** The defaults of the paper family: cosine to 10%, WSD decaying over the last 20%. */
     public static LrSchedule of(Kind kind, float base, int warmup, int total) {
-        return new LrSchedule(kind, base, warmup, total, 0.1f, 0.2f);
+        return new LrSchedule(kind, base, warmup, total, 0.1, 0.2);
     }
 
     /** The multiplier of base at update s (1-based). */
