@@ -1,0 +1,159 @@
+package io.github.muon4j.cli;
+
+import com.google.gson.JsonObject;
+import io.github.muon4j.train.TrainConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * The model, data, optimizer and budget flags of {@code train}, shared by every command that trains
+ * (the experiments too). A flag left out keeps the value of {@code --config FILE}, else the default.
+ */
+public final class TrainOptions {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON file of settings (snake_case keys); flags override it")
+    Path config;
+
+    @Option(names = "--preset", description = "model preset: tiny, 30m, 50m, 70m, 125m, 200m (see `params`)")
+    String preset;
+
+    @Option(names = "--attention", description = "mha | mla")
+    String attention;
+
+    @Option(names = "--ffn", description = "dense | moe")
+    String ffn;
+
+    @Option(names = "--optimizer", description = "muon (AdamW for non-matrix parameters) | adamw")
+    String optimizer;
+
+    @Option(names = "--lr", description = "learning rate of the hidden matrices (Muon's, or AdamW's with --optimizer adamw)")
+    Double lr;
+
+    @Option(names = "--adamw-lr", description = "AdamW learning rate (embedding, head, norms, routers; all parameters with --optimizer adamw unless --lr)")
+    Double adamwLr;
+
+    @Option(names = "--weight-decay", description = "decoupled weight decay")
+    Double weightDecay;
+
+    @Option(names = "--batch-size", description = "sequences per micro-batch")
+    Integer batchSize;
+
+    @Option(names = "--seq-len", description = "tokens per sequence")
+    Integer seqLen;
+
+    @Option(names = "--steps", description = "optimizer steps")
+    Integer steps;
+
+    @Option(names = "--warmup", description = "warm-up steps")
+    Integer warmup;
+
+    @Option(names = "--schedule", description = "cosine | wsd | constant")
+    String schedule;
+
+    @Option(names = "--grad-accum", description = "micro-batches per optimizer step")
+    Integer gradAccum;
+
+    @Option(names = "--clip", description = "clip the global gradient norm to this (0: off)")
+    Double clip;
+
+    @Option(names = "--eval-every", description = "evaluate every N steps (0: at the end only)")
+    Integer evalEvery;
+
+    @Option(names = "--eval-batches", description = "validation batches per evaluation")
+    Integer evalBatches;
+
+    @Option(names = "--save-every", description = "checkpoint every N steps (0: at the end only)")
+    Integer saveEvery;
+
+    @Option(names = "--keep", description = "checkpoints to keep")
+    Integer keep;
+
+    @Option(names = "--data", paramLabel = "PATH", description = "training text: file, directory of .txt, .jsonl, .bin shards (default: built-in corpus)")
+    String data;
+
+    @Option(names = "--val-data", paramLabel = "PATH", description = "validation source (default: a held-out part of --data)")
+    String valData;
+
+    @Option(names = "--tokenizer", description = "byte | gpt2 | cl100k (default: byte for tiny, gpt2 otherwise)")
+    String tokenizer;
+
+    @Option(names = "--seed", description = "random seed (model init and data order)")
+    Long seed;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: runs/<command>-<time>)")
+    String out;
+
+    @Option(names = "--threads", description = "CPU threads (0: all cores)")
+    Integer threads;
+
+    @Option(names = "--device", description = "auto | cpu | gpu")
+    String device;
+
+    @Option(names = "--log-every", description = "log metrics every N steps")
+    Integer logEvery;
+
+    @Option(names = "--diag-every", description = "every N steps log Muon diagnostics: update RMS, spectral norm, orthogonality error (0: off)")
+    Integer diagEvery;
+
+    @Option(names = "--samples", description = "lines of generated text shown at the end")
+    Integer samples;
+
+    /** Defaults, then the config file, then the flags given. */
+    public TrainConfig resolve(TrainConfig defaults) {
+        TrainConfig c = defaults;
+        if (config != null) {
+            String text;
+            try {
+                text = Files.readString(config);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--config " + config + ": cannot read (" + e.getMessage() + ")");
+            }
+            c = c.overlay(text, "--config " + config);
+        }
+        JsonObject f = new JsonObject();
+        put(f, "preset", preset);
+        put(f, "attention", attention);
+        put(f, "ffn", ffn);
+        put(f, "optimizer", optimizer);
+        put(f, "lr", lr);
+        put(f, "adamw_lr", adamwLr);
+        put(f, "weight_decay", weightDecay);
+        put(f, "batch_size", batchSize);
+        put(f, "seq_len", seqLen);
+        put(f, "steps", steps);
+        put(f, "warmup", warmup);
+        put(f, "schedule", schedule);
+        put(f, "grad_accum", gradAccum);
+        put(f, "clip", clip);
+        put(f, "eval_every", evalEvery);
+        put(f, "eval_batches", evalBatches);
+        put(f, "save_every", saveEvery);
+        put(f, "keep_checkpoints", keep);
+        put(f, "data", data);
+        put(f, "val_data", valData);
+        put(f, "tokenizer", tokenizer);
+        put(f, "seed", seed);
+        put(f, "out", out);
+        put(f, "threads", threads);
+        put(f, "device", device);
+        put(f, "log_every", logEvery);
+        put(f, "diag_every", diagEvery);
+        put(f, "samples", samples);
+        c = c.overlay(f.toString(), "flags");
+        if (warmup == null && c.warmup() > c.steps()) {
+            // a short run with the default warm-up: shrink the warm-up rather than fail
+            c = c.overlay("{\"warmup\": " + Math.max(0, c.steps() / 10) + "}", "flags");
+        }
+        return c.validate();
+    }
+
+    private static void put(JsonObject o, String key, Object v) {
+        if (v instanceof Number n) {
+            o.addProperty(key, n);
+        } else if (v != null) {
+            o.addProperty(key, v.toString());
+        }
+    }
+}

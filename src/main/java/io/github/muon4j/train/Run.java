@@ -1,0 +1,365 @@
+package io.github.muon4j.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.tracker.Tracker;
+import com.google.gson.Gson;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.github.muon4j.Backend;
+import io.github.muon4j.data.BatchLoader;
+import io.github.muon4j.data.TokenDataset;
+import io.github.muon4j.data.Tokenizer;
+import io.github.muon4j.data.Tokenizers;
+import io.github.muon4j.infer.Generator;
+import io.github.muon4j.infer.SamplingConfig;
+import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.optim.AdamW;
+import io.github.muon4j.optim.AdjustLr;
+import io.github.muon4j.optim.Muon;
+import io.github.muon4j.optim.MuonWithAdamW;
+import io.github.muon4j.optim.ParamRole;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One training run: its configuration, model, optimizer, data and run directory, and the progress
+ * counters a checkpoint holds. Built fresh by {@link #start} or from a checkpoint by {@link #resume}.
+ */
+public final class Run implements AutoCloseable {
+
+    private static final Gson GSON = new Gson();
+
+    private final TrainConfig config;
+    private final ModelConfig modelConfig;
+    private final Tokenizer tokenizer;
+    private final Path out;
+    private final NDManager manager;
+    private final DecoderLM model;
+    private final MuonWithAdamW optimizer;
+    private final LrSchedule matrixLr;
+    private final LrSchedule otherLr;
+    private final TokenDataset trainData;
+    private final TokenDataset valData;
+    private final BatchLoader trainLoader;
+    private Metrics metrics;
+    private int step;
+    private long tokens;
+    private int badStreak;
+    private double firstValLoss = Double.NaN;
+    private double elapsedSeconds;
+
+    private Run(TrainConfig config, ModelConfig modelConfig, Tokenizer tokenizer, Path out, PrintStream log) {
+        this.config = config;
+        this.modelConfig = modelConfig;
+        this.tokenizer = tokenizer;
+        this.out = out;
+        Backend backend = Backend.init(config.threads(), config.device());
+        this.manager = backend.newManager();
+        try {
+            Data data = Data.open(config, tokenizer, log);
+            this.trainData = data.train();
+            this.valData = data.val();
+            this.model = new DecoderLM(modelConfig);
+            model.initialize(manager, DataType.FLOAT32);
+            boolean muon = "muon".equals(config.optimizer());
+            LrSchedule.Kind kind = LrSchedule.Kind.valueOf(config.schedule().toUpperCase(Locale.ROOT));
+            this.matrixLr = LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
+            this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
+            this.optimizer = buildOptimizer(muon, model.roles(), matrixLr, otherLr, (float) config.weightDecay());
+            this.trainLoader =
+                    new BatchLoader(trainData, config.batchSize(), config.seqLen(), config.seed(), BatchLoader.Order.RANDOM, 4);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Muon for hidden matrices and expert stacks (scaled to match AdamW's update RMS, so AdamW's weight
+     * decay carries over), AdamW for the rest; or AdamW for everything, matrices at {@code matrixLr}.
+     */
+    static MuonWithAdamW buildOptimizer(
+            boolean muon, Map<String, ParamRole> roles, Tracker matrixLr, Tracker otherLr, float weightDecay) {
+        AdamW adamw =
+                AdamW.builder()
+                        .optLearningRateTracker(otherLr)
+                        .optBeta1(0.9f)
+                        .optBeta2(0.95f)
+                        .optEpsilon(1e-8f)
+                        .optWeightDecays(weightDecay)
+                        .build();
+        MuonWithAdamW.Builder b = MuonWithAdamW.builder().optAdamW(adamw).optRoles(roles);
+        if (muon) {
+            b.optMuon(
+                    Muon.builder()
+                            .optLearningRateTracker(matrixLr)
+                            .optMomentum(0.95f)
+                            .optNesterov(true)
+                            .optNsSteps(5)
+                            .optAdjustLr(AdjustLr.ORIGINAL)
+                            .optWeightDecays(weightDecay)
+                            .build());
+        } else {
+            AdamW matrices =
+                    AdamW.builder()
+                            .optLearningRateTracker(matrixLr)
+                            .optBeta1(0.9f)
+                            .optBeta2(0.95f)
+                            .optEpsilon(1e-8f)
+                            .optWeightDecays(weightDecay)
+                            .build();
+            b.optMatrixAdamW(matrices);
+        }
+        return b.build();
+    }
+
+    /** A fresh run. Refuses a run directory that already holds a run. */
+    public static Run start(TrainConfig config, PrintStream log) throws IOException {
+        Tokenizer tok = Tokenizers.byName(config.tokenizerOrDefault());
+        ModelConfig mc = modelConfigFor(config, tok);
+        Path out = Path.of(config.out() != null ? config.out() : defaultOut("train"));
+        if (Files.exists(out.resolve("config.json")) || !Checkpoint.list(out).isEmpty()) {
+            throw new IllegalArgumentException(
+                    "--out " + out + " already holds a run: use --resume " + out + " to continue it, or another --out");
+        }
+        Run run = new Run(config, mc, tok, out, log);
+        Files.createDirectories(out);
+        writeAtomically(out.resolve("config.json"), configJson(config, mc, tok));
+        run.metrics = Metrics.open(out.resolve("metrics.jsonl"), -1);
+        return run;
+    }
+
+    /** Continues the run whose checkpoint (or run directory) is {@code dir}, exactly where it stopped. */
+    public static Run resume(Path dir, String tokenizerFlag, PrintStream log) throws IOException {
+        Checkpoint ck = Checkpoint.open(dir);
+        JsonObject saved = JsonParser.parseString(ck.partText("config.json")).getAsJsonObject();
+        TrainConfig config = TrainConfig.fromJson(saved.get("train").toString(), ck.dir() + "/config.json");
+        ModelConfig mc = ModelConfig.fromJson(saved.get("model").toString());
+        String tokName = saved.get("tokenizer").getAsString();
+        if (tokenizerFlag != null && !tokenizerFlag.equals(tokName)) {
+            throw new IllegalArgumentException(
+                    "tokenizer mismatch: checkpoint " + ck.dir() + " was trained with '" + tokName + "', not '" + tokenizerFlag + "'");
+        }
+        Tokenizer tok = Tokenizers.byName(tokName);
+        Path out = ck.dir().getParent();
+        Run run = new Run(config, mc, tok, out, log);
+        try {
+            run.load(ck);
+        } catch (IOException | RuntimeException e) {
+            run.close();
+            throw new IllegalArgumentException("checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
+        }
+        run.metrics = Metrics.open(out.resolve("metrics.jsonl"), run.step);
+        return run;
+    }
+
+    static ModelConfig modelConfigFor(TrainConfig c, Tokenizer tok) {
+        ModelConfig mc =
+                ModelConfig.preset(c.preset())
+                        .withAttention(Attention.valueOf(c.attention().toUpperCase(Locale.ROOT)))
+                        .withFfn(Ffn.valueOf(c.ffn().toUpperCase(Locale.ROOT)))
+                        .withVocab(tok.vocabSize())
+                        .withSeed(c.seed());
+        if (c.seqLen() > mc.contextLength()) {
+            throw new IllegalArgumentException(
+                    "seq_len " + c.seqLen() + " exceeds the context length " + mc.contextLength() + " of preset " + c.preset());
+        }
+        return mc;
+    }
+
+    static String configJson(TrainConfig c, ModelConfig mc, Tokenizer tok) {
+        JsonObject o = new JsonObject();
+        o.add("train", JsonParser.parseString(c.toJson()));
+        o.add("model", JsonParser.parseString(mc.toJson()));
+        o.addProperty("tokenizer", tok.name());
+        o.addProperty("vocab_size", tok.vocabSize());
+        return new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(o);
+    }
+
+    static String defaultOut(String command) {
+        return "runs/" + command + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    /** Writes a checkpoint of the current step. */
+    public void saveCheckpoint() throws IOException {
+        Map<String, Checkpoint.Part> parts = new LinkedHashMap<>();
+        parts.put("config.json", o -> o.write(configJson(config, modelConfig, tokenizer).getBytes(StandardCharsets.UTF_8)));
+        parts.put("model.params", o -> model.saveParameters(new DataOutputStream(o)));
+        parts.put("optimizer.bin", optimizer::saveState);
+        JsonObject st = new JsonObject();
+        st.addProperty("step", step);
+        st.addProperty("tokens", tokens);
+        st.addProperty("bad_streak", badStreak);
+        st.addProperty("first_val_loss", firstValLoss);
+        st.addProperty("elapsed_s", elapsedSeconds);
+        st.add("data", JsonParser.parseString(trainLoader.state().toJson()));
+        JsonArray biases = new JsonArray();
+        for (float[] b : model.balanceBiases()) {
+            biases.add(GSON.toJsonTree(b));
+        }
+        st.add("balance_biases", biases);
+        parts.put("state.json", o -> o.write(st.toString().getBytes(StandardCharsets.UTF_8)));
+        Checkpoint.write(out, step, parts, config.keepCheckpoints());
+    }
+
+    private void load(Checkpoint ck) throws IOException {
+        model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
+        optimizer.loadState(ck.part("optimizer.bin"));
+        JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
+        step = st.get("step").getAsInt();
+        tokens = st.get("tokens").getAsLong();
+        badStreak = st.get("bad_streak").getAsInt();
+        firstValLoss = st.get("first_val_loss").getAsDouble();
+        elapsedSeconds = st.get("elapsed_s").getAsDouble();
+        trainLoader.restore(BatchLoader.State.fromJson(st.get("data").toString()));
+        List<float[]> biases = new ArrayList<>();
+        for (var e : st.getAsJsonArray("balance_biases")) {
+            biases.add(GSON.fromJson(e, float[].class));
+        }
+        if (!biases.isEmpty()) {
+            model.setBalanceBiases(biases);
+        }
+    }
+
+    // ------------------------------------------------------------------ evaluation and samples
+
+    /** Mean validation loss over the first {@code batches} sequential windows of the validation data. */
+    public double evaluate(int batches) {
+        return Evaluator.loss(model, valData, config.batchSize(), config.seqLen(), batches, manager);
+    }
+
+    /** A line of generated text, seeded by {@code i}. */
+    public String sample(int i) {
+        String[] prompts = {"The ", "It is ", "In the "};
+        String prompt = prompts[i % prompts.length];
+        Generator g = new Generator(model);
+        SamplingConfig s = SamplingConfig.of(0.8, 40, 0.95, config.seed() + i);
+        int[] ids = g.generate(tokenizer.encode(prompt), Math.min(80, modelConfig.contextLength() - 8), s, t -> {});
+        return prompt + tokenizer.decode(ids).replace('\n', ' ');
+    }
+
+    // ------------------------------------------------------------------ accessors used by Trainer
+
+    void advance(int step, long tokenDelta, int badStreak) {
+        this.step = step;
+        this.tokens += tokenDelta;
+        this.badStreak = badStreak;
+    }
+
+    public TrainConfig config() {
+        return config;
+    }
+
+    public ModelConfig modelConfig() {
+        return modelConfig;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public DecoderLM model() {
+        return model;
+    }
+
+    public MuonWithAdamW optimizer() {
+        return optimizer;
+    }
+
+    LrSchedule matrixLr() {
+        return matrixLr;
+    }
+
+    LrSchedule otherLr() {
+        return otherLr;
+    }
+
+    BatchLoader trainLoader() {
+        return trainLoader;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    Metrics metrics() {
+        return metrics;
+    }
+
+    public Path out() {
+        return out;
+    }
+
+    public int step() {
+        return step;
+    }
+
+    public long tokens() {
+        return tokens;
+    }
+
+    int badStreak() {
+        return badStreak;
+    }
+
+    double firstValLoss() {
+        return firstValLoss;
+    }
+
+    void setFirstValLoss(double v) {
+        firstValLoss = v;
+    }
+
+    double elapsedSeconds() {
+        return elapsedSeconds;
+    }
+
+    void setElapsedSeconds(double s) {
+        elapsedSeconds = s;
+    }
+
+    String title() {
+        return String.format(
+                "%s %s/%s, %s, %s tokens", config.preset(), config.attention(), config.ffn(), config.optimizer(), tokenizer.name());
+    }
+
+    static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, text);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (metrics != null) {
+                metrics.close();
+            }
+            trainLoader.close();
+        } finally {
+            manager.close();
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package io.github.muon4j.train;
+
+import com.google.gson.FieldNamingPolicy;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.util.Set;
+
+/**
+ * Everything a training run needs besides the model shape (which the preset and {@link
+ * io.github.muon4j.model.ModelConfig} give). Serialised as snake_case JSON into {@code config.json}.
+ *
+ * <p>{@code lr} is the learning rate of the hidden matrices (Muon's, or AdamW's when the optimizer
+ * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers).
+ */
+public record TrainConfig(
+        String preset,
+        String attention,
+        String ffn,
+        String optimizer,
+        double lr,
+        double adamwLr,
+        double weightDecay,
+        int batchSize,
+        int seqLen,
+        int steps,
+        int warmup,
+        String schedule,
+        int gradAccum,
+        double clip,
+        int evalEvery,
+        int evalBatches,
+        int saveEvery,
+        int keepCheckpoints,
+        String data,
+        String valData,
+        double valFraction,
+        String tokenizer,
+        long seed,
+        String out,
+        int threads,
+        String device,
+        int logEvery,
+        int diagEvery,
+        int maxBadSteps,
+        int samples) {
+
+    static final Gson GSON =
+            new GsonBuilder()
+                    .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+                    .setPrettyPrinting()
+                    .serializeNulls()
+                    .create();
+
+    /** The defaults: the tiny preset, Muon, byte tokens, built-in corpus, about 5 minutes on 2 cores. */
+    public static TrainConfig defaults() {
+        return new TrainConfig(
+                "tiny", "mha", "dense", "muon", 0.02, 3e-3, 0.1, 16, 128, 600, 50, "cosine", 1, 1.0, 100,
+                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 10, 0, 5, 3);
+    }
+
+    /** The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise. */
+    public String tokenizerOrDefault() {
+        return tokenizer != null ? tokenizer : ("tiny".equals(preset) ? "byte" : "gpt2");
+    }
+
+    public String toJson() {
+        return GSON.toJson(this);
+    }
+
+    /**
+     * Overlays a JSON object (snake_case keys; unknown keys rejected) on this config. Used for
+     * {@code --config FILE}; command-line flags are applied on top afterwards.
+     */
+    public TrainConfig overlay(String json, String source) {
+        JsonObject base = GSON.toJsonTree(this).getAsJsonObject();
+        JsonElement parsed;
+        try {
+            parsed = JsonParser.parseString(json);
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException(source + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
+        }
+        if (!parsed.isJsonObject()) {
+            throw new IllegalArgumentException(source + ": expected a JSON object of training settings");
+        }
+        Set<String> known = base.keySet();
+        for (var e : parsed.getAsJsonObject().entrySet()) {
+            if (!known.contains(e.getKey())) {
+                throw new IllegalArgumentException(
+                        source + ": unknown setting '" + e.getKey() + "' (known: " + String.join(", ", known) + ")");
+            }
+            base.add(e.getKey(), e.getValue());
+        }
+        try {
+            return GSON.fromJson(base, TrainConfig.class);
+        } catch (JsonParseException | NumberFormatException e) {
+            throw new IllegalArgumentException(source + ": a setting has the wrong type (" + firstLine(e.getMessage()) + ")");
+        }
+    }
+
+    public static TrainConfig fromJson(String json, String source) {
+        return defaults().overlay(json, source);
+    }
+
+    /** Checks every field; the message names the field and the rule. */
+    public TrainConfig validate() {
+        need(steps >= 1, "steps", "must be at least 1");
+        need(batchSize >= 1, "batch_size", "must be at least 1");
+        need(seqLen >= 2, "seq_len", "must be at least 2");
+        need(warmup >= 0 && warmup <= steps, "warmup", "must be between 0 and steps");
+        need(gradAccum >= 1, "grad_accum", "must be at least 1");
+        need(lr > 0 && Double.isFinite(lr), "lr", "must be a positive number");
+        need(adamwLr > 0 && Double.isFinite(adamwLr), "adamw_lr", "must be a positive number");
+        need(weightDecay >= 0, "weight_decay", "must be >= 0");
+        need(clip >= 0, "clip", "must be >= 0 (0 turns clipping off)");
+        need(evalEvery >= 0, "eval_every", "must be >= 0 (0: only at the end)");
+        need(evalBatches >= 1, "eval_batches", "must be at least 1");
+        need(saveEvery >= 0, "save_every", "must be >= 0 (0: only at the end)");
+        need(keepCheckpoints >= 1, "keep_checkpoints", "must be at least 1");
+        need(valFraction > 0 && valFraction < 0.5, "val_fraction", "must be in (0, 0.5)");
+        need(logEvery >= 1, "log_every", "must be at least 1");
+        need(diagEvery >= 0, "diag_every", "must be >= 0 (0: off)");
+        need(maxBadSteps >= 1, "max_bad_steps", "must be at least 1");
+        need(samples >= 0, "samples", "must be >= 0");
+        oneOf("optimizer", optimizer, "muon", "adamw");
+        oneOf("attention", attention, "mha", "mla");
+        oneOf("ffn", ffn, "dense", "moe");
+        oneOf("schedule", schedule, "cosine", "wsd", "constant");
+        oneOf("device", device, "auto", "cpu", "gpu");
+        if (tokenizer != null) {
+            oneOf("tokenizer", tokenizer, "byte", "gpt2", "cl100k");
+        }
+        return this;
+    }
+
+    private static void need(boolean ok, String field, String rule) {
+        if (!ok) {
+            throw new IllegalArgumentException(field + " " + rule);
+        }
+    }
+
+    private static void oneOf(String field, String value, String... allowed) {
+        for (String a : allowed) {
+            if (a.equals(value)) {
+                return;
+            }
+        }
+        throw new IllegalArgumentException(
+                field + " must be one of " + String.join("|", allowed) + ", not '" + value + "'");
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int i = s.indexOf('\n');
+        return i < 0 ? s : s.substring(0, i);
+    }
+}
