@@ -10,7 +10,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import io.github.muon4j.Backend;
 import io.github.muon4j.optim.ParamRole;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -83,15 +82,12 @@ public final class DecoderLM extends ModelBlock {
 
     /** Seeded, deterministic initialisation of every parameter in {@code manager}. */
     public void initialize(NDManager manager, DataType dataType) {
-        initialize(manager, dataType, new Shape(1, config.contextLength()));
+        initialize(manager, dataType, config.seed());
     }
 
     @Override
-    public void initialize(NDManager manager, DataType dataType, Shape... inputShapes) {
-        Backend.checkDataType(dataType, manager.getDevice());
-        visitParams("", (name, spec) -> spec.parameter()
-                .setInitializer(new SeededNormal(config.seed(), name, spec.std())));
-        super.initialize(manager, dataType, inputShapes);
+    public void initialize(NDManager manager, DataType dataType, long seed) {
+        super.initialize(manager, dataType, seed);
         this.manager = manager;
     }
 

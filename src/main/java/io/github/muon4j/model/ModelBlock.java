@@ -51,6 +51,17 @@ public abstract class ModelBlock extends AbstractBlock {
         }
     }
 
+    /**
+     * Seeded, deterministic initialisation of every parameter below this block: normal(0, std)
+     * from {@code (seed, parameter name)} (see {@link SeededNormal}), ones for norm gains.
+     */
+    public void initialize(NDManager manager, DataType dataType, long seed) {
+        io.github.muon4j.Backend.checkDataType(dataType, manager.getDevice());
+        visitParams("", (name, spec) -> spec.parameter()
+                .setInitializer(new SeededNormal(seed, name, spec.std())));
+        initialize(manager, dataType, new Shape(1));
+    }
+
     /** The value of {@code p} for this forward pass. */
     protected static ai.djl.ndarray.NDArray value(ParameterStore ps, Parameter p, boolean training) {
         return ps.getValue(p, p.getArray().getDevice(), training);

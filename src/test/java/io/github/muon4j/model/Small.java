@@ -40,6 +40,11 @@ public final class Small {
         return b.build();
     }
 
+    /** A new root manager on the CPU. */
+    public static NDManager newManager() {
+        return Backend.get().newManager();
+    }
+
     public static DecoderLM model(ModelConfig c, NDManager m, DataType t) {
         DecoderLM lm = new DecoderLM(c);
         lm.initialize(m, t);
