@@ -1,0 +1,164 @@
+package io.github.muon4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import io.github.muon4j.optim.ParamRole;
+
+/**
+ * Mixture-of-experts feed-forward (DeepSeekMoE): fine-grained routed SwiGLU experts chosen by the
+ * {@link Gate}, plus shared experts that see every token (one fused SwiGLU of hidden {@code
+ * n_shared * expert_hidden}).
+ *
+ * <p>Sparse dispatch: the N*k (token, expert) assignments are ordered by expert id (argsort),
+ * counted (one transfer of E counts to the CPU), and each expert runs only on its own contiguous
+ * slice of rows; the outputs are put back in assignment order with the inverse permutation and
+ * combined with the router weights. Routed expert weights are stacked [E, out, in] ({@link
+ * ParamRole#EXPERT_STACK}) and split per expert with one op (whose backward is one concat).
+ *
+ * <p>Balance terms: Switch loss {@code alpha * E * sum_i f_i P_i} with f_i the fraction of
+ * assignments to expert i and P_i its mean router probability, plus router z-loss {@code z *
+ * mean(logsumexp(logits)^2)}.
+ */
+public final class MoE extends ModelBlock implements FeedForward {
+
+    private final int experts;
+    private final int topK;
+    private final double auxCoef;
+    private final double zCoef;
+    private final Gate gate;
+    private final SwiGLU shared;
+    private final Parameter w1;
+    private final Parameter w3;
+    private final Parameter w2;
+
+    public MoE(ModelConfig c) {
+        experts = c.nRoutedExperts();
+        topK = c.topK();
+        auxCoef = c.auxLossCoef();
+        zCoef = c.zLossCoef();
+        int h = c.expertHidden();
+        gate = addChildBlock("gate", new Gate(c));
+        shared = c.nSharedExperts() > 0
+                ? addChildBlock("shared", new SwiGLU(c, c.nSharedExperts() * h))
+                : null;
+        w1 = param("experts_w1", ParamRole.EXPERT_STACK, c.initScale(), experts, h, c.dModel());
+        w3 = param("experts_w3", ParamRole.EXPERT_STACK, c.initScale(), experts, h, c.dModel());
+        w2 = param("experts_w2", ParamRole.EXPERT_STACK, DecoderLM.outputStd(c), experts,
+                c.dModel(), h);
+    }
+
+    public Gate gate() {
+        return gate;
+    }
+
+    /** The shared experts, or null when n_shared_experts is 0. */
+    public SwiGLU shared() {
+        return shared;
+    }
+
+    /** Stacked routed expert weights: w1 and w3 [E, hidden, d], w2 [E, d, hidden]. */
+    public Parameter[] expertWeights() {
+        return new Parameter[] {w1, w3, w2};
+    }
+
+    @Override
+    public Result apply(ParameterStore ps, NDArray x, boolean training) {
+        Shape shape = x.getShape();
+        long d = shape.get(shape.dimension() - 1);
+        NDManager m = x.getManager();
+        NDArray flat = x.reshape(-1, d); // (N, d)
+        long n = flat.getShape().get(0);
+        Gate.Routing r = gate.route(ps, flat, training);
+
+        NDArray ids = r.indices().flatten(); // (N*k) expert of each assignment n*k + j
+        NDArray order = ids.argSort(); // assignments grouped by expert
+        NDArray countArr = ids.oneHot(experts).sum(new int[] {0}); // (E)
+        long[] counts = countArr.toType(DataType.INT64, false).toLongArray();
+        NDArray token = order.toType(DataType.FLOAT64, false).div(topK).floor()
+                .toType(DataType.INT64, false); // source token of each sorted assignment
+        NDArray xs = flat.get(token); // (N*k, d) rows sorted by expert
+
+        long[] cuts = new long[experts - 1];
+        long acc = 0;
+        for (int e = 0; e < experts - 1; e++) {
+            acc += counts[e];
+            cuts[e] = acc;
+        }
+        NDList segments = xs.split(cuts, 0);
+        NDList s1 = perExpert(ps, w1, m, training);
+        NDList s3 = perExpert(ps, w3, m, training);
+        NDList s2 = perExpert(ps, w2, m, training);
+        NDList outs = new NDList();
+        for (int e = 0; e < experts; e++) {
+            if (counts[e] > 0) {
+                outs.add(SwiGLU.apply(segments.get(e), s1.get(e), s3.get(e), s2.get(e)));
+            }
+        }
+        NDArray ys = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 0); // sorted order
+        NDArray back = ys.get(order.argSort()).reshape(n, topK, d); // (N, k, d)
+        NDArray y = back.mul(r.weights().expandDims(2)).sum(new int[] {1}); // (N, d)
+        if (shared != null) {
+            y = y.add(shared.forward(ps, flat, training));
+        }
+
+        float[] load = new float[experts];
+        for (int e = 0; e < experts; e++) {
+            load[e] = counts[e];
+        }
+        NDArray balance = balanceLoss(r, countArr, n, x.getDataType());
+        return new Result(y.reshape(shape), balance, load);
+    }
+
+    /** Weighted Switch aux loss plus z-loss; a zero scalar when both coefficients are 0. */
+    private NDArray balanceLoss(Gate.Routing r, NDArray counts, long n, DataType type) {
+        NDArray loss = r.logits().getManager().zeros(new Shape(), type);
+        if (auxCoef > 0) {
+            NDArray f = counts.toType(type, false).div((double) n * topK); // (E), no gradient
+            NDArray probs = r.scores();
+            if (gate.scoreFunction() == ScoreFunction.SIGMOID) {
+                probs = probs.div(probs.sum(new int[] {1}, true));
+            }
+            NDArray p = probs.mean(new int[] {0}); // (E)
+            loss = loss.add(Tensors.scale(f.mul(p).sum(), auxCoef * experts));
+        }
+        if (zCoef > 0) {
+            NDArray logits = r.logits();
+            NDArray max = logits.max(new int[] {1}, true).stopGradient();
+            NDArray lse = logits.sub(max).exp().sum(new int[] {1}, true).log().add(max);
+            loss = loss.add(Tensors.scale(lse.square().mean(), zCoef));
+        }
+        return loss;
+    }
+
+    /** The stacked weight split into E arrays [out, in], attached to the step manager. */
+    private NDList perExpert(ParameterStore ps, Parameter p, NDManager m, boolean training) {
+        NDArray stack = value(ps, p, training);
+        NDList parts = stack.split(experts, 0);
+        parts.attach(m); // results of an op on a parameter land in the model's manager
+        Shape s = stack.getShape();
+        NDList out = new NDList(experts);
+        for (NDArray a : parts) {
+            out.add(a.reshape(s.get(1), s.get(2)));
+        }
+        return out;
+    }
+
+    /** Nudges the gate's balancing bias from this layer's last load. */
+    public void updateBias(float[] load) {
+        gate.updateBias(load);
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
+            PairList<String, Object> params) {
+        Result r = apply(ps, inputs.singletonOrThrow(), training);
+        return new NDList(r.out(), r.balanceLoss());
+    }
+}

@@ -1,0 +1,81 @@
+package io.github.muon4j.model;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import io.github.muon4j.optim.ParamRole;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * Base of every muon4j model block: parameters are declared with their {@link ParamRole} and the
+ * standard deviation of their normal initialisation (0 means "ones", for norm gains), and child
+ * blocks are initialised with the parent.
+ */
+public abstract class ModelBlock extends AbstractBlock {
+
+    /** Role and initial standard deviation of a parameter (std 0: initialised to ones). */
+    public record ParamSpec(Parameter parameter, ParamRole role, double std) {}
+
+    private final Map<Parameter, ParamSpec> specs = new IdentityHashMap<>();
+
+    protected ModelBlock() {
+        super((byte) 1);
+    }
+
+    /** Declares a parameter of the given role, init std and shape. */
+    protected final Parameter param(String name, ParamRole role, double std, long... shape) {
+        Parameter p = addParameter(Parameter.builder()
+                .setName(name)
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(shape))
+                .build());
+        specs.put(p, new ParamSpec(p, role, std));
+        return p;
+    }
+
+    /** Visits every parameter below this block with the exact name {@code getParameters()} uses. */
+    public final void visitParams(String prefix, java.util.function.BiConsumer<String, ParamSpec> v) {
+        for (Parameter p : getDirectParameters().values()) {
+            v.accept(prefix + p.getName(), specs.get(p));
+        }
+        for (Pair<String, Block> child : getChildren()) {
+            if (child.getValue() instanceof ModelBlock) {
+                ((ModelBlock) child.getValue()).visitParams(prefix + child.getKey() + "_", v);
+            }
+        }
+    }
+
+    /**
+     * Seeded, deterministic initialisation of every parameter below this block: normal(0, std)
+     * from {@code (seed, parameter name)} (see {@link SeededNormal}), ones for norm gains.
+     */
+    public void initialize(NDManager manager, DataType dataType, long seed) {
+        io.github.muon4j.Backend.checkDataType(dataType, manager.getDevice());
+        visitParams("", (name, spec) -> spec.parameter()
+                .setInitializer(new SeededNormal(seed, name, spec.std())));
+        initialize(manager, dataType, new Shape(1));
+    }
+
+    /** The value of {@code p} for this forward pass. */
+    protected static ai.djl.ndarray.NDArray value(ParameterStore ps, Parameter p, boolean training) {
+        return ps.getValue(p, p.getArray().getDevice(), training);
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        for (Pair<String, Block> child : getChildren()) {
+            child.getValue().initialize(manager, dataType, inputShapes);
+        }
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return inputShapes;
+    }
+}

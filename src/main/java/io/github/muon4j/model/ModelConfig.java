@@ -1,0 +1,678 @@
+package io.github.muon4j.model;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * Architecture of a decoder-only language model: sizes, attention kind (MHA or MLA), feed-forward
+ * kind (dense SwiGLU or MoE), MoE balancing, normalisation, RoPE, embeddings and initialisation.
+ *
+ * <p>Every field is validated by the constructor; an impossible combination fails with an {@link
+ * IllegalArgumentException} naming the field (in its JSON spelling) and the rule. Field names in
+ * JSON are snake_case ({@code n_layers}, {@code d_model}, {@code kv_lora_rank}, ...).
+ *
+ * <p>Presets ({@link #preset(String)}): {@code tiny}, {@code 6L-256d}, {@code 6L-512d}, {@code
+ * 9L-512d}, {@code 12L-768d}, {@code 12L-1024d}. A preset carries the MLA and MoE sizes as well, so
+ * {@code withAttention(Attention.MLA)} and {@code withFfn(Ffn.MOE)} only switch the kind. Derived
+ * defaults: {@code head_dim = d_model / n_heads}; MLA {@code kv_lora_rank = d_model / 2}, {@code
+ * q_lora_rank = 0}, {@code qk_nope_head_dim = v_head_dim = head_dim}, {@code qk_rope_head_dim =
+ * head_dim / 2} (DeepSeek-V2's proportions); dense {@code ffn_hidden = 8 d / 3} rounded up to a
+ * multiple of 64; MoE {@code expert_hidden = ffn_hidden / (n_shared_experts + top_k)} so that the
+ * active expert parameters match the dense feed-forward.
+ *
+ * @param vocabSize vocabulary size (set by the trainer from the tokenizer)
+ * @param contextLength maximum sequence length
+ * @param nLayers number of transformer blocks
+ * @param dModel residual width
+ * @param nHeads attention heads
+ * @param headDim MHA head dimension (queries, keys and values)
+ * @param attention MHA or MLA
+ * @param kvLoraRank MLA latent size c (cached)
+ * @param qLoraRank MLA query low-rank size, 0 for a plain query projection
+ * @param qkNopeHeadDim MLA position-free query/key head dimension
+ * @param qkRopeHeadDim MLA rotary query/key head dimension (even); one rotary key per token
+ * @param vHeadDim MLA value head dimension
+ * @param ffn DENSE or MOE
+ * @param ffnHidden SwiGLU hidden size of dense layers
+ * @param nRoutedExperts routed experts per MoE layer
+ * @param nSharedExperts shared (always active) experts per MoE layer
+ * @param topK routed experts per token
+ * @param expertHidden SwiGLU hidden size of one expert
+ * @param scoreFunction router score function
+ * @param auxLossCoef Switch balance loss coefficient alpha (0 = off)
+ * @param biasUpdateRate loss-free balancing bias step u (0 = off)
+ * @param zLossCoef router z-loss coefficient (0 = off)
+ * @param nDenseLayers leading layers that stay dense in a MoE model
+ * @param normEps RMSNorm epsilon
+ * @param ropeBase RoPE base (theta)
+ * @param tiedEmbeddings whether the LM head reuses the embedding table
+ * @param initScale standard deviation of the normal initialisation
+ * @param seed initialisation seed
+ */
+public record ModelConfig(
+        int vocabSize,
+        int contextLength,
+        int nLayers,
+        int dModel,
+        int nHeads,
+        int headDim,
+        Attention attention,
+        int kvLoraRank,
+        int qLoraRank,
+        int qkNopeHeadDim,
+        int qkRopeHeadDim,
+        int vHeadDim,
+        Ffn ffn,
+        int ffnHidden,
+        int nRoutedExperts,
+        int nSharedExperts,
+        int topK,
+        int expertHidden,
+        ScoreFunction scoreFunction,
+        double auxLossCoef,
+        double biasUpdateRate,
+        double zLossCoef,
+        int nDenseLayers,
+        double normEps,
+        double ropeBase,
+        boolean tiedEmbeddings,
+        double initScale,
+        long seed) {
+
+    /** Byte-level vocabulary: 256 bytes plus one end-of-text token. */
+    public static final int BYTE_VOCAB = 257;
+
+    /** GPT-2 BPE vocabulary. */
+    public static final int GPT2_VOCAB = 50257;
+
+    /** Names accepted by {@link #preset(String)}, smallest first. */
+    public static final List<String> PRESETS =
+            List.of("tiny", "6L-256d", "6L-512d", "9L-512d", "12L-768d", "12L-1024d");
+
+    /** Validates every field; see the class comment for the rules. */
+    public ModelConfig {
+        positive("vocab_size", vocabSize);
+        positive("context_length", contextLength);
+        positive("n_layers", nLayers);
+        positive("d_model", dModel);
+        positive("n_heads", nHeads);
+        positive("head_dim", headDim);
+        require(dModel % nHeads == 0, "n_heads", "must divide d_model (d_model=" + dModel
+                + ", n_heads=" + nHeads + ")");
+        require(vocabSize >= 2, "vocab_size", "must be at least 2, got " + vocabSize);
+        require(attention != null, "attention", "must be MHA or MLA");
+        require(ffn != null, "ffn", "must be DENSE or MOE");
+        if (attention == Attention.MHA) {
+            require(headDim % 2 == 0, "head_dim", "must be even for RoPE with MHA, got " + headDim);
+        } else {
+            positive("kv_lora_rank", kvLoraRank);
+            require(qLoraRank >= 0, "q_lora_rank", "must be 0 (plain query) or positive, got "
+                    + qLoraRank);
+            positive("qk_nope_head_dim", qkNopeHeadDim);
+            positive("qk_rope_head_dim", qkRopeHeadDim);
+            require(qkRopeHeadDim % 2 == 0, "qk_rope_head_dim", "must be even for RoPE, got "
+                    + qkRopeHeadDim);
+            positive("v_head_dim", vHeadDim);
+        }
+        boolean anyDense = ffn == Ffn.DENSE || nDenseLayers > 0;
+        if (anyDense) {
+            positive("ffn_hidden", ffnHidden);
+        }
+        if (ffn == Ffn.MOE) {
+            positive("n_routed_experts", nRoutedExperts);
+            require(nSharedExperts >= 0, "n_shared_experts", "must be >= 0, got " + nSharedExperts);
+            positive("top_k", topK);
+            require(topK <= nRoutedExperts, "top_k", "must not exceed n_routed_experts (top_k="
+                    + topK + ", n_routed_experts=" + nRoutedExperts + ")");
+            positive("expert_hidden", expertHidden);
+            require(scoreFunction != null, "score_function", "must be SOFTMAX or SIGMOID");
+            nonNegative("aux_loss_coef", auxLossCoef);
+            nonNegative("bias_update_rate", biasUpdateRate);
+            nonNegative("z_loss_coef", zLossCoef);
+            require(nDenseLayers >= 0 && nDenseLayers < nLayers, "n_dense_layers",
+                    "must be in [0, n_layers) so that at least one layer is MoE, got "
+                            + nDenseLayers);
+        } else {
+            require(nDenseLayers >= 0, "n_dense_layers", "must be >= 0, got " + nDenseLayers);
+        }
+        require(normEps > 0 && Double.isFinite(normEps), "norm_eps", "must be positive, got "
+                + normEps);
+        require(ropeBase > 1 && Double.isFinite(ropeBase), "rope_base", "must be > 1, got "
+                + ropeBase);
+        require(initScale > 0 && Double.isFinite(initScale), "init_scale", "must be positive, got "
+                + initScale);
+    }
+
+    // ------------------------------------------------------------------ presets
+
+    /**
+     * A named preset with MHA and a dense feed-forward, at the byte-level vocabulary (257) for
+     * {@code tiny} and the GPT-2 vocabulary (50257) for the paper sizes. Combine with {@link
+     * #withAttention}, {@link #withFfn} and {@link #withVocab}.
+     *
+     * @param name one of {@link #PRESETS} (case-insensitive)
+     */
+    public static ModelConfig preset(String name) {
+        String n = name == null ? "" : name.toLowerCase(Locale.ROOT);
+        switch (n) {
+            case "tiny":
+                // 4L/192d/6h; MoE: 16 fine-grained experts = 2 shared + top-2 of 14 routed
+                return sized(4, 192, 6, 256, BYTE_VOCAB).routed(14, 2, 2).build();
+            case "6l-256d":
+                return paper(6, 256, 8);
+            case "6l-512d":
+                return paper(6, 512, 8);
+            case "9l-512d":
+                return paper(9, 512, 8);
+            case "12l-768d":
+                return paper(12, 768, 12);
+            case "12l-1024d":
+                return paper(12, 1024, 16);
+            default:
+                throw new IllegalArgumentException(
+                        "preset: unknown name '" + name + "', expected one of " + PRESETS);
+        }
+    }
+
+    /** Paper family: context 512, GPT-2 vocabulary, 64 experts = 2 shared + top-6 of 62 routed. */
+    private static ModelConfig paper(int layers, int d, int heads) {
+        return sized(layers, d, heads, 512, GPT2_VOCAB).routed(62, 2, 6).build();
+    }
+
+    private static Builder sized(int layers, int d, int heads, int context, int vocab) {
+        Builder b = new Builder();
+        b.vocabSize = vocab;
+        b.contextLength = context;
+        b.nLayers = layers;
+        b.dModel = d;
+        b.nHeads = heads;
+        b.attention = Attention.MHA;
+        b.ffn = Ffn.DENSE;
+        b.scoreFunction = ScoreFunction.SOFTMAX;
+        b.auxLossCoef = 0.01;
+        b.biasUpdateRate = 1e-3;
+        b.zLossCoef = 1e-3;
+        b.nDenseLayers = 0;
+        b.normEps = 1e-6;
+        b.ropeBase = 10000;
+        b.tiedEmbeddings = true;
+        b.initScale = 0.02;
+        b.seed = 42;
+        return b;
+    }
+
+    // ------------------------------------------------------------------ withers
+
+    /** A mutable copy for changing several fields at once. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    public ModelConfig withAttention(Attention a) {
+        Builder b = toBuilder();
+        b.attention = a;
+        return b.build();
+    }
+
+    public ModelConfig withFfn(Ffn f) {
+        Builder b = toBuilder();
+        b.ffn = f;
+        return b.build();
+    }
+
+    public ModelConfig withVocab(int vocab) {
+        Builder b = toBuilder();
+        b.vocabSize = vocab;
+        return b.build();
+    }
+
+    public ModelConfig withContextLength(int context) {
+        Builder b = toBuilder();
+        b.contextLength = context;
+        return b.build();
+    }
+
+    public ModelConfig withSeed(long s) {
+        Builder b = toBuilder();
+        b.seed = s;
+        return b.build();
+    }
+
+    public ModelConfig withTiedEmbeddings(boolean tied) {
+        Builder b = toBuilder();
+        b.tiedEmbeddings = tied;
+        return b.build();
+    }
+
+    /** Routed/shared expert counts and top-k; the expert hidden size is re-derived. */
+    public ModelConfig withExperts(int routed, int shared, int k) {
+        return toBuilder().routed(routed, shared, k).build();
+    }
+
+    /** Router score function and balancing: aux-loss alpha, bias step u, z-loss coefficient. */
+    public ModelConfig withBalancing(ScoreFunction score, double aux, double biasRate, double z) {
+        Builder b = toBuilder();
+        b.scoreFunction = score;
+        b.auxLossCoef = aux;
+        b.biasUpdateRate = biasRate;
+        b.zLossCoef = z;
+        return b.build();
+    }
+
+    // ------------------------------------------------------------------ counts
+
+    /** True when layer {@code layer} (0-based) uses the MoE feed-forward. */
+    public boolean isMoeLayer(int layer) {
+        return ffn == Ffn.MOE && layer >= nDenseLayers;
+    }
+
+    /** Number of MoE layers. */
+    public int moeLayers() {
+        return ffn == Ffn.MOE ? nLayers - nDenseLayers : 0;
+    }
+
+    /** Query/key head dimension used in the attention scores. */
+    public int qkHeadDim() {
+        return attention == Attention.MHA ? headDim : qkNopeHeadDim + qkRopeHeadDim;
+    }
+
+    /** Value head dimension. */
+    public int valueHeadDim() {
+        return attention == Attention.MHA ? headDim : vHeadDim;
+    }
+
+    /** Rotary dimension per head (MHA: the whole head; MLA: the decoupled slice). */
+    public int ropeDim() {
+        return attention == Attention.MHA ? headDim : qkRopeHeadDim;
+    }
+
+    /** Attention weight-matrix parameters of one layer (the pre-norm gain not included). */
+    public long attentionMatrixParams() {
+        long d = dModel;
+        long h = nHeads;
+        if (attention == Attention.MHA) {
+            return 4 * d * h * headDim;
+        }
+        long qk = qkHeadDim();
+        long q = qLoraRank == 0 ? d * h * qk : d * qLoraRank + (long) qLoraRank * h * qk;
+        return q
+                + d * (kvLoraRank + qkRopeHeadDim)
+                + (long) kvLoraRank * h * (qkNopeHeadDim + vHeadDim)
+                + h * vHeadDim * d;
+    }
+
+    /** Attention parameters of one layer, including MLA's internal norms. */
+    public long attentionParams() {
+        long norms = attention == Attention.MLA ? kvLoraRank + (long) qLoraRank : 0;
+        return attentionMatrixParams() + norms;
+    }
+
+    /** Parameters of one dense SwiGLU feed-forward. */
+    public long denseFfnParams() {
+        return 3L * dModel * ffnHidden;
+    }
+
+    /** Parameters of one SwiGLU expert. */
+    public long expertParams() {
+        return 3L * dModel * expertHidden;
+    }
+
+    /** Router parameters of one MoE layer. */
+    public long routerParams() {
+        return (long) nRoutedExperts * dModel;
+    }
+
+    /** All parameters of one MoE feed-forward (router, routed and shared experts). */
+    public long moeParams() {
+        return routerParams() + (long) (nRoutedExperts + nSharedExperts) * expertParams();
+    }
+
+    /** Active parameters of one MoE feed-forward: router, shared and top-k routed experts. */
+    public long moeActiveParams() {
+        return routerParams() + (long) (nSharedExperts + topK) * expertParams();
+    }
+
+    private long ffnParams(int layer, boolean active) {
+        if (!isMoeLayer(layer)) {
+            return denseFfnParams();
+        }
+        return active ? moeActiveParams() : moeParams();
+    }
+
+    /** All parameters, by closed form (equals the sum of the model's parameter sizes). */
+    public long totalParams() {
+        return count(false);
+    }
+
+    /** Parameters used per token: for MoE only the router, shared and top-k routed experts. */
+    public long activeParams() {
+        return count(true);
+    }
+
+    private long count(boolean active) {
+        long d = dModel;
+        long n = (long) vocabSize * d * (tiedEmbeddings ? 1 : 2) + d; // embedding, head, final norm
+        for (int l = 0; l < nLayers; l++) {
+            n += 2 * d + attentionParams() + ffnParams(l, active);
+        }
+        return n;
+    }
+
+    /**
+     * Active weight-matrix parameters that take part in a matmul per token: attention and active
+     * feed-forward matrices (router included) of all layers plus the LM head (vocab x d_model, also
+     * when tied). Norm gains and the embedding lookup are excluded.
+     */
+    public long activeMatrixParams() {
+        long n = (long) vocabSize * dModel;
+        for (int l = 0; l < nLayers; l++) {
+            n += attentionMatrixParams() + ffnParams(l, true);
+        }
+        return n;
+    }
+
+    /** Cached values per token in one layer: MHA 2 * n_heads * head_dim; MLA kv_lora_rank + rope. */
+    public long kvCacheValuesPerTokenPerLayer() {
+        return attention == Attention.MHA
+                ? 2L * nHeads * headDim
+                : (long) kvLoraRank + qkRopeHeadDim;
+    }
+
+    /** Cached values per token over all layers. */
+    public long kvCacheValuesPerToken() {
+        return kvCacheValuesPerTokenPerLayer() * nLayers;
+    }
+
+    /**
+     * Attention width used by the FLOP formula: {@code n_heads * (qk_head_dim + v_head_dim) / 2},
+     * which is {@code n_heads * head_dim} for MHA.
+     */
+    public double attentionWidth() {
+        return nHeads * (qkHeadDim() + valueHeadDim()) / 2.0;
+    }
+
+    /**
+     * Training FLOPs per token (forward and backward) at sequence length {@code seqLen}: {@code 6 *
+     * activeMatrixParams() + 12 * n_layers * seqLen * attentionWidth()}. The second term counts
+     * the score (QK^T) and value (AV) matmuls, 2 FLOPs per multiply-add, times 3 for forward plus
+     * backward, over the full sequence (no causal halving, as in PaLM's MFU convention).
+     */
+    public double flopsPerToken(int seqLen) {
+        return 6.0 * activeMatrixParams() + 12.0 * nLayers * (double) seqLen * attentionWidth();
+    }
+
+    // ------------------------------------------------------------------ JSON
+
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+
+    /** All fields as pretty JSON with snake_case names, loadable by {@link #fromJson}. */
+    public String toJson() {
+        JsonObject o = new JsonObject();
+        Builder b = toBuilder();
+        for (Field f : FIELDS) {
+            o.add(f.name, f.get.apply(b));
+        }
+        return GSON.toJson(o);
+    }
+
+    /**
+     * Reads a config from JSON. Fields not given come from {@code "preset"} (default {@code
+     * tiny}); when sizes change, fields derived from them (head_dim, kv_lora_rank, ffn_hidden,
+     * expert_hidden, ...) are re-derived unless given too. Unknown keys are rejected.
+     */
+    public static ModelConfig fromJson(String json) {
+        JsonObject o;
+        try {
+            JsonElement e = JsonParser.parseString(json);
+            if (!e.isJsonObject()) {
+                throw new IllegalArgumentException("model config JSON: expected an object");
+            }
+            o = e.getAsJsonObject();
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException("model config JSON: " + e.getMessage(), e);
+        }
+        Map<String, Field> byName = new LinkedHashMap<>();
+        for (Field f : FIELDS) {
+            byName.put(f.name, f);
+        }
+        for (String key : o.keySet()) {
+            if (!key.equals("preset") && !byName.containsKey(key)) {
+                throw new IllegalArgumentException(
+                        "model config JSON: unknown field '" + key + "'");
+            }
+        }
+        String preset = o.has("preset") ? o.get("preset").getAsString() : "tiny";
+        Builder b = preset(preset).toBuilder();
+        boolean sizesChanged = false;
+        for (Field f : FIELDS) {
+            if (!f.derived && o.has(f.name)) {
+                sizesChanged |= !f.get.apply(b).equals(o.get(f.name));
+                set(f, b, o.get(f.name));
+            }
+        }
+        if (sizesChanged) {
+            b.deriveDefaults();
+        }
+        for (Field f : FIELDS) {
+            if (f.derived && o.has(f.name)) {
+                set(f, b, o.get(f.name));
+            }
+        }
+        return b.build();
+    }
+
+    private static void set(Field f, Builder b, JsonElement v) {
+        try {
+            f.set.accept(b, v);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "model config JSON: field " + f.name + " has a bad value " + v, e);
+        }
+    }
+
+    private static final class Field {
+        final String name;
+        final boolean derived;
+        final Function<Builder, JsonElement> get;
+        final BiConsumer<Builder, JsonElement> set;
+
+        Field(String name, boolean derived, Function<Builder, JsonElement> get,
+                BiConsumer<Builder, JsonElement> set) {
+            this.name = name;
+            this.derived = derived;
+            this.get = get;
+            this.set = set;
+        }
+    }
+
+    private static final List<Field> FIELDS = new ArrayList<>();
+
+    private static void intField(String name, boolean derived, Function<Builder, Integer> get,
+            BiConsumer<Builder, Integer> set) {
+        FIELDS.add(new Field(name, derived, b -> new JsonPrimitive(get.apply(b)),
+                (b, v) -> set.accept(b, strictInt(v))));
+    }
+
+    private static void numField(String name, Function<Builder, Double> get,
+            BiConsumer<Builder, Double> set) {
+        FIELDS.add(new Field(name, false, b -> new JsonPrimitive(get.apply(b)),
+                (b, v) -> set.accept(b, v.getAsDouble())));
+    }
+
+    private static <E extends Enum<E>> void enumField(String name, Class<E> type,
+            Function<Builder, E> get, BiConsumer<Builder, E> set) {
+        FIELDS.add(new Field(name, false,
+                b -> new JsonPrimitive(get.apply(b).name().toLowerCase(Locale.ROOT)),
+                (b, v) -> set.accept(b, Enum.valueOf(type, v.getAsString().toUpperCase(Locale.ROOT)))));
+    }
+
+    private static int strictInt(JsonElement v) {
+        double d = v.getAsDouble();
+        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("not an integer");
+        }
+        return (int) d;
+    }
+
+    static {
+        intField("vocab_size", false, b -> b.vocabSize, (b, v) -> b.vocabSize = v);
+        intField("context_length", false, b -> b.contextLength, (b, v) -> b.contextLength = v);
+        intField("n_layers", false, b -> b.nLayers, (b, v) -> b.nLayers = v);
+        intField("d_model", false, b -> b.dModel, (b, v) -> b.dModel = v);
+        intField("n_heads", false, b -> b.nHeads, (b, v) -> b.nHeads = v);
+        intField("head_dim", true, b -> b.headDim, (b, v) -> b.headDim = v);
+        enumField("attention", Attention.class, b -> b.attention, (b, v) -> b.attention = v);
+        intField("kv_lora_rank", true, b -> b.kvLoraRank, (b, v) -> b.kvLoraRank = v);
+        intField("q_lora_rank", true, b -> b.qLoraRank, (b, v) -> b.qLoraRank = v);
+        intField("qk_nope_head_dim", true, b -> b.qkNopeHeadDim, (b, v) -> b.qkNopeHeadDim = v);
+        intField("qk_rope_head_dim", true, b -> b.qkRopeHeadDim, (b, v) -> b.qkRopeHeadDim = v);
+        intField("v_head_dim", true, b -> b.vHeadDim, (b, v) -> b.vHeadDim = v);
+        enumField("ffn", Ffn.class, b -> b.ffn, (b, v) -> b.ffn = v);
+        intField("ffn_hidden", true, b -> b.ffnHidden, (b, v) -> b.ffnHidden = v);
+        intField("n_routed_experts", false, b -> b.nRoutedExperts, (b, v) -> b.nRoutedExperts = v);
+        intField("n_shared_experts", false, b -> b.nSharedExperts, (b, v) -> b.nSharedExperts = v);
+        intField("top_k", false, b -> b.topK, (b, v) -> b.topK = v);
+        intField("expert_hidden", true, b -> b.expertHidden, (b, v) -> b.expertHidden = v);
+        enumField("score_function", ScoreFunction.class, b -> b.scoreFunction,
+                (b, v) -> b.scoreFunction = v);
+        numField("aux_loss_coef", b -> b.auxLossCoef, (b, v) -> b.auxLossCoef = v);
+        numField("bias_update_rate", b -> b.biasUpdateRate, (b, v) -> b.biasUpdateRate = v);
+        numField("z_loss_coef", b -> b.zLossCoef, (b, v) -> b.zLossCoef = v);
+        intField("n_dense_layers", false, b -> b.nDenseLayers, (b, v) -> b.nDenseLayers = v);
+        numField("norm_eps", b -> b.normEps, (b, v) -> b.normEps = v);
+        numField("rope_base", b -> b.ropeBase, (b, v) -> b.ropeBase = v);
+        FIELDS.add(new Field("tied_embeddings", false, b -> new JsonPrimitive(b.tiedEmbeddings),
+                (b, v) -> {
+                    if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isBoolean()) {
+                        throw new IllegalArgumentException("not a boolean");
+                    }
+                    b.tiedEmbeddings = v.getAsBoolean();
+                }));
+        numField("init_scale", b -> b.initScale, (b, v) -> b.initScale = v);
+        FIELDS.add(new Field("seed", false, b -> new JsonPrimitive(b.seed),
+                (b, v) -> b.seed = v.getAsLong()));
+    }
+
+    private static void positive(String field, long v) {
+        require(v > 0, field, "must be positive, got " + v);
+    }
+
+    private static void nonNegative(String field, double v) {
+        require(v >= 0 && Double.isFinite(v), field, "must be >= 0, got " + v);
+    }
+
+    private static void require(boolean ok, String field, String rule) {
+        if (!ok) {
+            throw new IllegalArgumentException("model config " + field + ": " + rule);
+        }
+    }
+
+    /** Mutable form of {@link ModelConfig}; {@link #build()} validates. */
+    public static final class Builder {
+        public int vocabSize;
+        public int contextLength;
+        public int nLayers;
+        public int dModel;
+        public int nHeads;
+        public int headDim;
+        public Attention attention;
+        public int kvLoraRank;
+        public int qLoraRank;
+        public int qkNopeHeadDim;
+        public int qkRopeHeadDim;
+        public int vHeadDim;
+        public Ffn ffn;
+        public int ffnHidden;
+        public int nRoutedExperts;
+        public int nSharedExperts;
+        public int topK;
+        public int expertHidden;
+        public ScoreFunction scoreFunction;
+        public double auxLossCoef;
+        public double biasUpdateRate;
+        public double zLossCoef;
+        public int nDenseLayers;
+        public double normEps;
+        public double ropeBase;
+        public boolean tiedEmbeddings;
+        public double initScale;
+        public long seed;
+
+        Builder() {}
+
+        Builder(ModelConfig c) {
+            vocabSize = c.vocabSize;
+            contextLength = c.contextLength;
+            nLayers = c.nLayers;
+            dModel = c.dModel;
+            nHeads = c.nHeads;
+            headDim = c.headDim;
+            attention = c.attention;
+            kvLoraRank = c.kvLoraRank;
+            qLoraRank = c.qLoraRank;
+            qkNopeHeadDim = c.qkNopeHeadDim;
+            qkRopeHeadDim = c.qkRopeHeadDim;
+            vHeadDim = c.vHeadDim;
+            ffn = c.ffn;
+            ffnHidden = c.ffnHidden;
+            nRoutedExperts = c.nRoutedExperts;
+            nSharedExperts = c.nSharedExperts;
+            topK = c.topK;
+            expertHidden = c.expertHidden;
+            scoreFunction = c.scoreFunction;
+            auxLossCoef = c.auxLossCoef;
+            biasUpdateRate = c.biasUpdateRate;
+            zLossCoef = c.zLossCoef;
+            nDenseLayers = c.nDenseLayers;
+            normEps = c.normEps;
+            ropeBase = c.ropeBase;
+            tiedEmbeddings = c.tiedEmbeddings;
+            initScale = c.initScale;
+            seed = c.seed;
+        }
+
+        /** Sets routed/shared experts and top-k, then re-derives the expert hidden size. */
+        Builder routed(int routed, int shared, int k) {
+            nRoutedExperts = routed;
+            nSharedExperts = shared;
+            topK = k;
+            deriveDefaults();
+            return this;
+        }
+
+        /** Recomputes the fields derived from d_model, n_heads and the expert counts. */
+        public Builder deriveDefaults() {
+            headDim = nHeads > 0 ? dModel / nHeads : 0;
+            kvLoraRank = dModel / 2;
+            qLoraRank = 0;
+            qkNopeHeadDim = headDim;
+            qkRopeHeadDim = Math.max(2, headDim / 2 / 2 * 2);
+            vHeadDim = headDim;
+            ffnHidden = (int) Math.ceil(8.0 * dModel / 3.0 / 64.0) * 64;
+            int active = nSharedExperts + topK;
+            expertHidden = active > 0 ? Math.max(1, ffnHidden / active) : ffnHidden;
+            return this;
+        }
+
+        /** Validates and returns the config. */
+        public ModelConfig build() {
+            return new ModelConfig(vocabSize, contextLength, nLayers, dModel, nHeads, headDim,
+                    attention, kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, ffn,
+                    ffnHidden, nRoutedExperts, nSharedExperts, topK, expertHidden, scoreFunction,
+                    auxLossCoef, biasUpdateRate, zLossCoef, nDenseLayers, normEps, ropeBase,
+                    tiedEmbeddings, initScale, seed);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.github.muon4j.infer;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.model.Small;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class GeneratorTest {
+
+    static {
+        Small.init();
+    }
+
+    @Test
+    void greedyGenerationEqualsArgmaxOverFullForwardPasses() {
+        for (Attention a : Attention.values()) {
+            ModelConfig c = Small.config(a, Ffn.MOE);
+            try (NDManager m = Small.newManager()) {
+                DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
+                int[] prompt = {3, 14, 15, 9, 2};
+                List<Integer> streamed = new ArrayList<>();
+                Generator g = new Generator(lm);
+                int[] got = g.generate(prompt, 6, SamplingConfig.greedy(), streamed::add);
+                int[] seq = Arrays.copyOf(prompt, prompt.length + 6);
+                for (int i = 0; i < 6; i++) {
+                    int len = prompt.length + i;
+                    try (NDManager s = m.newSubManager()) {
+                        float[] last = lm.forward(Small.store(m),
+                                s.create(Arrays.copyOf(seq, len), new Shape(1, len)), false)
+                                .logits().get(new NDIndex("0, -1, :")).toFloatArray();
+                        seq[len] = Sampler.argmax(last);
+                    }
+                }
+                assertArrayEquals(Arrays.copyOfRange(seq, prompt.length, seq.length), got, a.name());
+                assertEquals(Arrays.stream(got).boxed().toList(), streamed);
+                Generator.Stats st = g.lastStats();
+                assertEquals(5, st.promptTokens());
+                assertEquals(6, st.generatedTokens());
+                assertEquals(st.formulaBytesPerToken(), st.measuredBytesPerToken(), 0.0);
+                assertEquals(10, st.cacheCapacity());
+                assertTrue(st.decodeTokensPerSecond() > 0);
+            }
+        }
+    }
+
+    @Test
+    void stopTokenEndsGenerationAndSeedsReproduce() {
+        ModelConfig c = Small.config(Attention.MLA, Ffn.DENSE);
+        try (NDManager m = Small.newManager()) {
+            DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
+            Generator g = new Generator(lm);
+            SamplingConfig s = SamplingConfig.of(1.0, 10, 0.9, 42);
+            int[] a = g.generate(new int[] {1, 2}, 20, s, null);
+            int[] b = g.generate(new int[] {1, 2}, 20, s, null);
+            assertArrayEquals(a, b);
+            int stop = a[3];
+            int[] stopped = g.generate(new int[] {1, 2}, 20, s.withStopToken(stop), null);
+            int first = 0;
+            while (a[first] != stop) {
+                first++;
+            }
+            assertArrayEquals(Arrays.copyOf(a, first + 1), stopped);
+        }
+    }
+
+    @Test
+    void badRequestsAreRejectedAndLongPromptsTruncated() {
+        ModelConfig c = Small.config(Attention.MHA, Ffn.DENSE); // context 32
+        try (NDManager m = Small.newManager()) {
+            DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
+            Generator g = new Generator(lm);
+            SamplingConfig s = SamplingConfig.greedy();
+            assertThrows(IllegalArgumentException.class, () -> g.generate(new int[0], 3, s, null));
+            assertThrows(IllegalArgumentException.class, () -> g.generate(new int[] {50}, 3, s, null));
+            assertThrows(IllegalArgumentException.class, () -> g.generate(new int[] {1}, 32, s, null));
+            int[] longPrompt = new int[40];
+            Arrays.fill(longPrompt, 7);
+            assertEquals(4, g.generate(longPrompt, 4, s, null).length);
+            assertEquals(28, g.lastStats().promptTokens());
+        }
+        assertThrows(IllegalArgumentException.class, () -> SamplingConfig.of(-1, 0, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> SamplingConfig.of(1, -1, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> SamplingConfig.of(1, 0, 0, 0));
+    }
+}
