@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
@@ -12,6 +13,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.muon4j.Backend;
 import io.github.muon4j.data.BatchLoader;
+import io.github.muon4j.data.DataSets;
 import io.github.muon4j.data.TokenDataset;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
@@ -76,7 +78,8 @@ public final class Run implements AutoCloseable {
         Backend backend = Backend.init(config.threads(), config.device());
         this.manager = backend.newManager();
         try {
-            Data data = Data.open(config, tokenizer, log);
+            DataSets.Pair data =
+                    DataSets.open(config.data(), config.valData(), config.valFraction(), tokenizer, DataSets.defaultCacheDir(), log::println);
             this.trainData = data.train();
             this.valData = data.val();
             this.model = new DecoderLM(modelConfig);
@@ -85,7 +88,7 @@ public final class Run implements AutoCloseable {
             LrSchedule.Kind kind = LrSchedule.Kind.valueOf(config.schedule().toUpperCase(Locale.ROOT));
             this.matrixLr = LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
             this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
-            this.optimizer = buildOptimizer(muon, model.roles(), matrixLr, otherLr, (float) config.weightDecay());
+            this.optimizer = optimizerFor(muon, model.roles(), matrixLr, otherLr, (float) config.weightDecay());
             this.trainLoader =
                     new BatchLoader(trainData, config.batchSize(), config.seqLen(), config.seed(), BatchLoader.Order.RANDOM, 4);
         } catch (RuntimeException e) {
@@ -98,11 +101,17 @@ public final class Run implements AutoCloseable {
      * Muon for hidden matrices and expert stacks (scaled to match AdamW's update RMS, so AdamW's weight
      * decay carries over), AdamW for the rest; or AdamW for everything, matrices at {@code matrixLr}.
      */
-    static MuonWithAdamW buildOptimizer(
+    public static MuonWithAdamW optimizerFor(
             boolean muon, Map<String, ParamRole> roles, Tracker matrixLr, Tracker otherLr, float weightDecay) {
+        // AdamW-only: every parameter goes to AdamW, matrices still at their own learning rate
+        ParameterTracker adamLr =
+                muon ? otherLr : (ParameterTracker) (name, n) -> {
+                    ParamRole r = roles.get(name);
+                    return (r != null && r.isMuon() ? matrixLr : otherLr).getNewValue(n);
+                };
         AdamW adamw =
                 AdamW.builder()
-                        .optLearningRateTracker(otherLr)
+                        .optLearningRateTracker(adamLr)
                         .optBeta1(0.9f)
                         .optBeta2(0.95f)
                         .optEpsilon(1e-8f)
@@ -120,15 +129,7 @@ public final class Run implements AutoCloseable {
                             .optWeightDecays(weightDecay)
                             .build());
         } else {
-            AdamW matrices =
-                    AdamW.builder()
-                            .optLearningRateTracker(matrixLr)
-                            .optBeta1(0.9f)
-                            .optBeta2(0.95f)
-                            .optEpsilon(1e-8f)
-                            .optWeightDecays(weightDecay)
-                            .build();
-            b.optMatrixAdamW(matrices);
+            b.optOverride(".*", MuonWithAdamW.Group.ADAMW);
         }
         return b.build();
     }
@@ -255,7 +256,7 @@ public final class Run implements AutoCloseable {
         String[] prompts = {"The ", "It is ", "In the "};
         String prompt = prompts[i % prompts.length];
         Generator g = new Generator(model);
-        SamplingConfig s = SamplingConfig.of(0.8, 40, 0.95, config.seed() + i);
+        SamplingConfig s = SamplingConfig.of(0.8, 40, 0.95, config.seed() + i).withStopToken(tokenizer.eotToken());
         int[] ids = g.generate(tokenizer.encode(prompt), Math.min(80, modelConfig.contextLength() - 8), s, t -> {});
         return prompt + tokenizer.decode(ids).replace('\n', ' ');
     }
@@ -338,6 +339,15 @@ public final class Run implements AutoCloseable {
 
     void setElapsedSeconds(double s) {
         elapsedSeconds = s;
+    }
+
+    /** The Muon parameter whose Newton-Schulz orthogonality error the diagnostics report. */
+    String diagnosedParameter() {
+        return model.roles().entrySet().stream()
+                .filter(e -> e.getValue().isMuon())
+                .map(Map.Entry::getKey)
+                .findFirst()
+                .orElse(null);
     }
 
     String title() {

@@ -59,7 +59,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig(
                 "tiny", "mha", "dense", "muon", 0.02, 3e-3, 0.1, 16, 128, 600, 50, "cosine", 1, 1.0, 100,
-                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 10, 0, 5, 3);
+                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3);
     }
 
     /** The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise. */

@@ -96,107 +96,65 @@ public final class Trainer {
         double trainSeconds = run.elapsedSeconds();
         Engine engine = manager.getEngine();
 
+        TrainStep trainStep = new TrainStep(model, opt, run.manager());
         for (int step = run.step() + 1; step <= cfg.steps(); step++) {
             long s0 = System.nanoTime();
-            double lossSum = 0, balanceSum = 0;
-            float[][] loads = null;
-            try (NDManager sm = manager.newSubManager()) {
-                DecoderLM.Output last = null;
-                for (int micro = 0; micro < cfg.gradAccum(); micro++) {
-                    int[] batch = loader.next(); //                     B*(T+1) tokens
-                    NDArray all = sm.create(batch, new Shape(b, t + 1));
-                    NDArray x = all.get(":, :-1"); //                    (B, T)
-                    NDArray y = all.get(":, 1:"); //                     (B, T)
-                    try (GradientCollector gc = engine.newGradientCollector()) {
-                        DecoderLM.Output out = model.forward(ps, x, true);
-                        NDArray ce = LmLoss.crossEntropy(out.logits(), y);
-                        NDArray total = ce.add(out.balanceLoss());
-                        gc.backward(total.div(cfg.gradAccum()));
-                        lossSum += ce.getFloat();
-                        balanceSum += out.balanceLoss().getFloat();
-                        last = out;
-                    }
-                }
-                double loss = lossSum / cfg.gradAccum();
-                Map<String, NDArray[]> wg = new LinkedHashMap<>();
-                for (Pair<String, Parameter> p : params) {
-                    NDArray w = p.getValue().getArray();
-                    NDArray g = w.getGradient();
-                    g.attach(sm);
-                    wg.put(p.getKey(), new NDArray[] {w, g});
-                }
-                boolean finite = Double.isFinite(loss);
-                double gradNorm = Double.NaN;
-                if (finite) {
-                    gradNorm = globalNorm(wg);
-                    finite = Double.isFinite(gradNorm);
-                }
-                if (!finite) {
-                    zeroGradients(wg);
-                    badStreak++;
-                    JsonObject rec = new JsonObject();
-                    rec.addProperty("step", step);
-                    rec.addProperty("skipped", true);
-                    rec.addProperty("reason", "non-finite loss or gradient");
-                    run.metrics().log(rec);
-                    progress.line("step " + step + ": non-finite loss, step skipped (" + badStreak + " in a row)");
-                    if (badStreak >= cfg.maxBadSteps()) {
-                        throw new DivergedException(
-                                badStreak + " steps in a row had a non-finite loss; stopped. The last good checkpoint in "
-                                        + run.out() + " is intact (lower --lr, or raise --clip)");
-                    }
-                    run.advance(step, 0, badStreak);
-                    continue;
-                }
-                badStreak = 0;
-                if (cfg.clip() > 0 && gradNorm > cfg.clip()) {
-                    float scale = (float) (cfg.clip() / (gradNorm + 1e-6));
-                    for (NDArray[] pair : wg.values()) {
-                        pair[1].muli(scale);
-                    }
-                }
-                boolean diag = cfg.diagEvery() > 0 && step % cfg.diagEvery() == 0;
-                opt.setDiagnostics(diag);
-                opt.step(wg);
-                zeroGradients(wg);
-                if (last != null) {
-                    model.updateBalanceBias(last);
-                    loads = last.expertLoad() == null || last.expertLoad().isEmpty() ? null : last.expertLoad().toArray(new float[0][]);
-                }
-                double sec = (System.nanoTime() - s0) / 1e9;
-                trainSeconds += sec;
-                run.advance(step, tokensPerStep, 0);
-                double tps = tokensPerStep / sec;
-
-                if (step % cfg.logEvery() == 0 || step == cfg.steps()) {
-                    JsonObject rec = new JsonObject();
-                    rec.addProperty("step", step);
-                    rec.addProperty("tokens", run.tokens());
-                    rec.addProperty("train_loss", loss);
-                    rec.addProperty("lr", opt.lastLearningRate(true));
-                    rec.addProperty("adamw_lr", opt.lastLearningRate(false));
-                    rec.addProperty("tokens_per_s", tps);
-                    rec.addProperty("grad_norm", gradNorm);
-                    rec.addProperty("time_s", trainSeconds);
-                    if (loads != null) {
-                        rec.addProperty("balance_loss", balanceSum / cfg.gradAccum());
-                        rec.add("expert_load", ExpertLoad.toJson(loads));
-                        rec.addProperty("expert_load_max_over_mean", ExpertLoad.maxOverMean(loads));
-                    }
-                    if (diag) {
-                        rec.add("diagnostics", opt.diagnostics());
-                    }
-                    boolean eval = (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps();
-                    if (eval) {
-                        lastVal = run.evaluate(cfg.evalBatches());
-                        rec.addProperty("val_loss", lastVal);
-                        rec.addProperty("val_ppl", Math.exp(lastVal));
-                        progress.line(String.format("step %d: val_loss %.4f  val_ppl %.2f", step, lastVal, Math.exp(lastVal)));
-                    }
-                    run.metrics().log(rec);
-                }
-                progress.step(step, loss, tps);
+            boolean diag = cfg.diagEvery() > 0 && step % cfg.diagEvery() == 0;
+            if (diag) {
+                opt.diagnoseNextStep(run.diagnosedParameter());
             }
+            TrainStep.Outcome o = trainStep.run(loader::next, b, t, cfg.gradAccum(), cfg.clip());
+            if (!o.finite()) {
+                badStreak++;
+                JsonObject rec = new JsonObject();
+                rec.addProperty("step", step);
+                rec.addProperty("skipped", true);
+                rec.addProperty("reason", "non-finite loss or gradient");
+                run.metrics().log(rec);
+                progress.line("step " + step + ": non-finite loss, step skipped (" + badStreak + " in a row)");
+                if (badStreak >= cfg.maxBadSteps()) {
+                    throw new DivergedException(
+                            badStreak + " steps in a row had a non-finite loss; stopped. The last good checkpoint in "
+                                    + run.out() + " is intact (lower --lr, or raise --clip)");
+                }
+                run.advance(step, 0, badStreak);
+                continue;
+            }
+            badStreak = 0;
+            double sec = (System.nanoTime() - s0) / 1e9;
+            trainSeconds += sec;
+            run.advance(step, tokensPerStep, 0);
+            double tps = tokensPerStep / sec;
+            boolean eval = (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps();
+            if (step % cfg.logEvery() == 0 || step == cfg.steps() || eval) {
+                JsonObject rec = new JsonObject();
+                rec.addProperty("step", step);
+                rec.addProperty("tokens", run.tokens());
+                rec.addProperty("train_loss", o.loss());
+                rec.addProperty("lr", run.matrixLr().getNewValue(step));
+                rec.addProperty("adamw_lr", run.otherLr().getNewValue(step));
+                rec.addProperty("tokens_per_s", tps);
+                rec.addProperty("grad_norm", o.gradNorm());
+                rec.addProperty("optimizer_s", o.optimizerSeconds());
+                rec.addProperty("time_s", trainSeconds);
+                if (o.expertLoad() != null && !o.expertLoad().isEmpty()) {
+                    float[][] loads = o.expertLoad().toArray(new float[0][]);
+                    rec.addProperty("balance_loss", o.balanceLoss());
+                    rec.add("expert_load", ExpertLoad.toJson(loads));
+                    rec.addProperty("expert_load_max_over_mean", ExpertLoad.maxOverMean(loads));
+                }
+                if (diag) {
+                    rec.add("diagnostics", Diagnostics.toJson(opt.lastDiagnostics()));
+                }
+                if (eval) {
+                    lastVal = run.evaluate(cfg.evalBatches());
+                    rec.addProperty("val_loss", lastVal);
+                    rec.addProperty("val_ppl", Math.exp(lastVal));
+                    progress.line(String.format("step %d: val_loss %.4f  val_ppl %.2f", step, lastVal, Math.exp(lastVal)));
+                }
+                run.metrics().log(rec);
+            }
+            progress.step(step, o.loss(), tps);
             run.setElapsedSeconds(trainSeconds);
             if ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps()) {
                 run.saveCheckpoint();
@@ -211,26 +169,5 @@ public final class Trainer {
             samples.add(run.sample(i));
         }
         return new Result(run.out(), cfg.steps(), run.tokens(), firstVal, lastVal, trainSeconds, samples);
-    }
-
-    /** sqrt(sum over parameters of ||g||^2), one sync for all. */
-    static double globalNorm(Map<String, NDArray[]> wg) {
-        NDList squares = new NDList();
-        for (NDArray[] pair : wg.values()) {
-            squares.add(pair[1].square().sum());
-        }
-        return Math.sqrt(NDArrays.stack(squares).sum().getFloat());
-    }
-
-    static void zeroGradients(Map<String, NDArray[]> wg) {
-        for (NDArray[] pair : wg.values()) {
-            pair[1].set(new ai.djl.ndarray.index.NDIndex(), 0f);
-        }
-    }
-
-    private static final class NDArrays {
-        static NDArray stack(NDList l) {
-            return ai.djl.ndarray.NDArrays.stack(l);
-        }
     }
 }

@@ -1,0 +1,98 @@
+package io.github.muon4j.cli;
+
+import com.google.gson.Gson;
+import io.github.muon4j.bench.TrainBench;
+import io.github.muon4j.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code muon4j bench ...}: the measurements behind BENCHMARKS.md. */
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = "Benchmarks (figures for BENCHMARKS.md).",
+        subcommands = {BenchCommand.Train.class})
+public final class BenchCommand implements Runnable {
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** {@code bench train}: training tokens/s and MFU. */
+    @Command(name = "train", mixinStandardHelpOptions = true, description = "Training tokens/s, MFU, optimizer share, memory flatness.")
+    static final class Train implements Callable<Integer> {
+
+        @Option(names = "--preset", split = ",", defaultValue = "tiny,6L-512d", description = "presets, comma-separated (default: ${DEFAULT-VALUE})")
+        List<String> presets;
+
+        @Option(names = "--attention", defaultValue = "mha")
+        String attention;
+
+        @Option(names = "--ffn", defaultValue = "dense")
+        String ffn;
+
+        @Option(names = "--optimizer", split = ",", defaultValue = "muon,adamw", description = "(default: ${DEFAULT-VALUE})")
+        List<String> optimizers;
+
+        @Option(names = "--batch-size", defaultValue = "8")
+        int batch;
+
+        @Option(names = "--seq-len", defaultValue = "512")
+        int seqLen;
+
+        @Option(names = "--steps", defaultValue = "20", description = "timed steps (use 2000 to check that step time and memory stay flat)")
+        int steps;
+
+        @Option(names = "--warmup", defaultValue = "3")
+        int warmup;
+
+        @Option(names = "--vocab", description = "vocabulary size (default: the preset's)")
+        Integer vocab;
+
+        @Option(names = "--json", description = "print one JSON object as the last line")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            if (steps < 1 || batch < 1 || seqLen < 2 || warmup < 0) {
+                throw new IllegalArgumentException("--steps, --batch-size must be >= 1, --seq-len >= 2, --warmup >= 0");
+            }
+            List<TrainBench.Result> results = new ArrayList<>();
+            System.out.println("| model | optimizer | B x T | tokens/s | s/step | optimizer share | GFLOP/token | matmul GFLOP/s | MFU | step s early/late | RSS MB early/late |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+            for (String p : presets) {
+                ModelConfig mc = ParamsCommand.build(p, attention, ffn);
+                if (vocab != null) {
+                    mc = mc.withVocab(vocab);
+                }
+                if (seqLen > mc.contextLength()) {
+                    mc = mc.withContextLength(seqLen);
+                }
+                for (String o : optimizers) {
+                    if (!o.equals("muon") && !o.equals("adamw")) {
+                        throw new IllegalArgumentException("--optimizer must be muon or adamw, not '" + o + "'");
+                    }
+                    System.err.printf("bench train: %s %s/%s with %s, B=%d T=%d, %d steps%n", p, attention, ffn, o, batch, seqLen, steps);
+                    TrainBench.Result r = TrainBench.run(mc, o.equals("muon"), batch, seqLen, steps, warmup, System.err);
+                    results.add(r);
+                    System.out.printf("| %s | %s | %dx%d | %.0f | %.3f | %.1f%% | %.3f | %.1f | %.1f%% | %.3f / %.3f | %.0f / %.0f |%n",
+                            r.model(), r.optimizer(), r.batch(), r.seqLen(), r.tokensPerSecond(), r.stepSeconds(),
+                            100 * r.optimizerShare(), r.flopsPerToken() / 1e9, r.matmulGflops(), 100 * r.mfu(),
+                            r.earlyStepSeconds(), r.lateStepSeconds(), r.earlyRssMb(), r.lateRssMb());
+                }
+            }
+            if (json) {
+                com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+                o.add("results", new Gson().toJsonTree(results));
+                System.out.println(o);
+            }
+            return 0;
+        }
+    }
+}
