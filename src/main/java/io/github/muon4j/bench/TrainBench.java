@@ -49,8 +49,8 @@ public final class TrainBench {
         try (NDManager manager = backend.newManager()) {
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
-            MuonWithAdamW opt = Run.optimizerFor(muon, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
-            TrainStep step = new TrainStep(model, opt, manager);
+            MuonWithAdamW optimizer = Run.optimizerFor(muon, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
+            TrainStep step = new TrainStep(model, optimizer, manager);
             SplittableRandom rnd = new SplittableRandom(1);
             int v = mc.vocabSize();
             java.util.function.Supplier<int[]> batches = () -> rnd.ints((long) b * (t + 1), 0, v).toArray();

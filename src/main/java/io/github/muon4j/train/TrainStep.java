@@ -40,7 +40,8 @@ public final class TrainStep {
         this.optimizer = optimizer;
         this.parent = parent;
         this.ps = new ParameterStore(parent, false);
-        this.params = model.getParameters().toList();
+        this.params = new java.util.ArrayList<>();
+        model.getParameters().forEach(params::add);
     }
 
     /**

@@ -73,7 +73,6 @@ public final class Trainer {
         BatchLoader loader = run.trainLoader();
         NDManager manager = run.manager();
         ParameterStore ps = new ParameterStore(manager, false);
-        List<Pair<String, Parameter>> params = model.getParameters().toList();
         int b = cfg.batchSize(), t = cfg.seqLen();
         long tokensPerStep = (long) b * t * cfg.gradAccum();
 
