@@ -172,7 +172,8 @@ public final class OptimizerBench {
             });
             tasks.put("muon", () -> muon.step(params));
             tasks.put("muonStacked", () -> stacked.step(params));
-            tasks.put("muonSingle", () -> params.forEach((k, v) -> muonSingle.update(k, v[0], v[1])));
+            tasks.put("muonSingle", () ->
+                    params.forEach((k, v) -> muonSingle.update(k, v[0], v[1])));
             tasks.put("adamW", () -> params.forEach((k, v) -> adamW.update(k, v[0], v[1])));
             tasks.put("djl", () -> params.forEach((k, v) -> djl.update(k, v[0], v[1])));
             tasks.values().forEach(Runnable::run); // warm-up, and optimizer state allocated

@@ -93,7 +93,8 @@ public class Muon extends Optimizer {
         super(builder);
         if (clipGrad > 0) {
             throw new IllegalArgumentException(
-                    "clipGrad: Muon does not clip element-wise; clip by global norm in the trainer");
+                    "clipGrad: Muon does not clip element-wise;"
+                            + " clip by global norm in the trainer");
         }
         this.learningRateTracker = builder.learningRateTracker;
         this.momentum = builder.momentum;

@@ -110,7 +110,8 @@ class NewtonSchulzTest {
                             NDArray one = NewtonSchulz.orthogonalize(g.get(i), 5, c);
                             float[] a = batched.get(i).toFloatArray();
                             float[] b = one.toFloatArray();
-                            assertTrue(maxAbsDiff(a, b) <= 1e-6, c + " bmm " + bmm + " matrix " + i);
+                            String what = c + " bmm " + bmm + " matrix " + i;
+                            assertTrue(maxAbsDiff(a, b) <= 1e-6, what);
                         }
                     }
                 }
