@@ -122,8 +122,10 @@ public class Muon extends Optimizer {
     }
 
     /**
-     * Updates all given parameters in place, stacking same-shape matrices into one batched
-     * Newton-Schulz call. Every gradient is checked first: if any is not finite nothing changes.
+     * Updates all given parameters in place. Every gradient is checked first: if any is not
+     * finite nothing changes. Same-shape matrices are stacked into one batched Newton-Schulz call
+     * when stacking is on ({@link Builder#optStackSameShape}; by default on a GPU only); either
+     * way the result equals one {@link #update} per parameter to float32 rounding.
      *
      * @param weightAndGrad parameter name to {weight, gradient}
      */

@@ -148,39 +148,52 @@ public final class NewtonSchulz {
             throw new IllegalArgumentException(
                     "g: Newton-Schulz runs in float32, got " + g.getDataType());
         }
-        boolean tall = shape.get(nd - 2) > shape.get(nd - 1);
-        int[] matrixAxes = {nd - 2, nd - 1};
+        long rows = shape.get(nd - 2);
+        long cols = shape.get(nd - 1);
+        long batch = shape.size() / Math.max(1, rows * cols);
         try (NDManager scope = g.getManager().newSubManager()) {
-            // per-matrix Frobenius norm [..., 1, 1]
-            NDArray norm = inScope(g.square(), scope).sum(matrixAxes, true).sqrt();
-            if (coefficients.normScale() != 1f) {
-                norm.muli(coefficients.normScale());
-            }
-            norm.addi(coefficients.eps());
-            NDArray x = inScope(g.div(norm), scope);
-            if (tall) {
-                x = x.swapAxes(nd - 2, nd - 1); // work on the wide orientation: A is m x m
-            }
-            if (nd > 2 && !batchedProducts) {
-                long batch = shape.size() / (shape.get(nd - 2) * shape.get(nd - 1));
-                NDArray flat = x.reshape(batch, x.getShape().get(nd - 2), x.getShape().get(nd - 1));
+            NDArray x;
+            if (nd > 2 && batch == 1 && !batchedProducts) {
+                NDArray g2 = inScope(g.reshape(rows, cols), scope);
+                x = run(g2, steps, coefficients, scope).reshape(shape);
+            } else if (nd > 2 && !batchedProducts) {
+                // matrix by matrix, each from normalization to result while it is in cache
+                NDArray flat = inScope(g.reshape(batch, rows, cols), scope);
                 NDList done = new NDList((int) batch);
                 for (long k = 0; k < batch; k++) {
-                    try (NDArray xk = flat.get(k)) {
-                        done.add(iterate(xk, steps, coefficients));
+                    try (NDArray gk = flat.get(k)) {
+                        done.add(run(gk, steps, coefficients, scope));
                     }
                 }
-                x = NDArrays.stack(done).reshape(x.getShape());
-                done.close();
+                x = inScope(NDArrays.stack(done), scope).reshape(shape);
             } else {
-                x = iterate(x, steps, coefficients);
-            }
-            if (tall) {
-                x = x.swapAxes(nd - 2, nd - 1);
+                x = run(g, steps, coefficients, scope);
             }
             x.attach(target);
             return x;
         }
+    }
+
+    /** Normalization, orientation and iteration of g [..., rows, cols]; result in scope. */
+    private static NDArray run(NDArray g, int steps, Coefficients coefficients, NDManager scope) {
+        Shape shape = g.getShape();
+        int nd = shape.dimension();
+        boolean tall = shape.get(nd - 2) > shape.get(nd - 1);
+        // per-matrix Frobenius norm [..., 1, 1]
+        NDArray norm = inScope(g.square(), scope).sum(new int[] {nd - 2, nd - 1}, true).sqrt();
+        if (coefficients.normScale() != 1f) {
+            norm.muli(coefficients.normScale());
+        }
+        norm.addi(coefficients.eps());
+        NDArray x = inScope(g.div(norm), scope);
+        if (tall) {
+            x = x.swapAxes(nd - 2, nd - 1); // work on the wide orientation: A is m x m
+        }
+        x = iterate(x, steps, coefficients);
+        if (tall) {
+            x = x.swapAxes(nd - 2, nd - 1);
+        }
+        return x;
     }
 
     /**
