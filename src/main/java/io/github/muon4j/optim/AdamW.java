@@ -47,7 +47,8 @@ public class AdamW extends Optimizer {
         super(builder);
         if (clipGrad > 0) {
             throw new IllegalArgumentException(
-                    "clipGrad: AdamW does not clip element-wise; clip by global norm in the trainer");
+                    "clipGrad: AdamW does not clip element-wise;"
+                            + " clip by global norm in the trainer");
         }
         this.learningRateTracker = builder.learningRateTracker;
         this.beta1 = builder.beta1;
@@ -67,7 +68,7 @@ public class AdamW extends Optimizer {
         apply(parameterId, weight, grad, lr);
     }
 
-    /** Checks one parameter and returns its learning rate for the coming update; changes nothing. */
+    /** Checks one parameter; returns its learning rate for the coming update. Changes nothing. */
     synchronized float prepare(String name, NDArray weight, NDArray grad) {
         Checks.weightAndGrad(name, weight, grad);
         float lr = learningRateTracker.getNewValue(name, states.step(name) + 1);

@@ -8,8 +8,8 @@ public enum AdjustLr {
     /** Keller Jordan's {@code sqrt(max(1, rows/cols))}: tall matrices get a larger step. */
     ORIGINAL,
     /**
-     * Moonlight's {@code 0.2 * sqrt(max(rows, cols))}: makes the update RMS about 0.2, like AdamW's,
-     * so AdamW's learning rate and weight decay can be reused.
+     * Moonlight's {@code 0.2 * sqrt(max(rows, cols))}: makes the update RMS about 0.2, like
+     * AdamW's, so AdamW's learning rate and weight decay can be reused.
      */
     MATCH_RMS_ADAMW,
     /** No scaling (factor 1). */

@@ -1,6 +1,8 @@
 package io.github.muon4j.optim;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -19,7 +21,13 @@ import ai.djl.ndarray.types.Shape;
  *   A = X X^T;  B = b*A + c*A*A;  X = a*X + B X      (X -> a X + b X^3 + c X^5 on singular values)
  * </pre>
  *
+ * <p>computed as {@code B = A (c A + b I) + a I; X = B X}: the same polynomial with the identity
+ * terms added on the diagonal, so no element-wise pass over the m x n matrix is needed.
+ *
  * <p>Cost per matrix and step for m = min(rows, cols), n = max: {@code 4 m^2 n + 2 m^3} FLOPs.
+ *
+ * <p>A batch is iterated with batched products on a GPU and matrix by matrix on a CPU, where a
+ * loop of 2-D products is faster than PyTorch's batched product.
  *
  * <p>Memory: the result is attached to the input's manager (or to a manager the caller names);
  * every intermediate array lives in a sub-manager that is closed before returning.
@@ -115,6 +123,18 @@ public final class NewtonSchulz {
      */
     public static NDArray orthogonalize(
             NDArray g, int steps, Coefficients coefficients, NDManager target) {
+        return orthogonalize(g, steps, coefficients, target, g.getDevice().isGpu());
+    }
+
+    /**
+     * As {@link #orthogonalize(NDArray, int, Coefficients, NDManager)}, choosing how a batch is
+     * multiplied: batched products (one bmm per product for the whole batch, best on a GPU) or one
+     * 2-D product per matrix (about 1.2-1.7x faster on CPU with PyTorch 2.7, where bmm is slower
+     * than a loop of gemm calls). Both give the same result to float32 rounding.
+     */
+    static NDArray orthogonalize(
+            NDArray g, int steps, Coefficients coefficients, NDManager target,
+            boolean batchedProducts) {
         Shape shape = g.getShape();
         int nd = shape.dimension();
         if (nd < 2) {
@@ -128,33 +148,87 @@ public final class NewtonSchulz {
             throw new IllegalArgumentException(
                     "g: Newton-Schulz runs in float32, got " + g.getDataType());
         }
-        boolean tall = shape.get(nd - 2) > shape.get(nd - 1);
-        int[] matrixAxes = {nd - 2, nd - 1};
+        long rows = shape.get(nd - 2);
+        long cols = shape.get(nd - 1);
+        long batch = shape.size() / Math.max(1, rows * cols);
         try (NDManager scope = g.getManager().newSubManager()) {
-            // per-matrix Frobenius norm [..., 1, 1]
-            NDArray norm = inScope(g.square(), scope).sum(matrixAxes, true).sqrt();
-            if (coefficients.normScale() != 1f) {
-                norm.muli(coefficients.normScale());
-            }
-            norm.addi(coefficients.eps());
-            NDArray x = inScope(g.div(norm), scope);
-            if (tall) {
-                x = x.swapAxes(nd - 2, nd - 1); // work on the wide orientation: A is m x m
-            }
-            for (int i = 0; i < steps; i++) {
-                float[] abc = coefficients.triple(i);
-                try (NDArray xt = x.swapAxes(nd - 2, nd - 1);
-                        NDArray a = x.matMul(xt);
-                        NDArray b = a.matMul(a);
-                        NDArray bx = b.muli(abc[2]).addi(a.muli(abc[1])).matMul(x)) {
-                    x.muli(abc[0]).addi(bx);
+            NDArray x;
+            if (nd > 2 && batch == 1 && !batchedProducts) {
+                NDArray g2 = inScope(g.reshape(rows, cols), scope);
+                x = run(g2, steps, coefficients, scope).reshape(shape);
+            } else if (nd > 2 && !batchedProducts) {
+                // matrix by matrix, each from normalization to result while it is in cache
+                NDArray flat = inScope(g.reshape(batch, rows, cols), scope);
+                NDList done = new NDList((int) batch);
+                for (long k = 0; k < batch; k++) {
+                    try (NDArray gk = flat.get(k)) {
+                        done.add(run(gk, steps, coefficients, scope));
+                    }
                 }
-            }
-            if (tall) {
-                x = x.swapAxes(nd - 2, nd - 1);
+                x = inScope(NDArrays.stack(done), scope).reshape(shape);
+            } else {
+                x = run(g, steps, coefficients, scope);
             }
             x.attach(target);
             return x;
+        }
+    }
+
+    /** Normalization, orientation and iteration of g [..., rows, cols]; result in scope. */
+    private static NDArray run(NDArray g, int steps, Coefficients coefficients, NDManager scope) {
+        Shape shape = g.getShape();
+        int nd = shape.dimension();
+        boolean tall = shape.get(nd - 2) > shape.get(nd - 1);
+        // per-matrix Frobenius norm [..., 1, 1]
+        NDArray norm = inScope(g.square(), scope).sum(new int[] {nd - 2, nd - 1}, true).sqrt();
+        if (coefficients.normScale() != 1f) {
+            norm.muli(coefficients.normScale());
+        }
+        norm.addi(coefficients.eps());
+        NDArray x = inScope(g.div(norm), scope);
+        if (tall) {
+            x = x.swapAxes(nd - 2, nd - 1); // work on the wide orientation: A is m x m
+        }
+        x = iterate(x, steps, coefficients);
+        if (tall) {
+            x = x.swapAxes(nd - 2, nd - 1);
+        }
+        return x;
+    }
+
+    /**
+     * Runs the iteration on x [..., m, n] (m &lt;= n) and returns the result, a new array in x's
+     * manager; x is left as it was. Per step, in three products and one m x m element-wise pass:
+     * A = X X^T; B = A (c A + b I) + a I; X = B X, which is a X + b A X + c A^2 X.
+     */
+    private static NDArray iterate(NDArray x0, int steps, Coefficients coefficients) {
+        int nd = x0.getShape().dimension();
+        NDArray x = x0;
+        for (int i = 0; i < steps; i++) {
+            float[] abc = coefficients.triple(i);
+            NDArray next;
+            try (NDArray xt = x.swapAxes(nd - 2, nd - 1);
+                    NDArray a = x.matMul(xt);
+                    NDArray ca = a.mul(abc[2])) {
+                addToDiagonal(ca, abc[1]);
+                try (NDArray b = a.matMul(ca)) {
+                    addToDiagonal(b, abc[0]);
+                    next = b.matMul(x);
+                }
+            }
+            if (x != x0) {
+                x.close();
+            }
+            x = next;
+        }
+        return x;
+    }
+
+    /** m[..., i, i] += v, in place through a diagonal view. */
+    private static void addToDiagonal(NDArray m, float v) {
+        int nd = m.getShape().dimension();
+        try (NDArray d = m.diagonal(0, nd - 2, nd - 1)) {
+            d.addi(v);
         }
     }
 

@@ -89,8 +89,8 @@ class AdamWTest {
             float[] before = w.toFloatArray();
             byte[] state = OptimTestSupport.bytes(opt::saveState);
             NDArray bad = m.create(new float[] {1, Float.NEGATIVE_INFINITY, 0, 2, 3});
-            NonFiniteGradientException e =
-                    assertThrows(NonFiniteGradientException.class, () -> opt.update("gain", w, bad));
+            NonFiniteGradientException e = assertThrows(
+                    NonFiniteGradientException.class, () -> opt.update("gain", w, bad));
             assertEquals("gain", e.parameter());
             assertArrayEquals(before, w.toFloatArray());
             assertArrayEquals(state, OptimTestSupport.bytes(opt::saveState));

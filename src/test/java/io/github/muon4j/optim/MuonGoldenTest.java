@@ -75,7 +75,8 @@ class MuonGoldenTest {
                     float[] want = floats(expected.get(step).getAsJsonArray());
                     double err = maxAbsDiff(w.toFloatArray(), want) / maxAbs(want);
                     worst = Math.max(worst, err);
-                    assertTrue(err <= TOLERANCE, label + " step " + (step + 1) + " rel. error " + err);
+                    String what = label + " step " + (step + 1) + " rel. error " + err;
+                    assertTrue(err <= TOLERANCE, what);
                 }
             }
         }

@@ -128,7 +128,8 @@ class MuonWithAdamWTest {
                 b.step(grads(m, step, wb));
             }
             for (int i = 0; i < PARAMS.length; i++) {
-                assertArrayEquals(wa[i].toFloatArray(), wb[i].toFloatArray(), (String) PARAMS[i][0]);
+                String name = (String) PARAMS[i][0];
+                assertArrayEquals(wa[i].toFloatArray(), wb[i].toFloatArray(), name);
             }
         }
     }

@@ -103,12 +103,16 @@ class NewtonSchulzTest {
             for (long[] shape : new long[][] {{4, 16, 24}, {3, 24, 16}}) {
                 NDArray g = gaussian(m, 3, 1.0, shape);
                 for (Coefficients c : Coefficients.values()) {
-                    NDArray batched = NewtonSchulz.orthogonalize(g, 5, c);
-                    for (int i = 0; i < shape[0]; i++) {
-                        NDArray one = NewtonSchulz.orthogonalize(g.get(i), 5, c);
-                        float[] a = batched.get(i).toFloatArray();
-                        float[] b = one.toFloatArray();
-                        assertTrue(maxAbsDiff(a, b) <= 1e-6, c + " matrix " + i);
+                    // batched products (the GPU path) and one 2-D product per matrix (CPU)
+                    for (boolean bmm : new boolean[] {true, false}) {
+                        NDArray batched = NewtonSchulz.orthogonalize(g, 5, c, m, bmm);
+                        for (int i = 0; i < shape[0]; i++) {
+                            NDArray one = NewtonSchulz.orthogonalize(g.get(i), 5, c);
+                            float[] a = batched.get(i).toFloatArray();
+                            float[] b = one.toFloatArray();
+                            String what = c + " bmm " + bmm + " matrix " + i;
+                            assertTrue(maxAbsDiff(a, b) <= 1e-6, what);
+                        }
                     }
                 }
             }

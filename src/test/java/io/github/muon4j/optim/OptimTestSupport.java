@@ -55,7 +55,7 @@ final class OptimTestSupport {
         return sv;
     }
 
-    /** Eigenvalues (ascending) of a symmetric matrix by the cyclic Jacobi method; a is destroyed. */
+    /** Eigenvalues (ascending) of a symmetric matrix by cyclic Jacobi rotations; a is destroyed. */
     static double[] symmetricEigenvalues(double[][] a) {
         int n = a.length;
         for (int sweep = 0; sweep < 100; sweep++) {
@@ -79,10 +79,9 @@ final class OptimTestSupport {
                     }
                     // rotation that zeroes a[p][q]
                     double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-                    double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-                    if (theta == 0) {
-                        t = 1;
-                    }
+                    double t = theta == 0
+                            ? 1
+                            : Math.signum(theta) / (Math.abs(theta) + Math.hypot(theta, 1));
                     double c = 1 / Math.sqrt(t * t + 1);
                     double s = t * c;
                     for (int k = 0; k < n; k++) {
