@@ -121,7 +121,7 @@ public final class Backend {
             for (int i = 0; i < 2; i++) {
                 try (NDManager s = m.newSubManager()) {
                     NDArray c = a.matMul(b);
-                    c.tempAttach(s);
+                    c.attach(s);
                     c.toFloatArray(); // forces completion on GPU too
                 }
             }
@@ -129,7 +129,7 @@ public final class Backend {
             for (int i = 0; i < reps; i++) {
                 try (NDManager s = m.newSubManager()) {
                     NDArray c = a.matMul(b);
-                    c.tempAttach(s);
+                    c.attach(s);
                     if (i == reps - 1) {
                         c.get(0, 0).toFloatArray();
                     }

@@ -226,7 +226,11 @@ public final class Run implements AutoCloseable {
     }
 
     private void load(Checkpoint ck) throws IOException {
-        model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
+        try {
+            model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
+        } catch (ai.djl.MalformedModelException e) {
+            throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
+        }
         optimizer.loadState(ck.part("optimizer.bin"));
         JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
         step = st.get("step").getAsInt();

@@ -106,7 +106,7 @@ public final class TrainStep {
     /** Zeroes gradients in place (PyTorch accumulates them otherwise); NaN-safe, unlike g - g. */
     static void zero(Map<String, NDArray[]> wg) {
         for (NDArray[] pair : wg.values()) {
-            pair[1].set(new NDIndex(), 0f);
+            pair[1].set(new NDIndex(":"), 0f);
         }
     }
 }
