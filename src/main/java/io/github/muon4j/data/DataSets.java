@@ -31,9 +31,9 @@ public final class DataSets {
 
     private DataSets() {}
 
-    /** {@code $MUON4J_CACHE}, else {@code ~/.cache/muon4j}. */
+    /** System property {@code muon4j.cache}, else {@code $MUON4J_CACHE}, else {@code ~/.cache/muon4j}. */
     public static Path defaultCacheDir() {
-        String env = System.getenv("MUON4J_CACHE");
+        String env = System.getProperty("muon4j.cache", System.getenv("MUON4J_CACHE"));
         return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "muon4j");
     }
 

@@ -219,7 +219,7 @@ public final class LinePlot {
         if (a >= 1e5 || a < 1e-3) {
             return String.format("%.2g", v);
         }
-        if (a >= 100) {
+        if (a >= 100 || (a >= 1 && v == Math.rint(v))) {
             return String.format("%.0f", v);
         }
         if (a >= 1) {
