@@ -231,6 +231,8 @@ public final class Run implements AutoCloseable {
         } catch (ai.djl.MalformedModelException e) {
             throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
         }
+        // loaded arrays are new tensors: make them trainable again
+        model.getParameters().forEach(p -> p.getValue().getArray().setRequiresGradient(true));
         optimizer.loadState(ck.part("optimizer.bin"));
         JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
         step = st.get("step").getAsInt();
