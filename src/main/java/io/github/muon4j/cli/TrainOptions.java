@@ -16,6 +16,9 @@ public final class TrainOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "JSON file of settings (snake_case keys); flags override it")
     Path config;
 
+    @Option(names = "--model-config", paramLabel = "FILE", description = "JSON file of model fields overriding the preset (as `params --json` prints them)")
+    Path modelConfig;
+
     @Option(names = "--preset", description = "model preset: tiny, 30m, 50m, 70m, 125m, 200m (see `params`)")
     String preset;
 
@@ -141,6 +144,19 @@ public final class TrainOptions {
         put(f, "log_every", logEvery);
         put(f, "diag_every", diagEvery);
         put(f, "samples", samples);
+        if (modelConfig != null) {
+            String text;
+            try {
+                text = Files.readString(modelConfig);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--model-config " + modelConfig + ": cannot read (" + e.getMessage() + ")");
+            }
+            try {
+                f.add("model", com.google.gson.JsonParser.parseString(text).getAsJsonObject());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--model-config " + modelConfig + ": not a JSON object");
+            }
+        }
         c = c.overlay(f.toString(), "flags");
         if (warmup == null && c.warmup() > c.steps()) {
             // a short run with the default warm-up: shrink the warm-up rather than fail

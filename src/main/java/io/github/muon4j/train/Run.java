@@ -174,16 +174,33 @@ public final class Run implements AutoCloseable {
         return run;
     }
 
-    static ModelConfig modelConfigFor(TrainConfig c, Tokenizer tok) {
+    /** The preset with the flags applied, then the {@code model} overrides; validated. */
+    public static ModelConfig modelConfigFor(TrainConfig c, Tokenizer tok) {
         ModelConfig mc =
                 ModelConfig.preset(c.preset())
                         .withAttention(Attention.valueOf(c.attention().toUpperCase(Locale.ROOT)))
                         .withFfn(Ffn.valueOf(c.ffn().toUpperCase(Locale.ROOT)))
                         .withVocab(tok.vocabSize())
                         .withSeed(c.seed());
+        if (c.model() != null && c.model().size() > 0) {
+            JsonObject flags = JsonParser.parseString(mc.toJson()).getAsJsonObject();
+            JsonObject o = new JsonObject();
+            o.addProperty("preset", c.preset());
+            for (String k : new String[] {"attention", "ffn", "vocab_size", "seed"}) {
+                o.add(k, flags.get(k));
+            }
+            for (var e : c.model().entrySet()) {
+                o.add(e.getKey(), e.getValue());
+            }
+            mc = ModelConfig.fromJson(o.toString());
+            if (mc.vocabSize() < tok.vocabSize()) {
+                throw new IllegalArgumentException(
+                        "vocab_size " + mc.vocabSize() + " is smaller than the vocabulary of tokenizer '" + tok.name() + "' (" + tok.vocabSize() + ")");
+            }
+        }
         if (c.seqLen() > mc.contextLength()) {
             throw new IllegalArgumentException(
-                    "seq_len " + c.seqLen() + " exceeds the context length " + mc.contextLength() + " of preset " + c.preset());
+                    "seq_len " + c.seqLen() + " exceeds the model's context_length " + mc.contextLength() + " (preset " + c.preset() + ")");
         }
         return mc;
     }

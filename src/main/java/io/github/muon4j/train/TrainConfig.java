@@ -13,6 +13,9 @@ import java.util.Set;
  * Everything a training run needs besides the model shape (which the preset and {@link
  * io.github.muon4j.model.ModelConfig} give). Serialised as snake_case JSON into {@code config.json}.
  *
+ * <p>{@code model} (optional) overrides fields of the preset's {@link io.github.muon4j.model.ModelConfig}
+ * (snake_case, as {@code params --json} prints them); fields derived from sizes are re-derived.
+ *
  * <p>{@code lr} is the learning rate of the hidden matrices (Muon's, or AdamW's when the optimizer
  * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers).
  */
@@ -46,7 +49,8 @@ public record TrainConfig(
         int logEvery,
         int diagEvery,
         int maxBadSteps,
-        int samples) {
+        int samples,
+        JsonObject model) {
 
     static final Gson GSON =
             new GsonBuilder()
@@ -59,7 +63,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig(
                 "tiny", "mha", "dense", "muon", 0.02, 3e-3, 0.1, 16, 128, 600, 50, "cosine", 1, 1.0, 100,
-                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3);
+                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3, null);
     }
 
     /** The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise. */
@@ -94,6 +98,7 @@ public record TrainConfig(
             }
             base.add(e.getKey(), e.getValue());
         }
+        base.entrySet().removeIf(e -> e.getValue().isJsonNull());
         try {
             return GSON.fromJson(base, TrainConfig.class);
         } catch (JsonParseException | NumberFormatException e) {
@@ -157,6 +162,7 @@ public record TrainConfig(
             return "";
         }
         int i = s.indexOf('\n');
-        return i < 0 ? s : s.substring(0, i);
+        String line = i < 0 ? s : s.substring(0, i);
+        return line.replaceFirst("^[\\w.$]+(Exception|Error): ", "");
     }
 }
