@@ -6,7 +6,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Embedding;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.muon4j.optim.ParamRole;
@@ -72,7 +74,6 @@ public final class MoE extends ModelBlock implements FeedForward {
     public Result apply(ParameterStore ps, NDArray x, boolean training) {
         Shape shape = x.getShape();
         long d = shape.get(shape.dimension() - 1);
-        NDManager m = x.getManager();
         NDArray flat = x.reshape(-1, d); // (N, d)
         long n = flat.getShape().get(0);
         Gate.Routing r = gate.route(ps, flat, training);
@@ -83,27 +84,10 @@ public final class MoE extends ModelBlock implements FeedForward {
         long[] counts = countArr.toType(DataType.INT64, false).toLongArray();
         NDArray token = order.toType(DataType.FLOAT64, false).div(topK).floor()
                 .toType(DataType.INT64, false); // source token of each sorted assignment
-        NDArray xs = flat.get(token); // (N*k, d) rows sorted by expert
-
-        long[] cuts = new long[experts - 1];
-        long acc = 0;
-        for (int e = 0; e < experts - 1; e++) {
-            acc += counts[e];
-            cuts[e] = acc;
-        }
-        NDList segments = xs.split(cuts, 0);
-        NDList s1 = perExpert(ps, w1, m, training);
-        NDList s3 = perExpert(ps, w3, m, training);
-        NDList s2 = perExpert(ps, w2, m, training);
-        NDList outs = new NDList();
-        for (int e = 0; e < experts; e++) {
-            if (counts[e] > 0) {
-                outs.add(SwiGLU.apply(segments.get(e), s1.get(e), s3.get(e), s2.get(e)));
-            }
-        }
-        NDArray ys = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 0); // sorted order
-        NDArray back = ys.get(order.argSort()).reshape(n, topK, d); // (N, k, d)
-        NDArray y = back.mul(r.weights().expandDims(2)).sum(new int[] {1}); // (N, d)
+        NDArray inverse = order.argSort(); // sorted position of each assignment
+        NDArray back = perExpert(ps, flat, inverse, token, counts, training)
+                .reshape(n, topK, d); // (N, k, d): output of each assignment's expert
+        NDArray y = r.weights().expandDims(1).matMul(back).reshape(n, d); // (N,1,k)@(N,k,d)
         if (shared != null) {
             y = y.add(shared.forward(ps, flat, training));
         }
@@ -114,6 +98,35 @@ public final class MoE extends ModelBlock implements FeedForward {
         }
         NDArray balance = balanceLoss(r, countArr, n, x.getDataType());
         return new Result(y.reshape(shape), balance, load);
+    }
+
+    /**
+     * Per-expert loop: each expert's rows are a contiguous slice of the sorted rows.
+     *
+     * @return (N*k, d) expert outputs in assignment order
+     */
+    private NDArray perExpert(ParameterStore ps, NDArray flat, NDArray inverse, NDArray token,
+            long[] counts, boolean training) {
+        NDManager m = flat.getManager();
+        NDArray xs = rows(flat, token); // (N*k, d) rows sorted by expert
+        long[] cuts = new long[experts - 1];
+        long acc = 0;
+        for (int e = 0; e < experts - 1; e++) {
+            acc += counts[e];
+            cuts[e] = acc;
+        }
+        NDList segments = xs.split(cuts, 0);
+        NDList s1 = split(ps, w1, m, training);
+        NDList s3 = split(ps, w3, m, training);
+        NDList s2 = split(ps, w2, m, training);
+        NDList outs = new NDList();
+        for (int e = 0; e < experts; e++) {
+            if (counts[e] > 0) {
+                outs.add(SwiGLU.apply(segments.get(e), s1.get(e), s3.get(e), s2.get(e)));
+            }
+        }
+        NDArray ys = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 0); // sorted order
+        return rows(ys, inverse);
     }
 
     /** Weighted Switch aux loss plus z-loss; a zero scalar when both coefficients are 0. */
@@ -137,8 +150,16 @@ public final class MoE extends ModelBlock implements FeedForward {
         return loss;
     }
 
+    /**
+     * Rows {@code table[index]}, via the embedding op: its backward is an index-add, about 10x
+     * faster on CPU than the accumulate-put behind advanced indexing ({@code table.get(index)}).
+     */
+    private static NDArray rows(NDArray table, NDArray index) {
+        return Embedding.embedding(index, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+
     /** The stacked weight split into E arrays [out, in], attached to the step manager. */
-    private NDList perExpert(ParameterStore ps, Parameter p, NDManager m, boolean training) {
+    private NDList split(ParameterStore ps, Parameter p, NDManager m, boolean training) {
         NDArray stack = value(ps, p, training);
         NDList parts = stack.split(experts, 0);
         parts.attach(m); // results of an op on a parameter land in the model's manager
