@@ -10,6 +10,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.github.muon4j.Backend;
 import io.github.muon4j.infer.IncrementalDecoder;
+import io.github.muon4j.infer.Sampler;
 import io.github.muon4j.model.Attention;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.FeedForward;
@@ -28,17 +29,18 @@ import java.util.Random;
  * the measured fp32 matmul rate) for MHA/MLA x DENSE/MOE, one MoE layer against a dense SwiGLU of
  * the same active size, and decode tokens/s against context length.
  *
- * <p>Run: {@code java -cp ... io.github.muon4j.bench.ModelBench [--preset 6L-512d] [--seq 512]
- * [--batch 1] [--reps 2] [--contexts 64,256,512] [--decode 16]}.
+ * <p>Run: {@code java -cp ... io.github.muon4j.bench.ModelBench [--threads 0] [--preset 6L-512d]
+ * [--seq 512] [--batch 1] [--reps 2] [--layer-tokens 2048] [--contexts 64,256,496] [--decode 16]}
+ * (threads 0 = all cores).
  */
 public final class ModelBench {
 
     /** What to measure. */
-    public record Options(String preset, int seq, int batch, int reps, int[] contexts,
-            int decodeTokens) {
+    public record Options(String preset, int seq, int batch, int reps, int layerTokens,
+            int[] contexts, int decodeTokens) {
 
         public static Options defaults() {
-            return new Options("6L-512d", 512, 1, 2, new int[] {64, 256, 511}, 16);
+            return new Options("6L-512d", 512, 1, 2, 2048, new int[] {64, 256, 496}, 16);
         }
     }
 
@@ -66,9 +68,11 @@ public final class ModelBench {
             StringBuilder b = new StringBuilder();
             Options o = options;
             b.append(String.format(Locale.ROOT,
-                    "preset %s, seq %d, batch %d, %d timed reps; fp32 matmul ceiling %.1f GFLOP/s"
-                            + " (1024^3, same run)%n%n",
-                    o.preset(), o.seq(), o.batch(), o.reps(), matmulGflops));
+                    "preset %s, seq %d, batch %d, %d timed reps after 1 warm-up, %d intra-op threads;"
+                            + " fp32 matmul ceiling %.1f GFLOP/s (1024^3, same run)%n%n",
+                    o.preset(), o.seq(), o.batch(), o.reps(), Backend.get().threads(),
+                    matmulGflops));
+        b.append("Forward+backward (cross-entropy), GFLOP/s = flopsPerToken(seq) x tokens / time\n\n");
             b.append("| attention | ffn | total params | active params | s/step | us/token |"
                     + " GFLOP/s | of matmul ceiling |\n|---|---|---|---|---|---|---|---|\n");
             for (Train t : train) {
@@ -80,7 +84,9 @@ public final class ModelBench {
                     "%nMoE layer vs dense SwiGLU of the same active size, forward+backward on %d"
                             + " tokens: MoE %.1f ms, dense %.1f ms, ratio %.2fx%n%n",
                     layer.tokens(), layer.moeMillis(), layer.denseMillis(), layer.ratio()));
-            b.append("| attention | ffn | context | decode tokens/s | KV cache bytes/token (measured) |"
+            b.append(String.format(Locale.ROOT, "Decode, batch 1, greedy, median of %d single-token"
+                + " steps after a prefill of `context` tokens%n%n", o.decodeTokens()));
+        b.append("| attention | ffn | context | decode tokens/s | KV cache bytes/token (measured) |"
                     + "\n|---|---|---|---|---|\n");
             for (Decode d : decode) {
                 b.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %,.0f |%n",
@@ -99,6 +105,8 @@ public final class ModelBench {
         int seq = d.seq();
         int batch = d.batch();
         int reps = d.reps();
+        int layerTokens = d.layerTokens();
+        int threads = 0;
         int[] contexts = d.contexts();
         int decode = d.decodeTokens();
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -108,6 +116,8 @@ public final class ModelBench {
                 case "--seq" -> seq = Integer.parseInt(v);
                 case "--batch" -> batch = Integer.parseInt(v);
                 case "--reps" -> reps = Integer.parseInt(v);
+                case "--layer-tokens" -> layerTokens = Integer.parseInt(v);
+                case "--threads" -> threads = Integer.parseInt(v);
                 case "--contexts" -> {
                     String[] p = v.split(",");
                     contexts = new int[p.length];
@@ -119,7 +129,9 @@ public final class ModelBench {
                 default -> throw new IllegalArgumentException("ModelBench: unknown option " + args[i]);
             }
         }
-        System.out.print(run(new Options(preset, seq, batch, reps, contexts, decode)).toMarkdown());
+        Backend.init(threads, "auto");
+        Options o = new Options(preset, seq, batch, reps, layerTokens, contexts, decode);
+        System.out.print(run(o).toMarkdown());
     }
 
     /** Runs every measurement and returns the numbers. */
@@ -174,7 +186,7 @@ public final class ModelBench {
      */
     public static Layer moeVsDense(ModelConfig c, Options o) {
         int hidden = (c.nSharedExperts() + c.topK()) * c.expertHidden();
-        int tokens = o.batch() * o.seq();
+        int tokens = o.layerTokens();
         MoE moe = new MoE(c);
         SwiGLU dense = new SwiGLU(c, hidden);
         int reps = 2 * o.reps() + 3;
@@ -221,7 +233,10 @@ public final class ModelBench {
         return s[s.length / 2];
     }
 
-    /** Prefill each context length, then time single-token steps (MLA absorbed). */
+    /**
+     * Prefill each context length, then time single-token steps (MLA absorbed); tokens/s from
+     * the median step time.
+     */
     public static List<Decode> decode(ModelConfig c, Options o) {
         List<Decode> out = new ArrayList<>();
         try (NDManager m = Backend.get().newManager()) {
@@ -233,27 +248,18 @@ public final class ModelBench {
                         new IncrementalDecoder(lm, 1, context + o.decodeTokens(), true)) {
                     int[] prompt = tokens(context, c.vocabSize());
                     float[] logits = dec.next(prompt);
-                    long t0 = System.nanoTime();
-                    for (int i = 0; i < o.decodeTokens(); i++) {
-                        logits = dec.next(new int[] {argmax(logits)});
+                    double[] sec = new double[o.decodeTokens()];
+                    for (int i = 0; i < sec.length; i++) {
+                        long t0 = System.nanoTime();
+                        logits = dec.next(new int[] {Sampler.argmax(logits)});
+                        sec[i] = (System.nanoTime() - t0) / 1e9;
                     }
-                    double sec = (System.nanoTime() - t0) / 1e9;
-                    out.add(new Decode(c.attention(), c.ffn(), context, o.decodeTokens() / sec,
+                    out.add(new Decode(c.attention(), c.ffn(), context, 1 / median(sec),
                             dec.cache().bytesPerToken()));
                 }
             }
         }
         return out;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** Seconds per call: one warm-up, then the mean of {@code reps} timed calls. */

@@ -116,13 +116,11 @@ public final class MoE extends ModelBlock implements FeedForward {
             cuts[e] = acc;
         }
         NDList segments = xs.split(cuts, 0);
-        NDList s1 = split(ps, w1, m, training);
-        NDList s3 = split(ps, w3, m, training);
-        NDList s2 = split(ps, w2, m, training);
+        Experts ex = new Experts(ps, m, training);
         NDList outs = new NDList();
         for (int e = 0; e < experts; e++) {
             if (counts[e] > 0) {
-                outs.add(SwiGLU.apply(segments.get(e), s1.get(e), s3.get(e), s2.get(e)));
+                outs.add(SwiGLU.apply(segments.get(e), ex.w(0, e), ex.w(1, e), ex.w(2, e)));
             }
         }
         NDArray ys = outs.size() == 1 ? outs.get(0) : NDArrays.concat(outs, 0); // sorted order
@@ -158,17 +156,38 @@ public final class MoE extends ModelBlock implements FeedForward {
         return Embedding.embedding(index, table, SparseFormat.DENSE).singletonOrThrow();
     }
 
-    /** The stacked weight split into E arrays [out, in], attached to the step manager. */
-    private NDList split(ParameterStore ps, Parameter p, NDManager m, boolean training) {
-        NDArray stack = value(ps, p, training);
-        NDList parts = stack.split(experts, 0);
-        parts.attach(m); // results of an op on a parameter land in the model's manager
-        Shape s = stack.getShape();
-        NDList out = new NDList(experts);
-        for (NDArray a : parts) {
-            out.add(a.reshape(s.get(1), s.get(2)));
+    /**
+     * Per-expert views of the stacked weights in the step manager. Training splits each stack
+     * once (one op, whose backward is one concat, instead of E selects, each of whose backward
+     * would write a full-size zero tensor); inference selects only the experts in use.
+     */
+    private final class Experts {
+        private final NDArray[] stacks;
+        private final NDList[] parts = new NDList[3];
+        private final NDManager m;
+        private final boolean training;
+
+        Experts(ParameterStore ps, NDManager m, boolean training) {
+            this.m = m;
+            this.training = training;
+            stacks = new NDArray[] {value(ps, w1, training), value(ps, w3, training),
+                value(ps, w2, training)};
+            if (training) {
+                for (int i = 0; i < 3; i++) {
+                    parts[i] = stacks[i].split(experts, 0);
+                    parts[i].attach(m); // an op on a parameter lands in the model's manager
+                }
+            }
         }
-        return out;
+
+        /** Weight i (0: w1, 1: w3, 2: w2) of expert e as [out, in]. */
+        NDArray w(int i, int e) {
+            if (!training) {
+                return stacks[i].get(m, e);
+            }
+            Shape s = stacks[i].getShape();
+            return parts[i].get(e).reshape(s.get(1), s.get(2));
+        }
     }
 
     /** Nudges the gate's balancing bias from this layer's last load. */
