@@ -1,6 +1,9 @@
 package io.github.muon4j.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /** The causal softmax shared by both attention kinds and by incremental decoding. */
@@ -23,14 +26,13 @@ public final class AttentionCore {
         int keys = (int) s.get(d - 1);
         NDArray z = Tensors.scale(scores, scale);
         if (t > 1 || start + t < keys) {
-            double[] mask = new double[t * keys];
-            for (int i = 0; i < t; i++) {
-                for (int j = start + i + 1; j < keys; j++) {
-                    mask[i * keys + j] = Double.NEGATIVE_INFINITY;
-                }
-            }
-            z = z.add(Tensors.constant(
-                    scores.getManager(), mask, new Shape(t, keys), scores.getDataType()));
+            NDManager m = scores.getManager();
+            NDArray query = m.arange(start, start + t, 1, DataType.INT32).reshape(t, 1);
+            NDArray key = m.arange(0, keys, 1, DataType.INT32).reshape(1, keys);
+            NDArray future = key.gt(query).broadcast(s); // (T, S) key after query, as (..., T, S)
+            NDArray minusInf = Tensors.constant(m, new double[] {Double.NEGATIVE_INFINITY},
+                    new Shape(), scores.getDataType()).broadcast(s);
+            z = NDArrays.where(future, minusInf, z);
         }
         return z.softmax(d - 1);
     }

@@ -60,6 +60,7 @@ public final class DecoderLM extends ModelBlock {
             layers.add(addChildBlock("layer" + l, new TransformerBlock(config, l)));
         }
         finalNorm = addChildBlock("final_norm", new RMSNorm(config.dModel(), config.normEps()));
+        seedInitializers(config.seed()); // so that DJL's own initialize() is seeded too
     }
 
     /** Std of output projections: init_scale / sqrt(2 * n_layers). */
@@ -86,8 +87,8 @@ public final class DecoderLM extends ModelBlock {
     }
 
     @Override
-    public void initialize(NDManager manager, DataType dataType, long seed) {
-        super.initialize(manager, dataType, seed);
+    public void initialize(NDManager manager, DataType dataType, Shape... inputShapes) {
+        super.initialize(manager, dataType, inputShapes);
         this.manager = manager;
     }
 

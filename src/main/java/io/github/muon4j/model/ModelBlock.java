@@ -8,6 +8,9 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
+import ai.djl.ndarray.NDArray;
+import java.util.function.BiConsumer;
+import io.github.muon4j.Backend;
 import io.github.muon4j.optim.ParamRole;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -40,7 +43,7 @@ public abstract class ModelBlock extends AbstractBlock {
     }
 
     /** Visits every parameter below this block with the exact name {@code getParameters()} uses. */
-    public final void visitParams(String prefix, java.util.function.BiConsumer<String, ParamSpec> v) {
+    public final void visitParams(String prefix, BiConsumer<String, ParamSpec> v) {
         for (Parameter p : getDirectParameters().values()) {
             v.accept(prefix + p.getName(), specs.get(p));
         }
@@ -56,14 +59,24 @@ public abstract class ModelBlock extends AbstractBlock {
      * from {@code (seed, parameter name)} (see {@link SeededNormal}), ones for norm gains.
      */
     public void initialize(NDManager manager, DataType dataType, long seed) {
-        io.github.muon4j.Backend.checkDataType(dataType, manager.getDevice());
-        visitParams("", (name, spec) -> spec.parameter()
-                .setInitializer(new SeededNormal(seed, name, spec.std())));
+        seedInitializers(seed);
         initialize(manager, dataType, new Shape(1));
     }
 
+    /** Gives every parameter below this block its {@link SeededNormal} initializer. */
+    protected final void seedInitializers(long seed) {
+        visitParams("", (name, spec) -> spec.parameter()
+                .setInitializer(new SeededNormal(seed, name, spec.std())));
+    }
+
+    @Override
+    public void initialize(NDManager manager, DataType dataType, Shape... inputShapes) {
+        Backend.checkDataType(dataType, manager.getDevice());
+        super.initialize(manager, dataType, inputShapes);
+    }
+
     /** The value of {@code p} for this forward pass. */
-    protected static ai.djl.ndarray.NDArray value(ParameterStore ps, Parameter p, boolean training) {
+    protected static NDArray value(ParameterStore ps, Parameter p, boolean training) {
         return ps.getValue(p, p.getArray().getDevice(), training);
     }
 

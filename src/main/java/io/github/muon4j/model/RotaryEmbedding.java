@@ -8,17 +8,20 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import java.util.Arrays;
 
 /**
  * Rotary position embedding (RoPE, Su et al.) in the half-split layout: the first and second
  * halves of the rotary slice form the pairs {@code (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1
- * sin)} with angle {@code pos * base^(-2i/dim)}. No parameters; the cos/sin tables are built from
- * Java doubles in the manager of the input, so nothing lives in the model's manager.
+ * sin)} with angle {@code pos * base^(-2i/dim)}. No parameters; the cos/sin tables are computed
+ * once in Java (grown on demand) and copied into the manager of the input at each call, so
+ * nothing lives in the model's manager.
  */
 public final class RotaryEmbedding extends ModelBlock {
 
     private final int dim;
     private final double base;
+    private Table table = new Table(0, new double[0], new double[0], new float[0], new float[0]);
 
     /**
      * @param dim rotary dimension (even)
@@ -54,23 +57,49 @@ public final class RotaryEmbedding extends ModelBlock {
         return NDArrays.concat(new NDList(a, b), axis);
     }
 
-    /** cos and sin tables (T, dim/2) for positions start..start+T-1. */
+    /** cos and sin tables (T, dim/2) for positions start..start+T-1, from the Java cache. */
     private NDArray[] tables(NDManager m, DataType type, int start, int t) {
+        int from = start * (dim / 2);
+        int to = (start + t) * (dim / 2);
+        Shape shape = new Shape(t, dim / 2);
+        Table tab = cached(start + t);
+        if (type == DataType.FLOAT32) {
+            return new NDArray[] {
+                Tensors.constant(m, Arrays.copyOfRange(tab.cosF, from, to), shape, type),
+                Tensors.constant(m, Arrays.copyOfRange(tab.sinF, from, to), shape, type)
+            };
+        }
+        return new NDArray[] {
+            Tensors.constant(m, Arrays.copyOfRange(tab.cos, from, to), shape, type),
+            Tensors.constant(m, Arrays.copyOfRange(tab.sin, from, to), shape, type)
+        };
+    }
+
+    /** cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float. */
+    private record Table(int positions, double[] cos, double[] sin, float[] cosF, float[] sinF) {}
+
+    /** The table for at least {@code positions} positions, computed once and grown by doubling. */
+    private synchronized Table cached(int positions) {
+        if (table.positions() >= positions) {
+            return table;
+        }
         int half = dim / 2;
-        double[] cos = new double[t * half];
-        double[] sin = new double[t * half];
+        int n = Math.max(positions, 2 * table.positions());
+        double[] c = new double[n * half];
+        double[] s = new double[n * half];
+        float[] cf = new float[n * half];
+        float[] sf = new float[n * half];
         for (int i = 0; i < half; i++) {
             double freq = Math.pow(base, -2.0 * i / dim);
-            for (int p = 0; p < t; p++) {
-                double angle = (start + p) * freq;
-                cos[p * half + i] = Math.cos(angle);
-                sin[p * half + i] = Math.sin(angle);
+            for (int p = 0; p < n; p++) {
+                c[p * half + i] = Math.cos(p * freq);
+                s[p * half + i] = Math.sin(p * freq);
+                cf[p * half + i] = (float) c[p * half + i];
+                sf[p * half + i] = (float) s[p * half + i];
             }
         }
-        Shape shape = new Shape(t, half);
-        return new NDArray[] {
-            Tensors.constant(m, cos, shape, type), Tensors.constant(m, sin, shape, type)
-        };
+        table = new Table(n, c, s, cf, sf);
+        return table;
     }
 
     @Override

@@ -104,11 +104,17 @@ class DecoderLMTest {
             DecoderLM a = Small.model(c, m, DataType.FLOAT32);
             DecoderLM b = Small.model(c, m, DataType.FLOAT32);
             DecoderLM other = Small.model(c.withSeed(8), m, DataType.FLOAT32);
+            DecoderLM viaDjl = new DecoderLM(c); // DJL's own initialize path is seeded too
+            viaDjl.initialize(m, DataType.FLOAT32, new Shape(1, 8));
+            assertSame(m, viaDjl.manager());
+            assertThrows(IllegalArgumentException.class,
+                    () -> new DecoderLM(c).initialize(m, DataType.BFLOAT16));
             for (String name : a.getParameters().keys()) {
                 float[] va = a.getParameters().get(name).getArray().toFloatArray();
                 float[] vb = b.getParameters().get(name).getArray().toFloatArray();
                 float[] vo = other.getParameters().get(name).getArray().toFloatArray();
                 assertArrayEquals(va, vb, name);
+                assertArrayEquals(va, viaDjl.getParameters().get(name).getArray().toFloatArray());
                 if (!name.endsWith("gain")) {
                     assertFalse(java.util.Arrays.equals(va, vo), name);
                 }

@@ -43,8 +43,10 @@ class MoETest {
                 moe.gate().setBias(bias);
                 int n = 23;
                 NDArray x = Small.normal(m, 8, F64, 1, n, c.dModel());
+                // inference selects the experts in use, training splits the stacks: both sparse
                 FeedForward.Result r = moe.apply(Small.store(m), x, false);
                 double[] got = r.out().toDoubleArray();
+                double[] gotTraining = moe.apply(Small.store(m), x, true).out().toDoubleArray();
 
                 Oracle o = new Oracle(moe, c, bias);
                 double[] xs = x.toDoubleArray();
@@ -60,6 +62,7 @@ class MoETest {
                 }
                 for (int i = 0; i < got.length; i++) {
                     assertEquals(want[i], got[i], 1e-10, sf + " element " + i);
+                    assertEquals(want[i], gotTraining[i], 1e-10, sf + " training, element " + i);
                 }
                 assertArrayEquals(load, r.expertLoad(), sf.name());
                 assertEquals(n * c.topK(), IntStream.range(0, load.length).mapToDouble(i -> load[i]).sum());
