@@ -12,6 +12,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.Tensors;
 import io.github.muon4j.optim.MuonWithAdamW;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,7 +61,7 @@ public final class TrainStep {
                 try (GradientCollector gc = engine.newGradientCollector()) {
                     DecoderLM.Output out = model.forward(ps, x, true);
                     NDArray ce = LmLoss.crossEntropy(out.logits(), y);
-                    gc.backward(ce.add(out.balanceLoss()).div(accum));
+                    gc.backward(accum == 1 ? ce.add(out.balanceLoss()) : Tensors.scale(ce.add(out.balanceLoss()), 1.0 / accum));
                     lossSum += ce.getFloat();
                     balanceSum += out.balanceLoss().getFloat();
                     last = out;
