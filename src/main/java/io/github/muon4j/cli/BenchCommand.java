@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks (figures for BENCHMARKS.md).",
-        subcommands = {BenchCommand.Train.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Optim.class, BenchCommand.Model.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -91,6 +91,41 @@ public final class BenchCommand implements Runnable {
                 com.google.gson.JsonObject o = new com.google.gson.JsonObject();
                 o.add("results", new Gson().toJsonTree(results));
                 System.out.println(o);
+            }
+            return 0;
+        }
+    }
+
+    /** {@code bench optim}: Muon, AdamW and Newton-Schulz against the matmul rate. */
+    @Command(name = "optim", mixinStandardHelpOptions = true, description = "One Muon / AdamW step over a model's hidden matrices; Newton-Schulz GFLOP/s vs fp32 matmul.")
+    static final class Optim implements Callable<Integer> {
+        @Option(names = "--layers", defaultValue = "6") int layers;
+        @Option(names = "--d-model", defaultValue = "512") int d;
+        @Option(names = "--ffn", defaultValue = "1365") int ffn;
+        @Option(names = "--rounds", defaultValue = "5") int rounds;
+
+        @Override
+        public Integer call() {
+            if (layers < 1 || d < 1 || ffn < 1 || rounds < 1) {
+                throw new IllegalArgumentException("--layers, --d-model, --ffn and --rounds must be at least 1");
+            }
+            System.out.print(io.github.muon4j.bench.OptimizerBench.run(layers, d, ffn, rounds).toMarkdown());
+            return 0;
+        }
+    }
+
+    /** {@code bench model}: forward+backward per token, MoE vs dense layer, decode speed. */
+    @Command(name = "model", mixinStandardHelpOptions = true, description = "Forward+backward time per token (4 combinations), MoE vs dense layer, decode tokens/s vs context.")
+    static final class Model implements Callable<Integer> {
+        @picocli.CommandLine.Parameters(arity = "0..*", paramLabel = "OPTIONS", description = "--preset P --seq T --batch B --reps N --layer-tokens N --contexts a,b --decode N")
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            try {
+                io.github.muon4j.bench.ModelBench.main(args.toArray(new String[0]));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("bench model: a number was expected (" + e.getMessage() + ")");
             }
             return 0;
         }

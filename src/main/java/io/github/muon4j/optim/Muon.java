@@ -298,12 +298,59 @@ public class Muon extends Optimizer {
                 NDArray mean = sq.mean()) {
             rms = Math.sqrt(mean.getFloat());
         }
-        double ortho = Double.NaN;
+        double ortho = Double.NaN, sigma = Double.NaN;
         if (it.entry.name().equals(diagnoseOrthogonality)) {
             ortho = orthogonalityError(part, scope);
+            sigma = maxSingularValue(part, scope);
         }
         double lr = it.entry.lr();
-        return new MuonDiagnostics(it.entry.name(), lr, scale, lr * scale * rms, ortho);
+        return new MuonDiagnostics(it.entry.name(), lr, scale, lr * scale * rms, ortho, lr * scale * sigma);
+    }
+
+    /**
+     * max over the stack of the largest singular value of X [k, m, n]: the square root of the top
+     * eigenvalue of X X^T, by power iteration in double precision (300 iterations, Rayleigh quotient; a
+     * lower bound that is tight to about 1e-3 even with the clustered spectrum Newton-Schulz leaves).
+     */
+    static double maxSingularValue(NDArray x, NDManager scope) {
+        int k = (int) x.getShape().get(0), m = (int) x.getShape().get(1);
+        float[] g;
+        try (NDManager s = scope.newSubManager()) {
+            NDArray xt = inScope(x.swapAxes(1, 2), s);
+            g = inScope(x.matMul(xt), s).toFloatArray(); // [k, m, m]
+        }
+        double best = 0;
+        for (int b = 0; b < k; b++) {
+            int off = b * m * m;
+            double[] v = new double[m];
+            java.util.Arrays.fill(v, 1.0 / Math.sqrt(m));
+            double lambda = 0;
+            for (int iter = 0; iter < 300; iter++) {
+                double[] w = new double[m];
+                for (int i = 0; i < m; i++) {
+                    double acc = 0;
+                    for (int j = 0; j < m; j++) {
+                        acc += g[off + i * m + j] * v[j];
+                    }
+                    w[i] = acc;
+                }
+                double norm = 0, rayleigh = 0;
+                for (int i = 0; i < m; i++) {
+                    norm += w[i] * w[i];
+                    rayleigh += w[i] * v[i];
+                }
+                norm = Math.sqrt(norm);
+                if (norm == 0) {
+                    break;
+                }
+                lambda = rayleigh;
+                for (int i = 0; i < m; i++) {
+                    v[i] = w[i] / norm;
+                }
+            }
+            best = Math.max(best, Math.sqrt(lambda));
+        }
+        return best;
     }
 
     /** max over the stack of ||X X^T - I||_F / sqrt(m) for X of [k, m, n], m &lt;= n. */

@@ -10,10 +10,13 @@ package io.github.muon4j.optim;
  * @param updateRms RMS of the applied update {@code lr*scale*X} (weight decay not included)
  * @param orthogonalityError {@code ||X X^T - I||_F / sqrt(min(rows, cols))} of the Newton-Schulz
  *     output X (the largest over a stack of matrices); NaN unless this parameter was chosen
+ * @param spectralNorm spectral norm of the applied update, {@code lr*scale*sigma_max(X)}: the
+ *     theory's bound, independent of the gradient's size; NaN unless this parameter was chosen
  */
 public record MuonDiagnostics(
         String parameter,
         double learningRate,
         double scale,
         double updateRms,
-        double orthogonalityError) {}
+        double orthogonalityError,
+        double spectralNorm) {}

@@ -19,6 +19,9 @@ final class Diagnostics {
         for (MuonDiagnostics d : byName.values()) {
             JsonObject p = new JsonObject();
             p.addProperty("update_rms", d.updateRms());
+            if (Double.isFinite(d.spectralNorm())) {
+                p.addProperty("update_spectral_norm", d.spectralNorm());
+            }
             if (Double.isFinite(d.orthogonalityError())) {
                 p.addProperty("orthogonality_error", d.orthogonalityError());
             }

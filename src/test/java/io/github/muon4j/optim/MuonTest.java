@@ -280,6 +280,11 @@ class MuonTest {
             double expected = Math.sqrt(sum) / Math.sqrt(16);
             assertEquals(expected, d.get("w").orthogonalityError(), 1e-3);
             assertTrue(expected > 0.05, "Keller Jordan's quintic is not exactly orthogonal");
+            // spectral norm of the applied update: lr * scale * largest singular value of X
+            double sMax = java.util.Arrays.stream(singularValues(x, 16, 24)).max().orElseThrow();
+            assertEquals(step * sMax, d.get("w").spectralNorm(), 1e-3 * step * sMax);
+            assertTrue(sMax > 0.6 && sMax < 1.3, "bounded whatever the gradient: " + sMax);
+            assertTrue(Double.isNaN(d.get("v").spectralNorm()));
 
             // a step that was not asked for leaves the last diagnostics alone
             muon.update("w", w, g);
