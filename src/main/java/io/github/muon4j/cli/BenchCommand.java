@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks (figures for BENCHMARKS.md).",
-        subcommands = {BenchCommand.Train.class, BenchCommand.Optim.class, BenchCommand.Model.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Optim.class, BenchCommand.Model.class, BenchCommand.Data.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -127,6 +127,16 @@ public final class BenchCommand implements Runnable {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("bench model: a number was expected (" + e.getMessage() + ")");
             }
+            return 0;
+        }
+    }
+
+    /** {@code bench data}: tokenization MB/s and batch assembly rate. */
+    @Command(name = "data", mixinStandardHelpOptions = true, description = "Tokenization MB/s per tokenizer on the built-in corpus; batch assembly rate.")
+    static final class Data implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            io.github.muon4j.bench.DataBench.main(new String[0]);
             return 0;
         }
     }
