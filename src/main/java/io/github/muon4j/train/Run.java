@@ -243,11 +243,7 @@ public final class Run implements AutoCloseable {
     }
 
     private void load(Checkpoint ck) throws IOException {
-        try {
-            model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
-        } catch (ai.djl.MalformedModelException e) {
-            throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
-        }
+        loadWeights(model, manager, ck);
         // loaded arrays are new tensors: make them trainable again
         model.getParameters().forEach(p -> p.getValue().getArray().setRequiresGradient(true));
         optimizer.loadState(ck.part("optimizer.bin"));
@@ -258,6 +254,16 @@ public final class Run implements AutoCloseable {
         firstValLoss = st.get("first_val_loss").getAsDouble();
         elapsedSeconds = st.get("elapsed_s").getAsDouble();
         trainLoader.restore(BatchLoader.State.fromJson(st.get("data").toString()));
+    }
+
+    /** Loads a checkpoint's weights and MoE balancing biases into {@code model}. */
+    static void loadWeights(DecoderLM model, NDManager manager, Checkpoint ck) throws IOException {
+        try {
+            model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
+        } catch (ai.djl.MalformedModelException e) {
+            throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
+        }
+        JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
         List<float[]> biases = new ArrayList<>();
         for (var e : st.getAsJsonArray("balance_biases")) {
             biases.add(GSON.fromJson(e, float[].class));

@@ -8,10 +8,7 @@ import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
-import java.io.DataInputStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /** A model read back from a checkpoint, with the settings and tokenizer it was trained with. */
 public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig config, Tokenizer tokenizer, DecoderLM model) {
@@ -26,15 +23,7 @@ public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig
             Tokenizer tok = Tokenizers.byName(saved.get("tokenizer").getAsString());
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
-            model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
-            JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
-            List<float[]> biases = new ArrayList<>();
-            for (var e : st.getAsJsonArray("balance_biases")) {
-                biases.add(new com.google.gson.Gson().fromJson(e, float[].class));
-            }
-            if (!biases.isEmpty()) {
-                model.setBalanceBiases(biases);
-            }
+            Run.loadWeights(model, manager, ck);
             return new TrainedModel(ck, tc, mc, tok, model);
         } catch (IllegalArgumentException e) {
             throw e;

@@ -1,0 +1,75 @@
+package io.github.muon4j.experiment;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.github.muon4j.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The experiment commands end to end on tiny budgets. */
+class ExperimentCliTest {
+
+    static String lastLine(Path cache, String... args) {
+        System.setProperty("muon4j.cache", cache.toString());
+        PrintStream old = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        int code;
+        try {
+            code = Main.run(args);
+        } finally {
+            System.setOut(old);
+        }
+        assertEquals(0, code, String.join(" ", args));
+        String[] lines = out.toString(StandardCharsets.UTF_8).strip().split("\n");
+        return lines[lines.length - 1];
+    }
+
+    @Test
+    void compareWritesReportJsonAndPlotsAndResumes(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("cmp");
+        String[] args = {"compare", "--steps", "8", "--batch-size", "4", "--seq-len", "32", "--eval-every", "2", "--eval-batches", "2",
+            "--muon-lrs", "0.02", "--adamw-lrs", "3e-3,6e-3", "--out", out.toString(), "--json"};
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        for (String k : new String[] {"target_loss", "muon_steps_to_target", "adamw_steps_to_target", "steps_ratio", "muon_final_val_loss", "adamw_final_val_loss"}) {
+            assertTrue(o.has(k), k);
+        }
+        double adamBest = Math.min(JsonParser.parseString(Files.readString(out.resolve("results.json"))).getAsJsonObject().getAsJsonArray("runs").get(1)
+                .getAsJsonObject().get("final_val_loss").getAsDouble(), JsonParser.parseString(Files.readString(out.resolve("results.json")))
+                .getAsJsonObject().getAsJsonArray("runs").get(2).getAsJsonObject().get("final_val_loss").getAsDouble());
+        assertEquals(adamBest, o.get("target_loss").getAsDouble(), 1e-9, "target = AdamW's best final loss");
+        assertEquals(o.get("adamw_final_val_loss").getAsDouble(), o.get("target_loss").getAsDouble(), 1e-9);
+        assertTrue(o.get("adamw_steps_to_target").getAsDouble() <= 8, "AdamW reaches its own final loss");
+        for (String f : new String[] {"REPORT.md", "results.json", "loss_vs_steps.png", "loss_vs_tokens.png", "loss_vs_flops.png", "loss_vs_time.png", "lr_sweep.png"}) {
+            assertTrue(Files.size(out.resolve(f)) > 100, f);
+        }
+        // a second call finds every run finished and trains nothing
+        long before = Files.getLastModifiedTime(out.resolve("muon-lr0.02-seed1337").resolve("metrics.jsonl")).toMillis();
+        JsonObject again = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        assertEquals(o.get("target_loss").getAsDouble(), again.get("target_loss").getAsDouble());
+        assertEquals(before, Files.getLastModifiedTime(out.resolve("muon-lr0.02-seed1337").resolve("metrics.jsonl")).toMillis());
+    }
+
+    @Test
+    void inferenceBenchReportsCacheAndSpeedPerVariant(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("inf");
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), "bench", "inference", "--contexts", "16,48", "--new-tokens", "4",
+                "--reps", "1", "--out", out.toString(), "--json")).getAsJsonObject().getAsJsonObject("variants");
+        assertEquals(4, o.size());
+        long mha = o.getAsJsonObject("mha-dense").get("kv_cache_bytes_per_token").getAsLong();
+        long mla = o.getAsJsonObject("mla-dense").get("kv_cache_bytes_per_token").getAsLong();
+        // tiny: 4 layers; MHA 2 x 6 heads x 32 = 384 values, MLA 96 + 16 = 112 values per layer, fp32
+        assertEquals(4L * 384 * 4, mha);
+        assertEquals(4L * 112 * 4, mla);
+        assertEquals(mla, o.getAsJsonObject("mla-dense").get("kv_cache_bytes_per_token_measured").getAsDouble(), 1e-9);
+        assertTrue(o.getAsJsonObject("mla-moe").getAsJsonObject("decode_tokens_per_s").get("48").getAsDouble() > 0);
+        assertTrue(Files.exists(out.resolve("REPORT.md")) && Files.exists(out.resolve("kv_cache.png")) && Files.exists(out.resolve("decode.png")));
+    }
+}
