@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ParamsCommand.class,
             BenchCommand.class,
             CompareCommand.class,
+            ReproduceCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -72,4 +72,21 @@ class ExperimentCliTest {
         assertTrue(o.getAsJsonObject("mla-moe").getAsJsonObject("decode_tokens_per_s").get("48").getAsDouble() > 0);
         assertTrue(Files.exists(out.resolve("REPORT.md")) && Files.exists(out.resolve("kv_cache.png")) && Files.exists(out.resolve("decode.png")));
     }
+
+    @Test
+    void reproduceTrainsEightRunsOnOneBudgetAndWritesTheHeadline(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("rep");
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), "reproduce", "--budget", "640", "--batch-size", "4", "--seq-len", "32",
+                "--eval-batches", "1", "--out", out.toString(), "--json")).getAsJsonObject();
+        assertEquals(5, o.get("steps").getAsInt(), "640 tokens / (4 x 32)");
+        assertEquals(8, o.getAsJsonArray("cells").size());
+        // tiny: MHA 384 values per layer, MLA 112: the cache shrinks by 1 - 112/384
+        assertEquals(1 - 112.0 / 384, o.get("kv_memory_reduction").getAsDouble(), 1e-9);
+        assertTrue(o.get("decode_speedup").getAsDouble() > 0);
+        assertTrue(Double.isFinite(o.get("perplexity_improvement").getAsDouble()));
+        for (String f : new String[] {"REPORT.md", "results.json", "perplexity.png", "kv_cache.png", "decode.png", "val_loss.png"}) {
+            assertTrue(Files.size(out.resolve(f)) > 100, f);
+        }
+        assertTrue(Files.readString(out.resolve("REPORT.md")).contains("| KV-cache memory reduction | 68% |"));
+    }
 }
