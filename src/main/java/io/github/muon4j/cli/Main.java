@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             CompareCommand.class,
             ReproduceCommand.class,
+            SweepCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

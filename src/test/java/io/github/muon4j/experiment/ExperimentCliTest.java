@@ -89,4 +89,32 @@ class ExperimentCliTest {
         }
         assertTrue(Files.readString(out.resolve("REPORT.md")).contains("| KV-cache memory reduction | 68% |"));
     }
+
+    @Test
+    void sweepGridsBatchSizesAndLearningRatesAndResumes(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("sw");
+        String[] args = {"sweep", "--batch-sizes", "2,4", "--optimizers", "muon,adamw", "--lrs", "0.003,0.02", "--steps", "6", "--seq-len", "32",
+            "--eval-every", "2", "--eval-batches", "1", "--out", out.toString(), "--json"};
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        assertEquals(8, o.get("runs").getAsInt());
+        var pts = o.getAsJsonArray("points");
+        assertTrue(pts.asList().stream().anyMatch(p -> p.getAsJsonObject().get("steps_to_target").getAsDouble() <= 6));
+        for (String f : new String[] {"REPORT.md", "results.json", "steps_to_target.png", "tokens_to_target.png", "lr_sensitivity.png"}) {
+            assertTrue(Files.size(out.resolve(f)) > 100, f);
+        }
+        // resume: delete one point; only that one is trained again
+        Path keep = out.resolve("bs2-muon-lr0.02-seed1337").resolve("metrics.jsonl");
+        long kept = Files.getLastModifiedTime(keep).toMillis();
+        Path redo = out.resolve("bs4-adamw-lr0.003-seed1337");
+        try (var w = Files.walk(redo)) {
+            for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        JsonObject again = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        assertEquals(8, again.get("runs").getAsInt());
+        assertEquals(kept, Files.getLastModifiedTime(keep).toMillis(), "finished points are not re-run");
+        assertTrue(Files.exists(redo.resolve("DONE")), "the missing point ran again");
+        assertEquals(o.get("target_loss").getAsDouble(), again.get("target_loss").getAsDouble(), 1e-12, "deterministic runs");
+    }
 }
