@@ -42,7 +42,7 @@ public final class Compare {
         double fpt = flopsPerToken(cfg);
         Path done = dir.resolve("DONE");
         if (!Files.exists(done)) {
-            Checkpointless.clear(dir);
+            clear(dir);
             log.printf("  %s lr %s seed %d -> %s%n", optimizer, lr, seed, dir);
             try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
                 new Trainer(run, new PrintStream(OutputStream.nullOutputStream())).train();
@@ -107,26 +107,12 @@ public final class Compare {
         return n == 0 ? Double.NaN : s / n;
     }
 
-    static double std(double[] v) {
-        double m = mean(v), s = 0;
-        int n = 0;
-        for (double d : v) {
-            if (Double.isFinite(d)) {
-                s += (d - m) * (d - m);
-                n++;
-            }
-        }
-        return n < 2 ? 0 : Math.sqrt(s / (n - 1));
-    }
-
-    /** Removes what an interrupted run left, so it starts again cleanly. */
-    static final class Checkpointless {
-        static void clear(Path dir) throws IOException {
-            if (Files.exists(dir)) {
-                try (var walk = Files.walk(dir)) {
-                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.delete(p);
-                    }
+    /** Removes what an interrupted run left, so that it starts again cleanly. */
+    static void clear(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var walk = Files.walk(dir)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
                 }
             }
         }

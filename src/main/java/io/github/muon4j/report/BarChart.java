@@ -7,18 +7,12 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import javax.imageio.ImageIO;
 
 /** A labelled bar chart (Java2D, headless), written atomically as PNG. */
 public final class BarChart {
-
-    private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
-        new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f)};
 
     private final String title;
     private final String yLabel;
@@ -70,7 +64,7 @@ public final class BarChart {
             double v = values.get(i);
             int h = Double.isFinite(v) ? (int) Math.round(v / max * ph) : 0;
             int x = left + i * slot + (slot - bw) / 2;
-            g.setColor(PALETTE[i % PALETTE.length]);
+            g.setColor(Png.PALETTE[i % Png.PALETTE.length]);
             g.fillRect(x, top + ph - h, bw, h);
             g.setColor(Color.BLACK);
             String vs = Double.isFinite(v) ? LinePlot.fmt(v) : "n/a";
@@ -88,14 +82,6 @@ public final class BarChart {
         gy.drawString(yLabel, -(top + ph / 2) - fm.stringWidth(yLabel) / 2, 18);
         gy.dispose();
         g.dispose();
-        Path dir = png.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".bars", ".png.tmp");
-        try {
-            ImageIO.write(img, "png", tmp.toFile());
-            Files.move(tmp, png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Png.write(img, png);
     }
 }

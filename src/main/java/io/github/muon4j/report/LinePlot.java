@@ -8,12 +8,9 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import javax.imageio.ImageIO;
 
 /**
  * A small line-chart writer (Java2D, headless, no dependencies): several named series, axis labels,
@@ -21,11 +18,6 @@ import javax.imageio.ImageIO;
  * leaves half a PNG.
  */
 public final class LinePlot {
-
-    private static final Color[] PALETTE = {
-        new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
-        new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f)
-    };
 
     private record Series(String name, double[] x, double[] y, boolean dashed, boolean markers) {}
 
@@ -150,7 +142,7 @@ public final class LinePlot {
         // series
         for (int k = 0; k < series.size(); k++) {
             Series s = series.get(k);
-            g.setColor(PALETTE[k % PALETTE.length]);
+            g.setColor(Png.PALETTE[k % Png.PALETTE.length]);
             g.setStroke(
                     s.dashed
                             ? new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 1f, new float[] {7f, 5f}, 0f)
@@ -191,7 +183,7 @@ public final class LinePlot {
             int lx = left + pw - 10 - fm.stringWidth(n) - 30;
             g.setColor(new Color(255, 255, 255, 220));
             g.fillRect(lx - 4, ly - 12, fm.stringWidth(n) + 38, 18);
-            g.setColor(PALETTE[k % PALETTE.length]);
+            g.setColor(Png.PALETTE[k % Png.PALETTE.length]);
             g.setStroke(new BasicStroke(3f));
             g.drawLine(lx, ly - 4, lx + 22, ly - 4);
             g.setColor(Color.BLACK);
@@ -200,15 +192,7 @@ public final class LinePlot {
         }
         g.dispose();
 
-        Path dir = png.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".plot", ".png.tmp");
-        try {
-            ImageIO.write(img, "png", tmp.toFile());
-            Files.move(tmp, png, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Png.write(img, png);
     }
 
     static String fmt(double v) {
