@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
  * Training throughput and MFU: tokens/s of full optimizer steps (forward, backward, clip, update) on
  * random tokens, against the fp32 matmul rate measured in the same process. MFU = model FLOPs per
  * token (6 x active matrix parameters + attention) x tokens/s / matmul FLOP/s. Also the optimizer's
- * share of the step, and step time and resident memory early against late in the run (flat = no leak).
+ * share of the step, and step time, resident memory and the number of live native arrays early
+ * against late in the run (flat = no leak: every step's temporaries are freed with its manager).
  */
 public final class TrainBench {
 
@@ -39,7 +40,9 @@ public final class TrainBench {
             double earlyStepSeconds,
             double lateStepSeconds,
             double earlyRssMb,
-            double lateRssMb) {}
+            double lateRssMb,
+            int earlyLiveArrays,
+            int lateLiveArrays) {}
 
     private TrainBench() {}
 
@@ -59,6 +62,7 @@ public final class TrainBench {
             }
             int window = Math.max(1, steps / 10);
             double total = 0, opt = 0, early = 0, late = 0, rssEarly = 0;
+            int arraysEarly = 0;
             for (int i = 0; i < steps; i++) {
                 long s0 = System.nanoTime();
                 TrainStep.Outcome o = step.run(batches, b, t, 1, 1.0);
@@ -70,6 +74,7 @@ public final class TrainBench {
                 }
                 if (i == window - 1) {
                     rssEarly = rssMb();
+                    arraysEarly = manager.getManagedArrays().size();
                 }
                 if (i >= steps - window) {
                     late += sec;
@@ -82,7 +87,8 @@ public final class TrainBench {
             double fpt = mc.flopsPerToken(t);
             return new Result(
                     describe(mc), muon ? "muon" : "adamw", b, t, steps, tps, total / steps, opt / total, fpt, gflops,
-                    fpt * tps / (gflops * 1e9), early / window, late / window, rssEarly, rssMb());
+                    fpt * tps / (gflops * 1e9), early / window, late / window, rssEarly, rssMb(),
+                    arraysEarly, manager.getManagedArrays().size());
         }
     }
 

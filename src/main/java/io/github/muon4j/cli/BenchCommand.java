@@ -64,8 +64,8 @@ public final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("--steps, --batch-size must be >= 1, --seq-len >= 2, --warmup >= 0");
             }
             List<TrainBench.Result> results = new ArrayList<>();
-            System.out.println("| model | optimizer | B x T | tokens/s | s/step | optimizer share | GFLOP/token | matmul GFLOP/s | MFU | step s early/late | RSS MB early/late |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+            System.out.println("| model | optimizer | B x T | tokens/s | s/step | optimizer share | GFLOP/token | matmul GFLOP/s | MFU | step s early/late | RSS MB early/late | live arrays early/late |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (String p : presets) {
                 ModelConfig mc = ParamsCommand.build(p, attention, ffn);
                 if (vocab != null) {
@@ -81,10 +81,11 @@ public final class BenchCommand implements Runnable {
                     System.err.printf("bench train: %s %s/%s with %s, B=%d T=%d, %d steps%n", p, attention, ffn, o, batch, seqLen, steps);
                     TrainBench.Result r = TrainBench.run(mc, o.equals("muon"), batch, seqLen, steps, warmup, System.err);
                     results.add(r);
-                    System.out.printf("| %s | %s | %dx%d | %.0f | %.3f | %.1f%% | %.3f | %.1f | %.1f%% | %.3f / %.3f | %.0f / %.0f |%n",
+                    System.out.printf("| %s | %s | %dx%d | %.0f | %.3f | %.1f%% | %.3f | %.1f | %.1f%% | %.3f / %.3f | %.0f / %.0f | %d / %d |%n",
                             r.model(), r.optimizer(), r.batch(), r.seqLen(), r.tokensPerSecond(), r.stepSeconds(),
                             100 * r.optimizerShare(), r.flopsPerToken() / 1e9, r.matmulGflops(), 100 * r.mfu(),
-                            r.earlyStepSeconds(), r.lateStepSeconds(), r.earlyRssMb(), r.lateRssMb());
+                            r.earlyStepSeconds(), r.lateStepSeconds(), r.earlyRssMb(), r.lateRssMb(),
+                            r.earlyLiveArrays(), r.lateLiveArrays());
                 }
             }
             if (json) {
