@@ -83,6 +83,9 @@ public final class TrainBench {
                     log.printf("  step %d/%d  %.3f s/step  loss %.3f  rss %.0f MB%n", i + 1, steps, sec, o.loss(), rssMb());
                 }
             }
+            // the ceiling: the better of a measurement before and one after the timed steps (JIT
+            // compilation and other start-up work can depress the first)
+            gflops = Math.max(gflops, backend.matmulGflops(1024, 10));
             double tps = (double) b * t * steps / total;
             double fpt = mc.flopsPerToken(t);
             return new Result(
