@@ -1,6 +1,5 @@
 package io.github.muon4j.cli;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.github.muon4j.experiment.Compare;
@@ -62,15 +61,8 @@ public final class CompareCommand implements Callable<Integer> {
                 base.ffn(), base.steps(), base.batchSize(), base.seqLen(), muonLrs.size(), adamwLrs.size(), seeds, out);
         Compare.Result r = Compare.run(base, muonLrs, adamwLrs, seeds, target, out, System.err);
         JsonObject summary = summary(r);
-        Files.writeString(out.resolve("results.json"), new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(results(r, summary)));
         plots(r, out);
-        String report = report(base, r, summary);
-        Files.writeString(out.resolve("REPORT.md"), report);
-        System.out.print(report);
-        System.out.println("report: " + out.resolve("REPORT.md"));
-        if (json) {
-            System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(summary));
-        }
+        Reports.publish(out, report(base, r, summary), results(r, summary), summary, json);
         return 0;
     }
 

@@ -1,6 +1,5 @@
 package io.github.muon4j.cli;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.github.muon4j.experiment.Budget;
@@ -43,15 +42,8 @@ public final class ReproduceCommand implements Callable<Integer> {
         Files.createDirectories(out);
         Reproduce.Result r = Reproduce.run(base, b, base.lr(), base.adamwLr(), out, System.err);
         JsonObject summary = summary(r);
-        Files.writeString(out.resolve("results.json"), new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(summary));
         charts(r, out);
-        String report = report(base, r, summary);
-        Files.writeString(out.resolve("REPORT.md"), report);
-        System.out.print(report);
-        System.out.println("report: " + out.resolve("REPORT.md"));
-        if (json) {
-            System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(summary));
-        }
+        Reports.publish(out, report(base, r, summary), summary, summary, json);
         return 0;
     }
 

@@ -1,6 +1,5 @@
 package io.github.muon4j.cli;
 
-import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.github.muon4j.experiment.Curve;
@@ -90,7 +89,6 @@ public final class SweepCommand implements Callable<Integer> {
                     h.steps(), h.tokens(), h.seconds(), p.run().finalValLoss(), p.diverged() ? "yes" : "", p.spiked() ? "yes" : ""));
         }
         o.add("points", arr);
-        Files.writeString(out.resolve("results.json"), new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(o));
         plots(points, t, out);
         String report = String.format("# Sweep: batch-size frontier and learning-rate sensitivity%n%n"
                 + "Model `%s` %s/%s, %d steps, seq %d. Target validation loss %.4f%s. %d runs, %d diverged (final loss not finite or above "
@@ -99,12 +97,7 @@ public final class SweepCommand implements Callable<Integer> {
                 target != null ? "" : " (the highest final loss among runs that did not diverge)", points.size(),
                 o.get("diverged").getAsLong(), o.get("spiked").getAsLong())
                 + table + "\n![steps](steps_to_target.png)\n\n![tokens](tokens_to_target.png)\n\n![lr](lr_sensitivity.png)\n";
-        Files.writeString(out.resolve("REPORT.md"), report);
-        System.out.print(report);
-        System.out.println("report: " + out.resolve("REPORT.md"));
-        if (json) {
-            System.out.println(new GsonBuilder().serializeSpecialFloatingPointValues().create().toJson(o));
-        }
+        Reports.publish(out, report, o, o, json);
         return 0;
     }
 
