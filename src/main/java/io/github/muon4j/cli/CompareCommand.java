@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
+            "Muon vs AdamW: steps, tokens, FLOPs and time to a target loss.",
             "Muon (AdamW for non-matrix parameters) vs AdamW alone on the same model, data, batch and seeds.",
             "Each gets its best learning rate from a small sweep; the target is AdamW's final validation loss.",
             "Reports steps, tokens, FLOPs and wall time to the target, and writes REPORT.md, results.json and plots."

@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
+            "The paper's headline: MLA+MoE+Muon against MHA dense AdamW.",
             "Trains MHA/MLA x dense/MoE x Muon/AdamW on one budget (same steps and tokens for all eight), measures",
             "KV-cache memory and decode speed of each architecture, and writes the side-by-side table of the",
             "paper's headline: MLA+MoE+Muon against the MHA dense AdamW baseline. --lr is Muon's rate, --adamw-lr AdamW's."

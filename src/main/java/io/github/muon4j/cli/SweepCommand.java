@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
+            "Batch-size frontier and learning-rate sensitivity (a resumable grid of runs).",
             "A grid of runs over batch sizes, optimizers, learning rates and seeds (finished points are not re-run).",
             "Plots steps and tokens to a target loss against batch size per optimizer (the frontier), final loss",
             "against learning rate (sensitivity), and counts runs that diverged or spiked."
