@@ -18,9 +18,10 @@ import java.util.function.Consumer;
  * and cached as a {@code .bin} shard in the cache directory, named after the source's identity
  * (paths, sizes, modification times), the tokenizer and the JSONL field: a changed source or another
  * tokenizer makes a new cache, an unchanged one is reused without tokenizing. Pre-tokenized
- * {@code .bin} shards are used in place. Without a separate validation source, the last
- * {@code valFraction} of the tokens is held out for validation (deterministic; whole documents
- * precede it in file order).
+ * {@code .bin} shards (llm.c header format, or nanoGPT's headerless uint16: see {@link TokenShard}) are
+ * used in place; a shard that does not name its tokenizer is checked id by id against {@code tok}.
+ * Without a separate validation source, the last {@code valFraction} of the tokens is held out for
+ * validation (deterministic; whole documents precede it in file order).
  */
 public final class DataSets {
 
@@ -92,26 +93,36 @@ public final class DataSets {
     static TokenDataset open(List<Path> files, Tokenizer tok, String what) {
         List<TokenShard.Mapped> shards = new ArrayList<>();
         for (Path f : files) {
-            TokenShard.Mapped m = TokenShard.map(f);
-            if (m.tokenizer() != null && !m.tokenizer().equals(tok.name())) {
-                throw new DataException(f + ": tokenized with '" + m.tokenizer() + "', not '" + tok.name() + "' (tokenizer mismatch)");
-            }
-            if (m.tokenizer() == null) {
-                // a foreign shard: every id must fit the vocabulary
-                for (long i = 0; i < m.count(); i++) {
-                    int id = m.token(i);
-                    if (id >= tok.vocabSize()) {
-                        throw new DataException(f + ": token id " + id + " at position " + i + " is outside the vocabulary of '" + tok.name() + "' (" + tok.vocabSize() + ")");
-                    }
+            for (TokenShard.Mapped m : TokenShard.mapPieces(f)) {
+                if (m.tokenizer() != null && !m.tokenizer().equals(tok.name())) {
+                    throw new DataException(f + ": tokenized with '" + m.tokenizer() + "', not '" + tok.name() + "' (tokenizer mismatch)");
                 }
+                if (m.tokenizer() == null) {
+                    checkIds(m, tok);
+                }
+                shards.add(m);
             }
-            shards.add(m);
         }
         TokenDataset d = TokenDataset.of(shards, tok.name(), tok.vocabSize());
         if (d.size() == 0) {
             throw new DataException(what + ": empty corpus (0 tokens)");
         }
         return d;
+    }
+
+    /** A shard that does not name its tokenizer (foreign, or headerless nanoGPT): every id must fit the vocabulary. */
+    private static void checkIds(TokenShard.Mapped m, Tokenizer tok) {
+        int vocab = tok.vocabSize();
+        for (long i = 0; i < m.count(); i++) {
+            int id = m.token(i);
+            if (id >= vocab) {
+                String how = m.headerless()
+                        ? " (read as headerless nanoGPT uint16 tokens: no llm.c header; name the vocabulary it was made with by --tokenizer)"
+                        : " (the shard does not name its tokenizer: name it by --tokenizer)";
+                throw new DataException(m.file() + ": token id " + id + " at position " + (m.first() + i) + " is outside the vocabulary of '"
+                        + tok.name() + "' (" + vocab + ")" + how);
+            }
+        }
     }
 
     /** Tokenizes documents in parallel (order kept) into a shard, with progress every 2 s. */

@@ -9,19 +9,33 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * Token shards in the nanoGPT / modded-nanogpt {@code .bin} format: a header of 256 little-endian
- * int32 (magic 20240520, version, token count), then the tokens.
+ * Token shards ({@code .bin}) in the two formats nanoGPT-style projects write.
  *
  * <ul>
- *   <li>version 1: uint16 tokens (the nanoGPT format; vocabularies up to 65,536);
- *   <li>version 2: int32 tokens (muon4j's extension for larger vocabularies such as cl100k).
+ *   <li><b>llm.c / modded-nanogpt header format</b>: a header of 256 little-endian int32 (magic
+ *       20240520, version, token count), then the tokens. Version 1: uint16 tokens (vocabularies up to
+ *       65,536); version 2: int32 tokens (muon4j's extension for larger vocabularies such as cl100k).
+ *       muon4j also writes, in header slots llm.c leaves at zero, the vocabulary size (slot 3) and a
+ *       tokenizer code (slot 4: 1 byte, 2 gpt2, 3 cl100k); 0 means unknown.
+ *   <li><b>headerless nanoGPT format</b>: karpathy/nanoGPT's {@code prepare.py} writes
+ *       {@code np.array(ids, dtype=np.uint16).tofile(path)}: nothing but little-endian uint16 tokens.
+ *       Such a file says nothing about its tokenizer: the {@code --tokenizer} flag names it, and every
+ *       id is checked against that vocabulary when the file is opened.
  * </ul>
  *
- * muon4j also writes, in header slots nanoGPT leaves at zero, the vocabulary size (slot 3) and a
- * tokenizer code (slot 4: 1 byte, 2 gpt2, 3 cl100k); 0 means unknown. Shards are written to a
- * temporary file and renamed, so a crash never leaves half a shard.
+ * <p>Detection: a file whose first four bytes are the little-endian int32 20240520 is a header shard
+ * and is validated as one (version 1 or 2, enough bytes for the count); any other file is headerless
+ * uint16 and must have an even size. A headerless file is misread only if its first two tokens are
+ * 55432 and 308 (the magic's two uint16 halves), which no vocabulary of at most 55,432 ids (byte,
+ * gpt2's 50,257, any character-level vocabulary) can produce; a larger uint16 vocabulary that does
+ * start so is then also refused unless the next ints form a valid header and the size matches it.
+ *
+ * <p>Shards are written to a temporary file and renamed, so a crash never leaves half a shard. Files
+ * over 1 GiB of tokens are mapped in several pieces (nanoGPT's OpenWebText {@code train.bin} is 17 GB).
  */
 public final class TokenShard {
 
@@ -29,8 +43,17 @@ public final class TokenShard {
     public static final int HEADER_INTS = 256;
     public static final int HEADER_BYTES = HEADER_INTS * 4;
 
-    /** A memory-mapped shard. */
-    public record Mapped(Path file, int version, long count, int vocab, String tokenizer, ByteBuffer tokens) {
+    /** Bytes of tokens mapped per piece (a multiple of 4, below the 2 GiB limit of one mapping). */
+    static final long PIECE_BYTES = 1L << 30;
+
+    /**
+     * A memory-mapped shard, or one piece of a large one.
+     *
+     * @param version 1: uint16 tokens, 2: int32 tokens
+     * @param headerless true for a nanoGPT file of bare uint16 tokens (vocab 0, tokenizer null)
+     * @param first index in the file of this piece's first token
+     */
+    public record Mapped(Path file, int version, long count, int vocab, String tokenizer, ByteBuffer tokens, boolean headerless, long first) {
         public int token(long i) {
             return version == 1 ? tokens.getShort((int) (i * 2)) & 0xffff : tokens.getInt((int) (i * 4));
         }
@@ -154,22 +177,46 @@ public final class TokenShard {
         }
     }
 
-    /** Maps a shard, checking its header and size. */
+    /** Maps a shard of at most 1 GiB of tokens, checking its header and size (see {@link #mapPieces}). */
     public static Mapped map(Path file) {
+        List<Mapped> pieces = mapPieces(file);
+        if (pieces.size() != 1) {
+            throw new DataException(file + ": shard too large to map in one piece");
+        }
+        return pieces.get(0);
+    }
+
+    /**
+     * Maps a shard in either format (see the class comment for how it is told apart), in pieces of at
+     * most {@link #PIECE_BYTES} bytes of tokens, in order (at least one piece, maybe empty).
+     */
+    public static List<Mapped> mapPieces(Path file) {
+        return mapPieces(file, PIECE_BYTES);
+    }
+
+    /** As {@link #mapPieces(Path)} with pieces of at most {@code pieceBytes} (a multiple of 4). */
+    static List<Mapped> mapPieces(Path file, long pieceBytes) {
         if (!Files.isRegularFile(file)) {
             throw new DataException(file + ": no such file");
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size < HEADER_BYTES) {
-                throw new DataException(file + ": not a token shard (shorter than the 1024-byte header)");
-            }
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            ch.read(h, 0);
-            int magic = h.getInt(0), version = h.getInt(4), count = h.getInt(8);
-            if (magic != MAGIC) {
-                throw new DataException(file + ": bad shard header (magic " + magic + ", expected " + MAGIC + ")");
+            while (h.hasRemaining() && ch.read(h, h.position()) > 0) {
+                // read up to the header size
             }
+            boolean header = size >= 4 && h.getInt(0) == MAGIC;
+            if (!header) {
+                if (size % 2 != 0) {
+                    throw new DataException(file + ": not a token shard (no llm.c header, and an odd size " + size
+                            + " for headerless nanoGPT uint16 tokens)");
+                }
+                return pieces(ch, file, 1, 0, size / 2, 0, null, true, pieceBytes);
+            }
+            if (size < HEADER_BYTES) {
+                throw new DataException(file + ": bad shard header (starts with the llm.c magic but is shorter than its 1024-byte header)");
+            }
+            int version = h.getInt(4), count = h.getInt(8);
             if (version != 1 && version != 2) {
                 throw new DataException(file + ": unsupported shard version " + version + " (1: uint16, 2: int32)");
             }
@@ -181,15 +228,25 @@ public final class TokenShard {
             if (size < need) {
                 throw new DataException(file + ": truncated shard (header says " + count + " tokens, file holds " + (size - HEADER_BYTES) / width + ")");
             }
-            if ((long) count * width > Integer.MAX_VALUE) {
-                throw new DataException(file + ": shard too large to map (split it below 2 GiB)");
-            }
-            MappedByteBuffer mb = ch.map(FileChannel.MapMode.READ_ONLY, HEADER_BYTES, (long) count * width);
-            mb.order(ByteOrder.LITTLE_ENDIAN);
-            int vocab = h.getInt(12);
-            return new Mapped(file, version, count, vocab, tokenizerName(h.getInt(16)), mb);
+            return pieces(ch, file, version, HEADER_BYTES, count, h.getInt(12), tokenizerName(h.getInt(16)), false, pieceBytes);
         } catch (IOException e) {
             throw new DataException(file + ": cannot read (" + e.getMessage() + ")");
         }
+    }
+
+    private static List<Mapped> pieces(FileChannel ch, Path file, int version, long offset, long count, int vocab, String tokenizer, boolean headerless,
+            long pieceBytes) throws IOException {
+        int width = version == 1 ? 2 : 4;
+        long perPiece = pieceBytes / width;
+        List<Mapped> out = new ArrayList<>();
+        long first = 0;
+        do {
+            long n = Math.min(perPiece, count - first);
+            MappedByteBuffer mb = ch.map(FileChannel.MapMode.READ_ONLY, offset + first * width, n * width);
+            mb.order(ByteOrder.LITTLE_ENDIAN);
+            out.add(new Mapped(file, version, n, vocab, tokenizer, mb, headerless, first));
+            first += n;
+        } while (first < count);
+        return out;
     }
 }

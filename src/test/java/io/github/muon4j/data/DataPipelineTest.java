@@ -85,16 +85,21 @@ class DataPipelineTest {
     void badShardsAreNamed(@TempDir Path dir) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(1024 + 4).order(ByteOrder.LITTLE_ENDIAN);
         buf.putInt(0, 1234).putInt(4, 1).putInt(8, 2);
+        // no magic: a headerless nanoGPT file, whose ids (1234, 0, 1, 0, 2, 0, ...) do not fit 'byte'
         Path magic = Files.write(dir.resolve("magic.bin"), buf.array());
-        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(magic)).getMessage().contains("magic.bin: bad shard header"));
+        assertTrue(TokenShard.map(magic).headerless());
+        String m = assertThrows(DataException.class, () -> DataSets.tokens(magic.toString(), BYTE, dir.resolve("cache"), null, "text")).getMessage();
+        assertTrue(m.contains("magic.bin: token id 1234 at position 0") && m.contains("headerless") && m.contains("--tokenizer"), m);
         buf.putInt(0, 20240520).putInt(8, 10);
         Path cut = Files.write(dir.resolve("cut.bin"), buf.array());
         assertTrue(assertThrows(DataException.class, () -> TokenShard.map(cut)).getMessage().contains("cut.bin: truncated"));
         buf.putInt(4, 9).putInt(8, 2);
         Path ver = Files.write(dir.resolve("ver.bin"), buf.array());
         assertTrue(assertThrows(DataException.class, () -> TokenShard.map(ver)).getMessage().contains("version 9"));
-        Path tiny = Files.write(dir.resolve("tiny.bin"), new byte[10]);
-        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(tiny)).getMessage().contains("tiny.bin"));
+        Path odd = Files.write(dir.resolve("odd.bin"), new byte[11]);
+        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(odd)).getMessage().contains("odd.bin: not a token shard"));
+        Path shortHeader = Files.write(dir.resolve("short.bin"), java.util.Arrays.copyOf(buf.array(), 100));
+        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(shortHeader)).getMessage().contains("short.bin: bad shard header"));
     }
 
     @Test
