@@ -79,7 +79,7 @@ public final class TrainOptions {
     @Option(names = "--val-data", paramLabel = "PATH", description = "validation source (default: a held-out part of --data)")
     String valData;
 
-    @Option(names = "--tokenizer", description = "byte | gpt2 | cl100k (default: byte for tiny, gpt2 otherwise)")
+    @Option(names = "--tokenizer", description = "byte | gpt2 | cl100k | PATH of a tokenizer.json (default: byte for tiny, gpt2 otherwise)")
     String tokenizer;
 
     @Option(names = "--seed", description = "random seed (model init and data order)")

@@ -64,7 +64,7 @@ public final class DataSets {
     /** All tokens of one source (null: the built-in corpus). */
     public static TokenDataset tokens(String source, Tokenizer tok, Path cacheDir, Consumer<String> progress, String jsonField) {
         if (source == null) {
-            Path cache = cacheDir.resolve("builtin-europarl-en-" + CACHE_VERSION + "-" + tok.name() + ".bin");
+            Path cache = cacheDir.resolve("builtin-europarl-en-" + CACHE_VERSION + "-" + tok.cacheTag() + ".bin");
             if (!Files.exists(cache)) {
                 tokenize("built-in corpus", BuiltinCorpus.documents(), tok, cache, progress);
             }
@@ -75,7 +75,7 @@ public final class DataSets {
         if (Documents.isShard(files.get(0))) {
             return open(files, tok, source);
         }
-        Path cache = cacheDir.resolve(safeName(path) + "-" + tok.name() + "-" + key(files, tok, jsonField) + ".bin");
+        Path cache = cacheDir.resolve(safeName(path) + "-" + tok.cacheTag() + "-" + key(files, tok, jsonField) + ".bin");
         if (!Files.exists(cache)) {
             List<String> docs = new ArrayList<>();
             for (Path f : files) {
@@ -165,7 +165,8 @@ public final class DataSets {
                 md.update(f.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
                 md.update(("|" + Files.size(f) + "|" + Files.getLastModifiedTime(f).toMillis() + "|").getBytes(StandardCharsets.UTF_8));
             }
-            md.update((tok.name() + "|" + jsonField + "|" + CACHE_VERSION).getBytes(StandardCharsets.UTF_8));
+            String id = tok.cacheTag().equals(tok.name()) ? tok.name() : tok.name() + "|" + tok.cacheTag();
+            md.update((id + "|" + jsonField + "|" + CACHE_VERSION).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(md.digest()).substring(0, 16);
         } catch (IOException e) {
             throw new DataException(files.get(0) + ": cannot stat (" + e.getMessage() + ")");

@@ -6,8 +6,13 @@ package io.github.muon4j.data;
  */
 public interface Tokenizer {
 
-    /** "byte", "gpt2" or "cl100k". */
+    /** "byte", "gpt2", "cl100k", or the absolute path of a tokenizer.json ({@link HfTokenizer}). */
     String name();
+
+    /** A short file-name-safe tag for token caches: the name, or a digest of a tokenizer.json. */
+    default String cacheTag() {
+        return name();
+    }
 
     /** Number of token ids, the end-of-text token included. */
     int vocabSize();

@@ -135,7 +135,7 @@ public record TrainConfig(
         oneOf("ffn", ffn, "dense", "moe");
         oneOf("schedule", schedule, "cosine", "wsd", "constant");
         oneOf("device", device, "auto", "cpu", "gpu");
-        if (tokenizer != null) {
+        if (tokenizer != null && !io.github.muon4j.data.Tokenizers.isPath(tokenizer)) {
             oneOf("tokenizer", tokenizer, "byte", "gpt2", "cl100k");
         }
         return this;
