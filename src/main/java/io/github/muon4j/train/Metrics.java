@@ -14,16 +14,21 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code metrics.jsonl}: one JSON object per logged step, flushed line by line. */
+/**
+ * {@code metrics.jsonl}: one JSON object per logged step, flushed line by line; the same numbers go
+ * to a TensorBoard event file beside it ({@link TensorBoardWriter}).
+ */
 public final class Metrics implements AutoCloseable {
 
     private static final Gson GSON = new Gson();
     private final Path file;
     private final BufferedWriter out;
+    private final TensorBoardWriter tensorBoard;
 
-    private Metrics(Path file, BufferedWriter out) {
+    private Metrics(Path file, BufferedWriter out, TensorBoardWriter tensorBoard) {
         this.file = file;
         this.out = out;
+        this.tensorBoard = tensorBoard;
     }
 
     /** Starts a new file, or (resume) keeps the records up to {@code keepThroughStep} and appends. */
@@ -48,7 +53,8 @@ public final class Metrics implements AutoCloseable {
         }
         BufferedWriter w =
                 Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        return new Metrics(file, w);
+        Path dir = file.toAbsolutePath().getParent();
+        return new Metrics(file, w, TensorBoardWriter.open(dir, keepThroughStep >= 0 ? keepThroughStep + 1 : -1));
     }
 
     public void log(JsonObject record) {
@@ -56,6 +62,7 @@ public final class Metrics implements AutoCloseable {
             out.write(GSON.toJson(record));
             out.write('\n');
             out.flush();
+            tensorBoard.log(record);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -76,8 +83,14 @@ public final class Metrics implements AutoCloseable {
         return file;
     }
 
+    /** The TensorBoard event file written beside it. */
+    public Path tensorBoardFile() {
+        return tensorBoard.file();
+    }
+
     @Override
     public void close() throws IOException {
         out.close();
+        tensorBoard.close();
     }
 }
