@@ -1,19 +1,23 @@
 package io.github.muon4j.model;
 
+import com.google.gson.FieldNamingPolicy;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import com.google.gson.JsonSyntaxException;
+import com.google.gson.TypeAdapter;
+import com.google.gson.TypeAdapterFactory;
+import com.google.gson.reflect.TypeToken;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.JsonWriter;
+import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
+import java.util.Set;
 
 /**
  * Architecture of a decoder-only language model: sizes, attention kind (MHA or MLA), feed-forward
@@ -415,16 +419,24 @@ public record ModelConfig(
 
     // ------------------------------------------------------------------ JSON
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    /**
+     * Gson with the JSON spelling: snake_case names from the Java names ({@code nLayers} ->
+     * {@code n_layers}, {@code vHeadDim} -> {@code v_head_dim}) and enums in lower case (read in any
+     * case).
+     */
+    private static final Gson GSON = new GsonBuilder()
+            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+            .registerTypeAdapterFactory(new LowerCaseEnums())
+            .setPrettyPrinting()
+            .create();
+
+    /** Fields re-derived from the sizes when those change (see {@link Builder#deriveDefaults}). */
+    private static final Set<String> DERIVED = Set.of("head_dim", "kv_lora_rank", "q_lora_rank",
+            "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "ffn_hidden", "expert_hidden");
 
     /** All fields as pretty JSON with snake_case names, loadable by {@link #fromJson}. */
     public String toJson() {
-        JsonObject o = new JsonObject();
-        Builder b = toBuilder();
-        for (Field f : FIELDS) {
-            o.add(f.name, f.get.apply(b));
-        }
-        return GSON.toJson(o);
+        return GSON.toJson(this);
     }
 
     /**
@@ -443,126 +455,80 @@ public record ModelConfig(
         } catch (JsonParseException e) {
             throw new IllegalArgumentException("model config JSON: " + e.getMessage(), e);
         }
-        Map<String, Field> byName = new LinkedHashMap<>();
-        for (Field f : FIELDS) {
-            byName.put(f.name, f);
-        }
+        String preset = o.has("preset") ? o.get("preset").getAsString() : "tiny";
+        JsonObject merged = GSON.toJsonTree(preset(preset).toBuilder()).getAsJsonObject();
         for (String key : o.keySet()) {
-            if (!key.equals("preset") && !byName.containsKey(key)) {
+            if (!key.equals("preset") && !merged.has(key)) {
                 throw new IllegalArgumentException(
                         "model config JSON: unknown field '" + key + "'");
             }
         }
-        String preset = o.has("preset") ? o.get("preset").getAsString() : "tiny";
-        Builder b = preset(preset).toBuilder();
         boolean sizesChanged = false;
-        for (Field f : FIELDS) {
-            if (!f.derived && o.has(f.name)) {
-                sizesChanged |= !f.get.apply(b).equals(o.get(f.name));
-                set(f, b, o.get(f.name));
+        for (String key : o.keySet()) {
+            if (!key.equals("preset") && !DERIVED.contains(key)) {
+                sizesChanged |= !merged.get(key).equals(o.get(key));
+                merged.add(key, o.get(key));
             }
         }
+        Builder b = builder(merged);
         if (sizesChanged) {
             b.deriveDefaults();
+            merged = GSON.toJsonTree(b).getAsJsonObject();
         }
-        for (Field f : FIELDS) {
-            if (f.derived && o.has(f.name)) {
-                set(f, b, o.get(f.name));
+        for (String key : DERIVED) {
+            if (o.has(key)) {
+                merged.add(key, o.get(key));
             }
         }
-        return b.build();
+        return builder(merged).build();
     }
 
-    private static void set(Field f, Builder b, JsonElement v) {
+    private static Builder builder(JsonObject o) {
         try {
-            f.set.accept(b, v);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(
-                    "model config JSON: field " + f.name + " has a bad value " + v, e);
+            return GSON.fromJson(o.toString(), Builder.class); // from text: a tree would truncate 2.5 to an int
+        } catch (JsonParseException | IllegalArgumentException e) {
+            String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+            throw new IllegalArgumentException("model config JSON: bad value (" + why + ")", e);
         }
     }
 
-    private static final class Field {
-        final String name;
-        final boolean derived;
-        final Function<Builder, JsonElement> get;
-        final BiConsumer<Builder, JsonElement> set;
-
-        Field(String name, boolean derived, Function<Builder, JsonElement> get,
-                BiConsumer<Builder, JsonElement> set) {
-            this.name = name;
-            this.derived = derived;
-            this.get = get;
-            this.set = set;
-        }
-    }
-
-    private static final List<Field> FIELDS = new ArrayList<>();
-
-    private static void intField(String name, boolean derived, Function<Builder, Integer> get,
-            BiConsumer<Builder, Integer> set) {
-        FIELDS.add(new Field(name, derived, b -> new JsonPrimitive(get.apply(b)),
-                (b, v) -> set.accept(b, strictInt(v))));
-    }
-
-    private static void numField(String name, Function<Builder, Double> get,
-            BiConsumer<Builder, Double> set) {
-        FIELDS.add(new Field(name, false, b -> new JsonPrimitive(get.apply(b)),
-                (b, v) -> set.accept(b, v.getAsDouble())));
-    }
-
-    private static <E extends Enum<E>> void enumField(String name, Class<E> type,
-            Function<Builder, E> get, BiConsumer<Builder, E> set) {
-        FIELDS.add(new Field(name, false,
-                b -> new JsonPrimitive(get.apply(b).name().toLowerCase(Locale.ROOT)),
-                (b, v) -> set.accept(b, Enum.valueOf(type, v.getAsString().toUpperCase(Locale.ROOT)))));
-    }
-
-    private static int strictInt(JsonElement v) {
-        double d = v.getAsDouble();
-        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("not an integer");
-        }
-        return (int) d;
-    }
-
-    static {
-        intField("vocab_size", false, b -> b.vocabSize, (b, v) -> b.vocabSize = v);
-        intField("context_length", false, b -> b.contextLength, (b, v) -> b.contextLength = v);
-        intField("n_layers", false, b -> b.nLayers, (b, v) -> b.nLayers = v);
-        intField("d_model", false, b -> b.dModel, (b, v) -> b.dModel = v);
-        intField("n_heads", false, b -> b.nHeads, (b, v) -> b.nHeads = v);
-        intField("head_dim", true, b -> b.headDim, (b, v) -> b.headDim = v);
-        enumField("attention", Attention.class, b -> b.attention, (b, v) -> b.attention = v);
-        intField("kv_lora_rank", true, b -> b.kvLoraRank, (b, v) -> b.kvLoraRank = v);
-        intField("q_lora_rank", true, b -> b.qLoraRank, (b, v) -> b.qLoraRank = v);
-        intField("qk_nope_head_dim", true, b -> b.qkNopeHeadDim, (b, v) -> b.qkNopeHeadDim = v);
-        intField("qk_rope_head_dim", true, b -> b.qkRopeHeadDim, (b, v) -> b.qkRopeHeadDim = v);
-        intField("v_head_dim", true, b -> b.vHeadDim, (b, v) -> b.vHeadDim = v);
-        enumField("ffn", Ffn.class, b -> b.ffn, (b, v) -> b.ffn = v);
-        intField("ffn_hidden", true, b -> b.ffnHidden, (b, v) -> b.ffnHidden = v);
-        intField("n_routed_experts", false, b -> b.nRoutedExperts, (b, v) -> b.nRoutedExperts = v);
-        intField("n_shared_experts", false, b -> b.nSharedExperts, (b, v) -> b.nSharedExperts = v);
-        intField("top_k", false, b -> b.topK, (b, v) -> b.topK = v);
-        intField("expert_hidden", true, b -> b.expertHidden, (b, v) -> b.expertHidden = v);
-        enumField("score_function", ScoreFunction.class, b -> b.scoreFunction,
-                (b, v) -> b.scoreFunction = v);
-        numField("aux_loss_coef", b -> b.auxLossCoef, (b, v) -> b.auxLossCoef = v);
-        numField("bias_update_rate", b -> b.biasUpdateRate, (b, v) -> b.biasUpdateRate = v);
-        numField("z_loss_coef", b -> b.zLossCoef, (b, v) -> b.zLossCoef = v);
-        intField("n_dense_layers", false, b -> b.nDenseLayers, (b, v) -> b.nDenseLayers = v);
-        numField("norm_eps", b -> b.normEps, (b, v) -> b.normEps = v);
-        numField("rope_base", b -> b.ropeBase, (b, v) -> b.ropeBase = v);
-        FIELDS.add(new Field("tied_embeddings", false, b -> new JsonPrimitive(b.tiedEmbeddings),
-                (b, v) -> {
-                    if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isBoolean()) {
-                        throw new IllegalArgumentException("not a boolean");
+    /** Enums as lower-case names; read case-insensitively. */
+    private static final class LowerCaseEnums implements TypeAdapterFactory {
+        @Override
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
+            Class<? super T> raw = type.getRawType();
+            if (!raw.isEnum()) {
+                return null;
+            }
+            Class<? extends Enum> e = (Class<? extends Enum>) raw;
+            return (TypeAdapter<T>) new TypeAdapter<Enum>() {
+                @Override
+                public void write(JsonWriter out, Enum v) throws IOException {
+                    if (v == null) {
+                        out.nullValue();
+                    } else {
+                        out.value(v.name().toLowerCase(Locale.ROOT));
                     }
-                    b.tiedEmbeddings = v.getAsBoolean();
-                }));
-        numField("init_scale", b -> b.initScale, (b, v) -> b.initScale = v);
-        FIELDS.add(new Field("seed", false, b -> new JsonPrimitive(b.seed),
-                (b, v) -> b.seed = v.getAsLong()));
+                }
+
+                @Override
+                public Enum read(JsonReader in) throws IOException {
+                    if (in.peek() == JsonToken.NULL) {
+                        in.nextNull();
+                        return null;
+                    }
+                    String name = in.nextString();
+                    try {
+                        return Enum.valueOf(e, name.toUpperCase(Locale.ROOT));
+                    } catch (IllegalArgumentException x) {
+                        throw new JsonSyntaxException("'" + name + "' is not one of "
+                                + java.util.Arrays.toString(e.getEnumConstants()).toLowerCase(Locale.ROOT)
+                                + " at " + in.getPreviousPath());
+                    }
+                }
+            };
+        }
     }
 
     private static void positive(String field, long v) {

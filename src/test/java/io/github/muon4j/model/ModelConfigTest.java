@@ -198,4 +198,47 @@ class ModelConfigTest {
         assertThrows(IllegalArgumentException.class, () -> ModelConfig.fromJson("[1]"));
         assertThrows(IllegalArgumentException.class, () -> ModelConfig.fromJson("{oops"));
     }
+
+    /**
+     * Golden files written by the hand-written codec this Gson one replaced (commit eed57b6,
+     * {@code toJson()} of the configs below): checkpoints' model JSON still loads, and is written
+     * byte for byte as before.
+     */
+    @Test
+    void jsonOfTheFormerCodecLoadsAndIsWrittenIdentically() throws Exception {
+        ModelConfig tiny = ModelConfig.preset("tiny");
+        ModelConfig big = ModelConfig.preset("9L-512d").withAttention(Attention.MLA).withFfn(Ffn.MOE)
+                .withVocab(100277).withSeed(123456789012L)
+                .withBalancing(ScoreFunction.SIGMOID, 0.02, 0.002, 0.0).withTiedEmbeddings(false);
+        String[] files = {"tiny-mha-dense.json", "9l-512d-mla-moe.json"};
+        ModelConfig[] configs = {tiny, big};
+        for (int i = 0; i < files.length; i++) {
+            String golden;
+            try (var in = ModelConfigTest.class.getResourceAsStream("/model-config/" + files[i])) {
+                golden = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            assertEquals(configs[i], ModelConfig.fromJson(golden), files[i]);
+            assertEquals(golden, configs[i].toJson(), files[i]);
+        }
+    }
+
+    @Test
+    void jsonValuesAreCheckedByTypeAndEnumsReadInAnyCase() {
+        assertEquals(Attention.MLA, ModelConfig.fromJson("{\"attention\": \"Mla\"}").attention());
+        assertEquals(ScoreFunction.SIGMOID,
+                ModelConfig.fromJson("{\"ffn\": \"moe\", \"score_function\": \"SIGMOID\"}").scoreFunction());
+        for (String bad : new String[] {"{\"attention\": \"gqa\"}", "{\"top_k\": \"two\"}",
+            "{\"tied_embeddings\": 1}", "{\"seed\": 1.5}", "{\"attention\": null}"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ModelConfig.fromJson(bad), bad);
+            assertTrue(e.getMessage().startsWith("model config"), e.getMessage());
+        }
+        String e = assertThrows(IllegalArgumentException.class,
+                () -> ModelConfig.fromJson("{\"attention\": \"gqa\"}")).getMessage();
+        assertTrue(e.contains("gqa") && e.contains("attention"), e);
+        // a derived field given with changed sizes wins over the re-derived value
+        ModelConfig c = ModelConfig.fromJson("{\"d_model\": 256, \"n_heads\": 4, \"ffn_hidden\": 320}");
+        assertEquals(64, c.headDim());
+        assertEquals(320, c.ffnHidden());
+    }
 }
