@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             CompareCommand.class,
             ReproduceCommand.class,
             SweepCommand.class,
+            DoctorCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
