@@ -52,6 +52,12 @@ public final class DataSets {
         if (!(valFraction > 0 && valFraction < 1)) {
             throw new IllegalArgumentException("val_fraction must be in (0, 1)");
         }
+        if (valData == null && data != null && Files.isDirectory(Path.of(data))) {
+            Pair split = splitShardDirectory(Path.of(data), tok, progress);
+            if (split != null) {
+                return split;
+            }
+        }
         TokenDataset all = tokens(data, tok, cacheDir, progress, jsonField);
         if (valData != null) {
             return new Pair(all, tokens(valData, tok, cacheDir, progress, jsonField));
@@ -59,6 +65,30 @@ public final class DataSets {
         long n = all.size();
         long cut = n - Math.max(1, Math.round(n * valFraction));
         return new Pair(all.slice(0, cut), all.slice(cut, n));
+    }
+
+    /** nanoGPT's val.bin, llm.c's fineweb_val_000000.bin: "val" as a whole word of a shard's name. */
+    static final java.util.regex.Pattern VAL_SHARD = java.util.regex.Pattern.compile("(?i)(.*[_.-])?val([_.-].*)?\\.bin");
+
+    /**
+     * A directory of shards holding both validation shards (see {@link #VAL_SHARD}) and others:
+     * the others train, the validation shards validate. Null when the directory is not such a mix.
+     */
+    static Pair splitShardDirectory(Path dir, Tokenizer tok, Consumer<String> progress) {
+        List<Path> files = Documents.files(dir);
+        if (!Documents.isShard(files.get(0))) {
+            return null;
+        }
+        List<Path> val = files.stream().filter(f -> VAL_SHARD.matcher(f.getFileName().toString()).matches()).toList();
+        if (val.isEmpty() || val.size() == files.size()) {
+            return null;
+        }
+        List<Path> train = files.stream().filter(f -> !val.contains(f)).toList();
+        if (progress != null) {
+            progress.accept(String.format("%s: training on %d shard(s), validating on %s", dir, train.size(),
+                    val.stream().map(f -> f.getFileName().toString()).toList()));
+        }
+        return new Pair(open(train, tok, dir.toString()), open(val, tok, dir + " (validation shards)"));
     }
 
     /** All tokens of one source (null: the built-in corpus). */

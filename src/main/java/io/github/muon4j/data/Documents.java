@@ -40,7 +40,10 @@ public final class Documents {
         return n.endsWith(".txt") || n.endsWith(".txt.gz") || n.endsWith(".jsonl") || n.endsWith(".jsonl.gz") || n.endsWith(".text");
     }
 
-    /** The files a path stands for, sorted: the file itself, or a directory's text or shard files. */
+    /**
+     * The files a path stands for, sorted: the file itself, or a directory's {@code .bin} shards if it
+     * has any (text files beside them are ignored), else its text files.
+     */
     static List<Path> files(Path path) {
         if (!Files.exists(path)) {
             throw new DataException(path + ": no such file or directory");
@@ -60,13 +63,9 @@ public final class Documents {
         if (out.isEmpty()) {
             throw new DataException(path + ": no .txt, .jsonl or .bin files in this directory");
         }
-        boolean shards = isShard(out.get(0));
-        for (Path p : out) {
-            if (isShard(p) != shards) {
-                throw new DataException(path + ": mixes .bin shards with text files; use one kind per directory");
-            }
-        }
-        return out;
+        // shards win: nanoGPT's data/shakespeare holds input.txt beside the train.bin/val.bin made from it
+        List<Path> shards = out.stream().filter(Documents::isShard).toList();
+        return shards.isEmpty() ? out : shards;
     }
 
     /** Passes each document of a text or JSONL file to {@code sink}. */

@@ -111,4 +111,22 @@ class NanoGptBinTest {
                 () -> DataSets.tokens(f.toString(), Tokenizers.byName("byte"), dir.resolve("cache"), null, "text")).getMessage();
         assertTrue(e.contains("empty corpus"), e);
     }
+
+    @Test
+    void aDirectoryWithValShardsValidatesOnThem(@TempDir Path dir) throws IOException {
+        Path data = Files.createDirectories(dir.resolve("shakespeare"));
+        headerless(data.resolve("train.bin"), new int[] {10, 11, 12, 13, 14, 15});
+        headerless(data.resolve("val.bin"), new int[] {20, 21, 22});
+        Files.writeString(data.resolve("input.txt"), "the text the shards were made from: ignored beside them");
+        Tokenizer gpt2 = Tokenizers.byName("gpt2");
+        DataSets.Pair p = DataSets.open(data.toString(), null, 0.1, gpt2, dir.resolve("cache"), null);
+        assertArrayEquals(new int[] {10, 11, 12, 13, 14, 15}, all(p.train()));
+        assertArrayEquals(new int[] {20, 21, 22}, all(p.val()));
+        for (String name : new String[] {"val.bin", "fineweb_val_000000.bin", "tinystories-val.bin", "VAL.bin"}) {
+            assertTrue(DataSets.VAL_SHARD.matcher(name).matches(), name);
+        }
+        for (String name : new String[] {"train.bin", "interval.bin", "fineweb_train_000001.bin", "validation.txt"}) {
+            assertFalse(DataSets.VAL_SHARD.matcher(name).matches(), name);
+        }
+    }
 }
