@@ -204,6 +204,23 @@ public class HfTokenizerTest {
         try (var s = Files.list(dir.resolve("cache"))) {
             assertTrue(s.anyMatch(p -> p.getFileName().toString().contains(t.cacheTag())));
         }
+
+        // many documents: the pipeline encodes them on several threads; the result is the sequential one
+        StringBuilder jsonl = new StringBuilder();
+        List<Integer> seq = new ArrayList<>();
+        for (int i = 0; i < 1500; i++) {
+            String doc = "the " + i + " other thé " + "th".repeat(i % 7);
+            jsonl.append("{\"text\": \"").append(doc).append("\"}\n");
+            for (int id : t.encode(doc)) {
+                seq.add(id);
+            }
+            seq.add(eot);
+        }
+        Path many = Files.writeString(dir.resolve("many.jsonl"), jsonl);
+        TokenDataset md = DataSets.tokens(many.toString(), t, dir.resolve("cache"), null, "text");
+        int[] mgot = new int[(int) md.size()];
+        md.read(0, mgot, 0, mgot.length);
+        assertArrayEquals(seq.stream().mapToInt(Integer::intValue).toArray(), mgot);
     }
 
     @Test
