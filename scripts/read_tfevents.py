@@ -8,7 +8,7 @@ Exits 1 with a message on any framing, checksum or encoding error.
 Written independently of muon4j's writer, from the formats' specifications:
   TFRecord: uint64 len, uint32 masked_crc32c(len), data, uint32 masked_crc32c(data) (little-endian);
   masked(c) = ((c >> 15) | (c << 17)) + 0xa282ead8 (mod 2^32); CRC-32C: reflected polynomial 0x82F63B78.
-  tensorflow.Event: 1 wall_time double, 2 step int64, 3 file_version string, 5 summary, 6 session_log.
+  tensorflow.Event: 1 wall_time double, 2 step int64, 3 file_version string, 5 summary, 7 session_log (6 is the deprecated log_message).
   Summary: 1 repeated Value{1 tag string, 2 simple_value float}. SessionLog: 1 status enum (1 = START).
 """
 import json
@@ -91,7 +91,7 @@ def main(path):
                 out["file_version"] = v.decode("utf-8")
             elif num == 5 and wt == 2:
                 summary = v
-            elif num == 6 and wt == 2:
+            elif num == 7 and wt == 2:
                 session = v
         if session is not None:
             for num, wt, v in fields(session):

@@ -26,7 +26,7 @@ import java.util.zip.CRC32C;
  * {@code Event{wall_time (1, double), step (2, int64), summary (5){value (1){tag (1), simple_value
  * (2, float)}}}} per metrics record, one scalar per number (nested objects give "outer/inner" tags).
  * A resumed run starts a new file whose first event after the version is a
- * {@code session_log (6){status (1): START}} at the first step it will write, which tells TensorBoard
+ * {@code session_log (7){status (1): START}} at the first step it will write, which tells TensorBoard
  * to drop the older files' points from that step on (the steps redone after the checkpoint).
  */
 public final class TensorBoardWriter implements AutoCloseable {
@@ -59,7 +59,7 @@ public final class TensorBoardWriter implements AutoCloseable {
         double now = System.currentTimeMillis() / 1000.0;
         w.record(event(now, 0, proto -> proto.string(3, FILE_VERSION)));
         if (restartStep >= 0) {
-            w.record(event(now, restartStep, proto -> proto.message(6, new Proto().varint(1, 1)))); // SessionLog.START
+            w.record(event(now, restartStep, proto -> proto.message(7, new Proto().varint(1, 1)))); // SessionLog.START
         }
         w.out.flush();
         return w;
