@@ -25,6 +25,25 @@ public final class Tokenizers {
     }
 
     /**
+     * The name {@link Tokenizer#name()} will have for {@code spec}: aliases resolved, a tokenizer.json
+     * path made absolute (a directory stands for its tokenizer.json), without loading anything.
+     */
+    public static String canonicalName(String spec) {
+        switch (spec) {
+            case "r50k_base":
+                return "gpt2";
+            case "cl100k_base":
+                return "cl100k";
+            default:
+                if (!isPath(spec)) {
+                    return spec;
+                }
+                Path p = Path.of(spec);
+                return (Files.isDirectory(p) ? p.resolve("tokenizer.json") : p).toAbsolutePath().normalize().toString();
+        }
+    }
+
+    /**
      * "byte", "gpt2" (r50k_base), "cl100k" (cl100k_base), or the path of any Hugging Face
      * tokenizer.json (or of a directory holding one), see {@link HfTokenizer}.
      */

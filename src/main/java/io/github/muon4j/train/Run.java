@@ -157,7 +157,7 @@ public final class Run implements AutoCloseable {
         TrainConfig config = TrainConfig.fromJson(saved.get("train").toString(), ck.dir() + "/config.json");
         ModelConfig mc = ModelConfig.fromJson(saved.get("model").toString());
         String tokName = saved.get("tokenizer").getAsString();
-        if (tokenizerFlag != null && !tokenizerFlag.equals(tokName)) {
+        if (tokenizerFlag != null && !io.github.muon4j.data.Tokenizers.canonicalName(tokenizerFlag).equals(tokName)) {
             throw new IllegalArgumentException(
                     "tokenizer mismatch: checkpoint " + ck.dir() + " was trained with '" + tokName + "', not '" + tokenizerFlag + "'");
         }

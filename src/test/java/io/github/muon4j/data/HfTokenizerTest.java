@@ -94,6 +94,9 @@ public class HfTokenizerTest {
         assertEquals(0, t.encode("dog")[0]);
         // a directory holding a tokenizer.json names it too
         assertEquals(t.name(), Tokenizers.byName(dir.toString()).name());
+        assertEquals(t.name(), Tokenizers.canonicalName(dir.toString()));
+        assertEquals(t.name(), Tokenizers.canonicalName(f.toString()));
+        assertEquals("gpt2", Tokenizers.canonicalName("r50k_base"));
     }
 
     static final List<String> WORDS_LIST = List.of(WORDS);
