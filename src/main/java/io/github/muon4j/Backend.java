@@ -58,7 +58,7 @@ public final class Backend {
             case "gpu":
                 if (gpus == 0) {
                     throw new IllegalArgumentException(
-                            "--device gpu: no CUDA GPU is visible to the PyTorch engine");
+                            "--device gpu: no CUDA GPU is visible to the PyTorch engine (`muon4j doctor` says why)");
                 }
                 d = Device.gpu();
                 break;
