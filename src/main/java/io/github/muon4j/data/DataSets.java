@@ -88,7 +88,7 @@ public final class DataSets {
             progress.accept(String.format("%s: training on %d shard(s), validating on %s", dir, train.size(),
                     val.stream().map(f -> f.getFileName().toString()).toList()));
         }
-        return new Pair(open(train, tok, dir.toString()), open(val, tok, dir + " (validation shards)"));
+        return new Pair(open(train, tok, dir.toString(), progress), open(val, tok, dir + " (validation shards)", progress));
     }
 
     /** All tokens of one source (null: the built-in corpus). */
@@ -103,7 +103,7 @@ public final class DataSets {
         Path path = Path.of(source);
         List<Path> files = Documents.files(path);
         if (Documents.isShard(files.get(0))) {
-            return open(files, tok, source);
+            return open(files, tok, source, progress);
         }
         Path cache = cacheDir.resolve(safeName(path) + "-" + tok.cacheTag() + "-" + key(files, tok, jsonField) + ".bin");
         if (!Files.exists(cache)) {
@@ -121,6 +121,11 @@ public final class DataSets {
 
     /** Maps shards, checking that they were made with (or fit) this tokenizer. */
     static TokenDataset open(List<Path> files, Tokenizer tok, String what) {
+        return open(files, tok, what, null);
+    }
+
+    /** As {@link #open(List, Tokenizer, String)}, reporting every 2 s while ids are checked. */
+    static TokenDataset open(List<Path> files, Tokenizer tok, String what, Consumer<String> progress) {
         List<TokenShard.Mapped> shards = new ArrayList<>();
         for (Path f : files) {
             for (TokenShard.Mapped m : TokenShard.mapPieces(f)) {
@@ -128,7 +133,7 @@ public final class DataSets {
                     throw new DataException(f + ": tokenized with '" + m.tokenizer() + "', not '" + tok.name() + "' (tokenizer mismatch)");
                 }
                 if (m.tokenizer() == null) {
-                    checkIds(m, tok);
+                    checkIds(m, tok, progress);
                 }
                 shards.add(m);
             }
@@ -141,8 +146,9 @@ public final class DataSets {
     }
 
     /** A shard that does not name its tokenizer (foreign, or headerless nanoGPT): every id must fit the vocabulary. */
-    private static void checkIds(TokenShard.Mapped m, Tokenizer tok) {
+    private static void checkIds(TokenShard.Mapped m, Tokenizer tok, Consumer<String> progress) {
         int vocab = tok.vocabSize();
+        long last = System.nanoTime();
         for (long i = 0; i < m.count(); i++) {
             int id = m.token(i);
             if (id >= vocab) {
@@ -151,6 +157,11 @@ public final class DataSets {
                         : " (the shard does not name its tokenizer: name it by --tokenizer)";
                 throw new DataException(m.file() + ": token id " + id + " at position " + (m.first() + i) + " is outside the vocabulary of '"
                         + tok.name() + "' (" + vocab + ")" + how);
+            }
+            if (progress != null && (i & 0xFFFFF) == 0 && System.nanoTime() - last > 2_000_000_000L) {
+                last = System.nanoTime();
+                progress.accept(String.format("checking the ids of %s (piece from token %,d) against %s: %d%%", m.file().getFileName(),
+                        m.first(), tok.name(), 100 * i / m.count()));
             }
         }
     }
