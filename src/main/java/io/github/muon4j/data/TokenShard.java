@@ -31,8 +31,9 @@ import java.util.List;
  * and is validated as one (version 1 or 2, enough bytes for the count); any other file is headerless
  * uint16 and must have an even size. A headerless file is misread only if its first two tokens are
  * 55432 and 308 (the magic's two uint16 halves), which no vocabulary of at most 55,432 ids (byte,
- * gpt2's 50,257, any character-level vocabulary) can produce; a larger uint16 vocabulary that does
- * start so is then also refused unless the next ints form a valid header and the size matches it.
+ * gpt2's 50,257, any character-level vocabulary) can produce. With a larger uint16 vocabulary such a
+ * file is refused (bad header, unsupported version or truncated) unless its next tokens also happen
+ * to spell version 1 or 2 and a count that the file's size can hold.
  *
  * <p>Shards are written to a temporary file and renamed, so a crash never leaves half a shard. Files
  * over 1 GiB of tokens are mapped in several pieces (nanoGPT's OpenWebText {@code train.bin} is 17 GB).
