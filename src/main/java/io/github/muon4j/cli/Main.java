@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             ReproduceCommand.class,
             SweepCommand.class,
             DoctorCommand.class,
+            ExportCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

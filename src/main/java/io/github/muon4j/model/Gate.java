@@ -12,7 +12,9 @@ import io.github.muon4j.optim.ParamRole;
 import java.util.Arrays;
 
 /**
- * MoE router: {@code logits = x W_g^T} (W_g [E, d_model]), scores by softmax or sigmoid, top-k
+ * MoE router: {@code logits = x W_g^T} (W_g [E, d_model]), scores by sigmoid (DeepSeek-V3, the
+ * default: exported as DeepseekV3ForCausalLM's router with {@code e_score_correction_bias}) or
+ * softmax, top-k
  * experts chosen on {@code scores + bias} where the bias (loss-free balancing, Wang et al. 2024)
  * only affects the choice, never the weights; the weights are the chosen scores (renormalised to
  * sum 1 for sigmoid). The bias is Java-side state updated outside autograd by {@link

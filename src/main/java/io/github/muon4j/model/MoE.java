@@ -24,9 +24,12 @@ import io.github.muon4j.optim.ParamRole;
  * combined with the router weights. Routed expert weights are stacked [E, out, in] ({@link
  * ParamRole#EXPERT_STACK}) and split per expert with one op (whose backward is one concat).
  *
- * <p>Balance terms: Switch loss {@code alpha * E * sum_i f_i P_i} with f_i the fraction of
- * assignments to expert i and P_i its mean router probability, plus router z-loss {@code z *
- * mean(logsumexp(logits)^2)}.
+ * <p>Balance terms (DeepSeek-V3's complementary sequence-wise loss): for each sequence of T tokens,
+ * {@code alpha * E * sum_i f_i P_i} with f_i the fraction of that sequence's T*k assignments that
+ * went to expert i and P_i the sequence's mean of expert i's normalised score (scores divided by
+ * their sum over all experts; the softmax probability for a softmax router), averaged over the
+ * sequences; plus the optional router z-loss {@code z * mean(logsumexp(logits)^2)}. A 2-D input
+ * (N, d) counts as one sequence.
  */
 public final class MoE extends ModelBlock implements FeedForward {
 
@@ -96,7 +99,8 @@ public final class MoE extends ModelBlock implements FeedForward {
         for (int e = 0; e < experts; e++) {
             load[e] = counts[e];
         }
-        NDArray balance = balanceLoss(r, countArr, n, x.getDataType());
+        long sequences = shape.dimension() == 3 ? shape.get(0) : 1;
+        NDArray balance = balanceLoss(r, sequences, n, x.getDataType());
         return new Result(y.reshape(shape), balance, load);
     }
 
@@ -127,17 +131,20 @@ public final class MoE extends ModelBlock implements FeedForward {
         return rows(ys, inverse);
     }
 
-    /** Weighted Switch aux loss plus z-loss; a zero scalar when both coefficients are 0. */
-    private NDArray balanceLoss(Gate.Routing r, NDArray counts, long n, DataType type) {
+    /** Sequence-wise aux loss plus z-loss; a zero scalar when both coefficients are 0. */
+    private NDArray balanceLoss(Gate.Routing r, long sequences, long n, DataType type) {
         NDArray loss = r.logits().getManager().zeros(new Shape(), type);
         if (auxCoef > 0) {
-            NDArray f = counts.toType(type, false).div((double) n * topK); // (E), no gradient
+            long t = n / sequences;
+            NDArray counts = r.indices().reshape(sequences, t * topK).oneHot(experts)
+                    .sum(new int[] {1}); // (S, E)
+            NDArray f = counts.toType(type, false).div((double) t * topK); // (S, E), no gradient
             NDArray probs = r.scores();
             if (gate.scoreFunction() == ScoreFunction.SIGMOID) {
                 probs = probs.div(probs.sum(new int[] {1}, true));
             }
-            NDArray p = probs.mean(new int[] {0}); // (E)
-            loss = loss.add(Tensors.scale(f.mul(p).sum(), auxCoef * experts));
+            NDArray p = probs.reshape(sequences, t, experts).mean(new int[] {1}); // (S, E)
+            loss = loss.add(Tensors.scale(f.mul(p).sum(), auxCoef * experts / sequences));
         }
         if (zCoef > 0) {
             NDArray logits = r.logits();

@@ -55,7 +55,7 @@ import java.util.Set;
  * @param topK routed experts per token
  * @param expertHidden SwiGLU hidden size of one expert
  * @param scoreFunction router score function
- * @param auxLossCoef Switch balance loss coefficient alpha (0 = off)
+ * @param auxLossCoef sequence-wise balance loss coefficient alpha (0 = off)
  * @param biasUpdateRate loss-free balancing bias step u (0 = off)
  * @param zLossCoef router z-loss coefficient (0 = off)
  * @param nDenseLayers leading layers that stay dense in a MoE model
@@ -204,10 +204,12 @@ public record ModelConfig(
         b.nHeads = heads;
         b.attention = Attention.MHA;
         b.ffn = Ffn.DENSE;
-        b.scoreFunction = ScoreFunction.SOFTMAX;
-        b.auxLossCoef = 0.01;
+        // DeepSeek-V3's routing: sigmoid scores, selection-only bias balancing, a small
+        // sequence-wise auxiliary loss, no z-loss
+        b.scoreFunction = ScoreFunction.SIGMOID;
+        b.auxLossCoef = 1e-4;
         b.biasUpdateRate = 1e-3;
-        b.zLossCoef = 1e-3;
+        b.zLossCoef = 0;
         b.nDenseLayers = 0;
         b.normEps = 1e-6;
         b.ropeBase = 10000;
