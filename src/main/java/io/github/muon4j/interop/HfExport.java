@@ -35,7 +35,7 @@ public final class HfExport {
         ModelConfig c = model.config();
         Map<String, Parameter> params = new HashMap<>();
         for (Pair<String, Parameter> p : model.getParameters()) {
-            params.put(p.getKey(), p.getValue());
+            params.put(canonical(p.getKey()), p.getValue());
         }
         Map<String, float[]> values = new HashMap<>();
         Map<String, Safetensors.Tensor> out = new LinkedHashMap<>();
@@ -68,6 +68,14 @@ public final class HfExport {
             }
         }
         return out;
+    }
+
+    /**
+     * A parameter name without DJL's child ordinals: {@code 01layer0_02attention_wq} becomes
+     * {@code layer0_attention_wq}.
+     */
+    public static String canonical(String djlName) {
+        return djlName.replaceAll("(^|_)\\d+(?=[a-zA-Z])", "$1");
     }
 
     /** {@code config.json} of the target class. */
