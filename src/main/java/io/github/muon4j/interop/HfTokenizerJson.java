@@ -127,9 +127,15 @@ public final class HfTokenizerJson {
         return new String[] {parts.get(0), parts.get(1)};
     }
 
+    private static final Map<String, String> BUILT = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** {@code tokenizer.json} for a built-in tokenizer ({@code byte}, {@code gpt2}, {@code cl100k}). */
     public static String tokenizerJson(Tokenizer tok) throws IOException {
         String name = tok.name();
+        String built = BUILT.get(name);
+        if (built != null) {
+            return built;
+        }
         if (!name.equals("byte") && !name.equals("gpt2") && !name.equals("cl100k")) {
             Path file = Path.of(name);
             if (Files.isRegularFile(file)) {
@@ -188,7 +194,9 @@ public final class HfTokenizerJson {
         model.add("vocab", vocab);
         model.add("merges", merges);
         o.add("model", model);
-        return new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(o);
+        String json = new GsonBuilder().serializeNulls().disableHtmlEscaping().create().toJson(o);
+        BUILT.put(name, json); // built once per JVM: deriving cl100k's merges takes a few seconds
+        return json;
     }
 
     private static JsonObject byteLevel(boolean useRegex) {
