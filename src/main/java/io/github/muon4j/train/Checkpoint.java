@@ -4,7 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import java.io.ByteArrayInputStream;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -50,9 +50,9 @@ public final class Checkpoint {
 
     private final Path dir;
     private final int step;
-    private final Map<String, byte[]> parts;
+    private final Map<String, Path> parts;
 
-    private Checkpoint(Path dir, int step, Map<String, byte[]> parts) {
+    private Checkpoint(Path dir, int step, Map<String, Path> parts) {
         this.dir = dir;
         this.step = step;
         this.parts = parts;
@@ -66,14 +66,28 @@ public final class Checkpoint {
         return step;
     }
 
-    /** The verified bytes of a part. */
+    /** The verified bytes of a part, streamed from its file (parts may be larger than 2 GiB). */
     public InputStream part(String name) {
-        byte[] b = parts.get(name);
-        if (b == null) {
+        try {
+            return new BufferedInputStream(Files.newInputStream(partFile(name)), 1 << 16);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": cannot read " + name + " (" + e.getMessage() + ")");
+        }
+    }
+
+    /** The file of a verified part, for random access (safetensors). */
+    public Path partFile(String name) {
+        Path p = parts.get(name);
+        if (p == null) {
             throw new IllegalArgumentException(
                     "checkpoint " + dir + " has no part '" + name + "': not a muon4j checkpoint of this version");
         }
-        return new ByteArrayInputStream(b);
+        return p;
+    }
+
+    /** Whether the checkpoint holds a part of this name. */
+    public boolean hasPart(String name) {
+        return parts.containsKey(name);
     }
 
     public String partText(String name) {
@@ -162,22 +176,21 @@ public final class Checkpoint {
         if (manifest == null || !manifest.has("format") || !FORMAT.equals(manifest.get("format").getAsString())) {
             throw new IllegalArgumentException("checkpoint " + dir + ": not a muon4j checkpoint");
         }
-        Map<String, byte[]> parts = new LinkedHashMap<>();
+        Map<String, Path> parts = new LinkedHashMap<>();
         for (Map.Entry<String, com.google.gson.JsonElement> e : manifest.getAsJsonObject("files").entrySet()) {
             Path f = dir.resolve(e.getKey());
-            byte[] data;
+            String got;
             try {
-                data = Files.readAllBytes(f);
+                got = sha256Of(f); // streamed: a part may be larger than a byte[]
             } catch (IOException ex) {
                 throw new IllegalArgumentException("checkpoint " + dir + " is corrupt: " + e.getKey() + " is missing");
             }
             String want = e.getValue().getAsJsonObject().get("sha256").getAsString();
-            String got = HexFormat.of().formatHex(sha256().digest(data));
             if (!want.equals(got)) {
                 throw new IllegalArgumentException(
                         "checkpoint " + dir + " is corrupt: checksum mismatch in " + e.getKey());
             }
-            parts.put(e.getKey(), data);
+            parts.put(e.getKey(), f);
         }
         return new Checkpoint(dir, manifest.get("step").getAsInt(), parts);
     }
@@ -198,6 +211,17 @@ public final class Checkpoint {
         }
         out.sort((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()));
         return out;
+    }
+
+    private static String sha256Of(Path f) throws IOException {
+        MessageDigest md = sha256();
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(f)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
     }
 
     private static MessageDigest sha256() {

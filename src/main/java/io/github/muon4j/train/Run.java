@@ -18,6 +18,7 @@ import io.github.muon4j.data.TokenDataset;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.infer.Generator;
+import io.github.muon4j.interop.CheckpointTensors;
 import io.github.muon4j.infer.SamplingConfig;
 import io.github.muon4j.model.Attention;
 import io.github.muon4j.model.DecoderLM;
@@ -224,8 +225,8 @@ public final class Run implements AutoCloseable {
     public void saveCheckpoint() throws IOException {
         Map<String, Checkpoint.Part> parts = new LinkedHashMap<>();
         parts.put("config.json", o -> o.write(configJson(config, modelConfig, tokenizer).getBytes(StandardCharsets.UTF_8)));
-        parts.put("model.params", o -> model.saveParameters(new DataOutputStream(o)));
-        parts.put("optimizer.bin", optimizer::saveState);
+        parts.put("model.safetensors", o -> CheckpointTensors.writeWeights(model, o));
+        parts.put("optimizer.safetensors", o -> CheckpointTensors.writeOptimizer(optimizer, o));
         JsonObject st = new JsonObject();
         st.addProperty("step", step);
         st.addProperty("tokens", tokens);
@@ -246,7 +247,13 @@ public final class Run implements AutoCloseable {
         loadWeights(model, manager, ck);
         // loaded arrays are new tensors: make them trainable again
         model.getParameters().forEach(p -> p.getValue().getArray().setRequiresGradient(true));
-        optimizer.loadState(ck.part("optimizer.bin"));
+        if (ck.hasPart("optimizer.safetensors")) {
+            CheckpointTensors.readOptimizer(optimizer, ck.partFile("optimizer.safetensors"));
+        } else {
+            try (var in = ck.part("optimizer.bin")) { // checkpoints written before safetensors
+                optimizer.loadState(in);
+            }
+        }
         JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
         step = st.get("step").getAsInt();
         tokens = st.get("tokens").getAsLong();
@@ -258,10 +265,14 @@ public final class Run implements AutoCloseable {
 
     /** Loads a checkpoint's weights and MoE balancing biases into {@code model}. */
     static void loadWeights(DecoderLM model, NDManager manager, Checkpoint ck) throws IOException {
-        try {
-            model.loadParameters(manager, new DataInputStream(ck.part("model.params")));
-        } catch (ai.djl.MalformedModelException e) {
-            throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
+        if (ck.hasPart("model.safetensors")) {
+            CheckpointTensors.readWeights(model, ck.partFile("model.safetensors"));
+        } else {
+            try (DataInputStream in = new DataInputStream(ck.part("model.params"))) { // before safetensors
+                model.loadParameters(manager, in);
+            } catch (ai.djl.MalformedModelException e) {
+                throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
+            }
         }
         JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
         List<float[]> biases = new ArrayList<>();
