@@ -103,6 +103,9 @@ public final class TrainOptions {
     @Option(names = "--samples", description = "lines of generated text shown at the end")
     Integer samples;
 
+    @Option(names = "--init-from", paramLabel = "HF_DIR", description = "start from a Hugging Face LlamaForCausalLM or DeepseekV3ForCausalLM directory (safetensors + tokenizer.json): its shape and weights replace the preset")
+    String initFrom;
+
     /** Defaults, then the config file, then the flags given. */
     public TrainConfig resolve(TrainConfig defaults) {
         TrainConfig c = defaults;
@@ -144,6 +147,7 @@ public final class TrainOptions {
         put(f, "log_every", logEvery);
         put(f, "diag_every", diagEvery);
         put(f, "samples", samples);
+        put(f, "init_from", initFrom);
         if (modelConfig != null) {
             String text;
             try {

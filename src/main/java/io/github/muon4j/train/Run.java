@@ -19,6 +19,7 @@ import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.infer.Generator;
 import io.github.muon4j.interop.CheckpointTensors;
+import io.github.muon4j.interop.HfImport;
 import io.github.muon4j.infer.SamplingConfig;
 import io.github.muon4j.model.Attention;
 import io.github.muon4j.model.DecoderLM;
@@ -137,14 +138,24 @@ public final class Run implements AutoCloseable {
 
     /** A fresh run. Refuses a run directory that already holds a run. */
     public static Run start(TrainConfig config, PrintStream log) throws IOException {
-        Tokenizer tok = Tokenizers.byName(config.tokenizerOrDefault());
-        ModelConfig mc = modelConfigFor(config, tok);
+        HfImport hf = config.initFrom() != null ? HfImport.open(Path.of(config.initFrom())) : null;
+        Tokenizer tok = hf != null ? hf.tokenizer() : Tokenizers.byName(config.tokenizerOrDefault());
+        ModelConfig mc = hf != null ? initFromConfig(config, hf, tok) : modelConfigFor(config, tok);
         Path out = Path.of(config.out() != null ? config.out() : defaultOut("train"));
         if (Files.exists(out.resolve("config.json")) || !Checkpoint.list(out).isEmpty()) {
             throw new IllegalArgumentException(
                     "--out " + out + " already holds a run: use --resume " + out + " to continue it, or another --out");
         }
         Run run = new Run(config, mc, tok, out, log);
+        if (hf != null) {
+            try {
+                hf.loadInto(run.model);
+            } catch (IOException | RuntimeException e) {
+                run.close();
+                throw e;
+            }
+            log.println("muon4j: initialised from " + config.initFrom());
+        }
         Files.createDirectories(out);
         writeAtomically(out.resolve("config.json"), configJson(config, mc, tok));
         run.metrics = Metrics.open(out.resolve("metrics.jsonl"), -1);
@@ -173,6 +184,24 @@ public final class Run implements AutoCloseable {
         }
         run.metrics = Metrics.open(out.resolve("metrics.jsonl"), run.step);
         return run;
+    }
+
+    /** The model of an {@code --init-from} directory; the tokenizer and sequence length must fit it. */
+    static ModelConfig initFromConfig(TrainConfig c, HfImport hf, Tokenizer tok) {
+        ModelConfig mc = hf.modelConfig(c.seed());
+        if (c.tokenizer() != null && !c.tokenizer().equals(tok.name())) {
+            throw new IllegalArgumentException("--tokenizer " + c.tokenizer() + " differs from the tokenizer of --init-from "
+                    + c.initFrom() + " (" + tok.name() + ")");
+        }
+        if (mc.vocabSize() < tok.vocabSize()) {
+            throw new IllegalArgumentException("--init-from " + c.initFrom() + ": vocab_size " + mc.vocabSize()
+                    + " is smaller than its tokenizer's vocabulary (" + tok.vocabSize() + ")");
+        }
+        if (c.seqLen() > mc.contextLength()) {
+            throw new IllegalArgumentException("seq_len " + c.seqLen() + " exceeds max_position_embeddings "
+                    + mc.contextLength() + " of --init-from " + c.initFrom());
+        }
+        return mc;
     }
 
     /** The preset with the flags applied, then the {@code model} overrides; validated. */

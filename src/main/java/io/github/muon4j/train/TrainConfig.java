@@ -18,6 +18,9 @@ import java.util.Set;
  *
  * <p>{@code lr} is the learning rate of the hidden matrices (Muon's, or AdamW's when the optimizer
  * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers).
+ *
+ * <p>{@code initFrom} (optional): a Hugging Face LlamaForCausalLM / DeepseekV3ForCausalLM directory
+ * whose shape, weights and tokenizer start the run (continued pre-training); it replaces the preset.
  */
 public record TrainConfig(
         String preset,
@@ -50,7 +53,8 @@ public record TrainConfig(
         int diagEvery,
         int maxBadSteps,
         int samples,
-        JsonObject model) {
+        JsonObject model,
+        String initFrom) {
 
     static final Gson GSON =
             new GsonBuilder()
@@ -63,7 +67,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig(
                 "tiny", "mha", "dense", "muon", 0.02, 3e-3, 0.1, 16, 128, 600, 50, "cosine", 1, 1.0, 100,
-                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3, null);
+                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3, null, null);
     }
 
     /** The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise. */

@@ -1,0 +1,88 @@
+package io.github.muon4j.interop;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.github.muon4j.data.ByteTokenizer;
+import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.model.Small;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** export -> import -> export is bit-exact; what cannot be represented is refused in one line. */
+class HfImportTest {
+
+    static {
+        Small.init();
+    }
+
+    private static void roundTrip(ModelConfig c, Path dir) throws Exception {
+        Path a = dir.resolve("a");
+        Path b = dir.resolve("b");
+        try (NDManager m = Small.newManager()) {
+            DecoderLM lm = HfExportTest.model(c, m);
+            HfExport.write(lm, new ByteTokenizer(), a, Safetensors.DType.F32);
+            HfImport im = HfImport.open(a);
+            assertEquals("byte", im.tokenizer().name());
+            ModelConfig back = im.modelConfig(c.seed() + 1);
+            DecoderLM lm2 = new DecoderLM(back);
+            lm2.initialize(m, DataType.FLOAT32); // a different seed: every weight must come from the files
+            im.loadInto(lm2);
+            HfExport.write(lm2, new ByteTokenizer(), b, Safetensors.DType.F32);
+        }
+        for (String f : new String[] {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json",
+            "tokenizer_config.json"}) {
+            assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f)), f + " differs");
+        }
+    }
+
+    @Test
+    void llamaRoundTripsBitExactly(@TempDir Path dir) throws Exception {
+        roundTrip(HfExportTest.config(Attention.MHA, Ffn.DENSE, false, 0), dir);
+    }
+
+    @Test
+    void deepseekV3RoundTripsBitExactly(@TempDir Path dir) throws Exception {
+        roundTrip(HfExportTest.config(Attention.MLA, Ffn.MOE, true, 12), dir.resolve("moe"));
+        roundTrip(HfExportTest.config(Attention.MLA, Ffn.DENSE, false, 0), dir.resolve("dense"));
+    }
+
+    @Test
+    void unsupportedClassesAndShapesAreRefusedInOneLine(@TempDir Path dir) throws Exception {
+        Path a = dir.resolve("a");
+        try (NDManager m = Small.newManager()) {
+            HfExport.write(HfExportTest.model(HfExportTest.config(Attention.MLA, Ffn.MOE, true, 0), m),
+                    new ByteTokenizer(), a, Safetensors.DType.F32);
+        }
+        String cfg = Files.readString(a.resolve("config.json"));
+        String[][] cases = {
+            {"\"DeepseekV3ForCausalLM\"", "\"MixtralForCausalLM\"", "architecture MixtralForCausalLM is not supported"},
+            {"\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4}", "rope_scaling"},
+            {"\"n_group\": 1", "\"n_group\": 2", "n_group/topk_group"},
+            {"\"norm_topk_prob\": true", "\"norm_topk_prob\": false", "norm_topk_prob"},
+            {"\"num_key_value_heads\": 4", "\"num_key_value_heads\": 2", "num_key_value_heads"},
+            {"\"kv_lora_rank\": 16", "\"kv_lora_rank\": 12", "has shape"},
+        };
+        for (String[] k : cases) {
+            assertTrue(cfg.contains(k[0]), k[0]);
+            Files.writeString(a.resolve("config.json"), cfg.replace(k[0], k[1]));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+                HfImport im = HfImport.open(a);
+                ModelConfig c = im.modelConfig(1);
+                try (NDManager m = Small.newManager()) {
+                    DecoderLM lm = new DecoderLM(c);
+                    lm.initialize(m, DataType.FLOAT32);
+                    im.loadInto(lm);
+                }
+            }, k[1]);
+            assertTrue(e.getMessage().contains(k[2]), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        }
+    }
+}
