@@ -41,9 +41,9 @@ public final class TrainCommand implements Callable<Integer> {
             run = Run.start(cfg, System.err);
             System.err.printf(
                     "muon4j: training %s (%s, %s, %.2fM parameters, %.2fM active) with %s on %s for %d steps -> %s%n",
-                    cfg.preset(),
-                    cfg.attention().toUpperCase(),
-                    cfg.ffn(),
+                    cfg.initFrom() != null ? cfg.initFrom() : cfg.preset(),
+                    run.modelConfig().attention().name(),
+                    run.modelConfig().ffn().name().toLowerCase(java.util.Locale.ROOT),
                     run.modelConfig().totalParams() / 1e6,
                     run.modelConfig().activeParams() / 1e6,
                     cfg.optimizer(),

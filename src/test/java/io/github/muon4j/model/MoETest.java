@@ -77,6 +77,35 @@ class MoETest {
         }
     }
 
+    @Test
+    void balanceLossIsSequenceWise() {
+        // DeepSeek-V3's complementary loss: f_i and P_i per sequence, the loss averaged over sequences
+        for (ScoreFunction sf : ScoreFunction.values()) {
+            ModelConfig c = config(sf);
+            try (NDManager m = Small.newManager()) {
+                MoE moe = new MoE(c);
+                moe.initialize(m, F64, 5L);
+                NDArray x = Small.normal(m, 8, F64, 2, 11, c.dModel());
+                double both = moe.apply(Small.store(m), x, false).balanceLoss().getDouble();
+                double first = moe.apply(Small.store(m), x.get("0:1"), false).balanceLoss().getDouble();
+                double second = moe.apply(Small.store(m), x.get("1:2"), false).balanceLoss().getDouble();
+                assertEquals((first + second) / 2, both, 1e-12, sf.name());
+                // batch-wise statistics would differ: the two sequences route differently
+                double pooled = moe.apply(Small.store(m), x.reshape(1, 22, c.dModel()), false).balanceLoss().getDouble();
+                assertNotEquals(pooled, both, 1e-9, sf.name());
+            }
+        }
+    }
+
+    @Test
+    void deepSeekV3RoutingIsTheDefault() {
+        ModelConfig c = ModelConfig.preset("tiny").withFfn(Ffn.MOE);
+        assertEquals(ScoreFunction.SIGMOID, c.scoreFunction());
+        assertTrue(c.biasUpdateRate() > 0, "bias balancing on");
+        assertTrue(c.auxLossCoef() > 0 && c.auxLossCoef() <= 1e-3, "a small sequence-wise aux loss");
+        assertEquals(0, c.zLossCoef());
+    }
+
     /** Routing and experts evaluated token by token in plain Java doubles. */
     private static final class Oracle {
         final double[][] router;
