@@ -106,14 +106,14 @@ class BadInputTest {
         Path copy = dir.resolve("corrupt");
         Path ck = Files.list(run).filter(p -> p.getFileName().toString().startsWith("ckpt-")).findFirst().orElseThrow();
         copyTree(ck, copy.resolve(ck.getFileName()));
-        Path params = copy.resolve(ck.getFileName()).resolve("model.params");
+        Path params = copy.resolve(ck.getFileName()).resolve("model.safetensors");
         byte[] b = Files.readAllBytes(params);
         b[b.length / 2] ^= 1;
         Files.write(params, b);
         Map<String, String> before = fingerprint(copy);
         Cli.Outcome o = Cli.run(cache, "train", "--resume", copy.toString());
         assertEquals(2, o.code(), o.err());
-        assertTrue(o.err().contains("corrupt") && o.err().contains("model.params"), o.err());
+        assertTrue(o.err().contains("corrupt") && o.err().contains("model.safetensors"), o.err());
         assertEquals(before, fingerprint(copy));
     }
 
