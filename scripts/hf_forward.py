@@ -114,7 +114,7 @@ def deepseek_attention(x, w, p, cfg):
     h = cfg["num_attention_heads"]
     nope, rope, vd = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
     rank = cfg["kv_lora_rank"]
-    eps = cfg["rms_norm_eps"]
+    eps = 1e-6  # DeepseekV3Attention builds q_a_layernorm / kv_a_layernorm with RMSNorm's default eps
     if cfg.get("q_lora_rank") is None:
         q = x @ w[p + "q_proj.weight"].T
     else:

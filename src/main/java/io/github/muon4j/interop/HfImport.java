@@ -129,6 +129,8 @@ public final class HfImport {
             b.headDim = has("head_dim") ? num("head_dim") : b.dModel / heads;
         } else {
             b.attention = Attention.MLA;
+            require(b.normEps == HfLayout.MLA_NORM_EPS, "rms_norm_eps", "is " + b.normEps + ": muon4j's MLA latent norms"
+                    + " share it, DeepseekV3ForCausalLM's use 1e-6");
             b.qLoraRank = has("q_lora_rank") ? num("q_lora_rank") : 0;
             b.kvLoraRank = num("kv_lora_rank");
             b.qkNopeHeadDim = num("qk_nope_head_dim");

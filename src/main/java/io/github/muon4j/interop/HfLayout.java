@@ -35,6 +35,9 @@ public final class HfLayout {
     /** One HF tensor: its name, muon4j's parameter name, the transform, and the expert index. */
     public record Item(String hf, String ours, Transform transform, int expert) {}
 
+    /** DeepseekV3Attention's q_a_layernorm and kv_a_layernorm use RMSNorm's default eps, not rms_norm_eps. */
+    public static final double MLA_NORM_EPS = 1e-6;
+
     public static final String LLAMA = "LlamaForCausalLM";
     public static final String DEEPSEEK_V3 = "DeepseekV3ForCausalLM";
 
@@ -57,6 +60,10 @@ public final class HfLayout {
             throw new IllegalArgumentException("no transformers class represents a softmax MoE router with a"
                     + " selection bias exactly (DeepseekV3ForCausalLM routes with sigmoid scores): train with"
                     + " score_function sigmoid (the default) to export");
+        }
+        if (c.normEps() != MLA_NORM_EPS) {
+            throw new IllegalArgumentException("no transformers class represents this model exactly: DeepseekV3ForCausalLM"
+                    + " normalises the MLA latents with eps 1e-6 whatever rms_norm_eps is, and norm_eps is " + c.normEps());
         }
         if (c.ffn() == Ffn.MOE && c.nRoutedExperts() < 2) {
             throw new IllegalArgumentException("DeepseekV3ForCausalLM needs at least 2 routed experts, the model has "

@@ -186,10 +186,12 @@ class HfExportTest {
     void modelsNoClassRepresentsAreRefusedInOneLine(@TempDir Path dir) {
         ModelConfig mhaMoe = config(Attention.MHA, Ffn.MOE, true, 0);
         ModelConfig softmax = config(Attention.MLA, Ffn.MOE, true, 0).withBalancing(ScoreFunction.SOFTMAX, 0, 1e-3, 0);
-        for (ModelConfig c : new ModelConfig[] {mhaMoe, softmax}) {
+        ModelConfig.Builder eps = config(Attention.MLA, Ffn.DENSE, true, 0).toBuilder();
+        eps.normEps = 1e-5; // DeepSeek-V3's latent norms always use 1e-6
+        for (ModelConfig c : new ModelConfig[] {mhaMoe, softmax, eps.build()}) {
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = model(c, m);
-                Path out = dir.resolve(c.attention() + "-" + c.scoreFunction());
+                Path out = dir.resolve(c.attention() + "-" + c.scoreFunction() + "-" + c.normEps());
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                         () -> HfExport.write(lm, new ByteTokenizer(), out, Safetensors.DType.F32));
                 assertFalse(e.getMessage().contains("\n"));

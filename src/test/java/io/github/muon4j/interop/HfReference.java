@@ -98,11 +98,18 @@ final class HfReference {
     }
 
     private double[] rms(double[] x, String gain) {
+        return rms(x, gain, d("rms_norm_eps"));
+    }
+
+    /** DeepseekV3Attention builds q_a_layernorm and kv_a_layernorm with RMSNorm's default eps, 1e-6. */
+    private static final double MLA_NORM_EPS = 1e-6;
+
+    private double[] rms(double[] x, String gain, double eps) {
         double ms = 0;
         for (double v : x) {
             ms += v * v;
         }
-        double inv = 1 / Math.sqrt(ms / x.length + d("rms_norm_eps"));
+        double inv = 1 / Math.sqrt(ms / x.length + eps);
         double[] g = w.get(gain);
         double[] y = new double[x.length];
         for (int k = 0; k < x.length; k++) {
@@ -221,11 +228,11 @@ final class HfReference {
         double[][][] v = new double[t][heads][];
         for (int s = 0; s < t; s++) {
             double[] qa = cfg.get("q_lora_rank").isJsonNull() ? lin(p + "q_proj.weight", x[s])
-                    : lin(p + "q_b_proj.weight", rms(lin(p + "q_a_proj.weight", x[s]), p + "q_a_layernorm.weight"));
+                    : lin(p + "q_b_proj.weight", rms(lin(p + "q_a_proj.weight", x[s]), p + "q_a_layernorm.weight", MLA_NORM_EPS));
             double[] ckv = lin(p + "kv_a_proj_with_mqa.weight", x[s]);
             double[] kRot = slice(ckv, rank, rank + rope);
             kRot = rope(inter ? deinterleave(kRot) : kRot, s);
-            double[] kv = lin(p + "kv_b_proj.weight", rms(slice(ckv, 0, rank), p + "kv_a_layernorm.weight"));
+            double[] kv = lin(p + "kv_b_proj.weight", rms(slice(ckv, 0, rank), p + "kv_a_layernorm.weight", MLA_NORM_EPS));
             for (int h = 0; h < heads; h++) {
                 int b = h * (nope + rope);
                 double[] qRot = slice(qa, b + nope, b + nope + rope);
