@@ -103,8 +103,10 @@ public final class HfImport {
                 "is true: muon4j's projections have no bias");
         require(!has("mlp_bias") || !cfg.get("mlp_bias").getAsBoolean(), "mlp_bias", "is true: muon4j's MLPs have no bias");
         int heads = num("num_attention_heads");
-        require(!has("num_key_value_heads") || num("num_key_value_heads") == heads, "num_key_value_heads",
-                "differs from num_attention_heads: grouped-query attention is not supported");
+        int kvHeads = kvHeads();
+        require(kvHeads > 0 && heads % kvHeads == 0 && (kvHeads == heads || arch.equals(HfLayout.LLAMA)),
+                "num_key_value_heads", "(" + kvHeads + ") must divide num_attention_heads (" + heads
+                        + "), and equal it for " + HfLayout.DEEPSEEK_V3);
         ModelConfig.Builder b = ModelConfig.preset("tiny").toBuilder();
         b.vocabSize = num("vocab_size");
         b.contextLength = num("max_position_embeddings");
@@ -169,6 +171,25 @@ public final class HfImport {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir.resolve("config.json") + ": " + e.getMessage());
         }
+    }
+
+    private int kvHeads() {
+        return has("num_key_value_heads") ? num("num_key_value_heads") : num("num_attention_heads");
+    }
+
+    /**
+     * Grouped-query keys/values [kv_heads * head_dim, d] as multi-head ones [heads * head_dim, d]:
+     * each key/value head repeated for the query heads of its group, as transformers' repeat_kv
+     * does at run time. Exact; a later export writes the expanded (MHA) form.
+     */
+    private static float[] repeatKv(float[] w, int kvHeads, int heads, int rowsPerHead, int cols) {
+        int rep = heads / kvHeads;
+        float[] out = new float[heads * rowsPerHead * cols];
+        int block = rowsPerHead * cols;
+        for (int h = 0; h < heads; h++) {
+            System.arraycopy(w, (h / rep) * block, out, h * block, block);
+        }
+        return out;
     }
 
     /** The routed-expert output scale folded into the experts' down projections (1 for our exports). */
@@ -259,7 +280,14 @@ public final class HfImport {
                 long[] shape = p.getShape().getShape();
                 long[] want = it.transform() == HfLayout.Transform.EXPERT_SLICE
                         ? new long[] {shape[1], shape[2]} : shape;
+                boolean gqa = kvHeads() != c.nHeads() && (it.hf().endsWith("k_proj.weight") || it.hf().endsWith("v_proj.weight"));
+                if (gqa) {
+                    want = new long[] {(long) kvHeads() * c.headDim(), shape[1]};
+                }
                 float[] v = read(files, readers, it.hf(), want);
+                if (gqa) {
+                    v = repeatKv(v, kvHeads(), c.nHeads(), c.headDim(), (int) shape[1]);
+                }
                 switch (it.transform()) {
                     case COPY -> built.put(it.ours(), v);
                     case Q_ROPE_INTERLEAVE -> built.put(it.ours(), interleaved() ? HfLayout.interleave(

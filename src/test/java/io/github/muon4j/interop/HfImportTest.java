@@ -10,8 +10,13 @@ import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.Ffn;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Small;
+import ai.djl.ndarray.types.Shape;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +58,51 @@ class HfImportTest {
         roundTrip(HfExportTest.config(Attention.MLA, Ffn.DENSE, false, 0), dir.resolve("dense"));
     }
 
+    /** A grouped-query Llama (2 key/value heads for 4 query heads) imports exactly as MHA. */
+    @Test
+    void groupedQueryLlamaImportsExactly(@TempDir Path dir) throws Exception {
+        ModelConfig c = HfExportTest.config(Attention.MHA, Ffn.DENSE, false, 0);
+        Path a = dir.resolve("gqa");
+        try (NDManager m = Small.newManager()) {
+            HfExport.write(HfExportTest.model(c, m), new ByteTokenizer(), a, Safetensors.DType.F32);
+        }
+        int hd = c.headDim();
+        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
+        try (Safetensors.Reader r = Safetensors.Reader.open(a.resolve("model.safetensors"))) {
+            for (Safetensors.Entry e : r.entries().values()) {
+                float[] v = r.floats(e.name());
+                long[] shape = e.shape();
+                if (e.name().endsWith("k_proj.weight") || e.name().endsWith("v_proj.weight")) {
+                    v = Arrays.copyOf(v, 2 * hd * c.dModel()); // keep key/value heads 0 and 1
+                    shape = new long[] {2L * hd, c.dModel()};
+                }
+                t.put(e.name(), new Safetensors.Tensor(shape, v));
+            }
+        }
+        try (OutputStream out = Files.newOutputStream(a.resolve("model.safetensors"))) {
+            Safetensors.write(out, t, n -> Safetensors.DType.F32, Map.of("format", "pt"));
+        }
+        Files.writeString(a.resolve("config.json"), Files.readString(a.resolve("config.json"))
+                .replace("\"num_key_value_heads\": 4", "\"num_key_value_heads\": 2"));
+        HfImport im = HfImport.open(a);
+        int[] ids = HfExportTest.ids(9, 4);
+        try (NDManager m = Small.newManager()) {
+            DecoderLM lm = new DecoderLM(im.modelConfig(1));
+            lm.initialize(m, DataType.FLOAT32);
+            im.loadInto(lm);
+            float[] ours = lm.forward(Small.store(m), m.create(ids, new Shape(1, ids.length)), false).logits().toFloatArray();
+            double[][] ref = new HfReference(a).logits(ids);
+            double max = 0;
+            for (int i = 0; i < ids.length; i++) {
+                for (int j = 0; j < c.vocabSize(); j++) {
+                    max = Math.max(max, Math.abs(ref[i][j] - ours[i * c.vocabSize() + j]));
+                }
+            }
+            System.out.printf("grouped-query Llama imported as MHA: max |logit diff| %.3g%n", max);
+            assertTrue(max < 1e-4, "max diff " + max);
+        }
+    }
+
     @Test
     void unsupportedClassesAndShapesAreRefusedInOneLine(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("a");
@@ -66,7 +116,7 @@ class HfImportTest {
             {"\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4}", "rope_scaling"},
             {"\"n_group\": 1", "\"n_group\": 2", "n_group/topk_group"},
             {"\"norm_topk_prob\": true", "\"norm_topk_prob\": false", "norm_topk_prob"},
-            {"\"num_key_value_heads\": 4", "\"num_key_value_heads\": 2", "num_key_value_heads"},
+            {"\"num_key_value_heads\": 4", "\"num_key_value_heads\": 2", "num_key_value_heads"}, // MLA: never
             {"\"kv_lora_rank\": 16", "\"kv_lora_rank\": 12", "has shape"},
         };
         for (String[] k : cases) {

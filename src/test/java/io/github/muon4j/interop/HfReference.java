@@ -199,6 +199,7 @@ final class HfReference {
         int t = x.length;
         int heads = i("num_attention_heads");
         int hd = i("head_dim");
+        int rep = heads / i("num_key_value_heads"); // repeat_kv: query head h reads key/value head h / rep
         double[][][] q = new double[t][heads][];
         double[][][] k = new double[t][heads][];
         double[][][] v = new double[t][heads][];
@@ -207,9 +208,10 @@ final class HfReference {
             double[] ka = lin(p + "k_proj.weight", x[s]);
             double[] va = lin(p + "v_proj.weight", x[s]);
             for (int h = 0; h < heads; h++) {
+                int g = h / rep;
                 q[s][h] = rope(slice(qa, h * hd, (h + 1) * hd), s);
-                k[s][h] = rope(slice(ka, h * hd, (h + 1) * hd), s);
-                v[s][h] = slice(va, h * hd, (h + 1) * hd);
+                k[s][h] = rope(slice(ka, g * hd, (g + 1) * hd), s);
+                v[s][h] = slice(va, g * hd, (g + 1) * hd);
             }
         }
         return output(q, k, v, Math.pow(hd, -0.5), p);
