@@ -164,7 +164,7 @@ public final class HfExport {
         gen.addProperty("do_sample", false);
         writeFile(dir.resolve("generation_config.json"), out -> out.write(gson.toJson(gen).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         writeFile(dir.resolve("tokenizer.json"), out -> out.write(tokJson.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        String tc = gson.toJson(HfTokenizerJson.tokenizerConfig(tok, c.contextLength()));
+        String tc = HfTokenizerJson.tokenizerConfigText(tok, c.contextLength());
         writeFile(dir.resolve("tokenizer_config.json"), out -> out.write(tc.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 

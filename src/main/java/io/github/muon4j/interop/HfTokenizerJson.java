@@ -232,6 +232,27 @@ public final class HfTokenizerJson {
         }
     }
 
+    /**
+     * {@code tokenizer_config.json} text: for a built-in tokenizer {@link #tokenizerConfig}; for a
+     * tokenizer.json given by path, the tokenizer_config.json beside it when there is one (it names
+     * the end-of-text token), else a plain fast-tokenizer config.
+     */
+    public static String tokenizerConfigText(Tokenizer tok, int contextLength) throws IOException {
+        var gson = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
+        if (io.github.muon4j.data.Tokenizers.isBuiltin(tok.name())) {
+            return gson.toJson(tokenizerConfig(tok, contextLength));
+        }
+        Path beside = Path.of(tok.name()).resolveSibling("tokenizer_config.json");
+        if (Files.isRegularFile(beside)) {
+            return Files.readString(beside);
+        }
+        JsonObject o = new JsonObject();
+        o.addProperty("tokenizer_class", "PreTrainedTokenizerFast");
+        o.addProperty("clean_up_tokenization_spaces", false);
+        o.addProperty("model_max_length", contextLength);
+        return gson.toJson(o);
+    }
+
     /** {@code tokenizer_config.json}: a fast tokenizer with no BOS/EOS added. */
     public static JsonObject tokenizerConfig(Tokenizer tok, int contextLength) {
         JsonObject o = new JsonObject();

@@ -58,6 +58,35 @@ class HfImportTest {
         roundTrip(HfExportTest.config(Attention.MLA, Ffn.DENSE, false, 0), dir.resolve("dense"));
     }
 
+    /** A tokenizer.json that is not a built-in one is used by path, and exported as it is. */
+    @Test
+    void aForeignTokenizerJsonIsUsedByPathAndCopied(@TempDir Path dir) throws Exception {
+        ModelConfig c = HfExportTest.config(Attention.MHA, Ffn.DENSE, true, 0);
+        Path a = dir.resolve("a");
+        try (NDManager m = Small.newManager()) {
+            HfExport.write(HfExportTest.model(c, m), new ByteTokenizer(), a, Safetensors.DType.F32);
+        }
+        // the same vocabulary, written differently: no longer byte-identical to muon4j's own file
+        String pretty = new com.google.gson.GsonBuilder().setPrettyPrinting().serializeNulls().create()
+                .toJson(com.google.gson.JsonParser.parseString(Files.readString(a.resolve("tokenizer.json"))));
+        Files.writeString(a.resolve("tokenizer.json"), pretty);
+        HfImport im = HfImport.open(a);
+        io.github.muon4j.data.Tokenizer tok = im.tokenizer();
+        assertEquals(a.resolve("tokenizer.json").toAbsolutePath().normalize().toString(), tok.name());
+        assertEquals(256, tok.eotToken()); // from the tokenizer_config.json beside it
+        assertArrayEquals(new ByteTokenizer().encode("Grüße, 世界"), tok.encode("Grüße, 世界"));
+        Path b = dir.resolve("b");
+        try (NDManager m = Small.newManager()) {
+            DecoderLM lm = new DecoderLM(im.modelConfig(1));
+            lm.initialize(m, DataType.FLOAT32);
+            im.loadInto(lm);
+            HfExport.write(lm, tok, b, Safetensors.DType.F32);
+        }
+        assertEquals(pretty, Files.readString(b.resolve("tokenizer.json")));
+        assertEquals(Files.readString(a.resolve("tokenizer_config.json")), Files.readString(b.resolve("tokenizer_config.json")));
+        assertArrayEquals(Files.readAllBytes(a.resolve("model.safetensors")), Files.readAllBytes(b.resolve("model.safetensors")));
+    }
+
     /** A grouped-query Llama (2 key/value heads for 4 query heads) imports exactly as MHA. */
     @Test
     void groupedQueryLlamaImportsExactly(@TempDir Path dir) throws Exception {
