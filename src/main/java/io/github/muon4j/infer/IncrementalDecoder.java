@@ -99,6 +99,14 @@ public final class IncrementalDecoder implements AutoCloseable {
      * @return logits (B, T, vocab) in {@code out}
      */
     public NDArray step(NDArray tokens, NDManager out) {
+        return step(tokens, out, false);
+    }
+
+    /**
+     * As {@link #step(NDArray, NDManager)}; with {@code lastOnly} the LM head runs on the last
+     * position only and the logits are (B, 1, vocab): a prefill needs no other row.
+     */
+    public NDArray step(NDArray tokens, NDManager out, boolean lastOnly) {
         try (NDManager s = manager.newSubManager()) {
             NDArray tok = tokens.getManager() == s ? tokens : tokens.duplicate();
             tok.attach(s);
@@ -119,6 +127,9 @@ public final class IncrementalDecoder implements AutoCloseable {
                 h = b.feedForward(ps, h.add(a), false).out();
             }
             cache.advance((int) tok.getShape().get(1));
+            if (lastOnly) {
+                h = h.get(new NDIndex(":, -1:, :"));
+            }
             NDArray logits = model.logits(ps, h, false);
             logits.attach(out);
             return logits;
@@ -126,14 +137,15 @@ public final class IncrementalDecoder implements AutoCloseable {
     }
 
     /**
-     * Feeds one sequence's tokens (batch 1) and returns the logits of the last one.
+     * Feeds one sequence's tokens (batch 1) and returns the logits of the last one (the head runs
+     * on that position only).
      *
      * @return float[vocab]
      */
     public float[] next(int[] tokens) {
         try (NDManager s = manager.newSubManager()) {
             NDArray tok = s.create(tokens, new Shape(1, tokens.length));
-            NDArray logits = step(tok, s);
+            NDArray logits = step(tok, s, true);
             return logits.get(s, new NDIndex("0, -1, :")).toType(DataType.FLOAT32, false)
                     .toFloatArray();
         }

@@ -86,6 +86,18 @@ public final class KvCache {
         return new NDArray[] {arrays[0].get(m, index(0, end)), arrays[1].get(m, index(0, end))};
     }
 
+    /** The first {@code end} positions of a layer's two arrays, copied to Java (batch row-major). */
+    float[][] copyOut(int layer, int end) {
+        NDArray[] arrays = layers.get(layer);
+        float[][] out = new float[2][];
+        for (int i = 0; i < 2; i++) {
+            try (NDArray v = arrays[i].get(index(0, end))) {
+                out[i] = v.toFloatArray();
+            }
+        }
+        return out;
+    }
+
     private NDIndex index(int start, int end) {
         return kind == Attention.MHA
                 ? new NDIndex(":, :, {}:{}, :", start, end)

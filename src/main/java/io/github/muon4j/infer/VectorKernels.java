@@ -1,0 +1,169 @@
+package io.github.muon4j.infer;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link Kernels} with the JDK vector API at the CPU's preferred width (16 floats with AVX-512):
+ * fused multiply-adds into vector accumulators, one lane reduction per dot product. Loaded by
+ * reflection only when the JVM has {@code jdk.incubator.vector}.
+ */
+final class VectorKernels extends Kernels {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    @Override
+    public String name() {
+        return "SIMD " + S.vectorBitSize() + "-bit (" + L + " floats, jdk.incubator.vector)";
+    }
+
+    @Override
+    public float dot(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
+            s1 = FloatVector.fromArray(S, a, ao + i + L)
+                    .fma(FloatVector.fromArray(S, b, bo + i + L), s1);
+        }
+        for (; i + L <= n; i += L) {
+            s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
+        }
+        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[ao + i] * b[bo + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector av = FloatVector.broadcast(S, alpha);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i))
+                    .intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += alpha * x[xo + i];
+        }
+    }
+
+    @Override
+    public void matmul(float[] w, int wo, int n, float[] x, int xo, int xs, int m, float[] y,
+            int yo, int ys, int r0, int r1) {
+        int bound = n - n % L;
+        int r = r0;
+        for (; r + 3 < r1; r += 4) {
+            int f0 = wo + r * n, f1 = f0 + n, f2 = f1 + n, f3 = f2 + n;
+            for (int b = 0; b < m; b++) {
+                int xb = xo + b * xs;
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                int i = 0;
+                for (; i < bound; i += L) {
+                    FloatVector xv = FloatVector.fromArray(S, x, xb + i);
+                    a0 = FloatVector.fromArray(S, w, f0 + i).fma(xv, a0);
+                    a1 = FloatVector.fromArray(S, w, f1 + i).fma(xv, a1);
+                    a2 = FloatVector.fromArray(S, w, f2 + i).fma(xv, a2);
+                    a3 = FloatVector.fromArray(S, w, f3 + i).fma(xv, a3);
+                }
+                float s0 = a0.reduceLanes(VectorOperators.ADD);
+                float s1 = a1.reduceLanes(VectorOperators.ADD);
+                float s2 = a2.reduceLanes(VectorOperators.ADD);
+                float s3 = a3.reduceLanes(VectorOperators.ADD);
+                for (; i < n; i++) {
+                    float xi = x[xb + i];
+                    s0 += w[f0 + i] * xi;
+                    s1 += w[f1 + i] * xi;
+                    s2 += w[f2 + i] * xi;
+                    s3 += w[f3 + i] * xi;
+                }
+                int yb = yo + b * ys + r;
+                y[yb] = s0;
+                y[yb + 1] = s1;
+                y[yb + 2] = s2;
+                y[yb + 3] = s3;
+            }
+        }
+        for (; r < r1; r++) {
+            for (int b = 0; b < m; b++) {
+                y[yo + b * ys + r] = dot(w, wo + r * n, x, xo + b * xs, n);
+            }
+        }
+    }
+
+    @Override
+    public void dotMany(float[] x, int xo, float[] q, int qo, int qs, int m, int n, float[] out,
+            int oo, int os) {
+        int bound = n - n % L;
+        int j = 0;
+        for (; j + 3 < m; j += 4) {
+            int q0 = qo + j * qs, q1 = q0 + qs, q2 = q1 + qs, q3 = q2 + qs;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector xv = FloatVector.fromArray(S, x, xo + i);
+                a0 = FloatVector.fromArray(S, q, q0 + i).fma(xv, a0);
+                a1 = FloatVector.fromArray(S, q, q1 + i).fma(xv, a1);
+                a2 = FloatVector.fromArray(S, q, q2 + i).fma(xv, a2);
+                a3 = FloatVector.fromArray(S, q, q3 + i).fma(xv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (; i < n; i++) {
+                float xi = x[xo + i];
+                s0 += q[q0 + i] * xi;
+                s1 += q[q1 + i] * xi;
+                s2 += q[q2 + i] * xi;
+                s3 += q[q3 + i] * xi;
+            }
+            out[oo + j * os] = s0;
+            out[oo + (j + 1) * os] = s1;
+            out[oo + (j + 2) * os] = s2;
+            out[oo + (j + 3) * os] = s3;
+        }
+        for (; j < m; j++) {
+            out[oo + j * os] = dot(x, xo, q, qo + j * qs, n);
+        }
+    }
+
+    @Override
+    public float expShift(float[] a, int o, int n, float max, float scale) {
+        FloatVector mv = FloatVector.broadcast(S, max);
+        FloatVector sv = FloatVector.broadcast(S, scale);
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(S, a, o + i).sub(mv).mul(sv)
+                    .lanewise(VectorOperators.EXP);
+            e.intoArray(a, o + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp((a[o + i] - max) * scale);
+            a[o + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    @Override
+    public double sum(float[] a, int from, int to) {
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int i = from;
+        for (; i + 2 * L <= to; i += 2 * L) {
+            s0 = s0.add(FloatVector.fromArray(S, a, i));
+            s1 = s1.add(FloatVector.fromArray(S, a, i + L));
+        }
+        double s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < to; i++) {
+            s += a[i];
+        }
+        return s;
+    }
+}
