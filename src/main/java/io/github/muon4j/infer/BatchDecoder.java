@@ -273,9 +273,13 @@ public final class BatchDecoder implements AutoCloseable {
         cacheBytes = 0;
     }
 
+    /** Tokens per forward pass of {@link #prefill} (bounds the (T, S) score arrays). */
+    static final int PREFILL_CHUNK = 512;
+
     /**
-     * Prefills sequence {@code seq} from position 0 with {@code prompt} through the DJL model (one
-     * batched forward pass, logits of the last position only) and copies its cache in.
+     * Prefills sequence {@code seq} from position 0 with {@code prompt} through the DJL model
+     * (batched forward passes of up to 512 tokens, the LM head on the last position only) and
+     * copies its cache in.
      *
      * @return the logits (vocab) after the last prompt token
      */
@@ -285,28 +289,42 @@ public final class BatchDecoder implements AutoCloseable {
                     + " tokens do not fit a cache of " + capacity + " positions");
         }
         checkTokens(prompt, prompt.length);
-        int n = prompt.length;
-        try (IncrementalDecoder dec = new IncrementalDecoder(model, 1, n, true)) {
-            float[] last = dec.next(prompt);
-            KvCache kv = dec.cache();
-            for (int l = 0; l < keys.length; l++) {
-                float[][] a = kv.copyOut(l, n);
-                float[] a0 = a[0], a1 = a[1];
-                if (mla) { // c (1, n, kv_rank), k_pe (1, n, rope) -> rows [c | k_pe]
-                    for (int t = 0; t < n; t++) {
-                        System.arraycopy(a0, t * kvRank, keys[l][seq], t * row, kvRank);
-                        System.arraycopy(a1, t * ropeDim, keys[l][seq], t * row + kvRank, ropeDim);
-                    }
-                } else { // (1, h, n, head_dim) each
-                    for (int h = 0; h < heads; h++) {
-                        System.arraycopy(a0, h * n * headDim, keys[l][seq], h * capacity * headDim, n * headDim);
-                        System.arraycopy(a1, h * n * headDim, values[l][seq], h * capacity * headDim, n * headDim);
-                    }
-                }
+        try (IncrementalDecoder dec = new IncrementalDecoder(model, 1, prompt.length, true)) {
+            float[] last = null;
+            for (int t = 0; t < prompt.length; t += PREFILL_CHUNK) {
+                last = dec.next(Arrays.copyOfRange(prompt, t, Math.min(prompt.length, t + PREFILL_CHUNK)));
             }
-            pos[seq] = n;
+            copyFrom(seq, dec, prompt.length);
             return last;
         }
+    }
+
+    /**
+     * Copies the first {@code n} positions of a batch-1 DJL decoder's cache (same model)
+     * into sequence {@code seq}, and sets its position to n.
+     */
+    public void copyFrom(int seq, IncrementalDecoder dec, int n) {
+        if (n > dec.position() || n > capacity) {
+            throw new IllegalArgumentException("copyFrom: " + n + " positions, the source has "
+                    + dec.position() + " and this cache holds " + capacity);
+        }
+        KvCache kv = dec.cache();
+        for (int l = 0; l < keys.length; l++) {
+            float[][] a = kv.copyOut(l, n);
+            float[] a0 = a[0], a1 = a[1];
+            if (mla) { // c (B, n, kv_rank), k_pe (B, n, rope): batch row 0 -> rows [c | k_pe]
+                for (int t = 0; t < n; t++) {
+                    System.arraycopy(a0, t * kvRank, keys[l][seq], t * row, kvRank);
+                    System.arraycopy(a1, t * ropeDim, keys[l][seq], t * row + kvRank, ropeDim);
+                }
+            } else { // (B, h, n, head_dim) each, batch row 0
+                for (int h = 0; h < heads; h++) {
+                    System.arraycopy(a0, h * n * headDim, keys[l][seq], h * capacity * headDim, n * headDim);
+                    System.arraycopy(a1, h * n * headDim, values[l][seq], h * capacity * headDim, n * headDim);
+                }
+            }
+        }
+        pos[seq] = n;
     }
 
     /** One token for every sequence of the batch; see {@link #step(int[], int[], int)}. */
