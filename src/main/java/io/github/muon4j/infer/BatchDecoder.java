@@ -442,8 +442,9 @@ public final class BatchDecoder implements AutoCloseable {
                 float inv = 1 / k.expShift(sc, 0, n, max, scale);
                 int ao = i * inner + h * headDim;
                 Arrays.fill(att, ao, ao + headDim, 0f);
-                for (int t = 0; t < n; t++) {
-                    k.axpy(sc[t] * inv, vc, base + t * headDim, att, ao, headDim);
+                k.weightedSum(sc, 0, n, vc, base, headDim, att, ao, headDim);
+                for (int j = ao; j < ao + headDim; j++) {
+                    att[j] *= inv;
                 }
             }
         }
@@ -550,11 +551,8 @@ public final class BatchDecoder implements AutoCloseable {
                         }
                         st[heads + j] += k.expShift(sc, j * BLOCK, len, st[j], scale);
                     }
-                    for (int t = 0; t < len; t++) {
-                        int co = (t0 + t) * row;
-                        for (int j = 0; j < hg; j++) {
-                            k.axpy(sc[j * BLOCK + t], cache, co, olat, ob + j * kvRank, kvRank);
-                        }
+                    for (int j = 0; j < hg; j++) {
+                        k.weightedSum(sc, j * BLOCK, len, cache, t0 * row, row, olat, ob + j * kvRank, kvRank);
                     }
                 }
                 for (int j = 0; j < hg; j++) {

@@ -70,6 +70,13 @@ public abstract class Kernels {
      */
     public abstract float expShift(float[] a, int o, int n, float max, float scale);
 
+    /**
+     * Weighted sum of n rows: {@code y[yo + i] += sum_t p[po + t] * v[vo + t*vs + i]}, i < len,
+     * keeping the accumulators in registers across the rows.
+     */
+    public abstract void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs,
+            float[] y, int yo, int len);
+
     /** Sum of a[from..to): a streaming read, for the bandwidth ceiling. */
     public abstract double sum(float[] a, int from, int to);
 }

@@ -93,6 +93,14 @@ final class PlainKernels extends Kernels {
     }
 
     @Override
+    public void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs, float[] y,
+            int yo, int len) {
+        for (int t = 0; t < n; t++) {
+            axpy(p[po + t], v, vo + t * vs, y, yo, len);
+        }
+    }
+
+    @Override
     public double sum(float[] a, int from, int to) {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = from;

@@ -1,6 +1,7 @@
 package io.github.muon4j.infer;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -138,8 +139,7 @@ final class VectorKernels extends Kernels {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector e = FloatVector.fromArray(S, a, o + i).sub(mv).mul(sv)
-                    .lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, a, o + i).sub(mv).mul(sv));
             e.intoArray(a, o + i);
             acc = acc.add(e);
         }
@@ -150,6 +150,68 @@ final class VectorKernels extends Kernels {
             sum += e;
         }
         return sum;
+    }
+
+    /**
+     * exp(x) for x <= 0 (softmax after the max shift), Cephes' single-precision method: x = n ln2
+     * + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n built in the exponent bits;
+     * relative error about 1e-7. Below -87 the result is flushed towards exp(-87).
+     */
+    private static FloatVector exp(FloatVector x) {
+        x = x.max(-87f);
+        FloatVector fn = ((IntVector) x.mul(1.44269504088896341f).sub(0.5f)
+                .convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0)
+                .reinterpretAsFloats();
+        FloatVector r = x.sub(fn.mul(0.693359375f)).sub(fn.mul(-2.12194440e-4f));
+        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
+                .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
+                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
+                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
+                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
+                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector e = p.mul(r).mul(r).add(r).add(1f);
+        IntVector bits = ((IntVector) fn.convert(VectorOperators.F2I, 0)).add(127)
+                .lanewise(VectorOperators.LSHL, 23);
+        return e.mul(bits.reinterpretAsFloats());
+    }
+
+    @Override
+    public void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs, float[] y,
+            int yo, int len) {
+        int i = 0;
+        for (; i + 4 * L <= len; i += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(S, y, yo + i);
+            FloatVector a1 = FloatVector.fromArray(S, y, yo + i + L);
+            FloatVector a2 = FloatVector.fromArray(S, y, yo + i + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(S, y, yo + i + 3 * L);
+            for (int t = 0; t < n; t++) {
+                FloatVector pt = FloatVector.broadcast(S, p[po + t]);
+                int b = vo + t * vs + i;
+                a0 = FloatVector.fromArray(S, v, b).fma(pt, a0);
+                a1 = FloatVector.fromArray(S, v, b + L).fma(pt, a1);
+                a2 = FloatVector.fromArray(S, v, b + 2 * L).fma(pt, a2);
+                a3 = FloatVector.fromArray(S, v, b + 3 * L).fma(pt, a3);
+            }
+            a0.intoArray(y, yo + i);
+            a1.intoArray(y, yo + i + L);
+            a2.intoArray(y, yo + i + 2 * L);
+            a3.intoArray(y, yo + i + 3 * L);
+        }
+        for (; i + L <= len; i += L) {
+            FloatVector a0 = FloatVector.fromArray(S, y, yo + i);
+            for (int t = 0; t < n; t++) {
+                a0 = FloatVector.fromArray(S, v, vo + t * vs + i)
+                        .fma(FloatVector.broadcast(S, p[po + t]), a0);
+            }
+            a0.intoArray(y, yo + i);
+        }
+        for (; i < len; i++) {
+            float s = y[yo + i];
+            for (int t = 0; t < n; t++) {
+                s += p[po + t] * v[vo + t * vs + i];
+            }
+            y[yo + i] = s;
+        }
     }
 
     @Override

@@ -65,6 +65,33 @@ class KernelsTest {
                     assertEquals(want, y[2 + b * ys + row], 1e-4, k.name() + " row " + row);
                 }
             }
+            // weightedSum: 5 rows of stride 41, 70 columns (vector blocks and a tail)
+            float[] pw = rnd(r, 6), vv = rnd(r, 3 + 5 * 41 + 70), acc = rnd(r, 72), acc0 = acc.clone();
+            k.weightedSum(pw, 1, 5, vv, 3, 41, acc, 2, 37);
+            for (int i = 0; i < 37; i++) {
+                double want = acc0[2 + i];
+                for (int t = 0; t < 5; t++) {
+                    want += (double) pw[1 + t] * vv[3 + t * 41 + i];
+                }
+                assertEquals(want, acc[2 + i], 1e-5, k.name() + " weightedSum " + i);
+            }
+            assertEquals(acc0[39], acc[39]);
+            float[] wide = new float[200];
+            k.weightedSum(pw, 0, 1, vv, 0, 0, wide, 0, 200); // 4-vector blocks too
+            for (int i = 0; i < 200; i++) {
+                assertEquals(pw[0] * vv[i], wide[i], 1e-6);
+            }
+            // exp over the whole softmax range, down to where it underflows
+            float[] big = new float[300];
+            for (int i = 0; i < big.length; i++) {
+                big[i] = -i * 0.3f;
+            }
+            float[] big0 = big.clone();
+            k.expShift(big, 0, big.length, 0f, 1f);
+            for (int i = 0; i < big.length; i++) {
+                double ex = Math.exp(big0[i]);
+                assertEquals(ex, big[i], 2e-7 * ex + 1e-37, k.name() + " exp(" + big0[i] + ")");
+            }
             // dotMany: one vector against 6 at stride 50, outputs at stride 3
             float[] q = rnd(r, 2 + 6 * 50), out = new float[1 + 6 * 3];
             k.dotMany(x, 1, q, 2, 50, 6, n, out, 1, 3);
