@@ -1,39 +1,46 @@
 package io.github.muon4j.infer;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A fixed team of worker threads that split a range of work items into contiguous chunks, one per
- * thread, the caller taking the first. Workers spin briefly between calls (decode steps issue
- * sections back to back) and then park, so an idle team costs no CPU. Nothing is allocated per
- * call.
+ * A fixed team of worker threads that share a range of work items: the range is cut into a few
+ * blocks per thread, and the caller and the workers claim blocks until none is left, so a worker
+ * that the OS does not schedule (a shared machine) delays nobody for more than one block. Workers
+ * spin briefly between sections (decode steps issue them back to back) and then park; the caller
+ * spins briefly on completion and then yields. Nothing is allocated per call.
  */
 final class Parallel implements AutoCloseable {
 
-    /** Work on items [from, to), as chunk number {@code chunk} (0 = the calling thread). */
+    /** Work on items [from, to), on the thread numbered {@code thread} (0 = the caller). */
     interface Body {
-        void run(int chunk, int from, int to);
+        void run(int thread, int from, int to);
     }
 
-    private static final long SPIN_NANOS = 200_000;
+    private static final long WORKER_SPIN_NANOS = 50_000;
+    private static final long CALLER_SPIN_NANOS = 20_000;
+    private static final int BLOCKS_PER_THREAD = 4;
 
     private final int threads;
     private final Thread[] workers;
-    private final AtomicInteger pending = new AtomicInteger();
-    private volatile int generation;
+    /** (section number << 32) | next unclaimed block. */
+    private final AtomicLong state = new AtomicLong();
+    private final AtomicInteger completed = new AtomicInteger();
     private volatile boolean closed;
     private volatile Body body;
     private volatile int items;
+    private volatile int blocks;
     private volatile Throwable failure;
+    private int section;
 
     /** @param threads threads taking part, the caller included (at least 1) */
     Parallel(int threads) {
         this.threads = Math.max(1, threads);
         workers = new Thread[this.threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            int chunk = i + 1;
-            workers[i] = new Thread(() -> work(chunk), "muon4j-decode-" + chunk);
+            int id = i + 1;
+            workers[i] = new Thread(() -> work(id), "muon4j-decode-" + id);
             workers[i].setDaemon(true);
             workers[i].start();
         }
@@ -44,26 +51,33 @@ final class Parallel implements AutoCloseable {
     }
 
     /**
-     * Runs {@code body} over [0, n) in up to {@code threads} chunks; sequentially, as one chunk,
-     * when {@code n * costPerItem} is below {@code minCost} (too little work to share).
+     * Runs {@code body} over [0, n); on the calling thread alone when {@code n * costPerItem} is
+     * below {@code minCost} (too little work to share).
      */
     void forRange(int n, long costPerItem, long minCost, Body b) {
         if (threads == 1 || n < 2 || n * costPerItem < minCost) {
             b.run(0, 0, n);
             return;
         }
+        int nb = Math.min(n, threads * BLOCKS_PER_THREAD);
         body = b;
         items = n;
+        blocks = nb;
         failure = null;
-        pending.set(workers.length);
-        generation++;
+        completed.set(0);
+        section++;
+        state.set((long) section << 32);
         for (Thread w : workers) {
             LockSupport.unpark(w);
         }
-        int parts = threads;
-        b.run(0, 0, n / parts);
-        while (pending.get() > 0) {
-            Thread.onSpinWait();
+        claim(0, section);
+        long spinUntil = System.nanoTime() + CALLER_SPIN_NANOS;
+        while (completed.get() < nb) {
+            if (System.nanoTime() < spinUntil) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
         body = null;
         Throwable f = failure;
@@ -72,11 +86,42 @@ final class Parallel implements AutoCloseable {
         }
     }
 
-    private void work(int chunk) {
-        int seen = 0;
+    /** Claims and runs blocks of section {@code sec} until none is left; false if it has ended. */
+    private boolean claim(int id, int sec) {
+        boolean any = false;
         while (true) {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
-            while (generation == seen && !closed) {
+            long v = state.get();
+            if ((int) (v >>> 32) != sec) {
+                return any;
+            }
+            Body b = body;
+            int n = items, nb = blocks;
+            int blk = (int) v;
+            if (blk >= nb) {
+                return any;
+            }
+            if (!state.compareAndSet(v, v + 1)) {
+                continue;
+            }
+            any = true;
+            try {
+                int from = (int) ((long) n * blk / nb);
+                int to = (int) ((long) n * (blk + 1) / nb);
+                b.run(id, from, to);
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                completed.incrementAndGet();
+            }
+        }
+    }
+
+    private void work(int id) {
+        int done = 0;
+        while (!closed) {
+            long spinUntil = System.nanoTime() + WORKER_SPIN_NANOS;
+            int sec;
+            while ((sec = (int) (state.get() >>> 32)) == done && !closed) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
                 } else {
@@ -86,19 +131,8 @@ final class Parallel implements AutoCloseable {
             if (closed) {
                 return;
             }
-            seen = generation;
-            int n = items;
-            try {
-                int from = (int) ((long) n * chunk / threads);
-                int to = (int) ((long) n * (chunk + 1) / threads);
-                if (from < to) {
-                    body.run(chunk, from, to);
-                }
-            } catch (Throwable t) {
-                failure = t;
-            } finally {
-                pending.decrementAndGet();
-            }
+            claim(id, sec);
+            done = sec;
         }
     }
 

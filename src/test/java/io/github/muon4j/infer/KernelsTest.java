@@ -104,9 +104,10 @@ class KernelsTest {
     @Test
     void parallelCoversEveryItemOnce() {
         try (Parallel p = new Parallel(3)) {
-            for (int n : new int[] {1, 2, 5, 100}) {
+            for (int n : new int[] {1, 2, 5, 100, 1000, 7, 3}) {
                 int[] hits = new int[n];
-                p.forRange(n, 1, 1, (chunk, from, to) -> {
+                p.forRange(n, 1, 1, (thread, from, to) -> {
+                    assertTrue(thread >= 0 && thread < 3);
                     for (int i = from; i < to; i++) {
                         hits[i]++;
                     }
@@ -115,8 +116,8 @@ class KernelsTest {
                     assertEquals(1, h);
                 }
             }
-            assertThrows(IllegalStateException.class, () -> p.forRange(10, 1, 1, (chunk, from, to) -> {
-                if (chunk == 2) {
+            assertThrows(IllegalStateException.class, () -> p.forRange(10, 1, 1, (thread, from, to) -> {
+                if (from <= 7 && 7 < to) {
                     throw new ArithmeticException("boom");
                 }
             }));
