@@ -529,9 +529,8 @@ public final class BatchDecoder implements AutoCloseable {
                 Arrays.fill(st, heads, heads + hg, 0f);
                 for (int t0 = 0; t0 < n; t0 += BLOCK) {
                     int len = Math.min(BLOCK, n - t0);
-                    for (int t = 0; t < len; t++) {
-                        k.dotMany(cache, (t0 + t) * row, qcat, qb, row, hg, row, sc, t, BLOCK);
-                    }
+                    // s (hg, len) = q (hg, row) . cache rows t0..t0+len (len, row)
+                    k.matmul(cache, t0 * row, row, qcat, qb, row, hg, sc, 0, BLOCK, 0, len);
                     for (int j = 0; j < hg; j++) {
                         float bm = Float.NEGATIVE_INFINITY;
                         for (int t = 0; t < len; t++) {

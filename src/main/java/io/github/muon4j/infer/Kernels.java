@@ -57,13 +57,6 @@ public abstract class Kernels {
             float[] y, int yo, int ys, int r0, int r1);
 
     /**
-     * m dot products of one vector against m others: {@code out[oo + j*os] = dot(x at xo, q at
-     * qo + j*qs)}, length n, reading x once.
-     */
-    public abstract void dotMany(float[] x, int xo, float[] q, int qo, int qs, int m, int n,
-            float[] out, int oo, int os);
-
-    /**
      * Softmax numerator in place: {@code a[o + i] = exp((a[o + i] - max) * scale)}, i < n.
      *
      * @return the sum of the new values

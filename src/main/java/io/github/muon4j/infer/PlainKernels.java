@@ -74,14 +74,6 @@ final class PlainKernels extends Kernels {
     }
 
     @Override
-    public void dotMany(float[] x, int xo, float[] q, int qo, int qs, int m, int n, float[] out,
-            int oo, int os) {
-        for (int j = 0; j < m; j++) {
-            out[oo + j * os] = dot(x, xo, q, qo + j * qs, n);
-        }
-    }
-
-    @Override
     public float expShift(float[] a, int o, int n, float max, float scale) {
         float sum = 0;
         for (int i = 0; i < n; i++) {
