@@ -248,7 +248,7 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder();
         b.append(String.format("%d layers, d_model %d, %d heads, vocab %d; fp32, MLA absorbed, random weights; decode kernels: %s, %d thread%s%n%n",
                 base.nLayers(), base.dModel(), base.nHeads(), base.vocabSize(), run.kernels(), run.threads(), run.threads() == 1 ? "" : "s"));
-        b.append(String.format("Ceilings in this run: memory bandwidth %s GB/s (streaming sum of 256 MB); kernel FLOP rate %s GFLOP/s "
+        b.append(String.format("Ceilings in this run: memory bandwidth %s GB/s (streaming sum of 128 MB); kernel FLOP rate %s GFLOP/s "
                         + "(cache-resident matrix product). Load average %.2f before, %.2f after.%n%n",
                 spread(run.bandwidthSamples(), 1e9), spread(run.flopSamples(), 1e9), run.loadBefore(), run.loadAfter()));
         if (run.budget() > 0) {

@@ -79,7 +79,8 @@ public final class InferenceBench {
             List<Point> points) {}
 
     /**
-     * Ceilings of this process: memory bandwidth (a streaming sum over a 256 MB array) and the
+     * Ceilings of this process: memory bandwidth (a streaming sum over a 128 MB array, several
+     * times the size of a last-level cache) and the
      * FLOP rate of the decode kernels on cache-resident data, both on the decode threads; several
      * samples, taken between the variants.
      */
@@ -97,7 +98,7 @@ public final class InferenceBench {
 
         /** Takes one sample of each (about a second). */
         public void sample() {
-            int per = (64 << 20) / threads; // 64M floats = 256 MB in all
+            int per = (32 << 20) / threads; // 32M floats = 128 MB in all
             if (big == null) {
                 big = new float[threads][per];
                 for (float[] a : big) {
@@ -148,7 +149,7 @@ public final class InferenceBench {
             }
         }
 
-        /** Frees the 256 MB array. */
+        /** Frees the 128 MB array. */
         public void release() {
             big = null;
         }

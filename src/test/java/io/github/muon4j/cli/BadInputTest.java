@@ -66,6 +66,15 @@ class BadInputTest {
     }
 
     @Test
+    void badInferenceBenchFlags() throws Exception {
+        rejects("--kv-budget", "bench", "inference", "--kv-budget", "lots");
+        rejects("--batch", "bench", "inference", "--batch", "0");
+        rejects("--contexts", "bench", "inference", "--contexts", "0");
+        rejects("--variants", "bench", "inference", "--variants", "gqa-dense");
+        rejects("--threads", "bench", "inference", "--threads", "0");
+    }
+
+    @Test
     void missingAndEmptyData() throws Exception {
         rejects("no such file", "train", "--data", dir.resolve("missing.txt").toString(), "--out", dir.resolve("x1").toString());
         Path empty = Files.writeString(dir.resolve("empty.txt"), "");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.muon4j.cli.Main;
+import io.github.muon4j.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -71,6 +72,40 @@ class ExperimentCliTest {
         assertEquals(mla, o.getAsJsonObject("mla-dense").get("kv_cache_bytes_per_token_measured").getAsDouble(), 1e-9);
         assertTrue(o.getAsJsonObject("mla-moe").getAsJsonObject("decode_tokens_per_s").get("48").getAsDouble() > 0);
         assertTrue(Files.exists(out.resolve("REPORT.md")) && Files.exists(out.resolve("kv_cache.png")) && Files.exists(out.resolve("decode.png")));
+    }
+
+    @Test
+    void inferenceBenchGoesPastTheTrainingContextInBatchesAndInABudget(@TempDir Path dir) throws Exception {
+        // tiny trains at context 256: decode at 300, in batches of 1 and 3
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), "bench", "inference", "--contexts", "300", "--batch", "1,3",
+                "--variants", "mha-dense,mla-dense", "--new-tokens", "2", "--reps", "1", "--threads", "2", "--json")).getAsJsonObject();
+        JsonObject v = o.getAsJsonObject("variants");
+        assertEquals(2, v.size());
+        for (String name : new String[] {"mha-dense", "mla-dense"}) {
+            JsonObject j = v.getAsJsonObject(name);
+            var pts = j.getAsJsonArray("points");
+            assertEquals(2, pts.size());
+            JsonObject one = pts.get(0).getAsJsonObject(), three = pts.get(1).getAsJsonObject();
+            assertEquals(300, one.get("context").getAsInt());
+            assertEquals(3, three.get("batch").getAsInt());
+            assertTrue(three.get("decode_tokens_per_s").getAsDouble() > 0);
+            // every matrix is read once per step, whatever the batch: a third per token at batch 3
+            assertEquals(one.get("weight_bytes_per_token").getAsDouble() / 3, three.get("weight_bytes_per_token").getAsDouble(), 1e-6);
+            // the timed steps at positions 300 and 301 read 301 and 302 cached positions
+            double kv = j.get("kv_cache_bytes_per_token").getAsDouble();
+            assertEquals(301.5 * kv, one.get("cache_bytes_per_token").getAsDouble(), 1e-6);
+            assertEquals(301.5 * kv, three.get("cache_bytes_per_token").getAsDouble(), 1e-6);
+        }
+        // at this size a token's bytes are mostly the 7 MB of weights: bandwidth-bound
+        assertEquals("bandwidth", v.getAsJsonObject("mha-dense").getAsJsonArray("points").get(0).getAsJsonObject().get("roofline_bound").getAsString());
+        JsonObject machine = o.getAsJsonObject("machine");
+        assertTrue(machine.get("bandwidth_bytes_per_s").getAsDouble() > 0 && machine.get("kernel_flops_per_s").getAsDouble() > 0);
+        assertTrue(machine.get("kernels").getAsString().startsWith("SIMD"));
+        // budget mode: 4 MiB of cache at context 300 + 2 new tokens (+2 warm-up)
+        JsonObject b = JsonParser.parseString(lastLine(dir.resolve("cache"), "bench", "inference", "--contexts", "300", "--kv-budget", "4m",
+                "--variants", "mla-dense", "--new-tokens", "2", "--reps", "1", "--json")).getAsJsonObject().getAsJsonObject("variants");
+        assertEquals(2, InferenceBench.sequencesThatFit(ModelConfig.preset("tiny"), 4 << 20, 300, 2), "MHA: 6144 bytes per position");
+        assertEquals((4 << 20) / (1792 * 304), b.getAsJsonObject("mla-dense").getAsJsonArray("points").get(0).getAsJsonObject().get("batch").getAsInt());
     }
 
     @Test

@@ -55,6 +55,40 @@ class GeneratorTest {
     }
 
     @Test
+    void batchedGenerationEqualsOneAtATime() {
+        for (Attention a : Attention.values()) {
+            ModelConfig c = Small.config(a, Ffn.MOE);
+            try (NDManager m = Small.newManager()) {
+                DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
+                int[][] prompts = {{3, 14, 15}, {9}, {2, 6, 5, 3, 5, 8, 9}};
+                SamplingConfig s = SamplingConfig.of(0.9, 20, 0.95, 11);
+                Generator g = new Generator(lm, 2);
+                List<int[]> streamed = new ArrayList<>();
+                int[][] batch = g.generate(prompts, 8, s, (seq, t) -> streamed.add(new int[] {seq, t}));
+                assertEquals(3, g.lastStats().sequences());
+                assertEquals(11, g.lastStats().promptTokens());
+                assertEquals(24, g.lastStats().generatedTokens());
+                for (int i = 0; i < prompts.length; i++) {
+                    SamplingConfig si = SamplingConfig.of(0.9, 20, 0.95, 11 + i);
+                    assertArrayEquals(g.generate(prompts[i], 8, si, null), batch[i], a + " sequence " + i);
+                    int seq = i;
+                    assertArrayEquals(batch[i], streamed.stream().filter(e -> e[0] == seq).mapToInt(e -> e[1]).toArray());
+                }
+                // a stop token ends one sequence while the others go on
+                int stop = batch[1][2];
+                int[][] stopped = g.generate(prompts, 8, s.withStopToken(stop), null);
+                for (int i = 0; i < prompts.length; i++) {
+                    int end = 0;
+                    while (end < batch[i].length && batch[i][end] != stop) {
+                        end++;
+                    }
+                    assertArrayEquals(Arrays.copyOf(batch[i], Math.min(8, end + 1)), stopped[i]);
+                }
+            }
+        }
+    }
+
+    @Test
     void stopTokenEndsGenerationAndSeedsReproduce() {
         ModelConfig c = Small.config(Attention.MLA, Ffn.DENSE);
         try (NDManager m = Small.newManager()) {
