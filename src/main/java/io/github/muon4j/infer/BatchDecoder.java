@@ -47,7 +47,7 @@ public final class BatchDecoder implements AutoCloseable {
     private static final long PARALLEL_MIN = 1 << 15;
 
     /** Positions per block of MLA's online softmax (a block of rows stays in cache). */
-    private static final int BLOCK = 64;
+    private static final int BLOCK = 32;
 
     private final DecoderLM model;
     private final DecoderWeights w;
@@ -550,9 +550,7 @@ public final class BatchDecoder implements AutoCloseable {
                         }
                         st[heads + j] += k.expShift(sc, j * BLOCK, len, st[j], scale);
                     }
-                    for (int j = 0; j < hg; j++) {
-                        k.weightedSum(sc, j * BLOCK, len, cache, t0 * row, row, olat, ob + j * kvRank, kvRank);
-                    }
+                    k.weightedSums(sc, 0, BLOCK, hg, len, cache, t0 * row, row, olat, ob, kvRank, kvRank);
                 }
                 for (int j = 0; j < hg; j++) {
                     float inv = 1 / st[heads + j];

@@ -70,6 +70,17 @@ public abstract class Kernels {
     public abstract void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs,
             float[] y, int yo, int len);
 
+    /**
+     * {@link #weightedSum} for h weight rows over the same n rows of v: {@code y[yo + j*ys + i] +=
+     * sum_t p[po + j*ps + t] * v[vo + t*vs + i]}, j < h, reading each row of v once for 4 of them.
+     */
+    public void weightedSums(float[] p, int po, int ps, int h, int n, float[] v, int vo, int vs,
+            float[] y, int yo, int ys, int len) {
+        for (int j = 0; j < h; j++) {
+            weightedSum(p, po + j * ps, n, v, vo, vs, y, yo + j * ys, len);
+        }
+    }
+
     /** Sum of a[from..to): a streaming read, for the bandwidth ceiling. */
     public abstract double sum(float[] a, int from, int to);
 }

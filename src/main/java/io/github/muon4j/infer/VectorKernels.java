@@ -229,6 +229,55 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
+    public void weightedSums(float[] p, int po, int ps, int h, int n, float[] v, int vo, int vs,
+            float[] y, int yo, int ys, int len) {
+        int j = 0;
+        int cols = len - len % (2 * L);
+        for (; j + 3 < h; j += 4) { // 4 weight rows x 2 column vectors: 6 loads per 8 FMAs
+            int p0 = po + j * ps, p1 = p0 + ps, p2 = p1 + ps, p3 = p2 + ps;
+            int y0 = yo + j * ys, y1 = y0 + ys, y2 = y1 + ys, y3 = y2 + ys;
+            for (int i = 0; i < cols; i += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(S, y, y0 + i), b0 = FloatVector.fromArray(S, y, y0 + i + L);
+                FloatVector a1 = FloatVector.fromArray(S, y, y1 + i), b1 = FloatVector.fromArray(S, y, y1 + i + L);
+                FloatVector a2 = FloatVector.fromArray(S, y, y2 + i), b2 = FloatVector.fromArray(S, y, y2 + i + L);
+                FloatVector a3 = FloatVector.fromArray(S, y, y3 + i), b3 = FloatVector.fromArray(S, y, y3 + i + L);
+                for (int t = 0; t < n; t++) {
+                    int b = vo + t * vs + i;
+                    FloatVector v0 = FloatVector.fromArray(S, v, b), v1 = FloatVector.fromArray(S, v, b + L);
+                    FloatVector q0 = FloatVector.broadcast(S, p[p0 + t]);
+                    FloatVector q1 = FloatVector.broadcast(S, p[p1 + t]);
+                    FloatVector q2 = FloatVector.broadcast(S, p[p2 + t]);
+                    FloatVector q3 = FloatVector.broadcast(S, p[p3 + t]);
+                    a0 = v0.fma(q0, a0);
+                    b0 = v1.fma(q0, b0);
+                    a1 = v0.fma(q1, a1);
+                    b1 = v1.fma(q1, b1);
+                    a2 = v0.fma(q2, a2);
+                    b2 = v1.fma(q2, b2);
+                    a3 = v0.fma(q3, a3);
+                    b3 = v1.fma(q3, b3);
+                }
+                a0.intoArray(y, y0 + i);
+                b0.intoArray(y, y0 + i + L);
+                a1.intoArray(y, y1 + i);
+                b1.intoArray(y, y1 + i + L);
+                a2.intoArray(y, y2 + i);
+                b2.intoArray(y, y2 + i + L);
+                a3.intoArray(y, y3 + i);
+                b3.intoArray(y, y3 + i + L);
+            }
+            if (cols < len) {
+                for (int jj = j; jj < j + 4; jj++) {
+                    weightedSum(p, po + jj * ps, n, v, vo + cols, vs, y, yo + jj * ys + cols, len - cols);
+                }
+            }
+        }
+        for (; j < h; j++) {
+            weightedSum(p, po + j * ps, n, v, vo, vs, y, yo + j * ys, len);
+        }
+    }
+
+    @Override
     public double sum(float[] a, int from, int to) {
         FloatVector s0 = FloatVector.zero(S), s1 = s0;
         int i = from;

@@ -81,6 +81,18 @@ class KernelsTest {
             for (int i = 0; i < 200; i++) {
                 assertEquals(pw[0] * vv[i], wide[i], 1e-6);
             }
+            // weightedSums: 6 weight rows (a block of 4 and a tail) over 3 rows of 40 columns
+            float[] ph = rnd(r, 6 * 5), vh = rnd(r, 3 * 45), yh = rnd(r, 6 * 41), yh0 = yh.clone();
+            k.weightedSums(ph, 1, 5, 6, 3, vh, 2, 45, yh, 0, 41, 40);
+            for (int j = 0; j < 6; j++) {
+                for (int i = 0; i < 41; i++) {
+                    double want = yh0[j * 41 + i];
+                    for (int t = 0; i < 40 && t < 3; t++) {
+                        want += (double) ph[1 + j * 5 + t] * vh[2 + t * 45 + i];
+                    }
+                    assertEquals(want, yh[j * 41 + i], 1e-5, k.name() + " weightedSums " + j + "," + i);
+                }
+            }
             // exp over the whole softmax range, down to where it underflows
             float[] big = new float[300];
             for (int i = 0; i < big.length; i++) {
