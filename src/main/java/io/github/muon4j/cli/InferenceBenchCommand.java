@@ -122,12 +122,9 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         InferenceBench.Plan plan = new InferenceBench.Plan(ctx, bs, budget, maxBatch, newTokens, reps, nThreads);
         double loadBefore = InferenceBench.loadAverage();
         InferenceBench.Ceilings ceilings = new InferenceBench.Ceilings(nThreads);
-        System.err.println("bench inference: measuring the bandwidth and FLOP ceilings ...");
-        ceilings.sample();
         List<InferenceBench.Variant> results = new ArrayList<>();
         for (Map.Entry<String, ModelConfig> e : all.entrySet()) {
-            results.add(InferenceBench.run(e.getKey(), e.getValue(), plan, s -> System.err.println("bench inference: " + s)));
-            ceilings.sample();
+            results.add(InferenceBench.run(e.getKey(), e.getValue(), plan, ceilings, s -> System.err.println("bench inference: " + s)));
         }
         ceilings.release();
         Run run = new Run(Kernels.get().name(), nThreads, budget, InferenceBench.Ceilings.median(ceilings.bandwidth()),
@@ -206,10 +203,12 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                 q.addProperty("weight_bytes_per_token", p.weightBytesPerToken());
                 q.addProperty("cache_bytes_per_token", p.cacheBytesPerToken());
                 q.addProperty("flops_per_token", p.flopsPerToken());
-                q.addProperty("roofline_tokens_per_s", p.rooflineTokensPerSecond(run.bandwidth(), run.flopRate()));
-                q.addProperty("roofline_bound", p.bound(run.bandwidth(), run.flopRate()));
-                q.addProperty("fraction_of_roofline", p.decodeTokensPerSecond() / p.rooflineTokensPerSecond(run.bandwidth(), run.flopRate()));
-                q.addProperty("weight_bandwidth_bound_tokens_per_s", run.bandwidth() / p.weightBytesPerToken());
+                q.addProperty("bandwidth_bytes_per_s", p.bandwidth());
+                q.addProperty("kernel_flops_per_s", p.flopRate());
+                q.addProperty("roofline_tokens_per_s", p.rooflineTokensPerSecond());
+                q.addProperty("roofline_bound", p.bound());
+                q.addProperty("fraction_of_roofline", p.decodeTokensPerSecond() / p.rooflineTokensPerSecond());
+                q.addProperty("weight_bandwidth_bound_tokens_per_s", p.bandwidth() / p.weightBytesPerToken());
                 q.addProperty("load_average", p.load());
                 q.addProperty("tokens_per_cpu_second", p.tokensPerCpuSecond());
                 pts.add(q);
@@ -248,8 +247,9 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder();
         b.append(String.format("%d layers, d_model %d, %d heads, vocab %d; fp32, MLA absorbed, random weights; decode kernels: %s, %d thread%s%n%n",
                 base.nLayers(), base.dModel(), base.nHeads(), base.vocabSize(), run.kernels(), run.threads(), run.threads() == 1 ? "" : "s"));
-        b.append(String.format("Ceilings in this run: memory bandwidth %s GB/s (streaming sum of 128 MB); kernel FLOP rate %s GFLOP/s "
-                        + "(cache-resident matrix product). Load average %.2f before, %.2f after.%n%n",
+        b.append(String.format("Ceilings, sampled before every point: memory bandwidth %s GB/s (streaming sum of 128 MB); kernel FLOP rate %s GFLOP/s "
+                        + "(cache-resident matrix product). Each point's roofline uses the samples taken just before it. "
+                        + "Load average %.2f before, %.2f after.%n%n",
                 spread(run.bandwidthSamples(), 1e9), spread(run.flopSamples(), 1e9), run.loadBefore(), run.loadAfter()));
         if (run.budget() > 0) {
             b.append(String.format("Memory-budget mode: at each context, as many sequences as fit %,d bytes of fp32 KV cache.%n%n", run.budget()));
@@ -262,16 +262,17 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                     (double) v.kvCacheBytesPerTokenFormula() / ref.kvCacheBytesPerTokenFormula(),
                     100.0 * (1 - (double) v.kvCacheBytesPerTokenFormula() / ref.kvCacheBytesPerTokenFormula())));
         }
-        b.append("\nPer token: weight and cache bytes read, FLOPs; roofline = min(bandwidth / bytes, FLOP rate / FLOPs).\n\n");
-        b.append("| variant | context | batch | decode tok/s | weight MB/tok | cache MB/tok | MFLOP/tok | roofline tok/s | bound | of roofline | vs " + ref.name() + " | prefill tok/s | tok per CPU-s | load |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("\nPer token: weight and cache bytes read, FLOPs; roofline = min(bandwidth / bytes, FLOP rate / FLOPs) with the ceilings "
+                + "(GB/s, GFLOP/s) sampled next to the point.\n\n");
+        b.append("| variant | context | batch | decode tok/s | weight MB/tok | cache MB/tok | MFLOP/tok | GB/s | GFLOP/s | roofline tok/s | bound | of roofline | vs " + ref.name() + " | prefill tok/s | tok per CPU-s | load |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (InferenceBench.Variant v : rs) {
             for (InferenceBench.Point p : v.points()) {
                 InferenceBench.Point r = at(ref, p.context(), p.batch());
-                double roof = p.rooflineTokensPerSecond(run.bandwidth(), run.flopRate());
-                b.append(String.format("| %s | %d | %d | %.1f | %.2f | %.2f | %.1f | %.0f | %s | %.0f%% | %s | %.0f | %.0f | %.2f |%n", v.name(), p.context(), p.batch(),
+                double roof = p.rooflineTokensPerSecond();
+                b.append(String.format("| %s | %d | %d | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %.0f%% | %s | %.0f | %.0f | %.2f |%n", v.name(), p.context(), p.batch(),
                         p.decodeTokensPerSecond(), p.weightBytesPerToken() / 1e6, p.cacheBytesPerToken() / 1e6, p.flopsPerToken() / 1e6,
-                        roof, p.bound(run.bandwidth(), run.flopRate()), 100 * p.decodeTokensPerSecond() / roof,
+                        p.bandwidth() / 1e9, p.flopRate() / 1e9, roof, p.bound(), 100 * p.decodeTokensPerSecond() / roof,
                         r == null ? "-" : String.format("%.2fx", p.decodeTokensPerSecond() / r.decodeTokensPerSecond()),
                         p.prefillTokensPerSecond(), p.tokensPerCpuSecond(), p.load()));
             }
@@ -348,7 +349,7 @@ public final class InferenceBenchCommand implements Callable<Integer> {
             }
             double[] x = pts.stream().mapToDouble(InferenceBench.Point::context).toArray();
             dec.line(v.name(), x, pts.stream().mapToDouble(InferenceBench.Point::decodeTokensPerSecond).toArray());
-            dec.dashed(v.name() + " roofline", x, pts.stream().mapToDouble(p -> p.rooflineTokensPerSecond(run.bandwidth(), run.flopRate())).toArray());
+            dec.dashed(v.name() + " roofline", x, pts.stream().mapToDouble(InferenceBench.Point::rooflineTokensPerSecond).toArray());
             pre.line(v.name(), x, pts.stream().mapToDouble(InferenceBench.Point::prefillTokensPerSecond).toArray());
         }
         dec.write(out.resolve("decode.png"));
@@ -363,7 +364,7 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                     List<InferenceBench.Point> pts = v.points().stream().filter(q -> q.batch() == batch).toList();
                     double[] x = pts.stream().mapToDouble(InferenceBench.Point::context).toArray();
                     p.line(v.name(), x, pts.stream().mapToDouble(InferenceBench.Point::decodeTokensPerSecond).toArray());
-                    p.dashed(v.name() + " roofline", x, pts.stream().mapToDouble(q -> q.rooflineTokensPerSecond(run.bandwidth(), run.flopRate())).toArray());
+                    p.dashed(v.name() + " roofline", x, pts.stream().mapToDouble(InferenceBench.Point::rooflineTokensPerSecond).toArray());
                 }
                 p.write(out.resolve("decode_batch" + batch + ".png"));
             }

@@ -48,10 +48,23 @@ public final class InferenceBench {
      * @param load 1-minute load average when the point was measured
      * @param tokensPerCpuSecond tokens per second of this process's CPU time in the same steps
      *     (less sensitive than wall time to other jobs on a shared machine)
+     * @param bandwidth bytes/s of the ceiling sample taken just before this point
+     * @param flopRate FLOP/s of the ceiling sample taken just before this point
      */
     public record Point(int context, int batch, double prefillTokensPerSecond,
             double decodeTokensPerSecond, long cacheBytes, double weightBytesPerToken,
-            double cacheBytesPerToken, double flopsPerToken, double load, double tokensPerCpuSecond) {
+            double cacheBytesPerToken, double flopsPerToken, double load, double tokensPerCpuSecond,
+            double bandwidth, double flopRate) {
+
+        /** Roofline speed against the ceilings sampled next to this point. */
+        public double rooflineTokensPerSecond() {
+            return rooflineTokensPerSecond(bandwidth, flopRate);
+        }
+
+        /** Bound against the ceilings sampled next to this point. */
+        public String bound() {
+            return bound(bandwidth, flopRate);
+        }
 
         /** Bytes read per token, weights and cache. */
         public double bytesPerToken() {
@@ -79,10 +92,9 @@ public final class InferenceBench {
             List<Point> points) {}
 
     /**
-     * Ceilings of this process: memory bandwidth (a streaming sum over a 128 MB array, several
+     * Ceilings of this process, sampled next to every measurement: memory bandwidth (a streaming sum over a 128 MB array, several
      * times the size of a last-level cache) and the
-     * FLOP rate of the decode kernels on cache-resident data, both on the decode threads; several
-     * samples, taken between the variants.
+     * FLOP rate of the decode kernels on cache-resident data, both on the decode threads.
      */
     public static final class Ceilings {
         private final int threads;
@@ -200,7 +212,7 @@ public final class InferenceBench {
     /** Batch 1 at each context, all cores (the form {@code reproduce} uses). */
     public static Variant run(String name, ModelConfig c, int[] contexts, int newTokens, int reps) {
         int threads = Runtime.getRuntime().availableProcessors();
-        return run(name, c, new Plan(contexts, new int[] {1}, 0, 1, newTokens, reps, threads), s -> {});
+        return run(name, c, new Plan(contexts, new int[] {1}, 0, 1, newTokens, reps, threads), null, s -> {});
     }
 
     /** Sequences of {@code c} that fit {@code budget} bytes of cache at {@code context} + newTokens. */
@@ -209,7 +221,11 @@ public final class InferenceBench {
         return (int) Math.min(Integer.MAX_VALUE, budget / perSeq);
     }
 
-    public static Variant run(String name, ModelConfig c, Plan plan, Consumer<String> progress) {
+    /**
+     * @param ceilings sampled before every point (the point keeps that sample), or null for none
+     */
+    public static Variant run(String name, ModelConfig c, Plan plan, Ceilings ceilings,
+            Consumer<String> progress) {
         Backend backend = Backend.get();
         int[] contexts = plan.contexts().clone();
         Arrays.sort(contexts);
@@ -242,7 +258,13 @@ public final class InferenceBench {
                             continue;
                         }
                         progress.accept(String.format("%s: context %d, batch %d", name, ctx, b));
-                        Point p = decode(model, weights, pre, ctx, b, prefill, plan, rnd);
+                        double bw = Double.NaN, fl = Double.NaN;
+                        if (ceilings != null) {
+                            ceilings.sample();
+                            bw = ceilings.bandwidth.get(ceilings.bandwidth.size() - 1);
+                            fl = ceilings.flops.get(ceilings.flops.size() - 1);
+                        }
+                        Point p = decode(model, weights, pre, ctx, b, prefill, plan, rnd, bw, fl);
                         points.add(p);
                         measuredPerToken = p.cacheBytes() / (double) b / (ctx + plan.newTokens() + 2);
                     }
@@ -254,7 +276,7 @@ public final class InferenceBench {
     }
 
     private static Point decode(DecoderLM model, DecoderWeights weights, IncrementalDecoder pre,
-            int ctx, int b, double prefill, Plan plan, SplittableRandom rnd) {
+            int ctx, int b, double prefill, Plan plan, SplittableRandom rnd, double bw, double fl) {
         int steps = plan.newTokens();
         int v = model.config().vocabSize();
         try (BatchDecoder dec = new BatchDecoder(model, weights, b, ctx + steps + 2, plan.threads())) {
@@ -291,7 +313,7 @@ public final class InferenceBench {
             }
             double tokens = work.tokens();
             return new Point(ctx, b, prefill, best, dec.cacheBytes(), work.weightBytes() / tokens,
-                    work.cacheBytes() / tokens, work.flops() / tokens, load, perCpu);
+                    work.cacheBytes() / tokens, work.flops() / tokens, load, perCpu, bw, fl);
         }
     }
 
