@@ -433,11 +433,10 @@ public final class BatchDecoder implements AutoCloseable {
                 float[] kc = keys[layer][seq], vc = values[layer][seq];
                 int qo = i * 3 * inner + h * headDim;
                 int base = h * capacity * headDim;
+                k.matmul(kc, base, headDim, proj, qo, 0, 1, sc, 0, 0, 0, n); // s = K q
                 float max = Float.NEGATIVE_INFINITY;
                 for (int t = 0; t < n; t++) {
-                    float s = k.dot(proj, qo, kc, base + t * headDim, headDim);
-                    sc[t] = s;
-                    max = Math.max(max, s);
+                    max = Math.max(max, sc[t]);
                 }
                 float inv = 1 / k.expShift(sc, 0, n, max, scale);
                 int ao = i * inner + h * headDim;
