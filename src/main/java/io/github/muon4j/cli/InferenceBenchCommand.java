@@ -278,6 +278,7 @@ public final class InferenceBenchCommand implements Callable<Integer> {
             }
         }
         b.append(crossovers(rs));
+        b.append(rooflineCrossovers(rs, run));
         return b.toString();
     }
 
@@ -317,6 +318,78 @@ public final class InferenceBenchCommand implements Callable<Integer> {
             }
         }
         return b.length() == 0 ? "" : "\n" + b.toString().strip() + "\n";
+    }
+
+    /**
+     * The same ratios from the roofline alone, at the run's median ceilings: per variant and batch,
+     * bytes and FLOPs per token are linear in the context (fitted through the smallest and largest
+     * context measured), so the roofline ratio of two variants can be followed to any context, and
+     * the contexts where it reaches 1 and 1.5 found; unlike the measured ratios it does not move
+     * with the machine's load.
+     */
+    static String rooflineCrossovers(List<InferenceBench.Variant> rs, Run run) {
+        StringBuilder b = new StringBuilder();
+        String[][] pairs = {{"mla-dense", "mha-dense"}, {"mla-moe", "mha-moe"}, {"mla-moe", "mha-dense"}};
+        for (String[] pr : pairs) {
+            InferenceBench.Variant a = find(rs, pr[0]), m = find(rs, pr[1]);
+            if (a == null || m == null) {
+                continue;
+            }
+            TreeSet<Integer> batchSet = new TreeSet<>();
+            a.points().forEach(p -> batchSet.add(p.batch()));
+            for (int batch : batchSet) {
+                double[] fa = fit(a, batch), fm = fit(m, batch);
+                if (fa == null || fm == null) {
+                    continue;
+                }
+                StringBuilder line = new StringBuilder();
+                for (int ctx : new int[] {512, 1024, 2048, 4096, 8192, 32768}) {
+                    line.append(String.format(" %d: %.2fx;", ctx, rooflineRatio(fa, fm, ctx, run)));
+                }
+                b.append(String.format("%nroofline %s / %s, batch %d (%.1f GB/s, %.1f GFLOP/s):%s reaches 1 at %s, 1.5 at %s%n", pr[0], pr[1], batch,
+                        run.bandwidth() / 1e9, run.flopRate() / 1e9, line, reach(fa, fm, 1, run), reach(fa, fm, 1.5, run)));
+            }
+        }
+        return b.length() == 0 ? "" : "\n" + b.toString().strip() + "\n";
+    }
+
+    /** {bytes at 0, bytes per position, FLOPs at 0, FLOPs per position} per token, or null. */
+    static double[] fit(InferenceBench.Variant v, int batch) {
+        InferenceBench.Point lo = null, hi = null;
+        for (InferenceBench.Point p : v.points()) {
+            if (p.batch() != batch) {
+                continue;
+            }
+            if (lo == null || p.context() < lo.context()) {
+                lo = p;
+            }
+            if (hi == null || p.context() > hi.context()) {
+                hi = p;
+            }
+        }
+        if (lo == null || hi.context() == lo.context()) {
+            return null;
+        }
+        double ds = hi.context() - lo.context();
+        double bs = (hi.bytesPerToken() - lo.bytesPerToken()) / ds, fs = (hi.flopsPerToken() - lo.flopsPerToken()) / ds;
+        return new double[] {lo.bytesPerToken() - bs * lo.context(), bs, lo.flopsPerToken() - fs * lo.context(), fs};
+    }
+
+    /** Roofline tokens/s of a over m at context s. */
+    static double rooflineRatio(double[] a, double[] m, double s, Run run) {
+        double ta = Math.max((a[0] + a[1] * s) / run.bandwidth(), (a[2] + a[3] * s) / run.flopRate());
+        double tm = Math.max((m[0] + m[1] * s) / run.bandwidth(), (m[2] + m[3] * s) / run.flopRate());
+        return tm / ta;
+    }
+
+    /** The first context (from 1 to 2^20, by 1% steps) where the roofline ratio reaches r. */
+    static String reach(double[] a, double[] m, double r, Run run) {
+        for (double s = 1; s <= 1 << 20; s *= 1.01) {
+            if (rooflineRatio(a, m, s, run) >= r) {
+                return s == 1 ? "every context" : String.format("about %.0f positions", s);
+            }
+        }
+        return String.format("no context (limit %.2fx)", rooflineRatio(a, m, 1 << 20, run));
     }
 
     static InferenceBench.Variant find(List<InferenceBench.Variant> rs, String name) {
