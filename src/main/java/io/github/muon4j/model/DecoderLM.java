@@ -116,17 +116,29 @@ public final class DecoderLM extends ModelBlock {
 
     /** Final norm and LM head: h (B, T, d_model) -> logits (B, T, vocab). */
     public NDArray logits(ParameterStore ps, NDArray h, boolean training) {
-        NDArray w = value(ps, head != null ? head : embedding, training);
-        return MultiHeadAttention.project(finalNorm.forward(ps, h, training), w);
+        return MultiHeadAttention.project(finalNorm.forward(ps, h, training), headWeight(ps, training));
+    }
+
+    /** The LM head's weight (vocab, d_model): the embedding when tied. */
+    public NDArray headWeight(ParameterStore ps, boolean training) {
+        return value(ps, head != null ? head : embedding, training);
     }
 
     /**
-     * Full causal forward pass.
+     * Output of the layers before the LM head.
      *
-     * @param tokens (B, T) int32 or int64 token ids, in the step manager
-     * @param training whether gradients will be taken
+     * @param normed (B, T, d_model): the final norm's output, which the head multiplies
+     * @param balanceLoss as in {@link Output}
+     * @param expertLoad as in {@link Output}
      */
-    public Output forward(ParameterStore ps, NDArray tokens, boolean training) {
+    public record Hidden(NDArray normed, NDArray balanceLoss, List<float[]> expertLoad) {}
+
+    /**
+     * Forward pass up to the LM head: {@code forward} is this followed by {@code normed x
+     * headWeight^T}. A trainer can then compute the head and the loss chunk by chunk
+     * ({@code LmLoss.fusedHead}) instead of materialising (B, T, vocab) logits.
+     */
+    public Hidden hidden(ParameterStore ps, NDArray tokens, boolean training) {
         if (tokens.getShape().dimension() != 2) {
             throw new IllegalArgumentException(
                     "tokens: expected shape (B, T), got " + tokens.getShape());
@@ -147,15 +159,32 @@ public final class DecoderLM extends ModelBlock {
         if (balance == null) {
             balance = tokens.getManager().zeros(new Shape(), h.getDataType());
         }
-        return new Output(logits(ps, h, training), balance, loads);
+        return new Hidden(finalNorm.forward(ps, h, training), balance, loads);
+    }
+
+    /**
+     * Full causal forward pass.
+     *
+     * @param tokens (B, T) int32 or int64 token ids, in the step manager
+     * @param training whether gradients will be taken
+     */
+    public Output forward(ParameterStore ps, NDArray tokens, boolean training) {
+        Hidden h = hidden(ps, tokens, training);
+        NDArray logits = MultiHeadAttention.project(h.normed(), headWeight(ps, training));
+        return new Output(logits, h.balanceLoss(), h.expertLoad());
     }
 
     /** Loss-free balancing: nudges each MoE layer's router bias from this forward's load. */
     public void updateBalanceBias(Output out) {
+        updateBalanceBias(out.expertLoad());
+    }
+
+    /** As {@link #updateBalanceBias(Output)}, from the loads of {@link Output#expertLoad()}. */
+    public void updateBalanceBias(List<float[]> expertLoad) {
         int i = 0;
         for (TransformerBlock layer : layers) {
             if (layer.ffn() instanceof MoE) {
-                ((MoE) layer.ffn()).updateBias(out.expertLoad().get(i++));
+                ((MoE) layer.ffn()).updateBias(expertLoad.get(i++));
             }
         }
     }

@@ -23,6 +23,10 @@ import java.util.function.Supplier;
  * One optimizer step: {@code accum} micro-batches of forward and backward, global-norm clipping, the
  * update of every parameter, gradients zeroed, MoE balancing bias nudged. Everything temporary lives
  * in one sub-manager that is closed before returning, so native memory stays flat.
+ *
+ * <p>The LM head and the loss run {@link #headChunk()} tokens at a time ({@link LmLoss#fusedHead}),
+ * so the (B, T, vocab) logits are never materialised; {@code setHeadChunk(0)} computes the plain
+ * full-logits loss instead (same loss and gradients to float32 rounding).
  */
 public final class TrainStep {
 
@@ -35,6 +39,10 @@ public final class TrainStep {
     private final NDManager parent;
     private final ParameterStore ps;
     private final List<Pair<String, Parameter>> params;
+    private int headChunk = DEFAULT_HEAD_CHUNK;
+
+    /** Tokens per chunk of the fused head and loss (see {@code bench train --profile}). */
+    public static final int DEFAULT_HEAD_CHUNK = 1024;
 
     public TrainStep(DecoderLM model, MuonWithAdamW optimizer, NDManager parent) {
         this.model = model;
@@ -45,54 +53,109 @@ public final class TrainStep {
         model.getParameters().forEach(params::add);
     }
 
+    /** Tokens per chunk of the fused head and loss; 0: the plain loss over full logits. */
+    public int headChunk() {
+        return headChunk;
+    }
+
+    /** Sets {@link #headChunk()}: at least 1, or 0 for the plain full-logits loss. */
+    public void setHeadChunk(int tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("head chunk must be >= 0 tokens, got " + tokens);
+        }
+        this.headChunk = tokens;
+    }
+
     /**
      * @param batches gives B*(T+1) token windows, one call per micro-batch
      * @param clip global gradient-norm limit (0: none)
      */
     public Outcome run(Supplier<int[]> batches, int b, int t, int accum, double clip) {
+        return run(batches, b, t, accum, clip, null);
+    }
+
+    /** As {@link #run(Supplier, int, int, int, double)}, adding each phase's time to {@code profile}. */
+    public Outcome run(Supplier<int[]> batches, int b, int t, int accum, double clip, StepProfile profile) {
         Engine engine = parent.getEngine();
-        try (NDManager sm = parent.newSubManager()) {
-            double lossSum = 0, balanceSum = 0;
-            DecoderLM.Output last = null;
-            for (int micro = 0; micro < accum; micro++) {
-                NDArray all = sm.create(batches.get(), new Shape(b, t + 1));
-                NDArray x = all.get(":, :-1"); //                         (B, T)
-                NDArray y = all.get(":, 1:"); //                          (B, T)
-                try (GradientCollector gc = engine.newGradientCollector()) {
-                    DecoderLM.Output out = model.forward(ps, x, true);
-                    NDArray ce = LmLoss.crossEntropy(out.logits(), y);
-                    gc.backward(accum == 1 ? ce.add(out.balanceLoss()) : Tensors.scale(ce.add(out.balanceLoss()), 1.0 / accum));
-                    lossSum += ce.getFloat();
-                    balanceSum += out.balanceLoss().getFloat();
-                    last = out;
-                }
-            }
-            double loss = lossSum / accum;
-            Map<String, NDArray[]> wg = new LinkedHashMap<>();
-            for (Pair<String, Parameter> p : params) {
-                NDArray w = p.getValue().getArray();
-                NDArray g = w.getGradient();
-                g.attach(sm);
-                wg.put(p.getKey(), new NDArray[] {w, g});
-            }
-            double norm = Double.isFinite(loss) ? globalNorm(wg) : Double.NaN;
-            if (!Double.isFinite(norm)) {
-                zero(wg);
-                return new Outcome(loss, balanceSum / accum, norm, false, null, 0);
-            }
-            if (clip > 0 && norm > clip) {
-                float scale = (float) (clip / (norm + 1e-6));
-                for (NDArray[] pair : wg.values()) {
-                    pair[1].muli(scale);
-                }
-            }
-            long o0 = System.nanoTime();
-            optimizer.step(wg);
-            double optSeconds = (System.nanoTime() - o0) / 1e9;
-            zero(wg);
-            model.updateBalanceBias(last);
-            return new Outcome(loss, balanceSum / accum, norm, true, last.expertLoad(), optSeconds);
+        NDManager sm = parent.newSubManager();
+        try {
+            return step(sm, engine, batches, b, t, accum, clip, profile);
+        } finally {
+            mark(profile, StepProfile.Phase.FREE);
+            sm.close();
+            mark(profile, null);
         }
+    }
+
+    private static void mark(StepProfile profile, StepProfile.Phase phase) {
+        if (profile != null) {
+            profile.mark(phase);
+        }
+    }
+
+    private Outcome step(NDManager sm, Engine engine, Supplier<int[]> batches, int b, int t, int accum,
+            double clip, StepProfile profile) {
+        double lossSum = 0, balanceSum = 0;
+        List<float[]> lastLoad = null;
+        for (int micro = 0; micro < accum; micro++) {
+            mark(profile, StepProfile.Phase.DATA);
+            NDArray all = sm.create(batches.get(), new Shape(b, t + 1));
+            NDArray x = all.get(":, :-1"); //                         (B, T)
+            NDArray y = all.get(":, 1:"); //                          (B, T)
+            try (GradientCollector gc = engine.newGradientCollector()) {
+                NDArray ce, target, balance;
+                if (headChunk > 0) {
+                    mark(profile, StepProfile.Phase.FORWARD);
+                    DecoderLM.Hidden out = model.hidden(ps, x, true);
+                    mark(profile, StepProfile.Phase.HEAD_LOSS);
+                    LmLoss.HeadLoss hl = LmLoss.fusedHead(out.normed(), model.headWeight(ps, true), y, headChunk);
+                    ce = hl.loss();
+                    target = hl.surrogate();
+                    balance = out.balanceLoss();
+                    lastLoad = out.expertLoad();
+                } else {
+                    mark(profile, StepProfile.Phase.FORWARD);
+                    DecoderLM.Output out = model.forward(ps, x, true);
+                    mark(profile, StepProfile.Phase.HEAD_LOSS);
+                    ce = LmLoss.crossEntropy(out.logits(), y);
+                    target = ce;
+                    balance = out.balanceLoss();
+                    lastLoad = out.expertLoad();
+                }
+                lossSum += ce.getFloat();
+                mark(profile, StepProfile.Phase.BACKWARD);
+                gc.backward(accum == 1 ? target.add(balance) : Tensors.scale(target.add(balance), 1.0 / accum));
+                balanceSum += balance.getFloat();
+            }
+        }
+        mark(profile, StepProfile.Phase.CLIP);
+        double loss = lossSum / accum;
+        Map<String, NDArray[]> wg = new LinkedHashMap<>();
+        for (Pair<String, Parameter> p : params) {
+            NDArray w = p.getValue().getArray();
+            NDArray g = w.getGradient();
+            g.attach(sm);
+            wg.put(p.getKey(), new NDArray[] {w, g});
+        }
+        double norm = Double.isFinite(loss) ? globalNorm(wg) : Double.NaN;
+        if (!Double.isFinite(norm)) {
+            zero(wg);
+            return new Outcome(loss, balanceSum / accum, norm, false, null, 0);
+        }
+        if (clip > 0 && norm > clip) {
+            float scale = (float) (clip / (norm + 1e-6));
+            for (NDArray[] pair : wg.values()) {
+                pair[1].muli(scale);
+            }
+        }
+        mark(profile, StepProfile.Phase.OPTIMIZER);
+        long o0 = System.nanoTime();
+        optimizer.step(wg);
+        double optSeconds = (System.nanoTime() - o0) / 1e9;
+        mark(profile, StepProfile.Phase.ZERO);
+        zero(wg);
+        model.updateBalanceBias(lastLoad);
+        return new Outcome(loss, balanceSum / accum, norm, true, lastLoad, optSeconds);
     }
 
     /** sqrt(sum over parameters of ||g||^2), read back once. */
