@@ -2,27 +2,44 @@ package io.github.muon4j.bench;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 import io.github.muon4j.Backend;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.MuonWithAdamW;
+import io.github.muon4j.optim.NewtonSchulz;
+import io.github.muon4j.optim.ParamRole;
 import io.github.muon4j.train.Run;
+import io.github.muon4j.train.StepProfile;
 import io.github.muon4j.train.TrainStep;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Training throughput and MFU: tokens/s of full optimizer steps (forward, backward, clip, update) on
- * random tokens, against the fp32 matmul rate measured in the same process. MFU = model FLOPs per
- * token (6 x active matrix parameters + attention) x tokens/s / matmul FLOP/s. Also the optimizer's
- * share of the step, and step time, resident memory and the number of live native arrays early
- * against late in the run (flat = no leak: every step's temporaries are freed with its manager).
+ * Training throughput, MFU and HFU: tokens/s of full optimizer steps (forward, backward, clip,
+ * update) on random tokens, against the fp32 matmul ceiling sampled in the same process before,
+ * between and after the timed steps ({@link Ceiling}: its median and spread are reported, with the
+ * load average). MFU = model FLOPs per token (6 x active matrix parameters + attention) x tokens/s
+ * / ceiling; HFU adds the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW).
+ *
+ * <p>Also the optimizer's share of the step, the process's user and kernel CPU time and minor page
+ * faults over the timed steps (from {@code /proc/self/stat}), and step time, resident memory and
+ * live native arrays early against late in the run (flat = no leak). With several head chunk
+ * sizes the variants take turns step by step on the same model, so they see the same machine
+ * (A/B under a shared, drifting load); with profiling, each phase of the step is timed.
  */
 public final class TrainBench {
+
+    /** One phase of the step, per step. */
+    public record Phase(String phase, double seconds, double share, double userSeconds, double sysSeconds, double minorFaults) {}
 
     /** Figures of one configuration. */
     public record Result(
@@ -31,68 +48,189 @@ public final class TrainBench {
             int batch,
             int seqLen,
             int steps,
+            int headChunk,
             double tokensPerSecond,
             double stepSeconds,
+            double medianStepSeconds,
             double optimizerShare,
             double flopsPerToken,
+            double optimizerFlopsPerToken,
+            double hardwareFlopsPerToken,
             double matmulGflops,
+            double matmulGflopsMin,
+            double matmulGflopsMax,
+            int ceilingSamples,
+            double loadMin,
+            double loadMax,
             double mfu,
+            double hfu,
+            double userSecondsPerStep,
+            double sysSecondsPerStep,
+            double sysShare,
+            double minorFaultsPerStep,
             double earlyStepSeconds,
             double lateStepSeconds,
             double earlyRssMb,
             double lateRssMb,
             int earlyLiveArrays,
-            int lateLiveArrays) {}
+            int lateLiveArrays,
+            List<Phase> profile) {}
 
     private TrainBench() {}
 
+    /** One configuration with the default fused head, no profile. */
     public static Result run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup, PrintStream log) {
+        return run(mc, muon, b, t, steps, warmup, new int[] {TrainStep.DEFAULT_HEAD_CHUNK}, false, log).get(0);
+    }
+
+    /**
+     * Runs {@code steps} timed steps per head-chunk variant (0 = plain full-logits loss), the
+     * variants interleaved step by step, with a ceiling sample after every step.
+     */
+    public static List<Result> run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup,
+            int[] headChunks, boolean profile, PrintStream log) {
         Backend backend = Backend.get();
-        double gflops = backend.matmulGflops(1024, 10);
+        Ceiling ceiling = new Ceiling(backend, 4);
+        for (int i = 0; i < 3; i++) {
+            ceiling.sample();
+        }
+        int k = headChunks.length;
         try (NDManager manager = backend.newManager()) {
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
-            MuonWithAdamW optimizer = Run.optimizerFor(muon, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
+            Map<String, ParamRole> roles = model.roles();
+            MuonWithAdamW optimizer = Run.optimizerFor(muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
+            double optFlopsPerStep = muon ? newtonSchulzFlops(model, roles) : 0;
             TrainStep step = new TrainStep(model, optimizer, manager);
             SplittableRandom rnd = new SplittableRandom(1);
             int v = mc.vocabSize();
             java.util.function.Supplier<int[]> batches = () -> rnd.ints((long) b * (t + 1), 0, v).toArray();
-            for (int i = 0; i < warmup; i++) {
+            for (int i = 0; i < warmup * k; i++) {
+                step.setHeadChunk(headChunks[i % k]);
                 step.run(batches, b, t, 1, 1.0);
             }
+            ceiling.sample();
             int window = Math.max(1, steps / 10);
-            double total = 0, opt = 0, early = 0, late = 0, rssEarly = 0;
+            double[] total = new double[k], opt = new double[k], early = new double[k], late = new double[k];
+            double[] user = new double[k], sys = new double[k], faults = new double[k];
+            double[][] each = new double[k][steps];
+            double rssEarly = 0;
             int arraysEarly = 0;
-            for (int i = 0; i < steps; i++) {
+            StepProfile[] profiles = new StepProfile[k];
+            for (int j = 0; j < k; j++) {
+                profiles[j] = profile ? new StepProfile() : null;
+            }
+            for (int i = 0; i < steps * k; i++) {
+                int j = i % k;
+                int n = i / k;
+                step.setHeadChunk(headChunks[j]);
+                long[] p0 = StepProfile.procStat();
                 long s0 = System.nanoTime();
-                TrainStep.Outcome o = step.run(batches, b, t, 1, 1.0);
+                TrainStep.Outcome o = step.run(batches, b, t, 1, 1.0, profiles[j]);
                 double sec = (System.nanoTime() - s0) / 1e9;
-                total += sec;
-                opt += o.optimizerSeconds();
-                if (i < window) {
-                    early += sec;
+                long[] p1 = StepProfile.procStat();
+                if (p0 != null && p1 != null) {
+                    user[j] += (p1[0] - p0[0]) / 100.0;
+                    sys[j] += (p1[1] - p0[1]) / 100.0;
+                    faults[j] += p1[2] - p0[2];
                 }
-                if (i == window - 1) {
+                total[j] += sec;
+                each[j][n] = sec;
+                opt[j] += o.optimizerSeconds();
+                if (n < window) {
+                    early[j] += sec;
+                }
+                if (n == window - 1 && j == k - 1) {
                     rssEarly = rssMb();
                     arraysEarly = manager.getManagedArrays().size();
                 }
-                if (i >= steps - window) {
-                    late += sec;
+                if (n >= steps - window) {
+                    late[j] += sec;
                 }
-                if (log != null && (i + 1) % Math.max(1, steps / 5) == 0) {
-                    log.printf("  step %d/%d  %.3f s/step  loss %.3f  rss %.0f MB%n", i + 1, steps, sec, o.loss(), rssMb());
+                double g = ceiling.sample();
+                if (log != null && (n + 1) % Math.max(1, steps / 5) == 0) {
+                    log.printf(Locale.ROOT, "  step %d/%d  head chunk %d  %.3f s/step  loss %.3f  rss %.0f MB  sys %.0f%%  matmul %.1f GFLOP/s  load %.2f%n",
+                            n + 1, steps, headChunks[j], sec, o.loss(), rssMb(),
+                            100 * (p0 != null && p1 != null ? (p1[1] - p0[1]) / (double) Math.max(1, p1[0] + p1[1] - p0[0] - p0[1]) : Double.NaN),
+                            g, Ceiling.loadAverage());
                 }
             }
-            // the ceiling: the better of a measurement before and one after the timed steps (JIT
-            // compilation and other start-up work can depress the first)
-            gflops = Math.max(gflops, backend.matmulGflops(1024, 10));
-            double tps = (double) b * t * steps / total;
+            for (int i = 0; i < 2; i++) {
+                ceiling.sample();
+            }
             double fpt = mc.flopsPerToken(t);
-            return new Result(
-                    describe(mc), muon ? "muon" : "adamw", b, t, steps, tps, total / steps, opt / total, fpt, gflops,
-                    fpt * tps / (gflops * 1e9), early / window, late / window, rssEarly, rssMb(),
-                    arraysEarly, manager.getManagedArrays().size());
+            double ofpt = optFlopsPerStep / ((double) b * t);
+            double gflops = ceiling.median();
+            List<Result> out = new ArrayList<>();
+            for (int j = 0; j < k; j++) {
+                double tps = (double) b * t * steps / total[j];
+                out.add(new Result(
+                        describe(mc), muon ? "muon" : "adamw", b, t, steps, headChunks[j], tps, total[j] / steps,
+                        median(each[j]), opt[j] / total[j], fpt, ofpt, fpt + ofpt, gflops, ceiling.min(), ceiling.max(),
+                        ceiling.samples(), ceiling.loadMin(), ceiling.loadMax(),
+                        fpt * tps / (gflops * 1e9), (fpt + ofpt) * tps / (gflops * 1e9),
+                        user[j] / steps, sys[j] / steps, sys[j] / Math.max(1e-9, user[j] + sys[j]), faults[j] / steps,
+                        early[j] / window, late[j] / window, rssEarly, rssMb(),
+                        arraysEarly, manager.getManagedArrays().size(), phases(profiles[j], steps)));
+            }
+            return out;
         }
+    }
+
+    private static double median(double[] v) {
+        double[] c = v.clone();
+        java.util.Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    /** Newton-Schulz FLOPs of one Muon step over the model's Muon parameters (5 iterations). */
+    static double newtonSchulzFlops(DecoderLM model, Map<String, ParamRole> roles) {
+        double f = 0;
+        for (var p : model.getParameters()) {
+            ParamRole r = roles.get(p.getKey());
+            if (r == null || !r.isMuon()) {
+                continue;
+            }
+            Shape s = p.getValue().getArray().getShape();
+            int nd = s.dimension();
+            long rows = s.get(nd - 2), cols = s.get(nd - 1);
+            f += s.size() / (rows * cols) * NewtonSchulz.flops(rows, cols, 5);
+        }
+        return f;
+    }
+
+    private static List<Phase> phases(StepProfile p, int steps) {
+        if (p == null) {
+            return null;
+        }
+        List<Phase> out = new ArrayList<>();
+        double all = p.wallSeconds();
+        for (Map.Entry<StepProfile.Phase, StepProfile.Totals> e : p.totals().entrySet()) {
+            StepProfile.Totals tt = e.getValue();
+            out.add(new Phase(e.getKey().name().toLowerCase(Locale.ROOT), tt.wallSeconds / steps, tt.wallSeconds / all,
+                    tt.userSeconds / steps, tt.sysSeconds / steps, (double) tt.minorFaults / steps));
+        }
+        return out;
+    }
+
+    /** The profile of a result as a Markdown table. */
+    public static String profileMarkdown(Result r) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "%s, %s, %dx%d, head chunk %s: per step%n%n", r.model(), r.optimizer(), r.batch(), r.seqLen(),
+                r.headChunk() == 0 ? "0 (plain full logits)" : Integer.toString(r.headChunk())));
+        s.append("| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
+        double w = 0, u = 0, y = 0, f = 0;
+        for (Phase p : r.profile()) {
+            s.append(String.format(Locale.ROOT, "| %s | %.3f | %.1f%% | %.2f | %.2f | %,.0f |%n",
+                    p.phase(), p.seconds(), 100 * p.share(), p.userSeconds(), p.sysSeconds(), p.minorFaults()));
+            w += p.seconds();
+            u += p.userSeconds();
+            y += p.sysSeconds();
+            f += p.minorFaults();
+        }
+        s.append(String.format(Locale.ROOT, "| **step** | %.3f | 100%% | %.2f | %.2f (%.0f%% of CPU) | %,.0f |%n",
+                w, u, y, 100 * y / Math.max(1e-9, u + y), f));
+        return s.toString();
     }
 
     static String describe(ModelConfig mc) {

@@ -58,14 +58,34 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "print one JSON object as the last line")
         boolean json;
 
+        @Option(names = "--profile", description = "time each phase of the step (forward, head+loss, backward, clip, optimizer, zero, free) with user/kernel CPU time and page faults")
+        boolean profile;
+
+        @Option(names = "--head-chunk", split = ",", description = "tokens per chunk of the fused LM head + loss; 0 = plain loss over full logits; several values take turns step by step (A/B) (default: "
+                + io.github.muon4j.train.TrainStep.DEFAULT_HEAD_CHUNK + ")")
+        List<Integer> headChunks;
+
         @Override
         public Integer call() {
             if (steps < 1 || batch < 1 || seqLen < 2 || warmup < 0) {
                 throw new IllegalArgumentException("--steps, --batch-size must be >= 1, --seq-len >= 2, --warmup >= 0");
             }
+            int[] chunks = headChunks == null ? new int[] {io.github.muon4j.train.TrainStep.DEFAULT_HEAD_CHUNK}
+                    : headChunks.stream().mapToInt(Integer::intValue).toArray();
+            for (int c : chunks) {
+                if (c < 0) {
+                    throw new IllegalArgumentException("--head-chunk must be >= 0 (0 = plain full-logits loss), got " + c);
+                }
+            }
+            for (String o : optimizers) {
+                if (!o.equals("muon") && !o.equals("adamw")) {
+                    throw new IllegalArgumentException("--optimizer must be muon or adamw, not '" + o + "'");
+                }
+            }
             List<TrainBench.Result> results = new ArrayList<>();
-            System.out.println("| model | optimizer | B x T | tokens/s | s/step | optimizer share | GFLOP/token | matmul GFLOP/s | MFU | step s early/late | RSS MB early/late | live arrays early/late |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            List<String> profiles = new ArrayList<>();
+            System.out.println("| model | optimizer | B x T | head chunk | tokens/s | s/step mean / median | optimizer share | GFLOP/token model / +optimizer | matmul ceiling GFLOP/s median (min-max, n) | load avg | MFU | HFU | sys share of CPU | minor faults/step | step s early/late | RSS MB early/late | live arrays early/late |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (String p : presets) {
                 ModelConfig mc = ParamsCommand.build(p, attention, ffn);
                 if (vocab != null) {
@@ -75,22 +95,30 @@ public final class BenchCommand implements Runnable {
                     mc = mc.withContextLength(seqLen);
                 }
                 for (String o : optimizers) {
-                    if (!o.equals("muon") && !o.equals("adamw")) {
-                        throw new IllegalArgumentException("--optimizer must be muon or adamw, not '" + o + "'");
+                    System.err.printf("bench train: %s %s/%s with %s, B=%d T=%d, %d steps, head chunk %s%n", p, attention, ffn, o, batch, seqLen, steps,
+                            java.util.Arrays.toString(chunks));
+                    for (TrainBench.Result r : TrainBench.run(mc, o.equals("muon"), batch, seqLen, steps, warmup, chunks, profile, System.err)) {
+                        results.add(r);
+                        System.out.printf(java.util.Locale.ROOT, "| %s | %s | %dx%d | %s | %.0f | %.3f / %.3f | %.1f%% | %.3f / %.3f | %.1f (%.1f-%.1f, %d) | %.2f-%.2f | %.1f%% | %.1f%% | %.1f%% | %,.0f | %.3f / %.3f | %.0f / %.0f | %d / %d |%n",
+                                r.model(), r.optimizer(), r.batch(), r.seqLen(), r.headChunk() == 0 ? "plain" : Integer.toString(r.headChunk()),
+                                r.tokensPerSecond(), r.stepSeconds(), r.medianStepSeconds(), 100 * r.optimizerShare(), r.flopsPerToken() / 1e9, r.hardwareFlopsPerToken() / 1e9,
+                                r.matmulGflops(), r.matmulGflopsMin(), r.matmulGflopsMax(), r.ceilingSamples(), r.loadMin(), r.loadMax(),
+                                100 * r.mfu(), 100 * r.hfu(), 100 * r.sysShare(), r.minorFaultsPerStep(),
+                                r.earlyStepSeconds(), r.lateStepSeconds(), r.earlyRssMb(), r.lateRssMb(),
+                                r.earlyLiveArrays(), r.lateLiveArrays());
+                        if (profile) {
+                            profiles.add(TrainBench.profileMarkdown(r));
+                        }
                     }
-                    System.err.printf("bench train: %s %s/%s with %s, B=%d T=%d, %d steps%n", p, attention, ffn, o, batch, seqLen, steps);
-                    TrainBench.Result r = TrainBench.run(mc, o.equals("muon"), batch, seqLen, steps, warmup, System.err);
-                    results.add(r);
-                    System.out.printf("| %s | %s | %dx%d | %.0f | %.3f | %.1f%% | %.3f | %.1f | %.1f%% | %.3f / %.3f | %.0f / %.0f | %d / %d |%n",
-                            r.model(), r.optimizer(), r.batch(), r.seqLen(), r.tokensPerSecond(), r.stepSeconds(),
-                            100 * r.optimizerShare(), r.flopsPerToken() / 1e9, r.matmulGflops(), 100 * r.mfu(),
-                            r.earlyStepSeconds(), r.lateStepSeconds(), r.earlyRssMb(), r.lateRssMb(),
-                            r.earlyLiveArrays(), r.lateLiveArrays());
                 }
+            }
+            for (String s : profiles) {
+                System.out.println();
+                System.out.print(s);
             }
             if (json) {
                 com.google.gson.JsonObject o = new com.google.gson.JsonObject();
-                o.add("results", new Gson().toJsonTree(results));
+                o.add("results", new com.google.gson.GsonBuilder().serializeSpecialFloatingPointValues().create().toJsonTree(results));
                 System.out.println(o);
             }
             return 0;
