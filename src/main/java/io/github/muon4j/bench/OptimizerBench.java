@@ -46,7 +46,11 @@ public final class OptimizerBench {
             double muonStackedMs,
             double muonOneByOneMs,
             double adamWStepMs,
-            double djlAdamWStepMs) {
+            double djlAdamWStepMs,
+            double matmulGflopsMin,
+            double matmulGflopsMax,
+            double loadMin,
+            double loadMax) {
 
         /** Newton-Schulz rate of the batched call. */
         public double nsGflops() {
@@ -71,7 +75,9 @@ public final class OptimizerBench {
                             + " medians of %d interleaved rounds%n%n",
                     layers, dModel, ffn, parameters, threads, rounds));
             b.append("| measure | value |\n|---|---|\n");
-            row(b, "fp32 matmul rate, Backend.matmulGflops(d_model)", "%.1f GFLOP/s", matmulGflops);
+            row(b, "fp32 matmul rate, Backend.matmulGflops(d_model)", "%.1f GFLOP/s (min %.1f, max %.1f over %d rounds)",
+                    matmulGflops, matmulGflopsMin, matmulGflopsMax, rounds);
+            row(b, "load average (1 min) during the rounds", "%.2f-%.2f", loadMin, loadMax);
             row(b, "fp32 matmul rate, outputs freed each call", "%.1f GFLOP/s", steadyMatmulGflops);
             row(b, "Newton-Schulz FLOPs per step (5 iterations)", "%.2f GFLOP", nsFlops / 1e9);
             row(b, "Newton-Schulz, same-shape stacks batched", "%.1f ms", nsBatchedMs);
@@ -159,7 +165,11 @@ public final class OptimizerBench {
             Map<String, Runnable> tasks = new LinkedHashMap<>();
             double[][] rates = new double[2][reps];
             int[] round = {0};
-            tasks.put("matmul", () -> rates[0][round[0]] = backend.matmulGflops(d, 50));
+            double[] load = new double[reps];
+            tasks.put("matmul", () -> {
+                rates[0][round[0]] = backend.matmulGflops(d, 50);
+                load[round[0]] = Ceiling.loadAverage();
+            });
             tasks.put("steady", () -> rates[1][round[0]] = steadyMatmulGflops(m, d, 50));
             tasks.put("nsBatched", () -> {
                 close(NewtonSchulz.orthogonalize(square, 5));
@@ -193,7 +203,9 @@ public final class OptimizerBench {
                     median(times.get("nsBatched")), median(times.get("nsSingle")),
                     median(times.get("muon")), median(times.get("muonStacked")),
                     median(times.get("muonSingle")), median(times.get("adamW")),
-                    median(times.get("djl")));
+                    median(times.get("djl")), Arrays.stream(rates[0]).min().orElse(Double.NaN),
+                    Arrays.stream(rates[0]).max().orElse(Double.NaN), Arrays.stream(load).min().orElse(Double.NaN),
+                    Arrays.stream(load).max().orElse(Double.NaN));
         }
     }
 

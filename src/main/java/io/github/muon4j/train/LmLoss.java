@@ -67,7 +67,9 @@ public final class LmLoss {
         long n = h.size() / d;
         NDArray y = targets.toType(DataType.INT64, false).reshape(n); //     (N)
         NDArray hd = h.stopGradient().reshape(n, d); //                     (N, d), no gradient
-        NDArray wd = w.stopGradient(); //                                   (V, d)
+        // every array made here goes to h's manager (the step's); an op's result lands in the
+        // manager of its first operand, so w (the model's manager) never comes first
+        NDArray wd = in(w.stopGradient(), m); //                           (V, d)
         NDArray wt = wd.transpose(); //                                     (d, V) view
         NDList dh = new NDList();
         NDArray dw = null;
@@ -107,9 +109,9 @@ public final class LmLoss {
                 .reshape(h.getShape()).muli(inv);
         dw.muli(inv);
         NDArray loss = nll.muli(inv);
-        NDArray target = Embedding.embedding(y.reshape(h.getShape().slice(0, h.getShape().dimension() - 1)),
-                w, SparseFormat.DENSE).singletonOrThrow(); //               (B, T, d) rows W[y]
-        NDArray surrogate = h.mul(dH).sum().add(w.mul(dw).sum())
+        NDArray target = in(Embedding.embedding(y.reshape(h.getShape().slice(0, h.getShape().dimension() - 1)),
+                w, SparseFormat.DENSE).singletonOrThrow(), m); //           (B, T, d) rows W[y]
+        NDArray surrogate = h.mul(dH).sum().add(dw.mul(w).sum())
                 .sub(Tensors.scale(target.mul(h).sum(), 1.0 / n));
         return new HeadLoss(loss, surrogate);
     }
