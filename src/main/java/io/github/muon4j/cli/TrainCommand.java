@@ -2,6 +2,7 @@ package io.github.muon4j.cli;
 
 import com.google.gson.JsonObject;
 import io.github.muon4j.train.Run;
+import io.github.muon4j.train.StopSignals;
 import io.github.muon4j.train.TrainConfig;
 import io.github.muon4j.train.Trainer;
 import java.nio.file.Path;
@@ -32,6 +33,12 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try (StopSignals signals = StopSignals.install(System.err)) {
+            return train(signals);
+        }
+    }
+
+    private int train(StopSignals signals) throws Exception {
         Run run;
         if (resume != null) {
             run = Run.resume(resume, options.tokenizer, System.err);
@@ -52,7 +59,13 @@ public final class TrainCommand implements Callable<Integer> {
                     run.out());
         }
         try (run) {
-            Trainer.Result r = new Trainer(run, System.err).train();
+            Trainer.Result r = new Trainer(run, System.err).stopOn(signals).train();
+            if (r.stoppedBy() != null) {
+                System.err.printf(
+                        "muon4j: stopped by SIG%s at step %d; checkpoint %s written; continue with: muon4j train --resume %s%n",
+                        r.stoppedBy(), r.steps(), r.out().resolve(String.format("ckpt-%06d", r.steps())), r.out());
+                return StopSignals.exitCode(r.stoppedBy());
+            }
             System.out.printf(
                     "val_loss %.4f -> %.4f  (perplexity %.2f -> %.2f)  %d steps, %d tokens, %.1f s%n",
                     r.firstValLoss(), r.finalValLoss(), Math.exp(r.firstValLoss()), r.finalValPpl(), r.steps(), r.tokens(), r.seconds());

@@ -104,13 +104,65 @@ public final class Checkpoint {
         String name = String.format("ckpt-%06d", step);
         Path tmp = runDir.resolve("." + name + ".tmp");
         deleteTree(tmp);
+        try {
+            writeParts(tmp, step, parts);
+        } catch (IOException | RuntimeException e) {
+            // disk full, or any failure: leave no partial directory; the previous checkpoints are untouched
+            try {
+                deleteTree(tmp);
+            } catch (IOException ignored) {
+                // the next start removes it (removeTemporaries)
+            }
+            String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            throw new CheckpointWriteException(
+                    "saving checkpoint " + runDir.resolve(name) + " failed (" + why + "); nothing was written, "
+                            + newestIntactNote(runDir), e);
+        }
+        Path target = runDir.resolve(name);
+        deleteTree(target);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        fsyncDir(runDir);
+        List<Path> all = list(runDir);
+        for (int i = 0; i < all.size() - Math.max(1, keep); i++) {
+            deleteTree(all.get(i));
+        }
+        return target;
+    }
+
+    /** Thrown when a checkpoint could not be written; the message names the newest intact one. */
+    public static final class CheckpointWriteException extends IOException {
+        public CheckpointWriteException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** "the newest intact checkpoint is DIR (step N)", or that there is none yet. */
+    static String newestIntactNote(Path runDir) {
+        try {
+            Checkpoint c = openNewestIntact(runDir, w -> {});
+            return "the newest intact checkpoint is " + c.dir() + " (step " + c.step() + ")";
+        } catch (RuntimeException none) {
+            return "there is no intact checkpoint in " + runDir + " yet";
+        }
+    }
+
+    /** Where checkpoint files are opened for writing; tests swap it to inject write failures. */
+    @FunctionalInterface
+    interface Storage {
+        FileChannel create(Path file) throws IOException;
+    }
+
+    static final Storage DISK = f -> FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    static volatile Storage storage = DISK;
+
+    private static void writeParts(Path tmp, int step, Map<String, Part> parts) throws IOException {
         Files.createDirectories(tmp);
         JsonObject files = new JsonObject();
         for (Map.Entry<String, Part> e : parts.entrySet()) {
             Path f = tmp.resolve(e.getKey());
             MessageDigest md = sha256();
             long size;
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try (FileChannel ch = storage.create(f);
                     OutputStream raw = java.nio.channels.Channels.newOutputStream(ch);
                     CountingOutputStream cnt = new CountingOutputStream(raw);
                     DigestOutputStream out = new DigestOutputStream(cnt, md)) {
@@ -130,19 +182,13 @@ public final class Checkpoint {
         manifest.addProperty("step", step);
         manifest.add("files", files);
         Path mf = tmp.resolve(MANIFEST);
-        try (FileChannel ch = FileChannel.open(mf, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8)));
+        try (FileChannel ch = storage.create(mf)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
             ch.force(true);
         }
-        Path target = runDir.resolve(name);
-        deleteTree(target);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        fsyncDir(runDir);
-        List<Path> all = list(runDir);
-        for (int i = 0; i < all.size() - Math.max(1, keep); i++) {
-            deleteTree(all.get(i));
-        }
-        return target;
     }
 
     /**
@@ -173,11 +219,12 @@ public final class Checkpoint {
         } catch (IOException | JsonParseException e) {
             throw new IllegalArgumentException("checkpoint " + dir + ": unreadable manifest.json");
         }
-        if (manifest == null || !manifest.has("format") || !FORMAT.equals(manifest.get("format").getAsString())) {
+        if (manifest == null || !manifest.has("format") || !FORMAT.equals(jsonString(manifest.get("format")))) {
             throw new IllegalArgumentException("checkpoint " + dir + ": not a muon4j checkpoint");
         }
+        Map<String, String> sums = manifestSums(dir, manifest);
         Map<String, Path> parts = new LinkedHashMap<>();
-        for (Map.Entry<String, com.google.gson.JsonElement> e : manifest.getAsJsonObject("files").entrySet()) {
+        for (Map.Entry<String, String> e : sums.entrySet()) {
             Path f = dir.resolve(e.getKey());
             String got;
             try {
@@ -185,7 +232,7 @@ public final class Checkpoint {
             } catch (IOException ex) {
                 throw new IllegalArgumentException("checkpoint " + dir + " is corrupt: " + e.getKey() + " is missing");
             }
-            String want = e.getValue().getAsJsonObject().get("sha256").getAsString();
+            String want = e.getValue();
             if (!want.equals(got)) {
                 throw new IllegalArgumentException(
                         "checkpoint " + dir + " is corrupt: checksum mismatch in " + e.getKey());
@@ -193,6 +240,99 @@ public final class Checkpoint {
             parts.put(e.getKey(), f);
         }
         return new Checkpoint(dir, manifest.get("step").getAsInt(), parts);
+    }
+
+    /**
+     * The SHA-256 of each part that {@code manifest} lists, after checking its fields: {@code step}
+     * a whole number, {@code files} an object of plain file names each with a 64-digit {@code sha256}.
+     */
+    private static Map<String, String> manifestSums(Path dir, JsonObject manifest) {
+        String where = "checkpoint " + dir + ": malformed manifest.json (";
+        com.google.gson.JsonElement step = manifest.get("step");
+        if (step == null || !step.isJsonPrimitive() || !step.getAsJsonPrimitive().isNumber()
+                || step.getAsDouble() != Math.rint(step.getAsDouble()) || step.getAsDouble() < 0 || step.getAsDouble() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(where + "'step' must be a whole number)");
+        }
+        long named = stepOf(dir);
+        if (named >= 0 && named != step.getAsLong()) {
+            throw new IllegalArgumentException(where + "'step' is " + step.getAsLong() + " in " + dir.getFileName() + ")");
+        }
+        com.google.gson.JsonElement files = manifest.get("files");
+        if (files == null || !files.isJsonObject() || files.getAsJsonObject().size() == 0) {
+            throw new IllegalArgumentException(where + "'files' must be an object naming each part)");
+        }
+        Map<String, String> sums = new LinkedHashMap<>();
+        for (Map.Entry<String, com.google.gson.JsonElement> e : files.getAsJsonObject().entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.startsWith(".") || MANIFEST.equals(name)) {
+                throw new IllegalArgumentException(where + "bad part name '" + name + "')");
+            }
+            String sha = e.getValue().isJsonObject() ? jsonString(e.getValue().getAsJsonObject().get("sha256")) : null;
+            if (sha == null || !sha.matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException(where + "part '" + name + "' has no valid 'sha256')");
+            }
+            sums.put(name, sha);
+        }
+        return sums;
+    }
+
+    private static String jsonString(com.google.gson.JsonElement e) {
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : null;
+    }
+
+    /**
+     * The checkpoint every reader uses ({@code train --resume}, {@code eval}, {@code generate},
+     * {@code export}). {@code path} is a checkpoint directory (opened as is: damage is an error) or a
+     * run directory: its newest intact checkpoint, where each newer damaged one (a checksum mismatch,
+     * a missing part, a malformed manifest) is skipped and named in one warning line given to
+     * {@code warn}. No intact checkpoint: one {@link IllegalArgumentException} naming what is wrong.
+     */
+    public static Checkpoint openNewestIntact(Path path, java.util.function.Consumer<String> warn) {
+        if (!Files.isDirectory(path) || Files.exists(path.resolve(MANIFEST))) {
+            return open(path);
+        }
+        List<Path> all;
+        try {
+            all = list(path);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
+        }
+        if (all.isEmpty()) {
+            return open(path); // the "not a muon4j checkpoint" error
+        }
+        List<String> damaged = new ArrayList<>();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                Checkpoint c = open(all.get(i));
+                if (!damaged.isEmpty()) {
+                    warn.accept("muon4j: warning: skipped damaged " + String.join("; ", damaged)
+                            + "; using the newest intact checkpoint " + c.dir() + " (step " + c.step() + ")");
+                }
+                return c;
+            } catch (IllegalArgumentException e) {
+                damaged.add(e.getMessage().replaceFirst("^checkpoint ", "checkpoint "));
+            }
+        }
+        throw new IllegalArgumentException(
+                "no intact checkpoint in " + path + ": " + String.join("; ", damaged));
+    }
+
+    /**
+     * Removes temporary checkpoint directories ({@code .ckpt-*.tmp}) that a crash or a full disk
+     * left in {@code runDir}; returns how many. Call only while holding the run's lock.
+     */
+    public static int removeTemporaries(Path runDir) throws IOException {
+        int n = 0;
+        if (!Files.isDirectory(runDir)) {
+            return 0;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(runDir, ".ckpt-*.tmp")) {
+            for (Path p : ds) {
+                deleteTree(p);
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Checkpoint directories of a run, oldest first. */
@@ -209,7 +349,8 @@ public final class Checkpoint {
                 }
             }
         }
-        out.sort((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString()));
+        // by step, numerically: ckpt-1000000 is newer than ckpt-999999
+        out.sort(java.util.Comparator.comparingLong(Checkpoint::stepOf));
         return out;
     }
 
@@ -222,6 +363,15 @@ public final class Checkpoint {
             }
         }
         return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static long stepOf(Path ckpt) {
+        Matcher m = NAME.matcher(ckpt.getFileName().toString());
+        if (!m.matches()) {
+            return -1;
+        }
+        String digits = m.group(1);
+        return digits.length() > 18 ? Long.MAX_VALUE : Long.parseLong(digits);
     }
 
     private static MessageDigest sha256() {

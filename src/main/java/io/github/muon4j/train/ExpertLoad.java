@@ -1,11 +1,33 @@
 package io.github.muon4j.train;
 
 import com.google.gson.JsonArray;
+import java.util.ArrayList;
+import java.util.List;
 
 /** MoE expert-load summaries for the metrics log. */
 final class ExpertLoad {
 
     private ExpertLoad() {}
+
+    /**
+     * {@code acc + add}, layer by layer and expert by expert (a new list; {@code acc} may be null):
+     * the load of a whole step from its micro-batches.
+     */
+    static List<float[]> sum(List<float[]> acc, List<float[]> add) {
+        if (acc == null) {
+            return add == null ? null : add.stream().map(float[]::clone).toList();
+        }
+        List<float[]> out = new ArrayList<>();
+        for (int i = 0; i < acc.size(); i++) {
+            float[] a = acc.get(i).clone();
+            float[] b = add.get(i);
+            for (int e = 0; e < a.length; e++) {
+                a[e] += b[e];
+            }
+            out.add(a);
+        }
+        return out;
+    }
 
     /** Per MoE layer, tokens per routed expert. */
     static JsonArray toJson(float[][] loads) {

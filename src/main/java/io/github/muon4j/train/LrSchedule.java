@@ -89,6 +89,15 @@ public final class LrSchedule implements Tracker {
         return (float) (base * factor(numUpdate));
     }
 
+    /**
+     * This schedule read at the step {@code step} gives, whatever update count the optimizer passes:
+     * a step skipped for a non-finite loss still moves the schedule on, so the rate logged for a step
+     * ({@code getNewValue(step)}) is the rate applied in it.
+     */
+    public Tracker atStep(java.util.function.IntSupplier step) {
+        return n -> getNewValue(step.getAsInt());
+    }
+
     public float base() {
         return base;
     }

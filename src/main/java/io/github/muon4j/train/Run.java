@@ -66,11 +66,9 @@ public final class Run implements AutoCloseable {
     private final TokenDataset valData;
     private final BatchLoader trainLoader;
     private Metrics metrics;
-    private int step;
-    private long tokens;
-    private int badStreak;
-    private double firstValLoss = Double.NaN;
-    private double elapsedSeconds;
+    private RunLock lock;
+    private RunState state = RunState.fresh();
+    private int stepInProgress = 1; // the step the optimizer is applying: the schedules are read here
 
     private Run(TrainConfig config, ModelConfig modelConfig, Tokenizer tokenizer, Path out, PrintStream log) {
         this.config = config;
@@ -90,7 +88,11 @@ public final class Run implements AutoCloseable {
             LrSchedule.Kind kind = LrSchedule.Kind.valueOf(config.schedule().toUpperCase(Locale.ROOT));
             this.matrixLr = LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
             this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
-            this.optimizer = optimizerFor(muon, model.roles(), matrixLr, otherLr, (float) config.weightDecay());
+            // the schedules follow the trainer's step, not the optimizers' update counts, which skip
+            // non-finite steps: the learning rate logged for a step is the one applied in it
+            this.optimizer = optimizerFor(
+                    muon, model.roles(), matrixLr.atStep(() -> stepInProgress), otherLr.atStep(() -> stepInProgress),
+                    (float) config.weightDecay());
             this.trainLoader =
                     new BatchLoader(trainData, config.batchSize(), config.seqLen(), config.seed(), BatchLoader.Order.RANDOM, 4);
         } catch (RuntimeException e) {
@@ -136,54 +138,113 @@ public final class Run implements AutoCloseable {
         return b.build();
     }
 
-    /** A fresh run. Refuses a run directory that already holds a run. */
+    /**
+     * A fresh run. Refuses a run directory that already holds a run, or that another process has
+     * locked (two runs started at the same moment on one {@code --out}: one wins).
+     */
     public static Run start(TrainConfig config, PrintStream log) throws IOException {
         HfImport hf = config.initFrom() != null ? HfImport.open(Path.of(config.initFrom())) : null;
         Tokenizer tok = hf != null ? hf.tokenizer() : Tokenizers.byName(config.tokenizerOrDefault());
         ModelConfig mc = hf != null ? initFromConfig(config, hf, tok) : modelConfigFor(config, tok);
         Path out = Path.of(config.out() != null ? config.out() : defaultOut("train"));
+        refuseExistingRun(out);
+        Run run = new Run(config, mc, tok, out, log);
+        try {
+            if (hf != null) {
+                hf.loadInto(run.model);
+                log.println("muon4j: initialised from " + config.initFrom());
+            }
+            run.lock = RunLock.acquire(out);
+            refuseExistingRun(out);
+            Checkpoint.removeTemporaries(out);
+            writeAtomically(out.resolve("config.json"), configJson(config, mc, tok));
+            run.metrics = Metrics.open(out.resolve("metrics.jsonl"), -1);
+        } catch (IOException | RuntimeException e) {
+            run.close();
+            throw e;
+        }
+        return run;
+    }
+
+    private static void refuseExistingRun(Path out) throws IOException {
         if (Files.exists(out.resolve("config.json")) || !Checkpoint.list(out).isEmpty()) {
             throw new IllegalArgumentException(
                     "--out " + out + " already holds a run: use --resume " + out + " to continue it, or another --out");
         }
-        Run run = new Run(config, mc, tok, out, log);
-        if (hf != null) {
-            try {
-                hf.loadInto(run.model);
-            } catch (IOException | RuntimeException e) {
-                run.close();
-                throw e;
-            }
-            log.println("muon4j: initialised from " + config.initFrom());
-        }
-        Files.createDirectories(out);
-        writeAtomically(out.resolve("config.json"), configJson(config, mc, tok));
-        run.metrics = Metrics.open(out.resolve("metrics.jsonl"), -1);
-        return run;
     }
 
-    /** Continues the run whose checkpoint (or run directory) is {@code dir}, exactly where it stopped. */
+    /**
+     * Continues the run whose checkpoint (or run directory) is {@code dir}, exactly where it stopped.
+     * Given a run directory, damaged newer checkpoints are skipped with one warning line on {@code log}.
+     */
     public static Run resume(Path dir, String tokenizerFlag, PrintStream log) throws IOException {
-        Checkpoint ck = Checkpoint.open(dir);
-        JsonObject saved = JsonParser.parseString(ck.partText("config.json")).getAsJsonObject();
-        TrainConfig config = TrainConfig.fromJson(saved.get("train").toString(), ck.dir() + "/config.json");
-        ModelConfig mc = ModelConfig.fromJson(saved.get("model").toString());
-        String tokName = saved.get("tokenizer").getAsString();
-        if (tokenizerFlag != null && !io.github.muon4j.data.Tokenizers.canonicalName(tokenizerFlag).equals(tokName)) {
-            throw new IllegalArgumentException(
-                    "tokenizer mismatch: checkpoint " + ck.dir() + " was trained with '" + tokName + "', not '" + tokenizerFlag + "'");
-        }
-        Tokenizer tok = Tokenizers.byName(tokName);
-        Path out = ck.dir().getParent();
-        Run run = new Run(config, mc, tok, out, log);
+        Path runDir = Files.exists(dir.resolve(Checkpoint.MANIFEST)) ? dir.toAbsolutePath().getParent() : dir;
+        // lock first: the checkpoint chosen must not be pruned or rewritten by a live run under us
+        RunLock lock = Files.isDirectory(runDir) ? RunLock.acquire(runDir) : null;
+        Run run = null;
         try {
-            run.load(ck);
+            Checkpoint ck = Checkpoint.openNewestIntact(dir, log::println);
+            Saved saved = Saved.of(ck);
+            if (tokenizerFlag != null && !io.github.muon4j.data.Tokenizers.canonicalName(tokenizerFlag).equals(saved.tokenizer())) {
+                throw new IllegalArgumentException(
+                        "tokenizer mismatch: checkpoint " + ck.dir() + " was trained with '" + saved.tokenizer() + "', not '"
+                                + tokenizerFlag + "'");
+            }
+            Tokenizer tok = Tokenizers.byName(saved.tokenizer());
+            Path out = ck.dir().getParent();
+            run = new Run(saved.train(), saved.model(), tok, out, log);
+            run.lock = lock;
+            lock = null;
+            try {
+                run.load(ck);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
+            }
+            int removed = Checkpoint.removeTemporaries(out);
+            if (removed > 0) {
+                log.println("muon4j: removed " + removed + " unfinished checkpoint write(s) left in " + out);
+            }
+            run.metrics = Metrics.open(out.resolve("metrics.jsonl"), run.state.step());
+            return run;
         } catch (IOException | RuntimeException e) {
-            run.close();
-            throw new IllegalArgumentException("checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
+            if (run != null) {
+                run.close();
+            }
+            if (lock != null) {
+                lock.close();
+            }
+            throw e;
         }
-        run.metrics = Metrics.open(out.resolve("metrics.jsonl"), run.step);
-        return run;
+    }
+
+    /** What a checkpoint's {@code config.json} holds; a missing or ill-typed field is bad input. */
+    record Saved(TrainConfig train, ModelConfig model, String tokenizer) {
+        static Saved of(Checkpoint ck) {
+            String where = "checkpoint " + ck.dir() + ": config.json ";
+            JsonObject o;
+            try {
+                o = JsonParser.parseString(ck.partText("config.json")).getAsJsonObject();
+            } catch (RuntimeException e) {
+                if (e instanceof IllegalArgumentException iae && iae.getMessage().contains("has no part")) {
+                    throw iae;
+                }
+                throw new IllegalArgumentException(where + "is not a JSON object");
+            }
+            if (!(o.get("train") instanceof JsonObject t) || !(o.get("model") instanceof JsonObject m)
+                    || o.get("tokenizer") == null || !o.get("tokenizer").isJsonPrimitive()) {
+                throw new IllegalArgumentException(where + "lacks 'train', 'model' or 'tokenizer'");
+            }
+            TrainConfig tc = TrainConfig.fromJson(t.toString(), ck.dir() + "/config.json");
+            ModelConfig mc;
+            try {
+                mc = ModelConfig.fromJson(m.toString());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + e.getMessage());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(where + "'model' has a field of the wrong type");
+            }
+            return new Saved(tc, mc, o.get("tokenizer").getAsString());
+        }
     }
 
     /** The model of an {@code --init-from} directory; the tokenizer and sequence length must fit it. */
@@ -256,20 +317,9 @@ public final class Run implements AutoCloseable {
         parts.put("config.json", o -> o.write(configJson(config, modelConfig, tokenizer).getBytes(StandardCharsets.UTF_8)));
         parts.put("model.safetensors", o -> CheckpointTensors.writeWeights(model, o));
         parts.put("optimizer.safetensors", o -> CheckpointTensors.writeOptimizer(optimizer, o));
-        JsonObject st = new JsonObject();
-        st.addProperty("step", step);
-        st.addProperty("tokens", tokens);
-        st.addProperty("bad_streak", badStreak);
-        st.addProperty("first_val_loss", firstValLoss);
-        st.addProperty("elapsed_s", elapsedSeconds);
-        st.add("data", JsonParser.parseString(trainLoader.state().toJson()));
-        JsonArray biases = new JsonArray();
-        for (float[] b : model.balanceBiases()) {
-            biases.add(GSON.toJsonTree(b));
-        }
-        st.add("balance_biases", biases);
-        parts.put("state.json", o -> o.write(st.toString().getBytes(StandardCharsets.UTF_8)));
-        Checkpoint.write(out, step, parts, config.keepCheckpoints());
+        String st = state.withSnapshot(trainLoader.state(), model.balanceBiases()).toJson();
+        parts.put("state.json", o -> o.write(st.getBytes(StandardCharsets.UTF_8)));
+        Checkpoint.write(out, state.step(), parts, config.keepCheckpoints());
     }
 
     private void load(Checkpoint ck) throws IOException {
@@ -283,13 +333,9 @@ public final class Run implements AutoCloseable {
                 optimizer.loadState(in);
             }
         }
-        JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
-        step = st.get("step").getAsInt();
-        tokens = st.get("tokens").getAsLong();
-        badStreak = st.get("bad_streak").getAsInt();
-        firstValLoss = st.get("first_val_loss").getAsDouble();
-        elapsedSeconds = st.get("elapsed_s").getAsDouble();
-        trainLoader.restore(BatchLoader.State.fromJson(st.get("data").toString()));
+        RunState st = RunState.fromJson(ck.partText("state.json"));
+        trainLoader.restore(st.data());
+        state = st.withSnapshot(null, null);
     }
 
     /** Loads a checkpoint's weights and MoE balancing biases into {@code model}. */
@@ -303,11 +349,7 @@ public final class Run implements AutoCloseable {
                 throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
             }
         }
-        JsonObject st = JsonParser.parseString(ck.partText("state.json")).getAsJsonObject();
-        List<float[]> biases = new ArrayList<>();
-        for (var e : st.getAsJsonArray("balance_biases")) {
-            biases.add(GSON.fromJson(e, float[].class));
-        }
+        List<float[]> biases = RunState.fromJson(ck.partText("state.json")).balanceBiases();
         if (!biases.isEmpty()) {
             model.setBalanceBiases(biases);
         }
@@ -332,10 +374,18 @@ public final class Run implements AutoCloseable {
 
     // ------------------------------------------------------------------ accessors used by Trainer
 
-    void advance(int step, long tokenDelta, int badStreak) {
-        this.step = step;
-        this.tokens += tokenDelta;
-        this.badStreak = badStreak;
+    /** The run's progress (what {@code state.json} of its next checkpoint will hold). */
+    public RunState state() {
+        return state;
+    }
+
+    void setState(RunState s) {
+        state = s;
+    }
+
+    /** The step about to be applied: the learning-rate schedules are read at it. */
+    void beginStep(int step) {
+        stepInProgress = step;
     }
 
     public TrainConfig config() {
@@ -383,31 +433,7 @@ public final class Run implements AutoCloseable {
     }
 
     public int step() {
-        return step;
-    }
-
-    public long tokens() {
-        return tokens;
-    }
-
-    int badStreak() {
-        return badStreak;
-    }
-
-    double firstValLoss() {
-        return firstValLoss;
-    }
-
-    void setFirstValLoss(double v) {
-        firstValLoss = v;
-    }
-
-    double elapsedSeconds() {
-        return elapsedSeconds;
-    }
-
-    void setElapsedSeconds(double s) {
-        elapsedSeconds = s;
+        return state.step();
     }
 
     /** The Muon parameter whose Newton-Schulz orthogonality error the diagnostics report. */
@@ -438,7 +464,14 @@ public final class Run implements AutoCloseable {
             }
             trainLoader.close();
         } finally {
-            manager.close();
+            try {
+                manager.close();
+            } finally {
+                if (lock != null) {
+                    lock.close();
+                    lock = null;
+                }
+            }
         }
     }
 }

@@ -96,7 +96,7 @@ public final class TrainStep {
     private Outcome step(NDManager sm, Engine engine, Supplier<int[]> batches, int b, int t, int accum,
             double clip, StepProfile profile) {
         double lossSum = 0, balanceSum = 0;
-        List<float[]> lastLoad = null;
+        List<float[]> load = null; // the whole step's expert load: summed over micro-batches
         for (int micro = 0; micro < accum; micro++) {
             mark(profile, StepProfile.Phase.DATA);
             NDArray all = sm.create(batches.get(), new Shape(b, t + 1));
@@ -112,7 +112,7 @@ public final class TrainStep {
                     ce = hl.loss();
                     target = hl.surrogate();
                     balance = out.balanceLoss();
-                    lastLoad = out.expertLoad();
+                    load = ExpertLoad.sum(load, out.expertLoad());
                 } else {
                     mark(profile, StepProfile.Phase.FORWARD);
                     DecoderLM.Output out = model.forward(ps, x, true);
@@ -120,7 +120,7 @@ public final class TrainStep {
                     ce = LmLoss.crossEntropy(out.logits(), y);
                     target = ce;
                     balance = out.balanceLoss();
-                    lastLoad = out.expertLoad();
+                    load = ExpertLoad.sum(load, out.expertLoad());
                 }
                 lossSum += ce.getFloat();
                 mark(profile, StepProfile.Phase.BACKWARD);
@@ -154,8 +154,8 @@ public final class TrainStep {
         double optSeconds = (System.nanoTime() - o0) / 1e9;
         mark(profile, StepProfile.Phase.ZERO);
         zero(wg);
-        model.updateBalanceBias(lastLoad);
-        return new Outcome(loss, balanceSum / accum, norm, true, lastLoad, optSeconds);
+        model.updateBalanceBias(load);
+        return new Outcome(loss, balanceSum / accum, norm, true, load, optSeconds);
     }
 
     /** sqrt(sum over parameters of ||g||^2), read back once. */

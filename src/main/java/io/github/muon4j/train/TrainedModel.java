@@ -2,8 +2,6 @@ package io.github.muon4j.train;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.model.DecoderLM;
@@ -13,14 +11,23 @@ import java.nio.file.Path;
 /** A model read back from a checkpoint, with the settings and tokenizer it was trained with. */
 public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig config, Tokenizer tokenizer, DecoderLM model) {
 
-    /** Loads weights (and MoE balancing biases) into a new model in {@code manager}. */
+    /**
+     * Loads weights (and MoE balancing biases) into a new model in {@code manager}. {@code dir} is a
+     * checkpoint or a run directory (its newest intact checkpoint; damaged newer ones are skipped
+     * with one warning line on stderr).
+     */
     public static TrainedModel load(Path dir, NDManager manager) {
-        Checkpoint ck = Checkpoint.open(dir);
+        return load(dir, manager, System.err::println);
+    }
+
+    /** As {@link #load(Path, NDManager)}, with the warning line given to {@code warn}. */
+    public static TrainedModel load(Path dir, NDManager manager, java.util.function.Consumer<String> warn) {
+        Checkpoint ck = Checkpoint.openNewestIntact(dir, warn);
         try {
-            JsonObject saved = JsonParser.parseString(ck.partText("config.json")).getAsJsonObject();
-            TrainConfig tc = TrainConfig.fromJson(saved.get("train").toString(), ck.dir() + "/config.json");
-            ModelConfig mc = ModelConfig.fromJson(saved.get("model").toString());
-            Tokenizer tok = Tokenizers.byName(saved.get("tokenizer").getAsString());
+            Run.Saved saved = Run.Saved.of(ck);
+            TrainConfig tc = saved.train();
+            ModelConfig mc = saved.model();
+            Tokenizer tok = Tokenizers.byName(saved.tokenizer());
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
             Run.loadWeights(model, manager, ck);

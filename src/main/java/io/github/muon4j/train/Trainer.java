@@ -35,9 +35,13 @@ import java.util.Map;
  */
 public final class Trainer {
 
-    /** What a finished run reports. */
+    /**
+     * What a finished run reports. {@code stoppedBy}: "TERM" or "INT" when a signal stopped it early
+     * (a checkpoint of step {@code steps} was written), else null.
+     */
     public record Result(
-            Path out, int steps, long tokens, double firstValLoss, double finalValLoss, double seconds, List<String> samples) {
+            Path out, int steps, long tokens, double firstValLoss, double finalValLoss, double seconds, List<String> samples,
+            String stoppedBy) {
         public double finalValPpl() {
             return Math.exp(finalValLoss);
         }
@@ -53,6 +57,7 @@ public final class Trainer {
     private final Run run;
     private final PrintStream log;
     private int stopAfter = Integer.MAX_VALUE;
+    private StopSignals signals;
 
     public Trainer(Run run, PrintStream log) {
         this.run = run;
@@ -65,7 +70,23 @@ public final class Trainer {
         return this;
     }
 
+    /** Stops cleanly (checkpoint, then return) when {@code signals} reports a SIGTERM or SIGINT. */
+    public Trainer stopOn(StopSignals signals) {
+        this.signals = signals;
+        return this;
+    }
+
     public Result train() throws IOException {
+        try {
+            return loop();
+        } finally {
+            if (signals != null) {
+                signals.disarm();
+            }
+        }
+    }
+
+    private Result loop() throws IOException {
         TrainConfig cfg = run.config();
         ModelConfig mc = run.modelConfig();
         DecoderLM model = run.model();
@@ -77,10 +98,13 @@ public final class Trainer {
         long tokensPerStep = (long) b * t * cfg.gradAccum();
 
         Progress progress = new Progress(log, run.step(), cfg.steps());
-        double firstVal = run.firstValLoss();
+        if (signals != null) {
+            signals.arm(run.step() + 1);
+        }
+        double firstVal = run.state().firstValLoss();
         if (Double.isNaN(firstVal)) {
             firstVal = run.evaluate(cfg.evalBatches());
-            run.setFirstValLoss(firstVal);
+            run.setState(run.state().withFirstValLoss(firstVal));
             JsonObject rec = new JsonObject();
             rec.addProperty("step", 0);
             rec.addProperty("tokens", 0);
@@ -90,13 +114,20 @@ public final class Trainer {
             progress.line(String.format("step 0: val_loss %.4f  val_ppl %.2f", firstVal, Math.exp(firstVal)));
         }
         double lastVal = firstVal;
-        int badStreak = run.badStreak();
-        long t0 = System.nanoTime();
-        double trainSeconds = run.elapsedSeconds();
+        int badStreak = run.state().badStreak();
+        double trainSeconds = run.state().elapsedSeconds();
         Engine engine = manager.getEngine();
 
         TrainStep trainStep = new TrainStep(model, opt, run.manager());
         for (int step = run.step() + 1; step <= cfg.steps(); step++) {
+            if (signals != null) {
+                signals.arm(step);
+                if (signals.requested()) {
+                    // the signal came before the first step (during the step-0 evaluation): save as is
+                    return stopped(firstVal, lastVal, trainSeconds);
+                }
+            }
+            run.beginStep(step);
             long s0 = System.nanoTime();
             boolean diag = cfg.diagEvery() > 0 && step % cfg.diagEvery() == 0;
             if (diag) {
@@ -112,23 +143,27 @@ public final class Trainer {
                 run.metrics().log(rec);
                 progress.line("step " + step + ": non-finite loss, step skipped (" + badStreak + " in a row)");
                 if (badStreak >= cfg.maxBadSteps()) {
-                    throw new DivergedException(
-                            badStreak + " steps in a row had a non-finite loss; stopped. The last good checkpoint in "
-                                    + run.out() + " is intact (lower --lr, or raise --clip)");
+                    throw new DivergedException(String.format(
+                            "%d steps in a row (%d to %d) had a non-finite loss; stopped at step %d. %s; hint: lower --lr"
+                                    + " (it was %s) and train again from scratch, or raise --clip",
+                            badStreak, step - badStreak + 1, step, step, lastGood(), cfg.lr()));
                 }
-                run.advance(step, 0, badStreak);
+                run.setState(run.state().advance(step, 0, badStreak, trainSeconds));
+                if (signals != null && signals.requested()) {
+                    return stopped(firstVal, lastVal, trainSeconds);
+                }
                 continue;
             }
             badStreak = 0;
             double sec = (System.nanoTime() - s0) / 1e9;
             trainSeconds += sec;
-            run.advance(step, tokensPerStep, 0);
+            run.setState(run.state().advance(step, tokensPerStep, 0, trainSeconds));
             double tps = tokensPerStep / sec;
             boolean eval = (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps();
             if (step % cfg.logEvery() == 0 || step == cfg.steps() || eval) {
                 JsonObject rec = new JsonObject();
                 rec.addProperty("step", step);
-                rec.addProperty("tokens", run.tokens());
+                rec.addProperty("tokens", run.state().tokens());
                 rec.addProperty("train_loss", o.loss());
                 rec.addProperty("lr", run.matrixLr().getNewValue(step));
                 rec.addProperty("adamw_lr", run.otherLr().getNewValue(step));
@@ -154,19 +189,46 @@ public final class Trainer {
                 run.metrics().log(rec);
             }
             progress.step(step, o.loss(), tps);
-            run.setElapsedSeconds(trainSeconds);
+            boolean saved = false;
             if ((cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) || step == cfg.steps()) {
                 run.saveCheckpoint();
+                saved = true;
+            }
+            if (signals != null && signals.requested()) {
+                return saved ? result(firstVal, lastVal, trainSeconds, signals.signal()) : stopped(firstVal, lastVal, trainSeconds);
             }
             if (step >= stopAfter) {
-                return new Result(run.out(), step, run.tokens(), firstVal, lastVal, trainSeconds, List.of());
+                return result(firstVal, lastVal, trainSeconds, null);
             }
+        }
+        if (signals != null) {
+            signals.disarm();
         }
         LossPlots.write(run.metrics().file(), run.out().resolve("loss.png"), run.title());
         List<String> samples = new ArrayList<>();
         for (int i = 0; i < cfg.samples(); i++) {
             samples.add(run.sample(i));
         }
-        return new Result(run.out(), cfg.steps(), run.tokens(), firstVal, lastVal, trainSeconds, samples);
+        return new Result(run.out(), cfg.steps(), run.state().tokens(), firstVal, lastVal, trainSeconds, samples, null);
+    }
+
+    private Result result(double firstVal, double lastVal, double seconds, String stoppedBy) {
+        return new Result(run.out(), run.step(), run.state().tokens(), firstVal, lastVal, seconds, List.of(), stoppedBy);
+    }
+
+    /** A signal asked to stop: checkpoint the step reached (metrics are flushed line by line). */
+    private Result stopped(double firstVal, double lastVal, double seconds) throws IOException {
+        run.saveCheckpoint();
+        return result(firstVal, lastVal, seconds, signals.signal());
+    }
+
+    /** "the last good checkpoint is DIR (step N)", or that none was written. */
+    private String lastGood() {
+        try {
+            Checkpoint c = Checkpoint.openNewestIntact(run.out(), w -> {});
+            return "The last good checkpoint is " + c.dir() + " (step " + c.step() + ")";
+        } catch (RuntimeException none) {
+            return "No checkpoint was written before it (" + run.out() + " has none)";
+        }
     }
 }
