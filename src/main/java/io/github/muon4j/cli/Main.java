@@ -48,10 +48,30 @@ public final class Main implements Runnable {
     }
 
     private static int onBadUsage(CommandLine.ParameterException e, String[] args) {
-        PrintWriter err = e.getCommandLine().getErr();
-        err.println("muon4j: " + e.getMessage() + " (try: muon4j " + e.getCommandLine().getCommandName() + " --help)");
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        String msg = e.getMessage();
+        if (e instanceof CommandLine.UnmatchedArgumentException u && cl.getParent() == null
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+            msg = "unknown command '" + u.getUnmatched().get(0) + "'";
+        }
+        err.println("muon4j: " + userText(msg) + " (try: " + cl.getCommandSpec().qualifiedName() + " --help)");
         err.flush();
         return 2;
+    }
+
+    /**
+     * The first line of a message with anything internal taken out: Java class names in front of a
+     * message ("java.io.IOException: ") and JSON-library advice.
+     */
+    static String userText(String msg) {
+        String line = msg.lines().findFirst().orElse(msg);
+        line = line.replaceAll("\\b(?:[a-z_$][\\w$]*\\.)+[A-Z][\\w$]*(?:Exception|Error): ", "");
+        int advice = line.indexOf(" To override this behavior");
+        if (advice >= 0) {
+            line = line.substring(0, advice);
+        }
+        return line.strip();
     }
 
     private static int onException(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
@@ -60,8 +80,10 @@ public final class Main implements Runnable {
         if (System.getenv("MUON4J_DEBUG") != null) {
             e.printStackTrace(err);
         }
-        String msg = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-        err.println("muon4j: " + (badInput ? "" : "error: ") + msg.lines().findFirst().orElse(msg));
+        String msg = e.getMessage() != null && !e.getMessage().isBlank()
+                ? userText(e.getMessage())
+                : "internal error (set MUON4J_DEBUG=1 to see where)";
+        err.println("muon4j: " + (badInput ? "" : "error: ") + msg);
         err.flush();
         return badInput ? 2 : 1;
     }

@@ -106,9 +106,18 @@ public final class TrainOptions {
     @Option(names = "--init-from", paramLabel = "HF_DIR", description = "start from a Hugging Face LlamaForCausalLM or DeepseekV3ForCausalLM directory (safetensors + tokenizer.json): its shape and weights replace the preset")
     String initFrom;
 
-    /** Defaults, then the config file, then the flags given. */
+    /**
+     * Defaults, then the config file, then the flags given. A bad value is an
+     * {@link IllegalArgumentException} naming the flag ("--lr must be a positive number"), or the
+     * config file and its key.
+     */
     public TrainConfig resolve(TrainConfig defaults) {
+        positive("--lr", lr);
+        positive("--adamw-lr", adamwLr);
+        finite("--weight-decay", weightDecay);
+        finite("--clip", clip);
         TrainConfig c = defaults;
+        String configSource = "--config " + config;
         if (config != null) {
             String text;
             try {
@@ -116,7 +125,16 @@ public final class TrainOptions {
             } catch (IOException e) {
                 throw new IllegalArgumentException("--config " + config + ": cannot read (" + e.getMessage() + ")");
             }
-            c = c.overlay(text, "--config " + config);
+            c = c.overlay(text, configSource);
+            try {
+                positive("lr", c.lr());
+                positive("adamw_lr", c.adamwLr());
+                finite("weight_decay", c.weightDecay());
+                finite("clip", c.clip());
+                finite("val_fraction", c.valFraction());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(configSource + ": " + e.getMessage());
+            }
         }
         JsonObject f = new JsonObject();
         put(f, "preset", preset);
@@ -166,7 +184,32 @@ public final class TrainOptions {
             // a short run with the default warm-up: shrink the warm-up rather than fail
             c = c.overlay("{\"warmup\": " + Math.max(0, c.steps() / 10) + "}", "flags");
         }
-        return c.validate();
+        try {
+            return c.validate();
+        } catch (IllegalArgumentException e) {
+            // "lr must be ...": name the flag that set it, else the config file
+            String field = e.getMessage().split(" ", 2)[0];
+            if (f.has(field)) {
+                throw new IllegalArgumentException(flagOf(field) + e.getMessage().substring(field.length()));
+            }
+            throw config != null ? new IllegalArgumentException(configSource + ": " + e.getMessage()) : e;
+        }
+    }
+
+    static String flagOf(String field) {
+        return "keep_checkpoints".equals(field) ? "--keep" : "--" + field.replace('_', '-');
+    }
+
+    private static void positive(String name, Double v) {
+        if (v != null && !(v > 0 && Double.isFinite(v))) {
+            throw new IllegalArgumentException(name + " must be a positive number");
+        }
+    }
+
+    private static void finite(String name, Double v) {
+        if (v != null && !(v >= 0 && Double.isFinite(v))) {
+            throw new IllegalArgumentException(name + " must be a number >= 0");
+        }
     }
 
     private static void put(JsonObject o, String key, Object v) {

@@ -91,11 +91,40 @@ public final class LrSchedule implements Tracker {
 
     /**
      * This schedule read at the step {@code step} gives, whatever update count the optimizer passes:
-     * a step skipped for a non-finite loss still moves the schedule on, so the rate logged for a step
-     * ({@code getNewValue(step)}) is the rate applied in it.
+     * a step skipped for a non-finite loss still moves the schedule on. It remembers the last rate it
+     * gave, so the rate logged for a step is the one the optimizer applied.
      */
-    public Tracker atStep(java.util.function.IntSupplier step) {
-        return n -> getNewValue(step.getAsInt());
+    public AtStep atStep(java.util.function.IntSupplier step) {
+        return new AtStep(this, step);
+    }
+
+    /** A schedule read at the trainer's step; {@link #last} is the rate it last gave an optimizer. */
+    public static final class AtStep implements Tracker {
+        private final LrSchedule schedule;
+        private final java.util.function.IntSupplier step;
+        private volatile float last = Float.NaN;
+
+        AtStep(LrSchedule schedule, java.util.function.IntSupplier step) {
+            this.schedule = schedule;
+            this.step = step;
+        }
+
+        @Override
+        public float getNewValue(int numUpdate) {
+            float lr = schedule.getNewValue(step.getAsInt());
+            last = lr;
+            return lr;
+        }
+
+        /** The rate last given to an optimizer, or the schedule at the current step if none was. */
+        public float last() {
+            float v = last;
+            return Float.isNaN(v) ? schedule.getNewValue(step.getAsInt()) : v;
+        }
+
+        void reset() {
+            last = Float.NaN;
+        }
     }
 
     public float base() {

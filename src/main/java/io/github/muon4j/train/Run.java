@@ -62,6 +62,8 @@ public final class Run implements AutoCloseable {
     private final MuonWithAdamW optimizer;
     private final LrSchedule matrixLr;
     private final LrSchedule otherLr;
+    private final LrSchedule.AtStep matrixApplied;
+    private final LrSchedule.AtStep otherApplied;
     private final TokenDataset trainData;
     private final TokenDataset valData;
     private final BatchLoader trainLoader;
@@ -90,9 +92,9 @@ public final class Run implements AutoCloseable {
             this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
             // the schedules follow the trainer's step, not the optimizers' update counts, which skip
             // non-finite steps: the learning rate logged for a step is the one applied in it
-            this.optimizer = optimizerFor(
-                    muon, model.roles(), matrixLr.atStep(() -> stepInProgress), otherLr.atStep(() -> stepInProgress),
-                    (float) config.weightDecay());
+            this.matrixApplied = matrixLr.atStep(() -> stepInProgress);
+            this.otherApplied = otherLr.atStep(() -> stepInProgress);
+            this.optimizer = optimizerFor(muon, model.roles(), matrixApplied, otherApplied, (float) config.weightDecay());
             this.trainLoader =
                     new BatchLoader(trainData, config.batchSize(), config.seqLen(), config.seed(), BatchLoader.Order.RANDOM, 4);
         } catch (RuntimeException e) {
@@ -386,6 +388,17 @@ public final class Run implements AutoCloseable {
     /** The step about to be applied: the learning-rate schedules are read at it. */
     void beginStep(int step) {
         stepInProgress = step;
+        matrixApplied.reset();
+        otherApplied.reset();
+    }
+
+    /** The learning rates the optimizers applied in the current step (matrices, the rest). */
+    LrSchedule.AtStep matrixApplied() {
+        return matrixApplied;
+    }
+
+    LrSchedule.AtStep otherApplied() {
+        return otherApplied;
     }
 
     public TrainConfig config() {

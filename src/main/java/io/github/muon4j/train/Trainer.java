@@ -58,6 +58,7 @@ public final class Trainer {
     private final PrintStream log;
     private int stopAfter = Integer.MAX_VALUE;
     private StopSignals signals;
+    private java.util.function.IntPredicate poisoned = s -> false;
 
     public Trainer(Run run, PrintStream log) {
         this.run = run;
@@ -67,6 +68,15 @@ public final class Trainer {
     /** Test hook: stop (as if killed) right after step {@code step}, without the end-of-run work. */
     public Trainer stopAfter(int step) {
         this.stopAfter = step;
+        return this;
+    }
+
+    /**
+     * Test hook: these steps behave as if their loss were non-finite (their batches are drawn and
+     * dropped, nothing is updated), as a real divergence would.
+     */
+    public Trainer poisonSteps(java.util.function.IntPredicate steps) {
+        this.poisoned = steps;
         return this;
     }
 
@@ -133,7 +143,15 @@ public final class Trainer {
             if (diag) {
                 opt.diagnoseNextStep(run.diagnosedParameter());
             }
-            TrainStep.Outcome o = trainStep.run(loader::next, b, t, cfg.gradAccum(), cfg.clip());
+            TrainStep.Outcome o;
+            if (poisoned.test(step)) {
+                for (int i = 0; i < cfg.gradAccum(); i++) {
+                    loader.next();
+                }
+                o = new TrainStep.Outcome(Double.NaN, Double.NaN, Double.NaN, false, null, 0);
+            } else {
+                o = trainStep.run(loader::next, b, t, cfg.gradAccum(), cfg.clip());
+            }
             if (!o.finite()) {
                 badStreak++;
                 JsonObject rec = new JsonObject();
@@ -165,8 +183,8 @@ public final class Trainer {
                 rec.addProperty("step", step);
                 rec.addProperty("tokens", run.state().tokens());
                 rec.addProperty("train_loss", o.loss());
-                rec.addProperty("lr", run.matrixLr().getNewValue(step));
-                rec.addProperty("adamw_lr", run.otherLr().getNewValue(step));
+                rec.addProperty("lr", run.matrixApplied().last());
+                rec.addProperty("adamw_lr", run.otherApplied().last());
                 rec.addProperty("tokens_per_s", tps);
                 rec.addProperty("grad_norm", o.gradNorm());
                 rec.addProperty("optimizer_s", o.optimizerSeconds());
