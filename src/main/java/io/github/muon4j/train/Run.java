@@ -69,8 +69,8 @@ public final class Run implements AutoCloseable {
     private final BatchLoader trainLoader;
     private Metrics metrics;
     private RunLock lock;
-    private RunState state = RunState.fresh();
-    private int stepInProgress = 1; // the step the optimizer is applying: the schedules are read here
+    private volatile RunState state = RunState.fresh();
+    private volatile int stepInProgress = 1; // the step the optimizer is applying: the schedules are read here
 
     private Run(TrainConfig config, ModelConfig modelConfig, Tokenizer tokenizer, Path out, PrintStream log) {
         this.config = config;
