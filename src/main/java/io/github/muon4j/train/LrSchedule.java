@@ -122,6 +122,11 @@ public final class LrSchedule implements Tracker {
             return Float.isNaN(v) ? schedule.getNewValue(step.getAsInt()) : v;
         }
 
+        /** The rate last given to an optimizer in this step; NaN if none asked. */
+        public float given() {
+            return last;
+        }
+
         void reset() {
             last = Float.NaN;
         }

@@ -232,6 +232,12 @@ class FaultInjectionTest {
         Path e = dir.resolve("skips");
         try (Run run = Run.start(config(e, ", \"save_every\": 0, \"steps\": 6"), QUIET)) {
             new Trainer(run, QUIET).poisonSteps(s -> s == 2 || s == 3).train();
+            // in step 6 Muon and AdamW made their 4th update, and asked the schedule at step 6
+            LrSchedule m = LrSchedule.of(LrSchedule.Kind.COSINE, 0.02f, 2, 6);
+            assertEquals(m.getNewValue(6), run.matrixApplied().given());
+            assertEquals(LrSchedule.of(LrSchedule.Kind.COSINE, 3e-3f, 2, 6).getNewValue(6), run.otherApplied().given());
+            String anyMatrix = run.model().roles().entrySet().stream().filter(x -> x.getValue().isMuon()).findFirst().orElseThrow().getKey();
+            assertEquals(4, run.optimizer().muonGroup().stepCount(anyMatrix));
         }
         LrSchedule schedule = LrSchedule.of(LrSchedule.Kind.COSINE, 0.02f, 2, 6);
         LrSchedule adamw = LrSchedule.of(LrSchedule.Kind.COSINE, 3e-3f, 2, 6);
@@ -256,7 +262,7 @@ class FaultInjectionTest {
     void theBalancingBiasSeesTheWholeStepsLoadWithGradAccum() throws Exception {
         Path m = dir.resolve("moe-accum");
         float[][] bias;
-        try (Run run = Run.start(config(m, ", \"ffn\": \"moe\", \"grad_accum\": 3, \"steps\": 1, \"save_every\": 0"), QUIET)) {
+        try (Run run = Run.start(config(m, ", \"ffn\": \"moe\", \"grad_accum\": 3, \"steps\": 1, \"warmup\": 0, \"save_every\": 0"), QUIET)) {
             new Trainer(run, QUIET).train();
             bias = run.model().balanceBiases().toArray(new float[0][]);
         }
