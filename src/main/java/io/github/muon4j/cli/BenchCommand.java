@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks (figures for BENCHMARKS.md).",
-        subcommands = {BenchCommand.Train.class, BenchCommand.Optim.class, BenchCommand.Model.class, BenchCommand.Data.class, InferenceBenchCommand.class})
+        subcommands = {BenchCommand.Train.class, BenchCommand.Optim.class, BenchCommand.Model.class, BenchCommand.Data.class, InferenceBenchCommand.class,
+            io.github.muon4j.bench.SoakBench.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
