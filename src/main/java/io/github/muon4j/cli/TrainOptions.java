@@ -185,7 +185,7 @@ public final class TrainOptions {
             c = c.overlay("{\"warmup\": " + Math.max(0, c.steps() / 10) + "}", "flags");
         }
         try {
-            return c.validate();
+            c = c.validate();
         } catch (IllegalArgumentException e) {
             // "lr must be ...": name the flag that set it, else the config file
             String field = e.getMessage().split(" ", 2)[0];
@@ -194,6 +194,16 @@ public final class TrainOptions {
             }
             throw config != null ? new IllegalArgumentException(configSource + ": " + e.getMessage()) : e;
         }
+        if (modelConfig != null) {
+            try {
+                io.github.muon4j.train.Run.modelConfigFor(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
+            } catch (IllegalArgumentException e) {
+                if (!e.getMessage().startsWith("seq_len")) {
+                    throw new IllegalArgumentException("--model-config " + modelConfig + ": " + e.getMessage());
+                }
+            }
+        }
+        return c;
     }
 
     static String flagOf(String field) {

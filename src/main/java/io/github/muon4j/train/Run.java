@@ -156,7 +156,12 @@ public final class Run implements AutoCloseable {
                 hf.loadInto(run.model);
                 log.println("muon4j: initialised from " + config.initFrom());
             }
-            run.lock = RunLock.acquire(out);
+            try {
+                run.lock = RunLock.acquire(out);
+            } catch (java.nio.file.FileSystemException e) {
+                String why = e.getReason() != null ? e.getReason() : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : "cannot write there";
+                throw new IllegalArgumentException("--out " + out + ": cannot create the run directory (" + why + ")");
+            }
             refuseExistingRun(out);
             Checkpoint.removeTemporaries(out);
             writeAtomically(out.resolve("config.json"), configJson(config, mc, tok));

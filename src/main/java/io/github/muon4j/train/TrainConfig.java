@@ -105,8 +105,21 @@ public record TrainConfig(
         base.entrySet().removeIf(e -> e.getValue().isJsonNull());
         try {
             return GSON.fromJson(base, TrainConfig.class);
-        } catch (JsonParseException | NumberFormatException e) {
-            throw new IllegalArgumentException(source + ": a setting has the wrong type (" + firstLine(e.getMessage()) + ")");
+        } catch (JsonParseException | NumberFormatException | IllegalStateException e) {
+            // name the setting: the first one that does not read back on its own
+            JsonObject defaultsTree = GSON.toJsonTree(this).getAsJsonObject();
+            for (var entry : parsed.getAsJsonObject().entrySet()) {
+                JsonObject one = defaultsTree.deepCopy();
+                one.add(entry.getKey(), entry.getValue());
+                one.entrySet().removeIf(x -> x.getValue().isJsonNull());
+                try {
+                    GSON.fromJson(one, TrainConfig.class);
+                } catch (RuntimeException bad) {
+                    throw new IllegalArgumentException(source + ": setting '" + entry.getKey() + "' has the wrong type ("
+                            + entry.getValue() + ")");
+                }
+            }
+            throw new IllegalArgumentException(source + ": a setting has the wrong type");
         }
     }
 

@@ -89,6 +89,10 @@ public final class Trainer {
     public Result train() throws IOException {
         try {
             return loop();
+        } catch (java.io.UncheckedIOException e) {
+            // metrics.jsonl could not be written (a full disk, most often)
+            String why = e.getCause().getMessage() != null ? e.getCause().getMessage() : "write failed";
+            throw new IOException("writing " + run.out() + " failed (" + why + "); " + Checkpoint.newestIntactNote(run.out()), e);
         } finally {
             if (signals != null) {
                 signals.disarm();
