@@ -22,9 +22,10 @@ import picocli.CommandLine.Option;
 /**
  * {@code muon4j bench soak}: a long tiny run in a child JVM, watched from outside. Step time (from
  * its metrics) and resident memory (VmRSS of the child, from /proc) per window of steps, and their
- * drift from the first window to the last (flat = no leak, no slow-down). Then the same run again,
- * killed with SIGKILL at {@code --kills} random steps and resumed each time: its final train_loss,
- * and every step's, must equal the uninterrupted run's bit for bit.
+ * drift from the second window to the last (flat = no leak, no slow-down; the first holds the
+ * warm-up). Alongside it, the same run again, killed with SIGKILL at {@code --kills} random steps and
+ * resumed each time: its final train_loss, and every step's, must equal the uninterrupted run's bit
+ * for bit. Both share the machine, so the step times are those of two runs side by side.
  */
 @Command(
         name = "soak",
@@ -73,9 +74,41 @@ public final class SoakBench implements Callable<Integer> {
         Path plain = out.resolve("uninterrupted"), killed = out.resolve("killed");
 
         System.err.printf("soak: %d steps of a 2-layer, 64-wide model (batch 4 x 32 tokens, 1 thread), in a child JVM -> %s%n", steps, plain);
-        List<Sample> samples = new ArrayList<>();
+        List<Sample> samples = java.util.Collections.synchronizedList(new ArrayList<>());
         Process p = start(train(plain, model), out.resolve("uninterrupted.log"));
-        watch(p, plain, Integer.MAX_VALUE, samples);
+        // the killed-and-resumed copy runs at the same time, in its own child JVMs (one thread each)
+        Exception[] failed = {null};
+        Thread watcher = new Thread(() -> {
+            try {
+                watch(p, plain, Integer.MAX_VALUE, samples);
+            } catch (Exception e) {
+                failed[0] = e;
+            }
+        });
+        watcher.start();
+        Random rnd = new Random(seed);
+        TreeMap<Integer, Integer> at = new TreeMap<>();
+        while (at.size() < kills) {
+            int k = steps / 20 + rnd.nextInt(steps - steps / 10);
+            at.put(k, k);
+        }
+        System.err.printf("soak: alongside, the same run, SIGKILL at steps %s, resumed after each -> %s%n", at.keySet(), killed);
+        List<Sample> ignored = new ArrayList<>();
+        Process k = start(train(killed, model), out.resolve("killed.log"));
+        for (int step : at.keySet()) {
+            watch(k, killed, step, ignored);
+            k.destroyForcibly();
+            k.waitFor();
+            k = start(new ArrayList<>(List.of("train", "--resume", killed.toString())), out.resolve("killed.log"));
+        }
+        watch(k, killed, Integer.MAX_VALUE, ignored);
+        if (k.exitValue() != 0) {
+            throw new IllegalStateException("the resumed run failed (exit " + k.exitValue() + "), see " + out.resolve("killed.log"));
+        }
+        watcher.join();
+        if (failed[0] != null) {
+            throw failed[0];
+        }
         if (p.exitValue() != 0) {
             throw new IllegalStateException("the uninterrupted run failed (exit " + p.exitValue() + "), see " + out.resolve("uninterrupted.log"));
         }
@@ -102,29 +135,6 @@ public final class SoakBench implements Callable<Integer> {
         double timeDrift = (ms[windows - 1] - ms[1]) / ms[1];
         double rssDrift = rss[windows - 1] - rss[1];
 
-        // the same run, killed with SIGKILL at random steps and resumed each time
-        Random rnd = new Random(seed);
-        TreeMap<Integer, Integer> at = new TreeMap<>();
-        while (at.size() < kills) {
-            int k = steps / 20 + rnd.nextInt(steps - steps / 10);
-            at.put(k, k);
-        }
-        System.err.printf("soak: the same run, SIGKILL at steps %s, resumed after each -> %s%n", at.keySet(), killed);
-        List<Sample> ignored = new ArrayList<>();
-        List<Integer> resumedFrom = new ArrayList<>();
-        Process k = start(train(killed, model), out.resolve("killed.log"));
-        for (int step : at.keySet()) {
-            watch(k, killed, step, ignored);
-            k.destroyForcibly();
-            k.waitFor();
-            List<String> resume = new ArrayList<>(List.of("train", "--resume", killed.toString()));
-            k = start(resume, out.resolve("killed.log"));
-            resumedFrom.add(step);
-        }
-        watch(k, killed, Integer.MAX_VALUE, ignored);
-        if (k.exitValue() != 0) {
-            throw new IllegalStateException("the resumed run failed (exit " + k.exitValue() + "), see " + out.resolve("killed.log"));
-        }
         TreeMap<Integer, double[]> rowsK = metrics(killed);
         int equal = 0;
         for (var e : rows.entrySet()) {
