@@ -80,7 +80,7 @@ public final class SoakBench implements Callable<Integer> {
         Exception[] failed = {null};
         Thread watcher = new Thread(() -> {
             try {
-                watch(p, plain, Integer.MAX_VALUE, samples);
+                watch(p, plain, Integer.MAX_VALUE, samples, Math.max(1, steps / 10));
             } catch (Exception e) {
                 failed[0] = e;
             }
@@ -96,12 +96,12 @@ public final class SoakBench implements Callable<Integer> {
         List<Sample> ignored = new ArrayList<>();
         Process k = start(train(killed, model), out.resolve("killed.log"));
         for (int step : at.keySet()) {
-            watch(k, killed, step, ignored);
+            watch(k, killed, step, ignored, null);
             k.destroyForcibly();
             k.waitFor();
             k = start(new ArrayList<>(List.of("train", "--resume", killed.toString())), out.resolve("killed.log"));
         }
-        watch(k, killed, Integer.MAX_VALUE, ignored);
+        watch(k, killed, Integer.MAX_VALUE, ignored, null);
         if (k.exitValue() != 0) {
             throw new IllegalStateException("the resumed run failed (exit " + k.exitValue() + "), see " + out.resolve("killed.log"));
         }
@@ -187,8 +187,8 @@ public final class SoakBench implements Callable<Integer> {
         return pb.start();
     }
 
-    /** Samples the child every 200 ms until it logged {@code untilStep} or ended. */
-    static void watch(Process p, Path run, int untilStep, List<Sample> samples) throws Exception {
+    /** Samples the child every 200 ms until it logged {@code untilStep} or ended; a line every {@code progress} steps. */
+    static void watch(Process p, Path run, int untilStep, List<Sample> samples, Integer progress) throws Exception {
         Path f = run.resolve("metrics.jsonl");
         long offset = 0;
         int last = 0;
@@ -222,6 +222,9 @@ public final class SoakBench implements Callable<Integer> {
             }
             double rss = rssMb(p.pid());
             if (last > 0 && !Double.isNaN(rss)) {
+                if (progress != null && (samples.isEmpty() || last / progress > samples.get(samples.size() - 1).step() / progress)) {
+                    System.err.printf(Locale.ROOT, "soak: step %d, RSS %.0f MB%n", last, rss);
+                }
                 samples.add(new Sample(last, rss));
             }
             if (last >= untilStep || !p.isAlive()) {
