@@ -34,6 +34,11 @@ import java.util.regex.Pattern;
  * written last, and the directory is renamed into place atomically. A crash at any moment leaves
  * either no new checkpoint or a complete one, and the previous checkpoint untouched. Only the newest
  * {@code keep} checkpoints are kept. {@link #open} verifies every checksum before anything is read.
+ *
+ * <p>Recovery: readers call {@link #openNewestIntact}, which skips damaged checkpoints of a run with
+ * one warning line. A failed write (a full disk) removes its temporary directory and names the newest
+ * intact checkpoint; a killed writer's leftovers go at the next start ({@link #removeTemporaries}).
+ * Checkpoints order by step, numerically, past {@code ckpt-999999}.
  */
 public final class Checkpoint {
 
