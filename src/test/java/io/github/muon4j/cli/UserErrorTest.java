@@ -92,7 +92,7 @@ class UserErrorTest {
     void aDamagedNewestCheckpointIsSkippedByEvalAndGenerateWithAWarning() throws Exception {
         Path copy = dir.resolve("damaged");
         copyTree(run, copy);
-        Path opt = copy.resolve("ckpt-000002").resolve("optimizer.bin");
+        Path opt = copy.resolve("ckpt-000002").resolve("optimizer.safetensors");
         byte[] b = Files.readAllBytes(opt);
         b[b.length / 3] ^= 0x10;
         Files.write(opt, b);
@@ -104,7 +104,7 @@ class UserErrorTest {
             assertEquals(0, o.code(), o.err());
             long warnings = o.err().lines().filter(l -> l.contains("warning")).count();
             assertEquals(1, warnings, o.err());
-            assertTrue(o.err().contains("ckpt-000002") && o.err().contains("optimizer.bin") && o.err().contains("ckpt-000001 (step 1)"), o.err());
+            assertTrue(o.err().contains("ckpt-000002") && o.err().contains("optimizer.safetensors") && o.err().contains("ckpt-000001 (step 1)"), o.err());
         }
         Cli.Outcome e = Cli.run(cache, "eval", "--checkpoint", copy.toString(), "--json");
         assertTrue(e.lastLine().contains("\"step\":1"), e.lastLine());

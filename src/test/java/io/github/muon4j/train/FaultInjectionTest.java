@@ -150,7 +150,7 @@ class FaultInjectionTest {
         try (Stream<Path> s = Files.list(newest)) {
             parts = s.map(p -> p.getFileName().toString()).sorted().toList();
         }
-        assertTrue(parts.containsAll(List.of("manifest.json", "model.params", "optimizer.bin", "state.json", "config.json")), parts.toString());
+        assertTrue(parts.containsAll(List.of("manifest.json", "model.safetensors", "optimizer.safetensors", "state.json", "config.json")), parts.toString());
         for (String part : parts) {
             Path copy = dir.resolve("damaged-" + part);
             copyTree(src, copy);
@@ -177,7 +177,7 @@ class FaultInjectionTest {
             assertThrows(IllegalArgumentException.class, () -> Checkpoint.openNewestIntact(named, x -> {}));
         }
         // train --resume falls back, and the resumed run still equals the uninterrupted one
-        Path copy = dir.resolve("damaged-optimizer.bin");
+        Path copy = dir.resolve("damaged-optimizer.safetensors");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (Run run = Run.resume(copy, null, new PrintStream(log, true, StandardCharsets.UTF_8))) {
             assertEquals(older, run.step());
@@ -185,11 +185,11 @@ class FaultInjectionTest {
         }
         String said = log.toString(StandardCharsets.UTF_8);
         assertEquals(1, said.lines().filter(l -> l.contains("warning")).count(), said);
-        assertTrue(said.contains("optimizer.bin"), said);
+        assertTrue(said.contains("optimizer.safetensors"), said);
         assertEquals(reference, losses(copy));
 
         // nothing intact: one clear error naming each damaged checkpoint
-        Path none = dir.resolve("damaged-model.params");
+        Path none = dir.resolve("damaged-model.safetensors");
         for (Path ck : Checkpoint.list(none)) {
             Path f = ck.resolve("state.json");
             Files.writeString(f, Files.readString(f) + " ");
