@@ -356,7 +356,7 @@ public final class Run implements AutoCloseable {
                 throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
             }
         }
-        List<float[]> biases = RunState.fromJson(ck.partText("state.json")).balanceBiases();
+        List<float[]> biases = RunState.balanceBiasesOf(ck.partText("state.json"));
         if (!biases.isEmpty()) {
             model.setBalanceBiases(biases);
         }

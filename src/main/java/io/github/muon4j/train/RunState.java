@@ -51,6 +51,20 @@ public record RunState(
         return GSON.toJson(this);
     }
 
+    /** Only the balancing biases of a {@code state.json} (what a model needs to be used, not trained). */
+    public static List<float[]> balanceBiasesOf(String json) {
+        RunState s;
+        try {
+            s = GSON.fromJson(json, RunState.class);
+        } catch (JsonParseException | NumberFormatException | IllegalStateException e) {
+            throw new IllegalArgumentException("state.json: a field has the wrong type");
+        }
+        if (s == null || s.balanceBiases == null) {
+            throw new IllegalArgumentException("state.json: missing balance_biases");
+        }
+        return s.balanceBiases;
+    }
+
     /** Reads a {@code state.json}; a missing or ill-typed field is an {@link IllegalArgumentException}. */
     public static RunState fromJson(String json) {
         RunState s;
