@@ -46,7 +46,7 @@ public final class EvalCommand implements Callable<Integer> {
             if (n < 1) {
                 throw new IllegalArgumentException("--batches must be at least 1");
             }
-            double loss = Evaluator.loss(tm.model(), val, tc.batchSize(), tc.seqLen(), n, manager);
+            double loss = Evaluator.loss(tm.model(), val, tc.batchSize(), tc.seqLen(), Evaluator.windowCount(n, tc.batchSize()), manager);
             System.out.printf("checkpoint %s (step %d): val_loss %.4f  val_ppl %.2f  (%d batches of %dx%d tokens)%n",
                     tm.checkpoint().dir(), tm.checkpoint().step(), loss, Math.exp(loss), n, tc.batchSize(), tc.seqLen());
             if (json) {

@@ -36,7 +36,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--optimizers", split = ",", defaultValue = "muon,adamw", description = "(default: ${DEFAULT-VALUE})")
     List<String> optimizers;
 
-    @Option(names = "--lrs", split = ",", description = "learning rates to grid over (default: --lr for Muon, --adamw-lr for AdamW)")
+    @Option(names = "--lrs", split = ",", description = "matrix learning rates to grid over (default: --lr for Muon, 3e-3 for AdamW)")
     List<Double> lrs = new ArrayList<>();
 
     @Option(names = "--seeds", split = ",", defaultValue = "1337", description = "(default: ${DEFAULT-VALUE})")
@@ -62,7 +62,8 @@ public final class SweepCommand implements Callable<Integer> {
         TrainConfig base = options.resolve(TrainConfig.defaults().overlay("{\"steps\": 200, \"warmup\": 20, \"eval_every\": 10}", "sweep defaults"));
         Path out = Path.of(base.out() != null ? base.out() : "runs/sweep");
         Files.createDirectories(out);
-        List<Sweep.Point> points = Sweep.run(base, batchSizes, optimizers, lrs, seeds, out, System.err);
+        List<Sweep.Point> points = Sweep.run(base, batchSizes, optimizers, lrs, seeds,
+                new io.github.muon4j.experiment.RunCache(out.resolve("summaries"), out.resolve("runs"), true, System.err), System.err);
         double t = target != null ? target : points.stream().filter(p -> !p.diverged()).mapToDouble(p -> p.run().finalValLoss()).max().orElse(Double.NaN);
         JsonObject o = new JsonObject();
         o.addProperty("target_loss", t);
@@ -84,7 +85,7 @@ public final class SweepCommand implements Callable<Integer> {
             j.addProperty("final_val_loss", p.run().finalValLoss());
             j.addProperty("diverged", p.diverged());
             j.addProperty("spiked", p.spiked());
-            j.addProperty("dir", p.run().dir().toString());
+            j.addProperty("run", p.run().label());
             arr.add(j);
             table.append(String.format("| %d | %s | %s | %d | %.1f | %.0f | %.1f | %.4f | %s | %s |%n", p.batchSize(), p.optimizer(), p.lr(), p.seed(),
                     h.steps(), h.tokens(), h.seconds(), p.run().finalValLoss(), p.diverged() ? "yes" : "", p.spiked() ? "yes" : ""));

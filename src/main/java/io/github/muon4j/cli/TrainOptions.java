@@ -19,7 +19,7 @@ public final class TrainOptions {
     @Option(names = "--model-config", paramLabel = "FILE", description = "JSON file of model fields overriding the preset (as `params --json` prints them)")
     Path modelConfig;
 
-    @Option(names = "--preset", description = "model preset: tiny, 30m, 50m, 70m, 125m, 200m (see `params`)")
+    @Option(names = "--preset", description = "model preset: tiny, 6L-256d, 6L-512d, 9L-512d, 12L-768d, 12L-1024d (see `params`)")
     String preset;
 
     @Option(names = "--attention", description = "mha | mla")
@@ -31,10 +31,10 @@ public final class TrainOptions {
     @Option(names = "--optimizer", description = "muon (AdamW for non-matrix parameters) | adamw")
     String optimizer;
 
-    @Option(names = "--lr", description = "learning rate of the hidden matrices (Muon's, or AdamW's with --optimizer adamw)")
+    @Option(names = "--lr", description = "learning rate of the hidden matrices (default: 0.02 with Muon; 3e-3 with --optimizer adamw)")
     Double lr;
 
-    @Option(names = "--adamw-lr", description = "AdamW learning rate (embedding, head, norms, routers; all parameters with --optimizer adamw unless --lr)")
+    @Option(names = "--adamw-lr", description = "AdamW learning rate of the embedding, head, norms and routers, with either optimizer (default: 3e-3)")
     Double adamwLr;
 
     @Option(names = "--weight-decay", description = "decoupled weight decay")
@@ -118,6 +118,7 @@ public final class TrainOptions {
         finite("--clip", clip);
         TrainConfig c = defaults;
         String configSource = "--config " + config;
+        boolean lrGiven = lr != null;
         if (config != null) {
             String text;
             try {
@@ -134,6 +135,11 @@ public final class TrainOptions {
                 finite("val_fraction", c.valFraction());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(configSource + ": " + e.getMessage());
+            }
+            try {
+                lrGiven |= com.google.gson.JsonParser.parseString(text).getAsJsonObject().has("lr");
+            } catch (RuntimeException e) {
+                // overlay above already rejected text that is not a JSON object
             }
         }
         JsonObject f = new JsonObject();
@@ -179,7 +185,7 @@ public final class TrainOptions {
                 throw new IllegalArgumentException("--model-config " + modelConfig + ": not a JSON object");
             }
         }
-        c = c.overlay(f.toString(), "flags");
+        c = c.overlay(f.toString(), "flags").withOptimizerDefaults(lrGiven);
         if (warmup == null && c.warmup() > c.steps()) {
             // a short run with the default warm-up: shrink the warm-up rather than fail
             c = c.overlay("{\"warmup\": " + Math.max(0, c.steps() / 10) + "}", "flags");

@@ -1,13 +1,9 @@
 package io.github.muon4j.experiment;
 
-import io.github.muon4j.data.Tokenizers;
-import io.github.muon4j.model.ModelConfig;
-import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainConfig;
-import io.github.muon4j.train.Trainer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,104 +11,73 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Muon (AdamW for non-matrix parameters) against AdamW alone on the same model, data, batch and
- * seed. Each optimizer's learning rate is picked by a small sweep (lowest final validation loss);
- * the target loss is AdamW's final validation loss at its best rate unless given; then each
- * optimizer's steps, tokens, FLOPs and wall time to the target, over one or more seeds.
+ * Muon (AdamW for the non-matrix parameters) against AdamW alone on the same model, data, batch and
+ * seeds, tuned by one protocol: each arm's matrix learning rate by {@link LrSearch} on the first seed
+ * (the same grid factor, cap and delta for both), the non-matrix parameters at the same AdamW rate
+ * ({@code adamw_lr}) and the same weight-decay policy in both arms; then each arm's best rate on every
+ * seed, and {@link ToTarget} for the costs to the target with intervals.
  */
 public final class Compare {
 
-    /** One finished training run. */
-    public record RunResult(String optimizer, double lr, long seed, Path dir, double finalValLoss, Curve curve) {}
+    /** The protocol's settings. */
+    public record Protocol(List<Double> muonGrid, List<Double> adamwGrid, double factor, int cap, double delta) {}
 
-    /** Everything the report needs. */
-    public record Result(double target, List<RunResult> sweep, List<RunResult> muon, List<RunResult> adamw, double flopsPerToken) {}
+    /** Everything a report needs. */
+    public record Result(
+            TrainConfig base, Protocol protocol, List<Long> seeds, LrSearch.Result muonSearch, LrSearch.Result adamwSearch,
+            List<RunSummary> sweep, List<RunSummary> muon, List<RunSummary> adamw, ToTarget.Result toTarget) {}
 
     private Compare() {}
 
-    /** Trains one configuration into {@code dir}, or reads it back if it finished before. */
-    public static RunResult train(TrainConfig base, String optimizer, double lr, long seed, Path dir, PrintStream log) throws IOException {
-        String json = String.format(Locale.ROOT, "{\"optimizer\": \"%s\", \"lr\": %s, \"seed\": %d, \"out\": %s, \"samples\": 0}",
-                optimizer, Double.toString(lr), seed, com.google.gson.JsonParser.parseString("\"" + dir.toString().replace("\\", "\\\\") + "\"").toString());
-        TrainConfig cfg = base.overlay(json, "compare");
-        if ("adamw".equals(optimizer)) {
-            cfg = cfg.overlay("{\"adamw_lr\": " + lr + "}", "compare");
-        }
-        cfg = cfg.validate();
-        double fpt = flopsPerToken(cfg);
-        Path done = dir.resolve("DONE");
-        if (!Files.exists(done)) {
-            clear(dir);
-            log.printf("  %s lr %s seed %d -> %s%n", optimizer, lr, seed, dir);
-            try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-                new Trainer(run, new PrintStream(OutputStream.nullOutputStream())).train();
+    /** {@code base} with the arm's optimizer, matrix rate and seed; nothing else changes between arms. */
+    public static TrainConfig arm(TrainConfig base, String optimizer, double lr, long seed) {
+        return base.overlay(String.format(Locale.ROOT, "{\"optimizer\": \"%s\", \"lr\": %s, \"seed\": %d}", optimizer, Double.toString(lr), seed),
+                "compare").validate();
+    }
+
+    public static String label(String prefix, String optimizer, double lr, long seed) {
+        return String.format(Locale.ROOT, "%s%s-lr%s-seed%d", prefix, optimizer, fmt(lr), seed);
+    }
+
+    static String fmt(double lr) {
+        return String.format(Locale.ROOT, "%.4g", lr).replaceAll("\\.?0+(e|$)", "$1");
+    }
+
+    /** Searches one arm's rate on {@code seed}; every run it makes is added to {@code sweep}. */
+    public static LrSearch.Result tune(TrainConfig base, String optimizer, List<Double> grid, Protocol p, long seed, String prefix, RunCache cache,
+            List<RunSummary> sweep) {
+        return LrSearch.search(grid, p.factor(), p.cap(), p.delta(), lr -> {
+            try {
+                RunSummary s = cache.get(label(prefix, optimizer, lr, seed), arm(base, optimizer, lr, seed));
+                sweep.add(s);
+                return s.diverged() ? Double.POSITIVE_INFINITY : s.finalValLoss();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            Files.writeString(done, "finished\n");
-        }
-        Curve c = Curve.read(dir.resolve("metrics.jsonl"), fpt);
-        return new RunResult(optimizer, lr, seed, dir, c.finalValLoss(), c);
+        });
     }
 
-    static double flopsPerToken(TrainConfig cfg) {
-        return Run.modelConfigFor(cfg, Tokenizers.byName(cfg.tokenizerOrDefault())).flopsPerToken(cfg.seqLen());
+    public static Result run(TrainConfig base, Protocol p, List<Long> seeds, String prefix, RunCache cache, PrintStream log) throws IOException {
+        List<RunSummary> sweep = new ArrayList<>();
+        long s0 = seeds.get(0);
+        log.printf("%stuning Muon's matrix rate (seed %d) ...%n", prefix, s0);
+        LrSearch.Result ms = tune(base, "muon", p.muonGrid(), p, s0, prefix, cache, sweep);
+        log.printf("%stuning AdamW's matrix rate (seed %d) ...%n", prefix, s0);
+        LrSearch.Result as = tune(base, "adamw", p.adamwGrid(), p, s0, prefix, cache, sweep);
+        List<RunSummary> muon = new ArrayList<>(), adamw = new ArrayList<>();
+        for (long s : seeds) {
+            muon.add(cache.get(label(prefix, "muon", ms.best(), s), arm(base, "muon", ms.best(), s)));
+            adamw.add(cache.get(label(prefix, "adamw", as.best(), s), arm(base, "adamw", as.best(), s)));
+        }
+        return new Result(base, p, seeds, ms, as, sweep, muon, adamw, ToTarget.analyze(muon, adamw));
     }
 
-    public static Result run(TrainConfig base, List<Double> muonLrs, List<Double> adamwLrs, List<Long> seeds, Double target, Path out, PrintStream log)
-            throws IOException {
-        if (base.evalEvery() == 0 || base.evalEvery() > Math.max(1, base.steps() / 10)) {
-            base = base.overlay("{\"eval_every\": " + Math.max(1, base.steps() / 20) + "}", "compare");
-        }
-        long seed0 = seeds.get(0);
-        List<RunResult> sweep = new ArrayList<>();
-        RunResult bestMuon = null, bestAdam = null;
-        for (double lr : muonLrs) {
-            RunResult r = train(base, "muon", lr, seed0, out.resolve(name("muon", lr, seed0)), log);
-            sweep.add(r);
-            bestMuon = better(bestMuon, r);
-        }
-        for (double lr : adamwLrs) {
-            RunResult r = train(base, "adamw", lr, seed0, out.resolve(name("adamw", lr, seed0)), log);
-            sweep.add(r);
-            bestAdam = better(bestAdam, r);
-        }
-        List<RunResult> muon = new ArrayList<>(List.of(bestMuon)), adamw = new ArrayList<>(List.of(bestAdam));
-        for (long s : seeds.subList(1, seeds.size())) {
-            muon.add(train(base, "muon", bestMuon.lr(), s, out.resolve(name("muon", bestMuon.lr(), s)), log));
-            adamw.add(train(base, "adamw", bestAdam.lr(), s, out.resolve(name("adamw", bestAdam.lr(), s)), log));
-        }
-        double t = target != null ? target : mean(adamw.stream().mapToDouble(RunResult::finalValLoss).toArray());
-        return new Result(t, sweep, muon, adamw, flopsPerToken(base));
-    }
-
-    static String name(String opt, double lr, long seed) {
-        return String.format(Locale.ROOT, "%s-lr%s-seed%d", opt, Double.toString(lr), seed);
-    }
-
-    static RunResult better(RunResult a, RunResult b) {
-        if (a == null || !Double.isFinite(a.finalValLoss())) {
-            return b;
-        }
-        return Double.isFinite(b.finalValLoss()) && b.finalValLoss() < a.finalValLoss() ? b : a;
-    }
-
-    static double mean(double[] v) {
-        double s = 0;
-        int n = 0;
-        for (double d : v) {
-            if (Double.isFinite(d)) {
-                s += d;
-                n++;
-            }
-        }
-        return n == 0 ? Double.NaN : s / n;
-    }
-
-    /** Removes what an interrupted run left, so that it starts again cleanly. */
+    /** Removes a directory tree (an interrupted run's leftovers). */
     static void clear(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var walk = Files.walk(dir)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
+                for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(q);
                 }
             }
         }

@@ -21,7 +21,7 @@ import java.util.Map;
 public final class Reproduce {
 
     /** One architecture x optimizer. */
-    public record Cell(String arch, String optimizer, double lr, Compare.RunResult run, InferenceBench.Variant inference) {}
+    public record Cell(String arch, String optimizer, double lr, RunSummary run, InferenceBench.Variant inference) {}
 
     /** All cells, and the step count the budget gave. */
     public record Result(int steps, List<Cell> cells, int decodeContext) {}
@@ -59,6 +59,7 @@ public final class Reproduce {
         archs.put("mha-moe", new String[] {"mha", "moe"});
         archs.put("mla-moe", new String[] {"mla", "moe"});
         Map<String, ModelConfig> variants = InferenceBench.variants(mc);
+        RunCache cache = new RunCache(out.resolve("summaries"), out.resolve("runs"), true, log);
         List<Cell> cells = new ArrayList<>();
         for (Map.Entry<String, String[]> a : archs.entrySet()) {
             TrainConfig ta = b.overlay("{\"attention\": \"" + a.getValue()[0] + "\", \"ffn\": \"" + a.getValue()[1] + "\"}", "reproduce");
@@ -66,7 +67,7 @@ public final class Reproduce {
             InferenceBench.Variant inf = InferenceBench.run(a.getKey(), variants.get(a.getKey()), new int[] {ctx}, 32, 2);
             for (String opt : new String[] {"adamw", "muon"}) {
                 double lr = opt.equals("muon") ? muonLr : adamwLr;
-                Compare.RunResult r = Compare.train(ta, opt, lr, ta.seed(), out.resolve(a.getKey() + "-" + opt), log);
+                RunSummary r = cache.get(a.getKey() + "-" + opt, Compare.arm(ta, opt, lr, ta.seed()));
                 cells.add(new Cell(a.getKey(), opt, lr, r, inf));
             }
         }

@@ -21,6 +21,11 @@ public final class LinePlot {
 
     private record Series(String name, double[] x, double[] y, boolean dashed, boolean markers) {}
 
+    /** A shaded range (e.g. a seed band) in the colour of series {@code series}. */
+    private record Band(int series, double[] x, double[] lo, double[] hi) {}
+
+    private final List<Band> bands = new ArrayList<>();
+
     private final String title;
     private final String xLabel;
     private final String yLabel;
@@ -43,6 +48,12 @@ public final class LinePlot {
 
     public LinePlot dashed(String name, double[] x, double[] y) {
         series.add(new Series(name, x.clone(), y.clone(), true, x.length < 40));
+        return this;
+    }
+
+    /** Shades [lo, hi] along x in the colour of the series added last (add the band after its line). */
+    public LinePlot band(double[] x, double[] lo, double[] hi) {
+        bands.add(new Band(Math.max(0, series.size() - 1), x.clone(), lo.clone(), hi.clone()));
         return this;
     }
 
@@ -96,6 +107,16 @@ public final class LinePlot {
                 }
             }
         }
+        for (Band bd : bands) {
+            for (int i = 0; i < bd.x.length; i++) {
+                for (double v : new double[] {bd.lo[i], bd.hi[i]}) {
+                    if (usable(bd.x[i], v)) {
+                        y0 = Math.min(y0, ty(v));
+                        y1 = Math.max(y1, ty(v));
+                    }
+                }
+            }
+        }
         if (!(x0 <= x1)) {
             x0 = 0;
             x1 = 1;
@@ -120,21 +141,47 @@ public final class LinePlot {
         g.setFont(font);
         FontMetrics fm = g.getFontMetrics();
 
-        // grid and ticks
+        // grid and ticks: on a log axis at 1-2-5 x 10^k, so that every label is a round number
         g.setStroke(new BasicStroke(1f));
-        for (int i = 0; i <= 5; i++) {
-            double fx = x0 + (x1 - x0) * i / 5.0;
-            double fy = y0 + (y1 - y0) * i / 5.0;
-            int px = left + (int) Math.round(pw * i / 5.0);
-            int py = top + ph - (int) Math.round(ph * i / 5.0);
+        for (double fx : ticks(x0, x1, logX)) {
+            int px = left + (int) Math.round((fx - x0) / (x1 - x0) * pw);
             g.setColor(new Color(0xe8e8e8));
             g.drawLine(px, top, px, top + ph);
-            g.drawLine(left, py, left + pw, py);
             g.setColor(Color.DARK_GRAY);
             String xs = fmt(logX ? Math.pow(10, fx) : fx);
-            String ys = fmt(logY ? Math.pow(10, fy) : fy);
             g.drawString(xs, px - fm.stringWidth(xs) / 2, top + ph + 18);
+        }
+        for (double fy : ticks(y0, y1, logY)) {
+            int py = top + ph - (int) Math.round((fy - y0) / (y1 - y0) * ph);
+            g.setColor(new Color(0xe8e8e8));
+            g.drawLine(left, py, left + pw, py);
+            g.setColor(Color.DARK_GRAY);
+            String ys = fmt(logY ? Math.pow(10, fy) : fy);
             g.drawString(ys, left - 8 - fm.stringWidth(ys), py + 5);
+        }
+        // bands under the lines
+        for (Band bd : bands) {
+            Color c = Png.PALETTE[bd.series % Png.PALETTE.length];
+            g.setColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 50));
+            java.awt.geom.Path2D.Double poly = new java.awt.geom.Path2D.Double();
+            List<double[]> pts = new ArrayList<>();
+            for (int i = 0; i < bd.x.length; i++) {
+                if (usable(bd.x[i], bd.lo[i]) && usable(bd.x[i], bd.hi[i])) {
+                    pts.add(new double[] {left + (tx(bd.x[i]) - x0) / (x1 - x0) * pw, top + ph - (ty(bd.lo[i]) - y0) / (y1 - y0) * ph,
+                        top + ph - (ty(bd.hi[i]) - y0) / (y1 - y0) * ph});
+                }
+            }
+            if (pts.size() >= 2) {
+                poly.moveTo(pts.get(0)[0], pts.get(0)[2]);
+                for (double[] q : pts) {
+                    poly.lineTo(q[0], q[2]);
+                }
+                for (int i = pts.size() - 1; i >= 0; i--) {
+                    poly.lineTo(pts.get(i)[0], pts.get(i)[1]);
+                }
+                poly.closePath();
+                g.fill(poly);
+            }
         }
         g.setColor(Color.BLACK);
         g.drawRect(left, top, pw, ph);
@@ -195,13 +242,51 @@ public final class LinePlot {
         Png.write(img, png);
     }
 
+    /**
+     * Tick positions (in axis units: log10 of the value on a log axis) inside [a, b]. Linear: 6 evenly
+     * spaced. Log: the values m x 10^k, m in {1, 2, 5}, that fall inside (only powers of ten when that
+     * gives more than 10 ticks; 1..9 x 10^k when {1, 2, 5} gives fewer than 3).
+     */
+    static List<Double> ticks(double a, double b, boolean log) {
+        List<Double> out = new ArrayList<>();
+        if (!log) {
+            for (int i = 0; i <= 5; i++) {
+                out.add(a + (b - a) * i / 5.0);
+            }
+            return out;
+        }
+        List<Double> t125 = at(a, b, new double[] {1, 2, 5});
+        if (t125.size() > 10) {
+            return at(a, b, new double[] {1});
+        }
+        if (t125.size() >= 3) {
+            return t125;
+        }
+        List<Double> t9 = at(a, b, new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        return t9.size() >= 2 ? t9 : ticks(a, b, false);
+    }
+
+    private static List<Double> at(double a, double b, double[] mantissas) {
+        List<Double> out = new ArrayList<>();
+        for (int k = (int) Math.floor(a) - 1; k <= (int) Math.ceil(b); k++) {
+            for (double m : mantissas) {
+                double t = Math.log10(m) + k;
+                if (t >= a - 1e-9 && t <= b + 1e-9) {
+                    out.add(t);
+                }
+            }
+        }
+        return out;
+    }
+
     static String fmt(double v) {
         double a = Math.abs(v);
         if (a == 0) {
             return "0";
         }
         if (a >= 1e5 || a < 1e-3) {
-            return String.format("%.2g", v);
+            // 2e-04, 1.5e+06: compact scientific, no trailing zeros
+            return String.format(java.util.Locale.ROOT, "%.2g", v).replace(".0e", "e").replaceAll("e([+-])0*(\\d)", "e$1$2").replace("e+", "e");
         }
         if (a >= 100 || (a >= 1 && v == Math.rint(v))) {
             return String.format("%.0f", v);

@@ -104,8 +104,14 @@ public final class Run implements AutoCloseable {
     }
 
     /**
-     * Muon for hidden matrices and expert stacks (scaled to match AdamW's update RMS, so AdamW's weight
-     * decay carries over), AdamW for the rest; or AdamW for everything, matrices at {@code matrixLr}.
+     * Muon for hidden matrices and expert stacks, AdamW for the rest; or AdamW for everything, matrices
+     * at {@code matrixLr}. The policy is the same in both arms: the non-matrix parameters (embedding,
+     * head, norms, routers) get AdamW at {@code otherLr} with the same betas and decay either way; only
+     * the matrices' optimizer and rate differ. Muon's update uses Keller Jordan's ORIGINAL scaling
+     * (msign(G) x sqrt(max(1, rows/cols)), update RMS about 1/sqrt(cols), not matched to AdamW's), so
+     * its rate is not on AdamW's scale and must be tuned on its own. Weight decay is decoupled and
+     * multiplied by each parameter's own rate (PyTorch's convention, in Muon as in AdamW), applied to
+     * every parameter in both arms.
      */
     public static MuonWithAdamW optimizerFor(
             boolean muon, Map<String, ParamRole> roles, Tracker matrixLr, Tracker otherLr, float weightDecay) {
@@ -364,9 +370,9 @@ public final class Run implements AutoCloseable {
 
     // ------------------------------------------------------------------ evaluation and samples
 
-    /** Mean validation loss over the first {@code batches} sequential windows of the validation data. */
+    /** Mean validation loss over the first {@code batches} x batch_size windows of the validation data (each token once). */
     public double evaluate(int batches) {
-        return Evaluator.loss(model, valData, config.batchSize(), config.seqLen(), batches, manager);
+        return Evaluator.loss(model, valData, config.batchSize(), config.seqLen(), Evaluator.windowCount(batches, config.batchSize()), manager);
     }
 
     /** A line of generated text, seeded by {@code i}. */

@@ -17,7 +17,9 @@ import java.util.Set;
  * (snake_case, as {@code params --json} prints them); fields derived from sizes are re-derived.
  *
  * <p>{@code lr} is the learning rate of the hidden matrices (Muon's, or AdamW's when the optimizer
- * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers).
+ * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers), the same
+ * with either optimizer. The default {@code lr} depends on the optimizer ({@link #defaultLr}): Muon's
+ * rate is not on AdamW's scale.
  *
  * <p>{@code initFrom} (optional): a Hugging Face LlamaForCausalLM / DeepseekV3ForCausalLM directory
  * whose shape, weights and tokenizer start the run (continued pre-training); it replaces the preset.
@@ -68,6 +70,25 @@ public record TrainConfig(
         return new TrainConfig(
                 "tiny", "mha", "dense", "muon", 0.02, 3e-3, 0.1, 16, 128, 600, 50, "cosine", 1, 1.0, 100,
                 20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3, null, null);
+    }
+
+    /**
+     * The default learning rate of the hidden matrices for {@code --optimizer adamw}: the AdamW optimum
+     * that the study's tuning protocol found for the tiny preset (see REPRODUCTION.md), not Muon's 0.02.
+     */
+    public static final double ADAMW_MATRIX_LR = 3e-3;
+
+    /** The default hidden-matrix learning rate of an optimizer: 0.02 for Muon, {@link #ADAMW_MATRIX_LR} for AdamW. */
+    public static double defaultLr(String optimizer) {
+        return "adamw".equals(optimizer) ? ADAMW_MATRIX_LR : defaults().lr();
+    }
+
+    /** This config with the optimizer's default matrix rate, unless {@code lrGiven}. */
+    public TrainConfig withOptimizerDefaults(boolean lrGiven) {
+        if (lrGiven || lr != defaults().lr() || defaultLr(optimizer) == lr) {
+            return this;
+        }
+        return overlay("{\"lr\": " + defaultLr(optimizer) + "}", "defaults for --optimizer " + optimizer);
     }
 
     /** The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise. */
