@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             CompareCommand.class,
             ReproduceCommand.class,
             SweepCommand.class,
+            StudyCommand.class,
             DoctorCommand.class,
             ExportCommand.class,
             CommandLine.HelpCommand.class

@@ -40,6 +40,27 @@ public final class RunCache {
     private final PrintStream log;
     private int trained;
     private int reused;
+    private boolean offline;
+    private long deadlineNanos = Long.MAX_VALUE;
+
+    /** Thrown instead of training when the cache is offline or past its deadline. */
+    public static final class NotCached extends RuntimeException {
+        public NotCached(String label) {
+            super(label);
+        }
+    }
+
+    /** Offline: never train, throw {@link NotCached} for a missing run (report-only mode). */
+    public RunCache offline(boolean on) {
+        offline = on;
+        return this;
+    }
+
+    /** Start no new run after this {@link System#nanoTime()} (a budget). */
+    public RunCache deadline(long nanos) {
+        deadlineNanos = nanos;
+        return this;
+    }
 
     public RunCache(Path summaries, Path scratch, boolean keepRuns, PrintStream log) {
         this.summaries = summaries;
@@ -64,9 +85,15 @@ public final class RunCache {
         return summaries.resolve(label + "-" + key(c) + ".json");
     }
 
-    /** The cached summary of {@code c}, or null. */
+    /** The cached summary of {@code c} (under any label: the key decides), or null. */
     public RunSummary cached(String label, TrainConfig c) throws IOException {
         Path f = file(label, c);
+        if (!Files.exists(f) && Files.isDirectory(summaries)) {
+            String suffix = "-" + key(c) + ".json";
+            try (var files = Files.list(summaries)) {
+                f = files.filter(q -> q.getFileName().toString().endsWith(suffix)).sorted().findFirst().orElse(f);
+            }
+        }
         return Files.exists(f) ? RunSummary.fromJson(Files.readString(f)) : null;
     }
 
@@ -76,6 +103,9 @@ public final class RunCache {
         if (s != null) {
             reused++;
             return s;
+        }
+        if (offline || System.nanoTime() > deadlineNanos) {
+            throw new NotCached(label);
         }
         String key = key(c);
         Path dir = scratch.resolve(label + "-" + key);

@@ -286,7 +286,7 @@ public final class LinePlot {
         }
         if (a >= 1e5 || a < 1e-3) {
             // 2e-04, 1.5e+06: compact scientific, no trailing zeros
-            return String.format(java.util.Locale.ROOT, "%.2g", v).replace(".0e", "e").replaceAll("e([+-])0*(\\d)", "e$1$2").replace("e+", "e");
+            return String.format(java.util.Locale.ROOT, "%.1e", v).replace(".0e", "e").replaceAll("e([+-])0*(\\d)", "e$1$2").replace("e+", "e");
         }
         if (a >= 100 || (a >= 1 && v == Math.rint(v))) {
             return String.format("%.0f", v);
@@ -294,6 +294,6 @@ public final class LinePlot {
         if (a >= 1) {
             return String.format("%.2f", v);
         }
-        return String.format("%.3f", v);
+        return String.format(java.util.Locale.ROOT, "%.3f", v).replaceAll("0+$", "");
     }
 }

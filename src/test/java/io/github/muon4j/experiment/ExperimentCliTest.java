@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,29 +34,63 @@ class ExperimentCliTest {
         return lines[lines.length - 1];
     }
 
+    static final String[] COMPARE = {"compare", "--steps", "8", "--batch-size", "4", "--seq-len", "32", "--eval-every", "2", "--eval-batches", "2",
+        "--muon-lrs", "0.02,0.04", "--adamw-lrs", "3e-3,6e-3", "--lr-cap", "3", "--json"};
+
+    static String[] with(String[] a, String... more) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, out, a.length, more.length);
+        return out;
+    }
+
     @Test
-    void compareWritesReportJsonAndPlotsAndResumes(@TempDir Path dir) throws Exception {
+    void compareWithTwoSeedsGivesFiniteRatiosWithIntervalsAndResumes(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("cmp");
-        String[] args = {"compare", "--steps", "8", "--batch-size", "4", "--seq-len", "32", "--eval-every", "2", "--eval-batches", "2",
-            "--muon-lrs", "0.02", "--adamw-lrs", "3e-3,6e-3", "--out", out.toString(), "--json"};
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
-        for (String k : new String[] {"target_loss", "muon_steps_to_target", "adamw_steps_to_target", "steps_ratio", "muon_final_val_loss", "adamw_final_val_loss"}) {
-            assertTrue(o.has(k), k);
+        String[] args = with(COMPARE, "--seeds", "1,2", "--out", out.toString());
+        String line = lastLine(dir.resolve("cache"), args);
+        assertFalse(line.contains("NaN"), line);
+        JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+        for (String k : new String[] {"steps_ratio", "total_flops_ratio", "model_flops_ratio", "wall_ratio"}) {
+            assertTrue(Double.isFinite(o.get(k).getAsDouble()), k);
+            assertEquals(2, o.getAsJsonArray(k + "_ci95").size(), k);
         }
-        double adamBest = Math.min(JsonParser.parseString(Files.readString(out.resolve("results.json"))).getAsJsonObject().getAsJsonArray("runs").get(1)
-                .getAsJsonObject().get("final_val_loss").getAsDouble(), JsonParser.parseString(Files.readString(out.resolve("results.json")))
-                .getAsJsonObject().getAsJsonArray("runs").get(2).getAsJsonObject().get("final_val_loss").getAsDouble());
-        assertEquals(adamBest, o.get("target_loss").getAsDouble(), 1e-9, "target = AdamW's best final loss");
-        assertEquals(o.get("adamw_final_val_loss").getAsDouble(), o.get("target_loss").getAsDouble(), 1e-9);
-        assertTrue(o.get("adamw_steps_to_target").getAsDouble() <= 8, "AdamW reaches its own final loss");
-        for (String f : new String[] {"REPORT.md", "results.json", "loss_vs_steps.png", "loss_vs_tokens.png", "loss_vs_flops.png", "loss_vs_time.png", "lr_sweep.png"}) {
+        assertEquals("[1,2]", o.get("seeds").toString());
+        int tried = o.getAsJsonArray("muon_lrs").size();
+        assertTrue(tried >= 2 && tried <= 3, "the grid extends at most to the cap");
+        assertTrue(o.getAsJsonArray("muon_lrs").asList().stream().anyMatch(e -> e.getAsDouble() == o.get("muon_best_lr").getAsDouble()));
+        assertTrue(o.getAsJsonArray("adamw_lrs").size() >= 2);
+        assertEquals(2, o.get("muon_runs").getAsInt());
+        assertTrue(o.get("adamw_reached").getAsInt() >= 0 && o.get("muon_reached").getAsInt() <= 2);
+        // Newton-Schulz is counted: Muon's total FLOPs per step exceed its model FLOPs, so the two ratios differ
+        assertTrue(o.get("muon_ns_flops_per_step").getAsDouble() > 0);
+        assertNotEquals(o.get("model_flops_ratio").getAsDouble(), o.get("total_flops_ratio").getAsDouble());
+        for (String f : new String[] {"REPORT.md", "results.json", "loss_vs_steps.png", "loss_vs_flops.png", "loss_vs_time.png", "lr_search.png"}) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
-        // a second call finds every run finished and trains nothing
-        long before = Files.getLastModifiedTime(out.resolve("muon-lr0.02-seed1337").resolve("metrics.jsonl")).toMillis();
+        assertTrue(Files.readString(out.resolve("REPORT.md")).contains("target = final validation loss of AdamW's seed-mean curve"));
+        // a second call finds every run's summary and trains nothing
+        Path summaries = out.resolve("summaries");
+        java.util.Map<Path, Long> before = new java.util.HashMap<>();
+        try (var l = Files.list(summaries)) {
+            for (Path p : l.toList()) {
+                before.put(p, Files.getLastModifiedTime(p).toMillis());
+            }
+        }
         JsonObject again = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
-        assertEquals(o.get("target_loss").getAsDouble(), again.get("target_loss").getAsDouble());
-        assertEquals(before, Files.getLastModifiedTime(out.resolve("muon-lr0.02-seed1337").resolve("metrics.jsonl")).toMillis());
+        assertEquals(o.get("steps_ratio").getAsDouble(), again.get("steps_ratio").getAsDouble());
+        for (var e : before.entrySet()) {
+            assertEquals(e.getValue(), Files.getLastModifiedTime(e.getKey()).toMillis(), e.getKey().toString());
+        }
+    }
+
+    @Test
+    void compareHonoursSeed(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("cmp7");
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), with(COMPARE, "--seed", "7", "--out", out.toString()))).getAsJsonObject();
+        assertEquals("[7]", o.get("seeds").toString());
+        try (var l = Files.list(out.resolve("summaries"))) {
+            assertTrue(l.allMatch(p -> p.getFileName().toString().contains("-seed7-")), "every run trained seed 7");
+        }
     }
 
     @Test
@@ -137,19 +172,20 @@ class ExperimentCliTest {
         for (String f : new String[] {"REPORT.md", "results.json", "steps_to_target.png", "tokens_to_target.png", "lr_sensitivity.png"}) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
-        // resume: delete one point; only that one is trained again
-        Path keep = out.resolve("bs2-muon-lr0.02-seed1337").resolve("metrics.jsonl");
-        long kept = Files.getLastModifiedTime(keep).toMillis();
-        Path redo = out.resolve("bs4-adamw-lr0.003-seed1337");
-        try (var w = Files.walk(redo)) {
-            for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
+        // resume: delete one point's summary; only that one is trained again
+        Path summaries = out.resolve("summaries");
+        Path keep, redo;
+        try (var l = Files.list(summaries)) {
+            List<Path> all = l.sorted().toList();
+            keep = all.stream().filter(p -> p.getFileName().toString().startsWith("bs2-muon-lr0.02-seed1337-")).findFirst().orElseThrow();
+            redo = all.stream().filter(p -> p.getFileName().toString().startsWith("bs4-adamw-lr0.003-seed1337-")).findFirst().orElseThrow();
         }
+        long kept = Files.getLastModifiedTime(keep).toMillis();
+        Files.delete(redo);
         JsonObject again = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
         assertEquals(8, again.get("runs").getAsInt());
         assertEquals(kept, Files.getLastModifiedTime(keep).toMillis(), "finished points are not re-run");
-        assertTrue(Files.exists(redo.resolve("DONE")), "the missing point ran again");
+        assertTrue(Files.exists(redo), "the missing point ran again");
         assertEquals(o.get("target_loss").getAsDouble(), again.get("target_loss").getAsDouble(), 1e-12, "deterministic runs");
     }
 }

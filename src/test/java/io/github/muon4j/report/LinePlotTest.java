@@ -31,6 +31,19 @@ class LinePlotTest {
         }
         assertTrue(blue > 50 && red > 20, "both series drawn: blue " + blue + " red " + red);
         assertEquals("0.001", LinePlot.fmt(0.001));
-        assertEquals("2.5e+06", LinePlot.fmt(2.5e6));
+        assertEquals("2.5e6", LinePlot.fmt(2.5e6));
+        assertEquals("2e-4", LinePlot.fmt(2e-4));
+    }
+
+    @Test
+    void logTicksAreRoundNumbers() {
+        // 0.001 .. 0.1: 1-2-5 per decade
+        java.util.List<Double> t = LinePlot.ticks(Math.log10(0.001), Math.log10(0.1), true);
+        assertEquals(java.util.List.of("0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1"),
+                t.stream().map(v -> LinePlot.fmt(Math.pow(10, v))).toList());
+        // many decades: powers of ten only
+        assertEquals(9, LinePlot.ticks(0, 8, true).size());
+        // less than a factor 2: 1..9 x 10^k
+        assertEquals(java.util.List.of(Math.log10(3), Math.log10(4)), LinePlot.ticks(Math.log10(2.5), Math.log10(4.5), true));
     }
 }
