@@ -32,6 +32,10 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--budget", description = "stop starting new runs after this much time (20m, 1.5h); the report covers what finished")
     String budget;
 
+    @Option(names = "--parts", split = ",", description = "train only these parts (sizeS, sizeM, stability, frontier, sizeL, arch; default: all); "
+            + "the others are read from the summaries, so parallel processes can share the study")
+    java.util.List<String> parts;
+
     @Option(names = "--report-only", description = "train nothing: regenerate the report from the summaries there are")
     boolean reportOnly;
 
@@ -53,7 +57,12 @@ public final class StudyCommand implements Callable<Integer> {
         Study.Settings s = quick ? Study.quick() : Study.full();
         Path dir = results != null ? results : Path.of(quick ? "results/study-quick" : "results/study");
         Path tmp = scratch != null ? scratch : Path.of("runs/study");
-        RunCache cache = new RunCache(dir.resolve("runs"), tmp, false, System.err).offline(reportOnly);
+        RunCache cache = new RunCache(dir.resolve("runs"), tmp, false, System.err);
+        if (parts != null) {
+            for (String p : parts) {
+                CompareCommand.require(Study.PARTS.contains(p), "--parts: '" + p + "' is not one of " + String.join(", ", Study.PARTS));
+            }
+        }
         if (budget != null) {
             Budget b = Budget.parse(budget);
             if (!b.isTime()) {
@@ -71,7 +80,7 @@ public final class StudyCommand implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         String command = "./muon4j study" + (quick ? " --quick" : "") + (data != null ? " --data " + data : "");
-        Study.Result r = Study.run(user, s, cache, System.err);
+        Study.Result r = Study.run(user, s, cache, System.err, java.util.Set.copyOf(parts != null ? parts : Study.PARTS), reportOnly);
         StudyReport.write(r, dir, command);
         String report = Files.readString(dir.resolve("REPORT.md"));
         System.out.print(report);

@@ -85,7 +85,19 @@ public final class Study {
                 b, steps, steps / 10, Math.max(1, steps / evals), Math.max(1, s.evalWindows() / b)), "study frontier").validate();
     }
 
+    /** The parts of the study, in the order they run. */
+    public static final List<String> PARTS = List.of("sizeS", "sizeM", "stability", "frontier", "sizeL", "arch");
+
     public static Result run(TrainConfig user, Settings s, RunCache cache, PrintStream log) throws IOException {
+        return run(user, s, cache, log, java.util.Set.copyOf(PARTS), false);
+    }
+
+    /**
+     * Runs the selected {@code parts} (the others only read what the cache holds, so that several
+     * processes can share the work: one per part, all writing to the same summaries).
+     */
+    public static Result run(TrainConfig user, Settings s, RunCache cache, PrintStream log, java.util.Set<String> parts, boolean reportOnly)
+            throws IOException {
         TrainConfig base = base(user, s);
         List<String> incomplete = new ArrayList<>();
         Compare.Protocol p = new Compare.Protocol(List.of(0.01, 0.02, 0.04), List.of(1e-3, 2e-3, 4e-3), s.factor(), s.cap(), s.delta());
@@ -97,18 +109,23 @@ public final class Study {
         List<ArchCell> arch = new ArrayList<>();
         // the order favours what the others need: size S (frontier and stability start from its rates), M (the grid's rates)
         for (Size size : List.of(SIZES.get(0), SIZES.get(1))) {
+            cache.offline(reportOnly || !parts.contains("size" + size.name()));
             sizeRun(base, size, s, p, cache, log, sizes, nonEmb, incomplete);
         }
         Compare.Result small = sizes.get("S");
         if (small != null) {
+            cache.offline(reportOnly || !parts.contains("stability"));
             stability(sized(base, SIZES.get(0)), s, small, cache, log, stability, centers, incomplete);
+            cache.offline(reportOnly || !parts.contains("frontier"));
             frontier(sized(base, SIZES.get(0)), s, small, cache, log, frontier, incomplete);
         } else {
             incomplete.add("stability and frontier: wait for size S's tuning");
         }
+        cache.offline(reportOnly || !parts.contains("sizeL"));
         sizeRun(base, SIZES.get(2), s, p, cache, log, sizes, nonEmb, incomplete);
         Compare.Result mid = sizes.get("M");
         if (mid != null) {
+            cache.offline(reportOnly || !parts.contains("arch"));
             archGrid(base, s, mid, cache, log, arch, incomplete);
         } else {
             incomplete.add("architecture grid: waits for size M's tuning");
