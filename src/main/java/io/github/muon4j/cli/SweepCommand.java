@@ -36,7 +36,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--optimizers", split = ",", defaultValue = "muon,adamw", description = "(default: ${DEFAULT-VALUE})")
     List<String> optimizers;
 
-    @Option(names = "--lrs", split = ",", description = "matrix learning rates to grid over (default: --lr for Muon, 3e-3 for AdamW)")
+    @Option(names = "--lrs", split = ",", description = "matrix learning rates to grid over (default: --lr for Muon, 2e-3 for AdamW)")
     List<Double> lrs = new ArrayList<>();
 
     @Option(names = "--seeds", split = ",", defaultValue = "1337", description = "(default: ${DEFAULT-VALUE})")

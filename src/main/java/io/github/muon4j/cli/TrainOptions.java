@@ -31,7 +31,7 @@ public final class TrainOptions {
     @Option(names = "--optimizer", description = "muon (AdamW for non-matrix parameters) | adamw")
     String optimizer;
 
-    @Option(names = "--lr", description = "learning rate of the hidden matrices (default: 0.02 with Muon; 3e-3 with --optimizer adamw)")
+    @Option(names = "--lr", description = "learning rate of the hidden matrices (default: 0.02 with Muon; 2e-3 with --optimizer adamw)")
     Double lr;
 
     @Option(names = "--adamw-lr", description = "AdamW learning rate of the embedding, head, norms and routers, with either optimizer (default: 3e-3)")

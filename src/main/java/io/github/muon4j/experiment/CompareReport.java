@@ -8,6 +8,7 @@ import io.github.muon4j.report.LinePlot;
 import io.github.muon4j.train.TrainConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
@@ -193,8 +194,10 @@ public final class CompareReport {
             LinePlot p = new LinePlot(title + ": validation loss at the best rates", axes[i][0], "validation loss");
             for (List<RunSummary> arm : List.of(r.muon(), r.adamw())) {
                 for (RunSummary x : arm) {
-                    p.line((x.optimizer().equals("muon") ? "Muon" : "AdamW") + " lr " + trim(x.lr()) + " seed " + x.seed(), xs.get(i).apply(x.curve()),
-                            x.valLoss());
+                    // from the first evaluation after step 0, so that the initial loss does not flatten the curves
+                    double[] xv = xs.get(i).apply(x.curve()), yv = x.valLoss();
+                    p.line((x.optimizer().equals("muon") ? "Muon" : "AdamW") + " lr " + trim(x.lr()) + " seed " + x.seed(),
+                            Arrays.copyOfRange(xv, Math.min(1, xv.length), xv.length), Arrays.copyOfRange(yv, Math.min(1, yv.length), yv.length));
                 }
             }
             double[] xr = xs.get(i).apply(r.adamw().get(0).curve());

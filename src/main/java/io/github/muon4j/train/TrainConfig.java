@@ -74,9 +74,10 @@ public record TrainConfig(
 
     /**
      * The default learning rate of the hidden matrices for {@code --optimizer adamw}: the AdamW optimum
-     * that the study's tuning protocol found for the tiny preset (see REPRODUCTION.md), not Muon's 0.02.
+     * that the study's tuning protocol found for the tiny preset ({@code study --quick}, size M; see
+     * REPRODUCTION.md), not Muon's 0.02.
      */
-    public static final double ADAMW_MATRIX_LR = 3e-3;
+    public static final double ADAMW_MATRIX_LR = 2e-3;
 
     /** The default hidden-matrix learning rate of an optimizer: 0.02 for Muon, {@link #ADAMW_MATRIX_LR} for AdamW. */
     public static double defaultLr(String optimizer) {

@@ -43,6 +43,6 @@ class TrainDefaultsTest {
         for (String fake : new String[] {"30m", "50m", "125m", "200m"}) {
             assertFalse(help.contains(fake), fake);
         }
-        assertTrue(help.contains("3e-3 with --optimizer adamw"));
+        assertTrue(help.contains("2e-3 with --optimizer adamw"));
     }
 }
