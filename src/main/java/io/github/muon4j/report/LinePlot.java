@@ -148,7 +148,7 @@ public final class LinePlot {
             g.setColor(new Color(0xe8e8e8));
             g.drawLine(px, top, px, top + ph);
             g.setColor(Color.DARK_GRAY);
-            String xs = fmt(logX ? Math.pow(10, fx) : fx);
+            String xs = fmt(logX ? snap(Math.pow(10, fx)) : fx);
             g.drawString(xs, px - fm.stringWidth(xs) / 2, top + ph + 18);
         }
         for (double fy : ticks(y0, y1, logY)) {
@@ -156,7 +156,7 @@ public final class LinePlot {
             g.setColor(new Color(0xe8e8e8));
             g.drawLine(left, py, left + pw, py);
             g.setColor(Color.DARK_GRAY);
-            String ys = fmt(logY ? Math.pow(10, fy) : fy);
+            String ys = fmt(logY ? snap(Math.pow(10, fy)) : fy);
             g.drawString(ys, left - 8 - fm.stringWidth(ys), py + 5);
         }
         // bands under the lines
@@ -277,6 +277,11 @@ public final class LinePlot {
             }
         }
         return out;
+    }
+
+    /** 10^log10(5) is 4.999...: round a log tick back to the round number it stands for. */
+    static double snap(double v) {
+        return Double.parseDouble(String.format(java.util.Locale.ROOT, "%.6g", v));
     }
 
     static String fmt(double v) {
