@@ -86,7 +86,11 @@ class ExperimentCliTest {
     @Test
     void compareHonoursSeed(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("cmp7");
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), with(COMPARE, "--seed", "7", "--out", out.toString()))).getAsJsonObject();
+        // one rate per arm and a cap of 1: two runs, both of seed 7
+        String[] args = {"compare", "--steps", "6", "--batch-size", "4", "--seq-len", "32", "--eval-every", "2", "--eval-batches", "1",
+            "--muon-lrs", "0.02", "--adamw-lrs", "3e-3", "--lr-cap", "1", "--json", "--seed", "7", "--out", out.toString()};
+        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        assertFalse(o.get("muon_lr_bracketed").getAsBoolean(), "one rate cannot be interior: the report says so");
         assertEquals("[7]", o.get("seeds").toString());
         try (var l = Files.list(out.resolve("summaries"))) {
             assertTrue(l.allMatch(p -> p.getFileName().toString().contains("-seed7-")), "every run trained seed 7");
