@@ -103,7 +103,20 @@ public final class StudyReport {
         StringBuilder b = new StringBuilder();
         JsonObject json = new JsonObject();
         Study.Settings s = r.settings();
-        List<RunSummary> runs = allRuns(r);
+        // the header counts every stored summary, including those of parts that are not finished
+        List<RunSummary> runs = new ArrayList<>(allRuns(r));
+        Set<String> have = new java.util.HashSet<>(runs.stream().map(RunSummary::key).toList());
+        Path stored = dir.resolve("runs");
+        if (java.nio.file.Files.isDirectory(stored)) {
+            try (var files = java.nio.file.Files.list(stored)) {
+                for (Path q : files.filter(x -> x.toString().endsWith(".json")).sorted().toList()) {
+                    RunSummary x = RunSummary.fromJson(java.nio.file.Files.readString(q));
+                    if (have.add(x.key())) {
+                        runs.add(x);
+                    }
+                }
+            }
+        }
         double wall = runs.stream().mapToDouble(RunSummary::wallSeconds).sum();
         double[] loads = runs.stream().flatMapToDouble(x -> Arrays.stream(x.loadAvg())).filter(Double::isFinite).toArray();
         String first = runs.stream().map(RunSummary::finished).min(String::compareTo).orElse("-");
