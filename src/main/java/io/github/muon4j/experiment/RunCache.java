@@ -69,10 +69,18 @@ public final class RunCache {
         this.log = log;
     }
 
-    /** The key of a configuration: the first 12 hex digits of SHA-256 of its keyed settings. */
+    /** Settings that were part of the key while unset (null) from the start; stored keys depend on them. */
+    private static final List<String> KEYED_WHEN_NULL = List.of("data", "val_data", "tokenizer", "model");
+
+    /**
+     * The key of a configuration: the first 12 hex digits of SHA-256 of its keyed settings. A setting
+     * added to {@link TrainConfig} later (say {@code init_from}) is left out while it is unset, so that
+     * a new optional setting does not orphan the stored summaries.
+     */
     public static String key(TrainConfig c) {
         JsonObject o = JsonParser.parseString(c.toJson()).getAsJsonObject();
         NOT_KEYED.forEach(o::remove);
+        o.entrySet().removeIf(e -> e.getValue().isJsonNull() && !KEYED_WHEN_NULL.contains(e.getKey()));
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(o.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h).substring(0, 12);
