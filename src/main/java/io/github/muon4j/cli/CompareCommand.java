@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "Muon vs AdamW: steps, tokens, FLOPs and time to a target loss, with 95% intervals over seeds.",
+            "Muon vs AdamW: steps, tokens, FLOPs and time to a target loss, with 95%% intervals over seeds.",
             "Both arms are tuned by the same protocol: the hidden-matrix learning rate on a log grid that extends itself",
             "until the optimum is interior (or --lr-cap rates were tried); the other parameters use AdamW at --adamw-lr in both.",
             "Target: the final loss of AdamW's seed-mean curve. Costs: steps, tokens, model FLOPs, Newton-Schulz FLOPs, total",

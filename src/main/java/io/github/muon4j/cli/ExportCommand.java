@@ -16,8 +16,8 @@ import picocli.CommandLine.Option;
         name = "export",
         mixinStandardHelpOptions = true,
         description = {
-            "Export a checkpoint for Hugging Face transformers: model.safetensors, config.json,",
-            "generation_config.json, tokenizer.json, tokenizer_config.json.",
+            "Export a checkpoint for Hugging Face transformers (safetensors, config, tokenizer).",
+            "Writes model.safetensors, config.json, generation_config.json, tokenizer.json and tokenizer_config.json.",
             "MHA + dense -> LlamaForCausalLM; MLA (dense or MoE, sigmoid router) -> DeepseekV3ForCausalLM."
         })
 public final class ExportCommand implements Callable<Integer> {
