@@ -297,6 +297,8 @@ class HfBpe:
 
 
 def main(argv):
+    if len(argv) < 4 and not (len(argv) == 3 and argv[1] == "decode"):
+        raise SystemExit(__doc__)
     cmd, d = argv[1], argv[2]
     if cmd == "logits":
         ids = [int(v) for v in argv[3].split(",")]

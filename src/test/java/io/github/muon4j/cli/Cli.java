@@ -6,16 +6,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /** Runs the command line in-process and captures what it prints. */
-final class Cli {
+public final class Cli {
 
-    record Outcome(int code, String out, String err) {
-        String lastLine() {
+    public record Outcome(int code, String out, String err) {
+        public String lastLine() {
             String[] lines = out.strip().split("\n");
             return lines[lines.length - 1];
         }
     }
 
-    static synchronized Outcome run(Path cache, String... args) {
+    public static synchronized Outcome run(Path cache, String... args) {
         System.setProperty("muon4j.cache", cache.toString());
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();

@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.github.muon4j.cli.Main;
+import io.github.muon4j.cli.Cli;
+import io.github.muon4j.cli.Cli.Outcome;
 import io.github.muon4j.data.ByteTokenizer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -20,33 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code train --init-from} the export and export again; and the one-line refusals.
  */
 class ExportCliTest {
-
-    record Outcome(int code, String out, String err) {
-        String lastLine() {
-            String[] lines = out.strip().split("\n");
-            return lines[lines.length - 1];
-        }
-    }
-
-    static synchronized Outcome run(Path cache, String... args) {
-        System.setProperty("muon4j.cache", cache.toString());
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        int code;
-        try {
-            code = Main.run(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        Outcome o = new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        oldErr.print(o.err());
-        return o;
-    }
 
     private static final String[] SMALL = {
         "--batch-size", "2", "--seq-len", "32", "--steps", "3", "--warmup", "1", "--eval-every", "0",
@@ -67,17 +38,17 @@ class ExportCliTest {
         Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 32, \"n_heads\": 4, \"n_routed_experts\": 6,"
                 + " \"top_k\": 2, \"n_shared_experts\": 1, \"n_dense_layers\": 1, \"init_scale\": 0.2}");
         Path runA = dir.resolve("a");
-        Outcome t = run(cache, args(new String[] {"train", "--attention", "mla", "--ffn", "moe", "--out", runA.toString(),
+        Outcome t = Cli.run(cache, args(new String[] {"train", "--attention", "mla", "--ffn", "moe", "--out", runA.toString(),
             "--model-config", model.toString()}));
         assertEquals(0, t.code(), t.err());
 
         Path hfA = dir.resolve("hf-a");
-        Outcome e = run(cache, "export", "--checkpoint", runA.toString(), "--out", hfA.toString());
+        Outcome e = Cli.run(cache, "export", "--checkpoint", runA.toString(), "--out", hfA.toString());
         assertEquals(0, e.code(), e.err());
         assertTrue(e.err().contains("DeepseekV3ForCausalLM"), e.err());
 
         String prompt = "The Commission";
-        Outcome g = run(cache, "generate", "--checkpoint", runA.toString(), "--prompt", prompt, "--max-tokens", "12",
+        Outcome g = Cli.run(cache, "generate", "--checkpoint", runA.toString(), "--prompt", prompt, "--max-tokens", "12",
                 "--temperature", "0", "--json");
         assertEquals(0, g.code(), g.err());
         String generated = JsonParser.parseString(g.lastLine()).getAsJsonObject().get("text").getAsString();
@@ -88,7 +59,7 @@ class ExportCliTest {
 
         // continued pre-training from the export, then export again: the model config survives
         Path runB = dir.resolve("b");
-        Outcome i = run(cache, args(new String[] {"train", "--init-from", hfA.toString(), "--out", runB.toString()}));
+        Outcome i = Cli.run(cache, args(new String[] {"train", "--init-from", hfA.toString(), "--out", runB.toString()}));
         assertEquals(0, i.code(), i.err());
         JsonObject cfgA = JsonParser.parseString(Files.readString(runA.resolve("config.json"))).getAsJsonObject();
         JsonObject cfgB = JsonParser.parseString(Files.readString(runB.resolve("config.json"))).getAsJsonObject();
@@ -99,15 +70,15 @@ class ExportCliTest {
             assertEquals(ma.get(k), mb.get(k), k);
         }
         Path hfB = dir.resolve("hf-b");
-        assertEquals(0, run(cache, "export", "--checkpoint", runB.toString(), "--out", hfB.toString()).code());
+        assertEquals(0, Cli.run(cache, "export", "--checkpoint", runB.toString(), "--out", hfB.toString()).code());
         assertEquals(Files.readString(hfA.resolve("config.json")), Files.readString(hfB.resolve("config.json")));
 
         // one-line refusals, exit 2, nothing written
-        Outcome bad = run(cache, "export", "--checkpoint", runA.toString(), "--out", dir.resolve("x").toString(), "--dtype", "f8");
+        Outcome bad = Cli.run(cache, "export", "--checkpoint", runA.toString(), "--out", dir.resolve("x").toString(), "--dtype", "f8");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("--dtype"), bad.err());
         assertFalse(Files.exists(dir.resolve("x")));
-        Outcome none = run(cache, args(new String[] {"train", "--init-from", dir.resolve("nowhere").toString(), "--out",
+        Outcome none = Cli.run(cache, args(new String[] {"train", "--init-from", dir.resolve("nowhere").toString(), "--out",
             dir.resolve("c").toString()}));
         assertEquals(2, none.code());
         assertEquals(1, none.err().strip().lines().count(), none.err());
@@ -121,9 +92,9 @@ class ExportCliTest {
         Files.writeString(model, "{\"n_layers\": 1, \"d_model\": 16, \"n_heads\": 2, \"n_routed_experts\": 4, \"top_k\": 1,"
                 + " \"n_shared_experts\": 0}");
         Path run = dir.resolve("a");
-        assertEquals(0, run(cache, args(new String[] {"train", "--ffn", "moe", "--out", run.toString(),
+        assertEquals(0, Cli.run(cache, args(new String[] {"train", "--ffn", "moe", "--out", run.toString(),
             "--model-config", model.toString()})).code());
-        Outcome e = run(cache, "export", "--checkpoint", run.toString(), "--out", dir.resolve("hf").toString());
+        Outcome e = Cli.run(cache, "export", "--checkpoint", run.toString(), "--out", dir.resolve("hf").toString());
         assertEquals(2, e.code());
         assertEquals(1, e.err().strip().lines().count(), e.err());
         assertTrue(e.err().contains("no transformers class represents MHA attention with an MoE"), e.err());
