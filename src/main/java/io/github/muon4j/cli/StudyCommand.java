@@ -22,11 +22,11 @@ import picocli.CommandLine.Option;
             "(4 batch sizes, both optimizers), a 112-run stability grid (learning rate x seed x optimizer) and",
             "MHA/MLA x dense/MoE x Muon/AdamW. Each finished run leaves one small JSON summary in --results; runs",
             "whose summary exists are never trained again, and REPORT.md is regenerated from the summaries.",
-            "Full study: about 4 hours on 2 cores (in as many sittings as you like); --quick: the same report in about 20 minutes."
+            "Full study: sized for about 4 hours on an idle 2-core machine, in as many sittings as you like; --quick: the same report from small runs (sized for about 20 minutes; neither time is measured yet, see REPRODUCTION.md)."
         })
 public final class StudyCommand implements Callable<Integer> {
 
-    @Option(names = "--quick", description = "small runs: the same report shape in about 20 minutes")
+    @Option(names = "--quick", description = "small runs: the same report shape (sized for about 20 minutes on an idle 2-core machine)")
     boolean quick;
 
     @Option(names = "--budget", description = "stop starting new runs after this much time (20m, 1.5h); the report covers what finished")
