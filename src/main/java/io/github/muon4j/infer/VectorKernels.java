@@ -170,12 +170,15 @@ final class VectorKernels extends Kernels {
      * exp(x) for x <= 0 (softmax after the max shift), Cephes' single-precision method: x = n ln2
      * + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n built in the exponent bits;
      * relative error about 1e-7. Below -87 the result is flushed towards exp(-87).
+     *
+     * <p>n is rounded with the 1.5 x 2^23 trick (adding it leaves n in the low mantissa bits), not
+     * with a float-to-int {@code convert}: HotSpot 17 does not compile that conversion at 512 bits
+     * and falls back to a per-lane loop, which made this 14x slower (12 against 0.9 ns per value).
      */
     private static FloatVector exp(FloatVector x) {
         x = x.max(-87f);
-        FloatVector fn = ((IntVector) x.mul(1.44269504088896341f).sub(0.5f)
-                .convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0)
-                .reinterpretAsFloats();
+        FloatVector t = x.mul(1.44269504088896341f).add(ROUND);
+        FloatVector fn = t.sub(ROUND); // n = round(x / ln2), as a float
         FloatVector r = x.sub(fn.mul(0.693359375f)).sub(fn.mul(-2.12194440e-4f));
         FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
                 .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
@@ -184,10 +187,14 @@ final class VectorKernels extends Kernels {
                 .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
                 .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
         FloatVector e = p.mul(r).mul(r).add(r).add(1f);
-        IntVector bits = ((IntVector) fn.convert(VectorOperators.F2I, 0)).add(127)
+        // t's bits are ROUND's bits + n: 2^n = (n + 127) << 23
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(Float.floatToRawIntBits(ROUND) - 127)
                 .lanewise(VectorOperators.LSHL, 23);
         return e.mul(bits.reinterpretAsFloats());
     }
+
+    /** 1.5 x 2^23: adding it to a float of magnitude below 2^22 rounds it to an integer. */
+    private static final float ROUND = 12582912f;
 
     @Override
     public void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs, float[] y,
