@@ -22,7 +22,9 @@ import picocli.CommandLine.Option;
             "(4 batch sizes, both optimizers), a 112-run stability grid (learning rate x seed x optimizer) and",
             "MHA/MLA x dense/MoE x Muon/AdamW. Each finished run leaves one small JSON summary in --results; runs",
             "whose summary exists are never trained again, and REPORT.md is regenerated from the summaries.",
-            "Full study: sized for about 4 hours on an idle 2-core machine, in as many sittings as you like; --quick: the same report from small runs (sized for about 20 minutes; neither time is measured yet, see REPRODUCTION.md)."
+            "Full study: sized for about 4 hours on an idle 2-core machine, in as many sittings as you like; --quick: the same report from small runs (sized for about 20 minutes; see REPRODUCTION.md for the measured times).",
+            "With --jobs 2 (the default on 2 or more cores at one thread per run) a second muon4j process trains sizes M and L while",
+            "this one trains size S, stability, the frontier and the grid; a last pass trains whatever is still missing."
         })
 public final class StudyCommand implements Callable<Integer> {
 
@@ -52,9 +54,15 @@ public final class StudyCommand implements Callable<Integer> {
             + "one thread avoids oversubscription, which slowed runs here by 20x)")
     Integer threads;
 
+    @Option(names = "--jobs", paramLabel = "N", description = "processes sharing the study: 1 or 2 (default: 2 when the machine has at least twice --threads cores, else 1)")
+    Integer jobs;
+
     @Override
     public Integer call() throws Exception {
         Study.Settings s = quick ? Study.quick() : Study.full();
+        int cores = Runtime.getRuntime().availableProcessors();
+        int n = jobs != null ? jobs : threads != null && threads > 0 && cores >= 2 * threads ? 2 : 1;
+        CompareCommand.require(n == 1 || n == 2, "--jobs must be 1 or 2");
         Path dir = results != null ? results : Path.of(quick ? "results/study-quick" : "results/study");
         Path tmp = scratch != null ? scratch : Path.of("runs/study");
         RunCache cache = new RunCache(dir.resolve("runs"), tmp, false, System.err);
@@ -80,11 +88,51 @@ public final class StudyCommand implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         String command = "./muon4j study" + (quick ? " --quick" : "") + (data != null ? " --data " + data : "");
-        Study.Result r = Study.run(user, s, cache, System.err, java.util.Set.copyOf(parts != null ? parts : Study.PARTS), reportOnly);
+        java.util.Set<String> selected = java.util.Set.copyOf(parts != null ? parts : Study.PARTS);
+        java.util.List<java.util.Set<String>> split = Study.split(selected, reportOnly ? 1 : n);
+        if (split.size() == 2) {
+            // the second job's parts in a child process; this one trains the first job's, then waits
+            StudyJob child = StudyJob.start(childArgs(split.get(1)), "[job 2] ");
+            try {
+                Study.run(user, s, cache, System.err, split.get(0), false);
+            } finally {
+                int rc = child.waitFor();
+                if (rc != 0) {
+                    System.err.printf("muon4j: the second study job exited with %d; its missing runs are trained here%n", rc);
+                }
+            }
+        }
+        // the last pass: reads every finished run, trains what is still missing of the selected parts
+        Study.Result r = Study.run(user, s, cache, System.err, selected, reportOnly);
         StudyReport.write(r, dir, command);
         String report = Files.readString(dir.resolve("REPORT.md"));
         System.out.print(report);
         System.out.printf("report: %s (%d runs trained now, %d reused)%n", dir.resolve("REPORT.md"), cache.trained(), cache.reused());
         return 0;
+    }
+
+    /** This command's options for the second job: the same study, its parts, one job, no report of its own. */
+    private java.util.List<String> childArgs(java.util.Set<String> childParts) {
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("study"));
+        if (quick) {
+            a.add("--quick");
+        }
+        if (budget != null) {
+            a.addAll(java.util.List.of("--budget", budget));
+        }
+        if (results != null) {
+            a.addAll(java.util.List.of("--results", results.toString()));
+        }
+        if (scratch != null) {
+            a.addAll(java.util.List.of("--scratch", scratch.toString()));
+        }
+        if (data != null) {
+            a.addAll(java.util.List.of("--data", data));
+        }
+        if (threads != null) {
+            a.addAll(java.util.List.of("--threads", threads.toString()));
+        }
+        a.addAll(java.util.List.of("--parts", String.join(",", Study.PARTS.stream().filter(childParts::contains).toList()), "--jobs", "1"));
+        return a;
     }
 }

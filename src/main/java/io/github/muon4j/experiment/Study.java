@@ -88,6 +88,29 @@ public final class Study {
     /** The parts of the study, in the order they run. */
     public static final List<String> PARTS = List.of("sizeS", "sizeM", "stability", "frontier", "sizeL", "arch");
 
+    /**
+     * How {@code --jobs 2} shares the parts: the first job trains size S and what starts from its
+     * rates (stability, frontier), then the grid (which needs size M's rates, ready long before);
+     * the second trains sizes M and L. Each job's parts keep {@link #PARTS}' order.
+     */
+    public static final List<List<String>> JOBS = List.of(List.of("sizeS", "stability", "frontier", "arch"), List.of("sizeM", "sizeL"));
+
+    /** The selected parts as one set per job (1 or 2 jobs; a job left without parts is dropped). */
+    public static List<java.util.Set<String>> split(java.util.Set<String> parts, int jobs) {
+        if (jobs == 1) {
+            return List.of(parts);
+        }
+        List<java.util.Set<String>> out = new ArrayList<>();
+        for (List<String> job : JOBS) {
+            java.util.Set<String> mine = new java.util.LinkedHashSet<>();
+            PARTS.stream().filter(p -> job.contains(p) && parts.contains(p)).forEach(mine::add);
+            if (!mine.isEmpty()) {
+                out.add(mine);
+            }
+        }
+        return out;
+    }
+
     public static Result run(TrainConfig user, Settings s, RunCache cache, PrintStream log) throws IOException {
         return run(user, s, cache, log, java.util.Set.copyOf(PARTS), false);
     }
