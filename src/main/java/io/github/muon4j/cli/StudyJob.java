@@ -14,17 +14,7 @@ import java.util.List;
  * path and environment (so the same allocator), its stderr copied to ours line by line under a
  * prefix, its stdout dropped. It is stopped if this process exits first.
  */
-final class StudyJob {
-
-    private final Process process;
-    private final Thread pump;
-    private final Thread reaper;
-
-    private StudyJob(Process process, Thread pump, Thread reaper) {
-        this.process = process;
-        this.pump = pump;
-        this.reaper = reaper;
-    }
+record StudyJob(Process process, Thread pump, Thread reaper) {
 
     /** The command line that starts {@code muon4j args...} in a new JVM like this one. */
     static List<String> command(List<String> args) {
