@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
             "(4 batch sizes, both optimizers), a 112-run stability grid (learning rate x seed x optimizer) and",
             "MHA/MLA x dense/MoE x Muon/AdamW. Each finished run leaves one small JSON summary in --results; runs",
             "whose summary exists are never trained again, and REPORT.md is regenerated from the summaries.",
-            "Full study: sized for about 4 hours on an idle 2-core machine, in as many sittings as you like; --quick: the same report from small runs (sized for about 20 minutes; REPRODUCTION.md gives the estimated idle-machine times: about 2.9 hours and 13 minutes with --jobs 2).",
+            "Full study: sized for about 4 hours on an idle 2-core machine, in as many sittings as you like; --quick: the same report from small runs (sized for about 20 minutes: measured 17 minutes with --jobs 2 while other work shared the machine; the full study is estimated at about 2.9 hours, see REPRODUCTION.md).",
             "With --jobs 2 (the default on 2 or more cores at one thread per run) a second muon4j process trains sizes M and L while",
             "this one trains size S, stability, the frontier and the grid; a last pass trains whatever is still missing."
         })

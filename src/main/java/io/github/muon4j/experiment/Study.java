@@ -147,6 +147,15 @@ public final class Study {
         cache.offline(reportOnly || !parts.contains("sizeL"));
         sizeRun(base, SIZES.get(2), s, p, cache, log, sizes, nonEmb, incomplete);
         Compare.Result mid = sizes.get("M");
+        if (mid == null && !reportOnly) { // another process (study --jobs 2) may have finished size M meanwhile
+            cache.offline(true);
+            List<String> still = new ArrayList<>();
+            sizeRun(base, SIZES.get(1), s, p, cache, log, sizes, nonEmb, still);
+            mid = sizes.get("M");
+            if (mid != null) {
+                incomplete.removeIf(x -> x.startsWith("size M"));
+            }
+        }
         if (mid != null) {
             cache.offline(reportOnly || !parts.contains("arch"));
             archGrid(base, s, mid, cache, log, arch, incomplete);
