@@ -206,12 +206,7 @@ public final class Checkpoint {
         }
         Path dir = path;
         if (!Files.exists(path.resolve(MANIFEST))) {
-            List<Path> all;
-            try {
-                all = list(path);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
-            }
+            List<Path> all = listOrFail(path);
             if (all.isEmpty()) {
                 throw new IllegalArgumentException(
                         "checkpoint " + path + ": not a muon4j checkpoint (no manifest.json and no ckpt-* inside)");
@@ -296,12 +291,7 @@ public final class Checkpoint {
         if (!Files.isDirectory(path) || Files.exists(path.resolve(MANIFEST))) {
             return open(path);
         }
-        List<Path> all;
-        try {
-            all = list(path);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
-        }
+        List<Path> all = listOrFail(path);
         if (all.isEmpty()) {
             return open(path); // the "not a muon4j checkpoint" error
         }
@@ -338,6 +328,15 @@ public final class Checkpoint {
             }
         }
         return n;
+    }
+
+    /** {@link #list}, with an unreadable directory as a one-line user error. */
+    private static List<Path> listOrFail(Path path) {
+        try {
+            return list(path);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
+        }
     }
 
     /** Checkpoint directories of a run, oldest first. */
