@@ -192,8 +192,11 @@ public final class Plan {
         return new RunSpec(z, a, s.batch(), steps, evalEvery(steps), o.lr(), o.wd(), o.nonMatrix(), s.clip(), seed);
     }
 
-    /** The transfer check's variants at the largest budget: lr / 2, lr x 2, and the unscaled decay. */
-    public static final List<String> CHECKS = List.of("lr/2", "lr*2", "wd-unscaled");
+    /**
+     * The transfer check at the largest budget, on the tuning seed: the rule's point itself, lr / 2 and
+     * lr x 2 (decay as the rule scales it), and the rule's rates with the decay left unscaled.
+     */
+    public static final List<String> CHECKS = List.of("rule", "lr/2", "lr*2", "wd-unscaled");
 
     public RunSpec checkSpec(Lookup l, Size z, Arm a, String variant) {
         int b = s.budgets().size() - 1;
@@ -203,6 +206,7 @@ public final class Plan {
         }
         Optimum t = tuned(l, z, a, s.tunedBudgets() - 1);
         Optimum v = switch (variant) {
+            case "rule" -> o;
             case "lr/2" -> new Optimum(o.lr() / 2, o.wd(), a.twoRates() ? o.nonMatrix() : o.lr() / 2, 0, false, false, false);
             case "lr*2" -> new Optimum(o.lr() * 2, o.wd(), a.twoRates() ? o.nonMatrix() : o.lr() * 2, 0, false, false, false);
             default -> new Optimum(o.lr(), t.wd(), o.nonMatrix(), 0, false, false, false);
