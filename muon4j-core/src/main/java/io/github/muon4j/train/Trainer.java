@@ -226,7 +226,6 @@ public final class Trainer {
         if (signals != null) {
             signals.disarm();
         }
-        LossPlots.write(run.metrics().file(), run.out().resolve("loss.png"), run.title());
         List<String> samples = new ArrayList<>();
         for (int i = 0; i < cfg.samples(); i++) {
             samples.add(run.sample(i));

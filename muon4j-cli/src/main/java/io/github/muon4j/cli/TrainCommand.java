@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import io.github.muon4j.train.Run;
 import io.github.muon4j.train.StopSignals;
 import io.github.muon4j.train.TrainConfig;
+import io.github.muon4j.report.LossPlots;
 import io.github.muon4j.train.Trainer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -66,6 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
                         r.stoppedBy(), r.steps(), r.out().resolve(String.format("ckpt-%06d", r.steps())), r.out());
                 return StopSignals.exitCode(r.stoppedBy());
             }
+            LossPlots.write(r.out().resolve("metrics.jsonl"), r.out().resolve("loss.png"), run.title());
             System.out.printf(
                     "val_loss %.4f -> %.4f  (perplexity %.2f -> %.2f)  %d steps, %d tokens, %.1f s%n",
                     r.firstValLoss(), r.finalValLoss(), Math.exp(r.firstValLoss()), r.finalValPpl(), r.steps(), r.tokens(), r.seconds());

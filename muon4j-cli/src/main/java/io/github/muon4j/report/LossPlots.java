@@ -1,7 +1,7 @@
-package io.github.muon4j.train;
+package io.github.muon4j.report;
 
 import com.google.gson.JsonObject;
-import io.github.muon4j.report.LinePlot;
+import io.github.muon4j.train.Metrics;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

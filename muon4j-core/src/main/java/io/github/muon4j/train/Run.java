@@ -469,7 +469,8 @@ public final class Run implements AutoCloseable {
                 .orElse(null);
     }
 
-    String title() {
+    /** A one-line description of the run, e.g. for plot titles. */
+    public String title() {
         return String.format(
                 "%s %s/%s, %s, %s tokens", config.preset(), config.attention(), config.ffn(), config.optimizer(), tokenizer.name());
     }
