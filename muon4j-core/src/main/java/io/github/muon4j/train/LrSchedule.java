@@ -7,8 +7,8 @@ import ai.djl.training.tracker.Tracker;
  * decay (WSD), or constant. {@code numUpdate} is the 1-based index of the optimizer update.
  *
  * <pre>
- *   warm-up   s <= W          : lr = base * s / W
- *   cosine    W < s <= S      : lr = base * (m + (1-m) * (1 + cos(pi * p)) / 2),  p = (s-W)/(S-W)
+ *   warm-up   s &lt;= W          : lr = base * s / W
+ *   cosine    W &lt; s &lt;= S      : lr = base * (m + (1-m) * (1 + cos(pi * p)) / 2),  p = (s-W)/(S-W)
  *   wsd       stable until (1-f)*S, then linear to base*m at S (f = decay fraction, 0.2)
  *   constant  lr = base
  * </pre>

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * TensorBoard event files ({@code events.out.tfevents.*}), which TensorBoard reads and W&B imports
+ * TensorBoard event files ({@code events.out.tfevents.*}), which TensorBoard reads and W&amp;B imports
  * ({@code wandb sync --sync-tensorboard}), written with no dependency: TFRecord framing around
  * hand-encoded protobuf {@code tensorflow.Event} messages.
  *
