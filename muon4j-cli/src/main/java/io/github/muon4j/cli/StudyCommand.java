@@ -37,6 +37,9 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "small runs, smaller sizes and grids: the same report shape (sized for 20 minutes on 2 cores)")
     boolean quick;
 
+    @Option(names = "--tiny", hidden = true, description = "a study of seconds (tests, the Slurm integration test)")
+    boolean tiny;
+
     @Option(names = "--plan", description = "print the run list (index, state, name, run) and exit")
     boolean plan;
 
@@ -74,7 +77,8 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Study.Settings s = quick ? Study.quick() : Study.full();
+        CompareCommand.require(!(quick && tiny), "--quick and --tiny: give one of them");
+        Study.Settings s = tiny ? Study.tiny() : quick ? Study.quick() : Study.full();
         Path dir = results != null ? results : Path.of("results", s.name());
         CompareCommand.require(threads >= 0, "--threads must be >= 0");
         CompareCommand.require(poll > 0, "--poll must be positive");
@@ -142,7 +146,7 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     private String commandLine(Study.Settings s) {
-        return "./muon4j study" + (quick ? " --quick" : "") + (data != null ? " --data " + data : "");
+        return "./muon4j study" + (quick ? " --quick" : "") + (tiny ? " --tiny" : "") + (data != null ? " --data " + data : "");
     }
 
     static void printPlan(Plan p, RunStore store, Shard only, PrintStream out) throws java.io.IOException {
@@ -178,6 +182,9 @@ public final class StudyCommand implements Callable<Integer> {
         List<String> a = new ArrayList<>(List.of("study"));
         if (quick) {
             a.add("--quick");
+        }
+        if (tiny) {
+            a.add("--tiny");
         }
         if (budget != null) {
             a.addAll(List.of("--budget", budget));

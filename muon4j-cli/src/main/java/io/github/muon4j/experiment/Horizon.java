@@ -154,14 +154,37 @@ public final class Horizon {
         }
         double[] refMean = columnMeans(ref);
         Reach r = reach(d, refMean, Stats.mean(loss));
+        // a resample of the reference is a multiset of its seeds: its mean ladder and fitted law are computed once per multiset
+        java.util.IdentityHashMap<double[], Integer> index = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < ref.length; i++) {
+            index.put(ref[i], i);
+        }
+        java.util.Map<String, double[]> means = new java.util.HashMap<>();
+        java.util.Map<String, PowerLaw> fits = new java.util.HashMap<>();
         Stats.Interval ci = Stats.bootstrap(a, ref, (x, y) -> {
             double m = 0;
             for (double[] v : x) {
                 m += v[0] / x.length;
             }
-            return reach(d, columnMeans(y), m).data() / budget * scale;
+            int[] idx = new int[y.length];
+            for (int i = 0; i < y.length; i++) {
+                idx[i] = index.get(y[i]);
+            }
+            java.util.Arrays.sort(idx);
+            String key = java.util.Arrays.toString(idx);
+            double[] mean = means.computeIfAbsent(key, k -> columnMeans(y));
+            double data = interpolate(d, mean, m);
+            if (Double.isNaN(data)) {
+                data = fits.computeIfAbsent(key, k -> PowerLaw.fit(d, mean)).data(m);
+            }
+            return data / budget * scale;
         }, 16);
         return new Estimate(r.data() / budget * scale, ci, r.position(), PowerLaw.fit(d, refMean).data(Stats.mean(loss)) / budget * scale);
+    }
+
+    /** The same estimate with every number multiplied by {@code scale} (FLOPs from data: the interval scales with it). */
+    public static Estimate scaled(Estimate e, double scale) {
+        return new Estimate(e.value() * scale, new Stats.Interval(e.ci().low() * scale, e.ci().high() * scale), e.position(), e.fitted() * scale);
     }
 
     /**

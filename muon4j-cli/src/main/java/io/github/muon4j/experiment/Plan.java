@@ -79,8 +79,15 @@ public final class Plan {
 
     public Run run(String prefix, RunSpec r) {
         JsonObject spec = Study.spec(user, s, r);
-        return new Run(Study.label(prefix, r), key(spec), r, spec);
+        return new Run(Study.label(prefix, r), keys.computeIfAbsent(r, x -> key(spec)), r, spec);
     }
+
+    /** The key of a run's settings (memoized: lookups resolve the same tuning runs again and again). */
+    public String key(RunSpec r) {
+        return keys.computeIfAbsent(r, x -> key(Study.spec(user, s, x)));
+    }
+
+    private final java.util.Map<RunSpec, String> keys = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The first 12 hex digits of SHA-256 of the run's spec. */
     public static String key(JsonObject spec) {

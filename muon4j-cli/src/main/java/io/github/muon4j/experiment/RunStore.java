@@ -42,6 +42,38 @@ public final class RunStore {
     private int trained;
     private long deadlineNanos = Long.MAX_VALUE;
 
+    /** How a run is trained into its summary (tests replace it). */
+    public interface Training {
+        RunSummary train(String label, String key, TrainConfig c, Path runDir) throws IOException;
+    }
+
+    private Training training = RunStore::trainForReal;
+
+    /** Trains with {@code t} instead of the trainer. */
+    public RunStore training(Training t) {
+        training = t;
+        return this;
+    }
+
+    /** Trains the run in {@code runDir}, summarizes it and deletes the directory. */
+    static RunSummary trainForReal(String label, String key, TrainConfig c, Path runDir) throws IOException {
+        Compare.clear(runDir);
+        TrainConfig cfg = c.overlay("{\"out\": " + new com.google.gson.Gson().toJson(runDir.toString())
+                + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}", "study").validate();
+        double load0 = RunCache.loadAverage();
+        long t0 = System.nanoTime();
+        boolean stopped = false;
+        try (Run r = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
+            new Trainer(r, new PrintStream(OutputStream.nullOutputStream())).train();
+        } catch (Trainer.DivergedException e) {
+            stopped = true;
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        RunSummary s = RunCache.summarize(key, label, cfg, runDir.resolve("metrics.jsonl"), stopped, wall, new double[] {load0, RunCache.loadAverage()});
+        Compare.clear(runDir);
+        return s;
+    }
+
     public RunStore(Path dir, Path scratch, PrintStream log) {
         this.dir = dir;
         this.scratch = scratch;
@@ -130,27 +162,13 @@ public final class RunStore {
             if (get(key) != null) { // finished by another process between our look and our claim
                 return Outcome.ALREADY_DONE;
             }
-            Path run = scratch.resolve(label + "-" + key);
-            Compare.clear(run);
-            TrainConfig cfg = c.overlay("{\"out\": " + new com.google.gson.Gson().toJson(run.toString())
-                    + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}", "study").validate();
-            double load0 = RunCache.loadAverage();
-            long t0 = System.nanoTime();
-            boolean stopped = false;
             log.printf("  train %s [%s] ...%n", label, key);
-            try (Run r = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-                new Trainer(r, new PrintStream(OutputStream.nullOutputStream())).train();
-            } catch (Trainer.DivergedException e) {
-                stopped = true;
-            }
-            double wall = (System.nanoTime() - t0) / 1e9;
-            RunSummary s = RunCache.summarize(key, label, cfg, run.resolve("metrics.jsonl"), stopped, wall, new double[] {load0, RunCache.loadAverage()});
+            RunSummary s = training.train(label, key, c, scratch.resolve(label + "-" + key));
             s = s.withSpec(json);
             write(dir.resolve(label + "-" + key + ".json"), s.toJson());
-            Compare.clear(run);
             index.put(key, s);
             trained++;
-            log.printf("    %s: final val loss %.4f%s, %.0f s%n", label, s.finalValLoss(), Plan.diverged(s) ? " (diverged)" : "", wall);
+            log.printf("    %s: final val loss %.4f%s, %.0f s%n", label, s.finalValLoss(), Plan.diverged(s) ? " (diverged)" : "", s.wallSeconds());
             return Outcome.TRAINED;
         }
     }

@@ -51,7 +51,7 @@ public record Shard(int index, int count) {
 
     /** The lookup of a plan's finished runs in a store. */
     public static Plan.Lookup lookup(Plan plan, RunStore store) {
-        return r -> store.get(plan.run("", r).key());
+        return r -> store.get(plan.key(r));
     }
 
     /** How many of the plan's slots are finished. */
@@ -77,21 +77,22 @@ public record Shard(int index, int count) {
         List<Plan.Slot> mine = of(plan);
         List<Plan.Slot> rest = new ArrayList<>(plan.slots());
         rest.removeAll(mine);
+        java.util.Set<Integer> done = new java.util.HashSet<>();
         int here = 0;
         long lastNote = 0;
         while (!store.pastDeadline()) {
             store.refresh();
-            if (trainFirst(plan, store, l, mine, log) || trainFirst(plan, store, l, rest, log)) {
+            if (trainFirst(plan, store, l, mine, log, done) || trainFirst(plan, store, l, rest, log, done)) {
                 here++;
                 continue;
             }
-            int done = finished(plan, store);
-            if (done == plan.slots().size()) {
+            int finished = finished(plan, store);
+            if (finished == plan.slots().size()) {
                 break;
             }
             if (System.nanoTime() - lastNote > 600e9) {
                 log.printf("study: shard %d/%d waits (%d of %d runs finished; the rest wait for runs other processes are training)%n", index, count,
-                        done, plan.slots().size());
+                        finished, plan.slots().size());
                 lastNote = System.nanoTime();
             }
             Thread.sleep((long) (pollSeconds * 1000));
@@ -100,13 +101,21 @@ public record Shard(int index, int count) {
     }
 
     /** Trains the first trainable, unfinished, unclaimed slot of the list; false if there is none. */
-    private static boolean trainFirst(Plan plan, RunStore store, Plan.Lookup l, List<Plan.Slot> slots, PrintStream log) throws IOException {
+    private static boolean trainFirst(Plan plan, RunStore store, Plan.Lookup l, List<Plan.Slot> slots, PrintStream log, java.util.Set<Integer> done)
+            throws IOException {
         for (Plan.Slot s : slots) {
             if (store.pastDeadline()) {
                 return false;
             }
+            if (done.contains(s.index())) {
+                continue;
+            }
             Plan.Run r = plan.resolve(s, l);
-            if (r == null || l.get(r.spec()) != null) {
+            if (r == null) {
+                continue;
+            }
+            if (l.get(r.spec()) != null) {
+                done.add(s.index());
                 continue;
             }
             if (store.train(r.label(), r.key(), plan.config(r), r.json()) == RunStore.Outcome.TRAINED) {

@@ -118,6 +118,18 @@ public final class Study {
                 List.of(1L, 2L), 8, List.of(1, 4, 16, 64), List.of(1.0, 0.0), List.of(1L, 2L), 1.0);
     }
 
+    /**
+     * A study of seconds, for tests and the Slurm integration test: sizes of 16 and 32 wide, budgets of
+     * 8-64 steps of 4 x 32 tokens, grids of two rates; the same parts and report as the others.
+     */
+    public static Settings tiny() {
+        return new Settings("horizon-tiny", 32, 4, List.of(8, 16, 32, 64), 2,
+                List.of(new Size("S", 1, 16, 2), new Size("M", 1, 32, 2)),
+                new Grid(List.of(0.02, 0.04), List.of(0.1)), new Grid(List.of(4e-3, 8e-3), List.of(0.1)), List.of(3e-3, 1e-2), 3e-3, 100L,
+                List.of(1L, 2L, 3L, 4L), 16, 4, List.of(2, 4), 2, List.of(0.5, 1.0), List.of(1L, 2L), 8, List.of(1, 16), List.of(1.0, 0.0),
+                List.of(1L), 1.0);
+    }
+
     /** One run's settings: what the study chooses; everything else is the tiny preset's. */
     public record RunSpec(Size size, Arm arm, int batch, int steps, int evalEvery, double lr, double wd, double nonMatrix, double clip, long seed) {}
 

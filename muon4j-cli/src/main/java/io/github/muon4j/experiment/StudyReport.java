@@ -118,13 +118,13 @@ public final class StudyReport {
                 if (ref != null && !a.runs().isEmpty()) {
                     double perToken = a.runs().get(0).cost().modelFlopsPerToken();
                     data = Horizon.estimate(d, ref, m.finals(), d[b], 1);
-                    flops = Horizon.estimate(d, ref, m.finals(), d[b], perToken * d[b] / muonFlops);
+                    flops = Horizon.scaled(data, perToken * d[b] / muonFlops);
                     paired = Horizon.paired(d, ref, m.finals(), d[b]);
                 }
                 if (ref1 != null && !a1.runs().isEmpty()) {
                     double perToken = a1.runs().get(0).cost().modelFlopsPerToken();
                     data1 = Horizon.estimate(d, ref1, m.finals(), d[b], 1);
-                    flops1 = Horizon.estimate(d, ref1, m.finals(), d[b], perToken * d[b] / muonFlops);
+                    flops1 = Horizon.scaled(data1, perToken * d[b] / muonFlops);
                 }
             }
             out.add(new Cell(z, b, s.tokens(s.budgets().get(b)), m, a, a1, data, flops, paired, data1, flops1));
