@@ -44,34 +44,72 @@ final class StudyFigures {
         c.getStyler().setYAxisDecimalPattern("0.0");
         int i = 0;
         boolean any = false;
+        List<Object[]> opens = new java.util.ArrayList<>();
         for (var e : bySize.entrySet()) {
             Color col = SIZE_COLOURS[i % SIZE_COLOURS.length];
             double dx = (i - (bySize.size() - 1) / 2.0) * 0.06; // side by side, so that intervals do not overlap
-            List<double[]> in = new java.util.ArrayList<>(), ex = new java.util.ArrayList<>();
+            List<double[]> in = new java.util.ArrayList<>(), ex = new java.util.ArrayList<>(), open = new java.util.ArrayList<>();
             for (StudyReport.Cell cell : e.getValue()) {
-                if (cell.data() == null || !Double.isFinite(cell.data().value())) {
+                if (cell.data() == null) {
                     continue;
                 }
                 double x = log2(cell.tokens() / (double) s.tokens(s.budgets().get(0))) + dx;
                 double[] row = {x, cell.data().value(), cell.data().ci().low(), cell.data().ci().high()};
-                (cell.data().extrapolated() ? ex : in).add(row);
+                if (!Double.isFinite(row[1]) || !Double.isFinite(row[3])) {
+                    open.add(row);
+                }
+                if (Double.isFinite(row[1])) {
+                    (cell.data().extrapolated() ? ex : in).add(row);
+                }
             }
+            String name = "size " + e.getKey();
             if (!in.isEmpty()) {
-                Figures.points(c, "size " + e.getKey(), col(in, 0), col(in, 1), col, SeriesMarkers.CIRCLE);
-                Figures.intervals(c, "size " + e.getKey(), col(in, 0), col(in, 2), col(in, 3), col);
+                Figures.points(c, name, col(in, 0), col(in, 1), col, SeriesMarkers.CIRCLE);
+                Figures.intervals(c, name, col(in, 0), col(in, 2), col(in, 3), col);
                 any = true;
             }
             if (!ex.isEmpty()) {
-                Figures.points(c, "size " + e.getKey() + ", extrapolated (fitted law)", col(ex, 0), col(ex, 1), col, SeriesMarkers.TRIANGLE_UP);
-                Figures.intervals(c, "size " + e.getKey() + " ex", col(ex, 0), col(ex, 2), col(ex, 3), col);
+                Figures.points(c, name + ", extrapolated (fitted law)", col(ex, 0), col(ex, 1), col, SeriesMarkers.TRIANGLE_UP);
+                Figures.intervals(c, name + " ex", col(ex, 0), col(ex, 2), col(ex, 3), col);
                 any = true;
             }
+            opens.add(new Object[] {name, col, open});
             i++;
+        }
+        // unbounded (the fitted law never reaches Muon's loss) or intervals open above: an arrow at the top
+        double top = 1;
+        for (var e : bySize.values()) {
+            for (StudyReport.Cell cell : e) {
+                if (cell.data() != null) {
+                    for (double v : new double[] {cell.data().value(), cell.data().ci().high()}) {
+                        top = Double.isFinite(v) ? Math.max(top, v) : top;
+                    }
+                }
+            }
+        }
+        top *= 1.1;
+        for (Object[] o : opens) {
+            @SuppressWarnings("unchecked")
+            List<double[]> open = (List<double[]>) o[2];
+            if (open.isEmpty()) {
+                continue;
+            }
+            double[] y = new double[open.size()], lo = new double[open.size()];
+            for (int k = 0; k < y.length; k++) {
+                y[k] = top;
+                lo[k] = Double.isFinite(open.get(k)[1]) ? open.get(k)[1] : Double.isFinite(open.get(k)[2]) ? open.get(k)[2] : top;
+            }
+            Figures.points(c, o[0] + ": unbounded above (drawn at the top)", col(open, 0), y, (Color) o[1], SeriesMarkers.TRIANGLE_UP);
+            Figures.intervals(c, o[0] + " open", col(open, 0), lo, y, (Color) o[1]);
+            any = true;
         }
         if (!any) {
             return;
         }
-        Figures.hline(c, "no speedup", -0.3, log2(s.budgets().get(s.budgets().size() - 1) / (double) s.budgets().get(0)) + 0.3, 1.0, Color.GRAY);
+        double span = log2(s.budgets().get(s.budgets().size() - 1) / (double) s.budgets().get(0));
+        Figures.hline(c, "no speedup", -0.3, span + 0.3, 1.0, Color.GRAY);
+        c.getStyler().setXAxisMin(-0.5);
+        c.getStyler().setXAxisMax(span + 0.5);
         Figures.save(c, dir.resolve("speedup"));
     }
 
@@ -83,6 +121,8 @@ final class StudyFigures {
             x[i] = log2(d[i] / d[0]);
         }
         Figures.log2X(c, v -> Figures.compact(v * d[0]));
+        c.getStyler().setXAxisMin(-0.25);
+        c.getStyler().setXAxisMax(x[x.length - 1] + 0.25);
         c.getStyler().setYAxisDecimalPattern("0.00");
         boolean any = false;
         for (Arm a : Arm.values()) {

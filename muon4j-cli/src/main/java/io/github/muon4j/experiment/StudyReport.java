@@ -33,8 +33,8 @@ public final class StudyReport {
     /** The report's text and the --json line. */
     public record Output(String report, String json) {}
 
-    static final Gson PRETTY = new GsonBuilder().setPrettyPrinting().create();
-    static final Gson LINE = new Gson();
+    static final Gson PRETTY = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
+    static final Gson LINE = new GsonBuilder().serializeNulls().create();
 
     /** The finished scoring runs of one arm at one budget, with the rates they used. */
     record ArmRuns(Optimum rates, List<RunSummary> runs, int seeds) {

@@ -71,12 +71,20 @@ public final class Figures {
      * {@code label(2^k)}, the others left blank.
      */
     public static void log2X(XYChart c, DoubleFunction<String> label) {
-        c.setCustomXAxisTickLabelsFormatter(v -> Math.abs(v - Math.rint(v)) < 1e-6 ? label.apply(Math.pow(2, Math.rint(v))) : " ");
+        c.setCustomXAxisTickLabelsFormatter(v -> tick(v, label));
     }
 
     /** The same for the y axis. */
     public static void log2Y(XYChart c, DoubleFunction<String> label) {
-        c.setCustomYAxisTickLabelsFormatter(v -> Math.abs(v - Math.rint(v)) < 1e-6 ? label.apply(Math.pow(2, Math.rint(v))) : " ");
+        c.setCustomYAxisTickLabelsFormatter(v -> tick(v, label));
+    }
+
+    /**
+     * The label of a log2 tick: the value at whole powers of two; blank elsewhere, as a run of spaces of
+     * a length unique to the tick (XChart drops every label of an axis whose labels repeat).
+     */
+    static String tick(double v, DoubleFunction<String> label) {
+        return Math.abs(v - Math.rint(v)) < 1e-6 ? label.apply(Math.pow(2, Math.rint(v))) : " ".repeat(1 + (int) Math.round((v + 100) * 8) % 400);
     }
 
     public static double[] log2(double[] v) {
