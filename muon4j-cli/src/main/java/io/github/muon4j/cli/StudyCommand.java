@@ -154,7 +154,7 @@ public final class StudyCommand implements Callable<Integer> {
         Study.Settings s = p.settings();
         out.printf("# study %s: %d runs; data %s; %d x %d tokens per step; budgets (steps) %s; sizes:%n", s.name(), p.slots().size(),
                 p.user().data() == null ? "the built-in corpus" : p.user().data(), s.batch(), s.seqLen(), s.budgets());
-        int last = s.budgets().get(s.budgets().size() - 1);
+        int last = s.budgets().get(s.armBudgets() - 1);
         for (Study.Size z : s.sizes()) {
             out.printf("#   %s: %d layers x %d wide, %.1f tokens per parameter at the largest budget (all parameters, embeddings included)%n", z.name(),
                     z.layers(), z.dModel(), Study.tokensPerParam(p.user(), s, z, last));

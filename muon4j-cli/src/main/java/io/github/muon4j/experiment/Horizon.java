@@ -204,7 +204,7 @@ public final class Horizon {
      *
      * @return rows {target loss, speedup}, targets descending
      */
-    public static List<double[]> lossMatched(double[] d, double[] ref, double[] arm, int points) {
+    public static List<double[]> lossMatched(double[] dRef, double[] ref, double[] dArm, double[] arm, int points) {
         double hi = Math.min(max(ref), max(arm)), lo = Math.max(min(ref), min(arm));
         List<double[]> out = new ArrayList<>();
         if (!(hi > lo)) {
@@ -212,7 +212,7 @@ public final class Horizon {
         }
         for (int i = 0; i < points; i++) {
             double t = hi - (hi - lo) * i / (points - 1);
-            double dr = interpolate(d, ref, t), da = interpolate(d, arm, t);
+            double dr = interpolate(dRef, ref, t), da = interpolate(dArm, arm, t);
             if (!Double.isNaN(dr) && !Double.isNaN(da)) {
                 out.add(new double[] {t, dr / da});
             }

@@ -206,7 +206,7 @@ public final class Plan {
     public static final List<String> CHECKS = List.of("rule", "lr/2", "lr*2", "wd-unscaled");
 
     public RunSpec checkSpec(Lookup l, Size z, Arm a, String variant) {
-        int b = s.budgets().size() - 1;
+        int b = s.armBudgets() - 1;
         Optimum o = optimum(l, z, a, b);
         if (o == null) {
             return null;
@@ -307,6 +307,9 @@ public final class Plan {
                 String from = z.name() + "/D" + s.budgets().get(Math.min(b, s.tunedBudgets() - 1)) + "/tune*";
                 for (long seed : s.seeds()) {
                     for (Arm a : Arm.values()) {
+                        if (b >= s.budgetsOf(a)) {
+                            continue;
+                        }
                         add(z.name() + "/D" + steps + "/score/" + a.id + "/seed" + seed, "score", from, z.name() + "-D" + steps, l -> {
                             Optimum o = optimum(l, z, a, bb);
                             return o == null ? null : scoreSpec(o, z, a, bb, seed);
@@ -314,7 +317,7 @@ public final class Plan {
                     }
                 }
             }
-            int last = s.budgets().get(s.budgets().size() - 1);
+            int last = s.budgets().get(s.armBudgets() - 1);
             for (Arm a : Arm.values()) {
                 for (String v : CHECKS) {
                     add(z.name() + "/D" + last + "/check/" + a.id + "/" + v, "check",

@@ -63,6 +63,9 @@ public final class Study {
      * The study's settings.
      *
      * @param budgets the data ladder in optimizer steps of batch x seqLen tokens (geometric)
+     * @param armBudgets how many of the budgets every arm trains; the ones after them only the
+     *     reference (AdamW with two rates), so that its ladder reaches past Muon's largest budget and
+     *     fewer speedups need the fitted law
      * @param tunedBudgets how many of the smallest budgets are tuned on their own; larger budgets use
      *     the last tuned budget's rates with the weight decay scaled to keep lr x wd x steps constant
      * @param nonMatrix the non-matrix (embedding, head, norms) AdamW rates tried at each two-rate
@@ -76,13 +79,18 @@ public final class Study {
      * @param stabilityMultipliers multiples of the tuned rate (at the smallest budget, size S)
      */
     public record Settings(
-            String name, int seqLen, int batch, List<Integer> budgets, int tunedBudgets, List<Size> sizes,
+            String name, int seqLen, int batch, List<Integer> budgets, int armBudgets, int tunedBudgets, List<Size> sizes,
             Grid muon, Grid adamw, List<Double> nonMatrix, double nonMatrixDefault, long tuningSeed, List<Long> seeds, int evalWindows,
             int evals, List<Integer> frontierBatches, int frontierBudget, List<Double> frontierLrFactors, List<Long> frontierSeeds,
             int frontierEvals, List<Integer> stabilityMultipliers, List<Double> stabilityClips, List<Long> stabilitySeeds, double clip) {
 
         public Grid grid(Arm a) {
             return a == Arm.MUON ? muon : adamw;
+        }
+
+        /** The budgets (indices) an arm trains. */
+        public int budgetsOf(Arm a) {
+            return a == Arm.ADAMW ? budgets.size() : armBudgets;
         }
 
         public long tokens(int steps) {
@@ -100,9 +108,9 @@ public final class Study {
     private static final List<Double> MUON_WD = List.of(0.025, 0.1, 0.4);
     private static final List<Double> ADAMW_WD = List.of(0.1, 0.4, 1.6);
 
-    /** The full study: sizes S, M, L; budgets 100-800 steps of 16 x 128 tokens (0.2M-1.6M tokens). */
+    /** The full study: sizes S, M, L; budgets 100-800 steps of 16 x 128 tokens (0.2M-1.6M tokens), AdamW also 1600 steps. */
     public static Settings full() {
-        return new Settings("horizon", 128, 16, List.of(100, 200, 400, 800), 2,
+        return new Settings("horizon", 128, 16, List.of(100, 200, 400, 800, 1600), 4, 2,
                 List.of(new Size("S", 2, 64, 4), new Size("M", 2, 128, 4), new Size("L", 4, 128, 4)),
                 new Grid(MUON_LR, MUON_WD), new Grid(ADAMW_LR, ADAMW_WD), List.of(1e-3, 3e-3, 1e-2), 3e-3, 100L, List.of(1L, 2L, 3L, 4L),
                 128, 4, List.of(4, 8, 16, 32, 64), 2, List.of(0.5, 1.0, 2.0), List.of(1L, 2L), 16,
@@ -111,7 +119,7 @@ public final class Study {
 
     /** The same report shape from small runs: budgets 40-320 steps of 8 x 64 tokens, smaller sizes and grids. */
     public static Settings quick() {
-        return new Settings("horizon-quick", 64, 8, List.of(40, 80, 160, 320), 2,
+        return new Settings("horizon-quick", 64, 8, List.of(40, 80, 160, 320, 640), 4, 2,
                 List.of(new Size("S", 2, 32, 2), new Size("M", 2, 64, 4)),
                 new Grid(List.of(0.02, 0.04, 0.08), List.of(0.025, 0.1)), new Grid(List.of(2e-3, 4e-3, 8e-3), List.of(0.1, 0.4)),
                 List.of(3e-3, 1e-2), 3e-3, 100L, List.of(1L, 2L, 3L, 4L), 64, 4, List.of(2, 4, 8, 16), 2, List.of(0.5, 1.0, 2.0),
@@ -123,7 +131,7 @@ public final class Study {
      * 8-64 steps of 4 x 32 tokens, grids of two rates; the same parts and report as the others.
      */
     public static Settings tiny() {
-        return new Settings("horizon-tiny", 32, 4, List.of(8, 16, 32, 64), 2,
+        return new Settings("horizon-tiny", 32, 4, List.of(8, 16, 32, 64, 128), 4, 2,
                 List.of(new Size("S", 1, 16, 2), new Size("M", 1, 32, 2)),
                 new Grid(List.of(0.02, 0.04), List.of(0.1)), new Grid(List.of(4e-3, 8e-3), List.of(0.1)), List.of(3e-3, 1e-2), 3e-3, 100L,
                 List.of(1L, 2L, 3L, 4L), 16, 4, List.of(2, 4), 2, List.of(0.5, 1.0), List.of(1L, 2L), 8, List.of(1, 16), List.of(1.0, 0.0),

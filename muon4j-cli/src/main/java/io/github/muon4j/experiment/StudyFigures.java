@@ -106,7 +106,7 @@ final class StudyFigures {
         if (!any) {
             return;
         }
-        double span = log2(s.budgets().get(s.budgets().size() - 1) / (double) s.budgets().get(0));
+        double span = log2(s.budgets().get(s.armBudgets() - 1) / (double) s.budgets().get(0));
         Figures.hline(c, "no speedup", -0.3, span + 0.3, 1.0, Color.GRAY);
         c.getStyler().setXAxisMin(-0.5);
         c.getStyler().setXAxisMax(span + 0.5);
@@ -114,15 +114,12 @@ final class StudyFigures {
     }
 
     /** Final loss vs budget per arm: each seed's ladder in the arm's colour (a line style per seed), the seed mean with its t interval. */
-    void lossVsData(Size z, StudyReport r, Map<Arm, double[][]> ladders, double[] d) throws IOException {
+    void lossVsData(Size z, StudyReport r, Map<Arm, double[][]> ladders) throws IOException {
         XYChart c = Figures.chart("Size " + z.name() + ": final validation loss at each budget", "data budget D (tokens)", "final validation loss (nats)");
-        double[] x = new double[d.length];
-        for (int i = 0; i < d.length; i++) {
-            x[i] = log2(d[i] / d[0]);
-        }
-        Figures.log2X(c, v -> Figures.compact(v * d[0]));
+        double[] all = r.budgetTokens(Arm.ADAMW);
+        Figures.log2X(c, v -> Figures.compact(v * all[0]));
         c.getStyler().setXAxisMin(-0.25);
-        c.getStyler().setXAxisMax(x[x.length - 1] + 0.25);
+        c.getStyler().setXAxisMax(log2(all[all.length - 1] / all[0]) + 0.25);
         c.getStyler().setYAxisDecimalPattern("0.00");
         boolean any = false;
         for (Arm a : Arm.values()) {
@@ -131,6 +128,10 @@ final class StudyFigures {
                 continue;
             }
             any = true;
+            double[] d = r.budgetTokens(a), x = new double[d.length];
+            for (int i = 0; i < d.length; i++) {
+                x[i] = log2(d[i] / all[0]);
+            }
             double[] mean = Horizon.columnMeans(lad), lo = new double[d.length], hi = new double[d.length];
             for (int b = 0; b < d.length; b++) {
                 double[] v = new double[lad.length];

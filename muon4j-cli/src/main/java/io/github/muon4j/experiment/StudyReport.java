@@ -84,13 +84,14 @@ public final class StudyReport {
         return new ArmRuns(o, runs, s.seeds().size());
     }
 
-    double[] budgetTokens() {
-        return s.budgets().stream().mapToDouble(x -> (double) s.tokens(x)).toArray();
+    /** The tokens of the budgets an arm trains. */
+    double[] budgetTokens(Arm a) {
+        return s.budgets().stream().limit(s.budgetsOf(a)).mapToDouble(x -> (double) s.tokens(x)).toArray();
     }
 
     /** Per seed, an arm's final losses at every budget (null unless every budget and seed is finished). */
     double[][] ladder(Size z, Arm a) {
-        int nb = s.budgets().size(), ns = s.seeds().size();
+        int nb = s.budgetsOf(a), ns = s.seeds().size();
         double[][] out = new double[ns][nb];
         for (int b = 0; b < nb; b++) {
             ArmRuns r = arm(z, a, b);
@@ -106,9 +107,9 @@ public final class StudyReport {
 
     List<Cell> cells(Size z) {
         List<Cell> out = new ArrayList<>();
-        double[] d = budgetTokens();
+        double[] d = budgetTokens(Arm.MUON), dRef = budgetTokens(Arm.ADAMW), dRef1 = budgetTokens(Arm.ADAMW1);
         double[][] ref = ladder(z, Arm.ADAMW), ref1 = ladder(z, Arm.ADAMW1);
-        for (int b = 0; b < s.budgets().size(); b++) {
+        for (int b = 0; b < s.armBudgets(); b++) {
             ArmRuns m = arm(z, Arm.MUON, b), a = arm(z, Arm.ADAMW, b), a1 = arm(z, Arm.ADAMW1, b);
             Horizon.Estimate data = null, flops = null, data1 = null, flops1 = null;
             Horizon.Paired paired = null;
@@ -117,13 +118,13 @@ public final class StudyReport {
                 double muonFlops = r0.cost().totalFlops(s.budgets().get(b), d[b]);
                 if (ref != null && !a.runs().isEmpty()) {
                     double perToken = a.runs().get(0).cost().modelFlopsPerToken();
-                    data = Horizon.estimate(d, ref, m.finals(), d[b], 1);
+                    data = Horizon.estimate(dRef, ref, m.finals(), d[b], 1);
                     flops = Horizon.scaled(data, perToken * d[b] / muonFlops);
-                    paired = Horizon.paired(d, ref, m.finals(), d[b]);
+                    paired = Horizon.paired(dRef, ref, m.finals(), d[b]);
                 }
                 if (ref1 != null && !a1.runs().isEmpty()) {
                     double perToken = a1.runs().get(0).cost().modelFlopsPerToken();
-                    data1 = Horizon.estimate(d, ref1, m.finals(), d[b], 1);
+                    data1 = Horizon.estimate(dRef1, ref1, m.finals(), d[b], 1);
                     flops1 = Horizon.scaled(data1, perToken * d[b] / muonFlops);
                 }
             }
@@ -217,14 +218,16 @@ public final class StudyReport {
 
     private void method() {
         h2("Method");
-        int last = s.budgets().get(s.budgets().size() - 1);
+        int last = s.budgets().get(s.armBudgets() - 1);
         p(String.format(Locale.ROOT, "Data: %s, byte tokens, 2%% held out; every evaluation scores the same %d held-out windows of %d tokens. "
-                        + "Budgets: %s optimizer steps of %d x %d tokens (%s tokens), a geometric ladder spanning %dx. Every run is a whole "
+                        + "Budgets: %s optimizer steps of %d x %d tokens (%s tokens), a geometric ladder spanning %dx; the reference, AdamW "
+                        + "with two rates, also trains %s steps, so that its ladder reaches past Muon's largest budget. Every run is a whole "
                         + "schedule ending at its budget: linear warm-up over the first 10%% of steps, cosine decay to 10%% of the peak at the "
                         + "last step, gradient clipping at %s; %d evaluations per run, the last at the end. Only final losses enter the "
                         + "speedups; no run is read mid-schedule for them.",
                 plan.user().data() == null ? "the built-in corpus (English Europarl)" : "`" + plan.user().data() + "`", s.evalWindows(), s.seqLen(),
-                s.budgets(), s.batch(), s.seqLen(), fmtTokens(budgetTokens()), last / s.budgets().get(0), num(s.clip()), s.evals()));
+                s.budgets().subList(0, s.armBudgets()), s.batch(), s.seqLen(), fmtTokens(budgetTokens(Arm.MUON)), last / s.budgets().get(0),
+                s.budgets().subList(s.armBudgets(), s.budgets().size()), num(s.clip()), s.evals()));
         p(String.format(Locale.ROOT, "Arms: **Muon** (hidden matrices; AdamW for embedding, head and norms at its own rate `nm`), **AdamW** "
                         + "with two rates (hidden matrices `lr`, the rest `nm`, searched separately as in Muon's run) and **AdamW with one rate** "
                         + "for every parameter (the usual baseline). Weight decay is decoupled and multiplied by each parameter's own rate, so "
@@ -312,7 +315,6 @@ public final class StudyReport {
     private JsonObject sizeSection(Size z, List<Cell> cells, StudyFigures fig) throws IOException {
         JsonObject out = new JsonObject();
         h3("Size " + z.name());
-        double[] d = budgetTokens();
         md.append("| final validation loss, mean [95% t interval] over seeds " + s.seeds() + " | ");
         for (int b : s.budgets()) {
             md.append(fmtInt(s.tokens(b))).append(" tokens | ");
@@ -323,6 +325,10 @@ public final class StudyReport {
             md.append("| ").append(a.title).append(" | ");
             JsonArray la = new JsonArray();
             for (int b = 0; b < s.budgets().size(); b++) {
+                if (b >= s.budgetsOf(a)) {
+                    md.append("— | ");
+                    continue;
+                }
                 ArmRuns r = arm(z, a, b);
                 md.append(loss(r.finals(), r.seeds())).append(" | ");
                 JsonArray seeds = new JsonArray();
@@ -339,6 +345,7 @@ public final class StudyReport {
         JsonObject fits = new JsonObject();
         for (Arm a : Arm.values()) {
             double[][] lad = ladders.get(a);
+            double[] d = budgetTokens(a);
             if (lad != null) {
                 PowerLaw f = PowerLaw.fit(d, Horizon.columnMeans(lad));
                 md.append(String.format(Locale.ROOT, "- %s: fitted L(D) = %.4f + %.4g D^-%.4f (residual sum of squares %.2e over %d budgets)%n", a.title,
@@ -352,10 +359,11 @@ public final class StudyReport {
         }
         out.add("fitted_law", fits);
         md.append('\n');
-        fig.lossVsData(z, this, ladders, d);
+        fig.lossVsData(z, this, ladders);
         img(z.name() + "-loss_vs_data", "final loss vs data, size " + z.name());
         if (ladders.get(Arm.MUON) != null && ladders.get(Arm.ADAMW) != null) {
-            List<double[]> lm = Horizon.lossMatched(d, Horizon.columnMeans(ladders.get(Arm.ADAMW)), Horizon.columnMeans(ladders.get(Arm.MUON)), 25);
+            List<double[]> lm = Horizon.lossMatched(budgetTokens(Arm.ADAMW), Horizon.columnMeans(ladders.get(Arm.ADAMW)), budgetTokens(Arm.MUON),
+                    Horizon.columnMeans(ladders.get(Arm.MUON)), 25);
             JsonArray arr = new JsonArray();
             for (double[] p : lm) {
                 JsonArray e = new JsonArray();
@@ -373,7 +381,7 @@ public final class StudyReport {
                 img(z.name() + "-loss_matched", "loss-matched speedup, size " + z.name());
             }
         }
-        int lastB = s.budgets().size() - 1;
+        int lastB = s.armBudgets() - 1;
         if (fig.curves(z, this, lastB)) {
             img(z.name() + "-curves", "validation curves at the largest budget, size " + z.name());
         }
@@ -440,7 +448,7 @@ public final class StudyReport {
     }
 
     private void transfer(Size z, JsonObject zo) {
-        int last = s.budgets().size() - 1;
+        int last = s.armBudgets() - 1;
         md.append(String.format(Locale.ROOT, "**Transfer check, size %s, %s tokens** (seed %d): the rule's point against its neighbours%n%n", z.name(),
                 fmtInt(s.tokens(s.budgets().get(last))), s.tuningSeed()));
         md.append("| arm | tuned at the two smallest budgets (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | rule best? |\n|---|---|---|---|---|---|---|\n");

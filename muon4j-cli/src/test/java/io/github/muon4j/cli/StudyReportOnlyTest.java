@@ -49,7 +49,7 @@ class StudyReportOnlyTest {
         assertTrue(figures >= 6, "figures referenced: " + figures);
         JsonObject line = JsonParser.parseString(o.lastLine()).getAsJsonObject();
         JsonArray rows = line.getAsJsonArray("speedup");
-        assertEquals(8, rows.size(), "one row per size and budget");
+        assertEquals(8, rows.size(), "one row per size and budget (2 x 4)");
         for (var r : rows) {
             JsonObject x = r.getAsJsonObject();
             for (String k : new String[] {"size", "budget_tokens", "data_speedup", "data_speedup_ci95", "flops_speedup", "flops_speedup_ci95",
