@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  *       domain; the package CC0 / MIT), whose Gutenberg headers were already removed. Read as
  *       ISO-8859-1 (one file has Latin-1 letters, the rest are ASCII); the licence text left at the
  *       end of {@code chesterton-ball.txt} is cut from its "End of Project Gutenberg" line on; line
- *       ends normalised. Each book is cut at paragraph breaks into pieces of at least
+ *       ends normalised, control characters (end-of-file marks) dropped. Each book is cut at paragraph breaks into pieces of at least
  *       {@link #PIECE} characters, one document each.
  * </ul>
  *
@@ -186,9 +186,9 @@ public final class Prose implements Corpus {
         return t.replaceAll("[ \\t]{2,}", " ").strip();
     }
 
-    /** A book with Windows line ends, trailing blanks and any Project Gutenberg text from its end marker on removed. */
+    /** A book without Windows line ends, control characters, trailing blanks, or Project Gutenberg text from its end marker on. */
     static String cleanBook(String text) {
-        String t = text.replace("\r\n", "\n");
+        String t = CONTROL.matcher(text.replace("\r\n", "\n")).replaceAll("");
         var end = GUTENBERG_END.matcher(t);
         if (end.find()) {
             t = t.substring(0, end.start());

@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ProseTest {
 
     static final String ADDRESS = "Fellow-Citizens: I am glad. [Applause] We said &quot;no&quot;&mdash;twice. (Laughter.) See [p.2] the [1] end.\u0002";
-    static final String BOOK = "[A Book by Someone 1900]\r\n\r\nCHAPTER I\r\n\r\nIt was a dark night.   \r\n\r\n\r\n\r\nThe end.\r\n\r\n"
-            + "End of Project Gutenberg's A Book\r\n\r\n*** END OF THE PROJECT GUTENBERG EBOOK ***\r\nDonations are welcome.\r\n";
+    static final String BOOK = "[A Book by Someone 1900]\r\n\r\nCHAPTER I\r\n\r\nIt was a dark night.\u001a   \r\n\r\n\r\n\r\nThe end.\r\n\r\n"
+            + "End of Project Gutenberg's A Book\r\n\r\n*** END OF THE PROJECT GUTENBERG EBOOK ***\r\nDonations are welcome.\r\n\u001a";
 
     HttpServer server;
     final Map<String, byte[]> served = new LinkedHashMap<>();
