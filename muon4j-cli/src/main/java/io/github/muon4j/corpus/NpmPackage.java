@@ -2,7 +2,6 @@ package io.github.muon4j.corpus;
 
 import io.github.muon4j.data.DataException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,11 +25,10 @@ record NpmPackage(String name, String version, String integrity) {
         return URI.create(base + "/" + name + "/-/" + file);
     }
 
-    /** Downloads the tarball; a network failure is one line naming the address. */
-    byte[] download(URI registry, String what) {
-        URI uri = tarball(registry);
+    /** Downloads the tarball; a failure names its cause (the message, or the exception's kind when it has none). */
+    byte[] download(URI registry) throws IOException {
         HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(30)).build();
-        HttpRequest get = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(10)).GET().build();
+        HttpRequest get = HttpRequest.newBuilder(tarball(registry)).timeout(Duration.ofMinutes(10)).GET().build();
         try {
             HttpResponse<byte[]> r = http.send(get, HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) {
@@ -38,11 +36,10 @@ record NpmPackage(String name, String version, String integrity) {
             }
             return r.body();
         } catch (IOException e) {
-            throw new UncheckedIOException(what + ": cannot download " + name + " " + version + " from " + uri + " (" + reason(e) + "); fetch it "
-                    + "where that address is reachable (MUON4J_NPM_REGISTRY names a mirror) or copy the corpus file into the cache", e);
+            throw e.getMessage() == null || e.getMessage().isBlank() ? new IOException(e.getClass().getSimpleName(), e) : e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException(what + ": download of " + uri + " interrupted", e);
+            throw new IOException("interrupted", e);
         }
     }
 
@@ -53,10 +50,6 @@ record NpmPackage(String name, String version, String integrity) {
             throw new DataException(what + ": " + name + " " + version + " tarball fails its integrity check: expected " + integrity
                     + ", got " + actual + " (nothing cached)");
         }
-    }
-
-    private static String reason(IOException e) {
-        return e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static byte[] sha512(byte[] data) {

