@@ -243,15 +243,17 @@ public class Muon extends Optimizer {
     }
 
     /** The Muon update of one group, with one Newton-Schulz call for all its matrices. */
-    private void update(List<Entry> group, NDManager scope, Map<String, MuonDiagnostics> diagnostics) {
+    private void update(
+            List<Entry> group, NDManager scope, Map<String, MuonDiagnostics> diagnostics) {
         NDList wide = new NDList(group.size());
         for (Entry e : group) {
             ParamStates.Slot slot = states.slot(e.name(), e.weight());
-            NDArray m = slot.arrays[0];
-            NDArray g = rescaleGrad != 1f ? inScope(e.grad().mul(rescaleGrad), scope) : e.grad();
+            NDArray buf = slot.arrays[0]; // the momentum buffer M
+            NDArray g = rescaleGrad == 1f ? e.grad() : inScope(e.grad().mul(rescaleGrad), scope);
             float w = 1f - e.beta();
-            m.addi(inScope(g.sub(m), scope).muli(w)); // M = lerp(M, G, 1 - beta)
-            NDArray u = nesterov ? inScope(g.sub(m), scope).muli(w).addi(m) : m; // U = lerp(M, G, 1 - beta)
+            buf.addi(inScope(g.sub(buf), scope).muli(w)); // M = lerp(M, G, 1-beta)
+            // U = lerp(M, G, 1-beta) with Nesterov, else M
+            NDArray u = nesterov ? inScope(g.sub(buf), scope).muli(w).addi(buf) : buf;
             wide.add(toWide(u, e, scope)); // [matrices, min(rows, cols), max(rows, cols)]
             slot.step = e.step();
         }
@@ -259,13 +261,14 @@ public class Muon extends Optimizer {
         List<NDArray> parts = split(x, group, scope);
         for (int i = 0; i < group.size(); i++) {
             Entry e = group.get(i);
+            double lr = e.lr();
             double scale = adjustLr.scale(e.rows(), e.cols()); // sqrt(max(1, rows/cols))
             if (diagnostics != null) {
                 boolean spectral = e.name().equals(diagnoseOrthogonality);
-                diagnostics.put(e.name(), MuonDiagnostics.measure(e.name(), e.lr(), scale, parts.get(i), spectral, scope));
+                diagnostics.put(e.name(),
+                        MuonDiagnostics.measure(e.name(), lr, scale, parts.get(i), spectral, scope));
             }
-            NDArray o = fromWide(parts.get(i), e, scope); // the weight's shape
-            double lr = e.lr();
+            NDArray o = fromWide(parts.get(i), e, scope); // O in the weight's shape
             double decay = lr * getWeightDecay();
             if (decay != 0) {
                 e.weight().muli((float) (1.0 - decay)); // W *= 1 - lr*wd
@@ -371,7 +374,7 @@ public class Muon extends Optimizer {
         }
     }
 
-    /** Writes only Muon's own state (for {@link MuonWithAdamW}, whose AdamW holds the rest). */
+    /** Muon's own state, without its fallback's (MuonWithAdamW saves its own AdamW's). */
     ParamStates states() {
         return states;
     }

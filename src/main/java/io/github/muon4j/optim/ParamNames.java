@@ -46,16 +46,6 @@ final class ParamNames {
         return byId.getOrDefault(key, key);
     }
 
-    /** Whether {@code key} was resolved or could be a DJL id never resolved. */
-    boolean knows(String id) {
-        return byId.containsKey(id);
-    }
-
-    /** Whether this resolves any id (an optimizer built with {@code optBlock}). */
-    boolean isEmpty() {
-        return byId.isEmpty();
-    }
-
     /** True for a DJL parameter id (which no name of {@code getParameters()} looks like). */
     static boolean isDjlId(String key) {
         return DJL_ID.matcher(key).matches();
