@@ -167,15 +167,18 @@ final class StudyFigures {
     /** Validation curves of every scoring seed at one budget: colour per arm, line style per seed. */
     boolean curves(Size z, StudyReport r, int b) throws IOException {
         Settings s = r.plan().settings();
-        XYChart c = Figures.chart(String.format(Locale.ROOT, "Size %s: validation loss, %s-token runs", z.name(), Figures.compact(s.tokens(s.budgets().get(b)))),
-                "tokens", "validation loss (nats)");
-        c.getStyler().setXAxisDecimalPattern("0.0E0");
+        XYChart c = Figures.chart(String.format(Locale.ROOT, "Size %s: validation loss, %s-token runs (after the first evaluation)", z.name(),
+                Figures.compact(s.tokens(s.budgets().get(b)))), "tokens", "validation loss (nats)");
+        c.setCustomXAxisTickLabelsFormatter(v -> v == 0 ? "0" : Figures.compact(v));
         boolean any = false;
         for (Arm a : Arm.values()) {
             StudyReport.ArmRuns runs = r.arm(z, a, b);
             for (int k = 0; k < runs.runs().size(); k++) {
                 RunSummary x = runs.runs().get(k);
-                Figures.line(c, a.title + " seed " + x.seed(), x.tokens(), x.valLoss(), colour(a), Figures.stroke(k), SeriesMarkers.CIRCLE);
+                int from = x.tokens().length > 1 && x.tokens()[0] == 0 ? 1 : 0; // the loss at initialisation would flatten the rest
+                double[] tk = java.util.Arrays.copyOfRange(x.tokens(), from, x.tokens().length);
+                double[] vl = java.util.Arrays.copyOfRange(x.valLoss(), from, x.valLoss().length);
+                Figures.line(c, a.title + " seed " + x.seed(), tk, vl, colour(a), Figures.stroke(k), SeriesMarkers.CIRCLE);
                 any = true;
             }
         }
@@ -252,6 +255,7 @@ final class StudyFigures {
                 }
             }
         }
+        Figures.boundsLog2(c, cells.stream().flatMap(x -> x.runs().stream()).mapToDouble(r -> r.steps()[r.steps().length - 1]).max().orElse(2));
         Figures.save(c, dir.resolve("frontier_steps"));
         md.append("![steps to target per batch size](frontier_steps.svg)\n\n");
         for (Arm a : Plan.FRONTIER_ARMS) {

@@ -535,23 +535,30 @@ public final class StudyReport {
 
     private String timing(RunStore store, String command) throws IOException {
         StringBuilder t = new StringBuilder("# Timing of " + s.name() + " (machine-dependent; not part of the reproducible report)\n\n");
-        double wall = 0;
-        String first = null, last = null;
-        double loadSum = 0;
+        double wall = 0, loadSum = 0;
+        java.time.Instant first = null, last = null;
         int n = 0;
         for (RunSummary r : store.all().values()) {
             wall += r.wallSeconds();
             if (r.finished() != null && !r.finished().isEmpty()) {
-                first = first == null || r.finished().compareTo(first) < 0 ? r.finished() : first;
-                last = last == null || r.finished().compareTo(last) > 0 ? r.finished() : last;
+                java.time.Instant end = java.time.Instant.parse(r.finished());
+                java.time.Instant start = end.minusMillis((long) (r.wallSeconds() * 1000));
+                first = first == null || start.isBefore(first) ? start : first;
+                last = last == null || end.isAfter(last) ? end : last;
             }
             if (r.loadAvg() != null && r.loadAvg().length == 2) {
                 loadSum += (r.loadAvg()[0] + r.loadAvg()[1]) / 2;
                 n++;
             }
         }
-        t.append(String.format(Locale.ROOT, "%d run summaries; %.0f s (%.2f h) of run wall time in all; runs finished between %s and %s; mean 1-minute "
-                + "load average at the runs' starts and ends %.2f.%n", store.all().size(), wall, wall / 3600, first, last, n == 0 ? Double.NaN : loadSum / n));
+        t.append(String.format(Locale.ROOT, "%d run summaries; %.0f s (%.2f h) of run wall time in all.%n%n", store.all().size(), wall, wall / 3600));
+        if (first != null) {
+            double elapsed = java.time.Duration.between(first, last).toMillis() / 1000.0;
+            t.append(String.format(Locale.ROOT, "First run started %s, last run finished %s: %.0f s (%.2f h) elapsed, including any pauses "
+                    + "between sittings.%n%n", first, last, elapsed, elapsed / 3600));
+        }
+        t.append(String.format(Locale.ROOT, "Mean 1-minute load average at the runs' starts and ends: %.2f (the machine has %d cores here).%n",
+                n == 0 ? Double.NaN : loadSum / n, Runtime.getRuntime().availableProcessors()));
         return t.toString();
     }
 

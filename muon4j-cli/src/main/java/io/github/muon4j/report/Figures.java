@@ -87,6 +87,12 @@ public final class Figures {
         return Math.abs(v - Math.rint(v)) < 1e-6 ? label.apply(Math.pow(2, Math.rint(v))) : " ".repeat(1 + (int) Math.round((v + 100) * 8) % 400);
     }
 
+    /** A log2 y axis from 2^0 to the power of two above {@code max}, so that labelled ticks fall inside it. */
+    public static void boundsLog2(XYChart c, double max) {
+        c.getStyler().setYAxisMin(0.0);
+        c.getStyler().setYAxisMax(Math.ceil(Math.log(Math.max(2, max)) / Math.log(2)));
+    }
+
     public static double[] log2(double[] v) {
         double[] o = new double[v.length];
         for (int i = 0; i < v.length; i++) {
