@@ -89,6 +89,9 @@ public final class StudyCommand implements Callable<Integer> {
         CompareCommand.require(one == null || jobs == null, "--shard and --jobs: give one of them");
         CompareCommand.require(!(reportOnly && (one != null || plan)), "--report-only trains nothing: it takes neither --shard nor --plan");
         TrainConfig user = TrainConfig.defaults();
+        if (data == null && (reportOnly || plan)) {
+            data = dataOfSummaries(dir.resolve("runs"));
+        }
         if (data != null) {
             user = user.overlay("{\"data\": " + new com.google.gson.Gson().toJson(data) + "}", "--data");
         }
@@ -175,6 +178,27 @@ public final class StudyCommand implements Callable<Integer> {
             }
             out.printf("%d\t%s\t%s\t%s%n", slot.index(), state, slot.id(), run);
         }
+    }
+
+    /**
+     * The training text the summaries in {@code runs} were trained on (their study spec's "data"), so
+     * that {@code --report-only} from a clone needs no --data; null when none says.
+     */
+    static String dataOfSummaries(Path runs) throws java.io.IOException {
+        if (!Files.isDirectory(runs)) {
+            return null;
+        }
+        try (var files = Files.list(runs)) {
+            for (Path f : files.filter(q -> q.getFileName().toString().endsWith(".json") && !q.getFileName().toString().startsWith(".")).sorted()
+                    .toList()) {
+                com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+                if (o.has("spec") && o.get("spec").isJsonObject()) {
+                    com.google.gson.JsonElement d = o.getAsJsonObject("spec").get("data");
+                    return d == null || d.isJsonNull() ? null : d.getAsString();
+                }
+            }
+        }
+        return null;
     }
 
     /** This command's options for shard {@code i/n}. */

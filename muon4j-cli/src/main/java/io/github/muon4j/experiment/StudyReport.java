@@ -150,6 +150,7 @@ public final class StudyReport {
         p("Command: `" + command + "`; rebuilt from the run summaries in `runs/` by `" + command + " --report-only`.");
         p(String.format(Locale.ROOT, "Progress: **%d of %d runs finished**%s.", finished, total, finished == total ? "" : " (the tables below cover "
                 + "what has finished; a section waiting for runs says so)"));
+        progress(store);
         method();
         sizesTable();
 
@@ -214,6 +215,23 @@ public final class StudyReport {
         line.addProperty("runs_planned", total);
         line.add("speedup", speedup);
         return new Output(report, LINE.toJson(line));
+    }
+
+    /** Finished runs per size and part of the plan. */
+    private void progress(RunStore store) {
+        Map<String, int[]> counts = new LinkedHashMap<>();
+        for (Plan.Slot slot : plan.slots()) {
+            String group = slot.id().substring(0, slot.id().indexOf('/')) + " " + slot.part();
+            int[] c = counts.computeIfAbsent(group, k -> new int[2]);
+            Plan.Run r = plan.resolve(slot, l);
+            c[0] += r != null && l.get(r.spec()) != null ? 1 : 0;
+            c[1]++;
+        }
+        md.append("| size and part | runs finished |\n|---|---|\n");
+        for (var e : counts.entrySet()) {
+            md.append(String.format(Locale.ROOT, "| %s | %d of %d |%n", e.getKey(), e.getValue()[0], e.getValue()[1]));
+        }
+        md.append('\n');
     }
 
     private void method() {
