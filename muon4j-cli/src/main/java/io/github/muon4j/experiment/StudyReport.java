@@ -182,8 +182,8 @@ public final class StudyReport {
         }
         md.append('\n');
         p("*extrapolated*: Muon's loss lies beyond AdamW's largest budget (or above its smallest budget's loss), so the number comes from the "
-                + "fitted law, not from a trained AdamW run. `nm`: the non-matrix (embedding, head, norms) AdamW rate. Rates at budgets "
-                + "beyond the second are the transfer rule's (see 3).");
+                + "fitted law, not from a trained AdamW run. `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
+                + "sits on the edge of its tuning grid. Rates at budgets beyond the second are the transfer rule's (see 3).");
         fig.speedup(bySize, s);
         img("speedup", "data speedup per size and budget");
         summary.add("speedup", speedup);
@@ -652,11 +652,13 @@ public final class StudyReport {
         return base + String.format(Locale.ROOT, " [%.4f, %.4f]", ci.low(), ci.high()) + (v.length < seeds ? " (" + v.length + " of " + seeds + " seeds)" : "");
     }
 
+    /** lr, wd (and nm); a grid value at the edge of its grid is starred. */
     static String rates(Optimum o, boolean nm) {
         if (o == null) {
             return "...";
         }
-        return num(o.lr()) + ", " + num(o.wd()) + (nm ? ", " + num(o.nonMatrix()) : "");
+        return num(o.lr()) + (o.lrEdge() ? "*" : "") + ", " + num(o.wd()) + (o.wdEdge() ? "*" : "")
+                + (nm ? ", " + num(o.nonMatrix()) + (o.nmEdge() ? "*" : "") : "");
     }
 
     /** A JSON number rounded to 6 significant digits, or null for infinity/NaN. */
