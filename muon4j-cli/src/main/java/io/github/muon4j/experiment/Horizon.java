@@ -179,20 +179,24 @@ public final class Horizon {
             }
             return data / budget * scale;
         }, 16);
-        return new Estimate(r.data() / budget * scale, ci, r.position(), PowerLaw.fit(d, refMean).data(Stats.mean(loss)) / budget * scale);
+        double bound = (r.position() > 0 ? d[d.length - 1] : d[0]) / budget * scale;
+        return new Estimate(r.data() / budget * scale, ci, r.position(), PowerLaw.fit(d, refMean).data(Stats.mean(loss)) / budget * scale, bound);
     }
 
     /** The same estimate with every number multiplied by {@code scale} (FLOPs from data: the interval scales with it). */
     public static Estimate scaled(Estimate e, double scale) {
-        return new Estimate(e.value() * scale, new Stats.Interval(e.ci().low() * scale, e.ci().high() * scale), e.position(), e.fitted() * scale);
+        return new Estimate(e.value() * scale, new Stats.Interval(e.ci().low() * scale, e.ci().high() * scale), e.position(), e.fitted() * scale,
+                e.bound() * scale);
     }
 
     /**
      * @param value the headline (interpolated inside the ladder, fitted law outside)
      * @param position where the loss lies against the reference's ladder (see {@link Reach})
      * @param fitted the same read from the fitted law alone, at every budget
+     * @param bound what the reference's trained ladder alone says where the loss lies outside it: at
+     *     least its largest budget / the budget (position +1), at most its smallest (position -1)
      */
-    public record Estimate(double value, Stats.Interval ci, int position, double fitted) {
+    public record Estimate(double value, Stats.Interval ci, int position, double fitted, double bound) {
         public boolean extrapolated() {
             return position != 0;
         }

@@ -182,7 +182,8 @@ public final class StudyReport {
         }
         md.append('\n');
         p("*extrapolated*: Muon's loss lies beyond AdamW's largest budget (or above its smallest budget's loss), so the number comes from the "
-                + "fitted law, not from a trained AdamW run. `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
+                + "fitted law, not from a trained AdamW run; what the trained ladder alone says is given beside it (a bound), and the fitted "
+                + "law is unreliable far outside the ladder (its intervals show it). `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
                 + "sits on the edge of its tuning grid. Rates at budgets beyond the second are the transfer rule's (see 3).");
         fig.speedup(bySize, s);
         img("speedup", "data speedup per size and budget");
@@ -305,6 +306,8 @@ public final class StudyReport {
         o.add("flops_speedup", jnum(flops.value()));
         o.add("flops_speedup_ci95", pair(flops.ci()));
         o.addProperty("extrapolated", data.extrapolated());
+        o.addProperty("extrapolated_side", data.position() > 0 ? "beyond the largest budget" : data.position() < 0 ? "below the smallest budget" : "none");
+        o.add("data_speedup_ladder_bound", data.extrapolated() ? jnum(data.bound()) : JsonNull.INSTANCE);
         Optimum mo = c.muon().rates(), ao = ref.rates();
         o.add("muon_lr", jnum(mo.lr()));
         o.add("muon_wd", jnum(mo.wd()));
@@ -627,8 +630,9 @@ public final class StudyReport {
     }
 
     static String est(Horizon.Estimate e) {
-        return String.format(Locale.ROOT, "**%s** [%s, %s]%s", ratio(e.value()), ratio(e.ci().low()), ratio(e.ci().high()),
-                e.extrapolated() ? " *extrapolated*" : "");
+        String ex = e.position() > 0 ? String.format(Locale.ROOT, " *extrapolated*; trained ladder: > %.2f", e.bound())
+                : e.position() < 0 ? String.format(Locale.ROOT, " *extrapolated*; trained ladder: < %.2f", e.bound()) : "";
+        return String.format(Locale.ROOT, "**%s** [%s, %s]%s", ratio(e.value()), ratio(e.ci().low()), ratio(e.ci().high()), ex);
     }
 
     static String paired(Horizon.Paired p) {
