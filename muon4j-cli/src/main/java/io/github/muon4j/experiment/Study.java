@@ -103,11 +103,14 @@ public final class Study {
     }
 
     private static final List<Double> MUON_LR = List.of(0.01, 0.02, 0.04, 0.08, 0.16);
-    /** AdamW's reaches one rate further up: at 100 steps of size S its optimum sat on 0.016, the edge of the first grid. */
-    private static final List<Double> ADAMW_LR = List.of(1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2);
+    /**
+     * AdamW's reaches two rates further up than Muon's: at 100 and 200 steps of size S its optimum sat on
+     * the top edge of the first grid (0.016), then of the second (0.032).
+     */
+    private static final List<Double> ADAMW_LR = List.of(1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2, 6.4e-2);
     /**
      * Weight-decay grids. Decay is multiplied by the parameter's rate, so what regularises is lr x wd
-     * (the shrink per step): Muon's grid spans 2.5e-4 to 6.4e-2 of it, AdamW's 1e-4 to 5.1e-2, both
+     * (the shrink per step): Muon's grid spans 2.5e-4 to 6.4e-2 of it, AdamW's 1e-4 to 0.1, both
      * including the usual wd = 0.1.
      */
     private static final List<Double> MUON_WD = List.of(0.025, 0.1, 0.4);
@@ -117,7 +120,7 @@ public final class Study {
     public static Settings full() {
         return new Settings("horizon", 128, 16, List.of(100, 200, 400, 800, 1600), 4, 2,
                 List.of(new Size("S", 2, 64, 4), new Size("M", 2, 128, 4), new Size("L", 4, 128, 4)),
-                new Grid(MUON_LR, MUON_WD), new Grid(ADAMW_LR, ADAMW_WD), List.of(1e-3, 3e-3, 1e-2), 3e-3, 100L, List.of(1L, 2L, 3L, 4L),
+                new Grid(MUON_LR, MUON_WD), new Grid(ADAMW_LR, ADAMW_WD), List.of(1e-3, 3e-3, 1e-2, 3e-2), 3e-3, 100L, List.of(1L, 2L, 3L, 4L),
                 128, 4, List.of(4, 8, 16, 32, 64), 2, List.of(0.5, 1.0, 2.0), List.of(1L, 2L), 16,
                 List.of(1, 4, 16, 32, 64), List.of(1.0, 0.0), List.of(1L, 2L), 1.0);
     }
