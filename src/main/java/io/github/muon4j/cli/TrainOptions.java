@@ -94,6 +94,9 @@ public final class TrainOptions {
     @Option(names = "--device", description = "auto | cpu | gpu")
     String device;
 
+    @Option(names = "--precision", description = "matrix products: fp32 | bf16 (bf16 operands, float32 weights, optimizer state and loss) | auto (bf16 where the CPU or GPU has native bf16)")
+    String precision;
+
     @Option(names = "--log-every", description = "log metrics every N steps")
     Integer logEvery;
 
@@ -168,6 +171,7 @@ public final class TrainOptions {
         put(f, "out", out);
         put(f, "threads", threads);
         put(f, "device", device);
+        put(f, "precision", precision);
         put(f, "log_every", logEvery);
         put(f, "diag_every", diagEvery);
         put(f, "samples", samples);

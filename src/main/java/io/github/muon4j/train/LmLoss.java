@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Tensors;
 
 /** Next-token cross-entropy of a language model. */
@@ -80,16 +81,16 @@ public final class LmLoss {
                 NDArray hc = in(hd.get(s + ":" + e), cm); //                 (c, d)
                 NDArray yc = in(y.get(s + ":" + e), cm).expandDims(1); //    (c, 1)
                 NDArray logp;
-                try (NDArray logits = hc.matMul(wt)) { //                    (c, V)
+                try (NDArray logits = Autocast.matMul(hc, wt)) { //                    (c, V)
                     logp = in(logits.logSoftmax(1), cm);
                 }
                 NDArray picked = in(logp.gather(yc, 1).sum().neg(), cm); // sum of -log p[y]
                 NDArray p = in(logp.exp(), cm); //                           (c, V)
                 logp.close();
-                NDArray dhc = p.matMul(wd); //                               (c, d)
+                NDArray dhc = Autocast.matMul(p, wd); //                               (c, d)
                 dhc.attach(m);
                 dh.add(dhc);
-                NDArray dwc = in(p.transpose().matMul(hc), cm); //           (V, d)
+                NDArray dwc = in(Autocast.matMul(p.transpose(), hc), cm); //           (V, d)
                 if (dw == null) {
                     dw = dwc;
                     dw.attach(m);

@@ -21,6 +21,9 @@ import java.util.Set;
  * with either optimizer. The default {@code lr} depends on the optimizer ({@link #defaultLr}): Muon's
  * rate is not on AdamW's scale.
  *
+ * <p>{@code precision}: fp32, bf16 (matrix products with bf16 operands, everything else float32;
+ * see {@link io.github.muon4j.model.Precision}) or auto (bf16 where the hardware has it).
+ *
  * <p>{@code initFrom} (optional): a Hugging Face LlamaForCausalLM / DeepseekV3ForCausalLM directory
  * whose shape, weights and tokenizer start the run (continued pre-training); it replaces the preset.
  */
@@ -51,6 +54,7 @@ public record TrainConfig(
         String out,
         int threads,
         String device,
+        String precision,
         int logEvery,
         int diagEvery,
         int maxBadSteps,
@@ -69,7 +73,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig(
                 "tiny", "mha", "dense", "muon", 0.02, 3e-3, 0.1, 16, 128, 600, 50, "cosine", 1, 1.0, 100,
-                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", 1, 0, 5, 3, null, null);
+                20, 200, 2, null, null, 0.02, null, 1337L, null, 0, "auto", "fp32", 1, 0, 5, 3, null, null);
     }
 
     /**
@@ -174,6 +178,7 @@ public record TrainConfig(
         oneOf("ffn", ffn, "dense", "moe");
         oneOf("schedule", schedule, "cosine", "wsd", "constant");
         oneOf("device", device, "auto", "cpu", "gpu");
+        oneOf("precision", precision, "fp32", "bf16", "auto");
         if (tokenizer != null && !io.github.muon4j.data.Tokenizers.isPath(tokenizer)) {
             oneOf("tokenizer", tokenizer, "byte", "gpt2", "cl100k");
         }

@@ -11,7 +11,9 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
+import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.Precision;
 import io.github.muon4j.model.Tensors;
 import io.github.muon4j.optim.MuonWithAdamW;
 import java.util.LinkedHashMap;
@@ -27,6 +29,9 @@ import java.util.function.Supplier;
  * <p>The LM head and the loss run {@link #headChunk()} tokens at a time ({@link LmLoss#fusedHead}),
  * so the (B, T, vocab) logits are never materialised; {@code setHeadChunk(0)} computes the plain
  * full-logits loss instead (same loss and gradients to float32 rounding).
+ *
+ * <p>With {@link #setPrecision} bf16, forward and backward run under {@link Autocast}: matrix
+ * products take bf16 operands; weights, gradients, optimizer state and the loss stay float32.
  */
 public final class TrainStep {
 
@@ -40,6 +45,7 @@ public final class TrainStep {
     private final ParameterStore ps;
     private final List<Pair<String, Parameter>> params;
     private int headChunk = DEFAULT_HEAD_CHUNK;
+    private Precision precision = Precision.FP32;
 
     /** Tokens per chunk of the fused head and loss (see {@code bench train --profile}). */
     public static final int DEFAULT_HEAD_CHUNK = 1024;
@@ -64,6 +70,16 @@ public final class TrainStep {
             throw new IllegalArgumentException("head chunk must be >= 0 tokens, got " + tokens);
         }
         this.headChunk = tokens;
+    }
+
+    /** The precision of the matrix products in forward and backward (weights and loss stay float32). */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** Sets {@link #precision()}. */
+    public void setPrecision(Precision precision) {
+        this.precision = java.util.Objects.requireNonNull(precision, "precision");
     }
 
     /**
@@ -102,7 +118,7 @@ public final class TrainStep {
             NDArray all = sm.create(batches.get(), new Shape(b, t + 1));
             NDArray x = all.get(":, :-1"); //                         (B, T)
             NDArray y = all.get(":, 1:"); //                          (B, T)
-            try (GradientCollector gc = engine.newGradientCollector()) {
+            try (GradientCollector gc = engine.newGradientCollector(); Autocast ac = Autocast.enter(precision)) {
                 NDArray ce, target, balance;
                 if (headChunk > 0) {
                     mark(profile, StepProfile.Phase.FORWARD);

@@ -133,6 +133,7 @@ public final class Trainer {
         Engine engine = manager.getEngine();
 
         TrainStep trainStep = new TrainStep(model, opt, run.manager());
+        trainStep.setPrecision(io.github.muon4j.model.Precision.resolve(cfg.precision(), manager.getDevice()));
         for (int step = run.step() + 1; step <= cfg.steps(); step++) {
             if (signals != null) {
                 signals.arm(step);
