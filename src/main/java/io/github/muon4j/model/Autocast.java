@@ -51,7 +51,9 @@ public final class Autocast implements AutoCloseable {
     /** {@code x W^T}: x (..., in), w (out, in) -> (..., out), in the current precision. */
     public static NDArray linear(NDArray x, NDArray w) {
         if (CURRENT.get() == Precision.BF16) {
-            return Bf16Matmul.matMul(x, w.transpose());
+            NDArray wt = w.transpose(); // a view; it belongs to x's scope, not to the weight's (long-lived) manager
+            wt.attach(x.getManager());
+            return Bf16Matmul.matMul(x, wt);
         }
         return ai.djl.nn.core.Linear.linear(x, w).singletonOrThrow();
     }
