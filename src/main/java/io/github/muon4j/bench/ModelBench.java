@@ -99,41 +99,6 @@ public final class ModelBench {
 
     private ModelBench() {}
 
-    public static void main(String[] args) {
-        Options d = Options.defaults();
-        String preset = d.preset();
-        int seq = d.seq();
-        int batch = d.batch();
-        int reps = d.reps();
-        int layerTokens = d.layerTokens();
-        int threads = 0;
-        int[] contexts = d.contexts();
-        int decode = d.decodeTokens();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            String v = args[i + 1];
-            switch (args[i]) {
-                case "--preset" -> preset = v;
-                case "--seq" -> seq = Integer.parseInt(v);
-                case "--batch" -> batch = Integer.parseInt(v);
-                case "--reps" -> reps = Integer.parseInt(v);
-                case "--layer-tokens" -> layerTokens = Integer.parseInt(v);
-                case "--threads" -> threads = Integer.parseInt(v);
-                case "--contexts" -> {
-                    String[] p = v.split(",");
-                    contexts = new int[p.length];
-                    for (int j = 0; j < p.length; j++) {
-                        contexts[j] = Integer.parseInt(p[j].trim());
-                    }
-                }
-                case "--decode" -> decode = Integer.parseInt(v);
-                default -> throw new IllegalArgumentException("ModelBench: unknown option " + args[i]);
-            }
-        }
-        Backend.init(threads, "auto");
-        Options o = new Options(preset, seq, batch, reps, layerTokens, contexts, decode);
-        System.out.print(run(o).toMarkdown());
-    }
-
     /** Runs every measurement and returns the numbers. */
     public static Result run(Options o) {
         Backend backend = Backend.get();

@@ -165,16 +165,47 @@ public final class BenchCommand implements Runnable {
     /** {@code bench model}: forward+backward per token, MoE vs dense layer, decode speed. */
     @Command(name = "model", mixinStandardHelpOptions = true, description = "Forward+backward time per token (4 combinations), MoE vs dense layer, decode tokens/s vs context.")
     static final class Model implements Callable<Integer> {
-        @picocli.CommandLine.Parameters(arity = "0..*", paramLabel = "OPTIONS", description = "--preset P --seq T --batch B --reps N --layer-tokens N --contexts a,b --decode N")
-        List<String> args = new ArrayList<>();
+        private static final io.github.muon4j.bench.ModelBench.Options D = io.github.muon4j.bench.ModelBench.Options.defaults();
+
+        @Option(names = "--preset", description = "model preset (default: " + "6L-512d" + ")")
+        String preset = D.preset();
+
+        @Option(names = "--seq", description = "training sequence length (default: 512)")
+        int seq = D.seq();
+
+        @Option(names = "--batch", description = "training batch size (default: 1)")
+        int batch = D.batch();
+
+        @Option(names = "--reps", description = "timed repetitions after one warm-up (default: 2)")
+        int reps = D.reps();
+
+        @Option(names = "--layer-tokens", description = "tokens of the MoE-vs-dense layer comparison (default: 2048)")
+        int layerTokens = D.layerTokens();
+
+        @Option(names = "--threads", description = "intra-op threads (default: all cores)")
+        int threads;
+
+        @Option(names = "--contexts", split = ",", description = "decode contexts (default: 64,256,496)")
+        int[] contexts = D.contexts();
+
+        @Option(names = "--decode", description = "decode steps timed per context (default: 16)")
+        int decode = D.decodeTokens();
 
         @Override
         public Integer call() {
-            try {
-                io.github.muon4j.bench.ModelBench.main(args.toArray(new String[0]));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bench model: a number was expected (" + e.getMessage() + ")");
+            if (seq < 2 || batch < 1 || reps < 1 || layerTokens < 1 || threads < 0 || decode < 1) {
+                throw new IllegalArgumentException("bench model: --seq must be >= 2, --batch, --reps, --layer-tokens, --decode >= 1, --threads >= 0");
             }
+            for (int c : contexts) {
+                if (c < 1) {
+                    throw new IllegalArgumentException("--contexts: every context must be >= 1, got " + c);
+                }
+            }
+            ParamsCommand.build(preset, "mha", "dense"); // names the flag on an unknown preset
+            io.github.muon4j.Backend.init(threads, "auto");
+            io.github.muon4j.bench.ModelBench.Options o =
+                    new io.github.muon4j.bench.ModelBench.Options(preset, seq, batch, reps, layerTokens, contexts, decode);
+            System.out.print(io.github.muon4j.bench.ModelBench.run(o).toMarkdown());
             return 0;
         }
     }
@@ -184,7 +215,7 @@ public final class BenchCommand implements Runnable {
     static final class Data implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
-            io.github.muon4j.bench.DataBench.main(new String[0]);
+            io.github.muon4j.bench.DataBench.report(System.out);
             return 0;
         }
     }
