@@ -2,28 +2,25 @@ package io.github.muon4j;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 
 /**
- * Owns engine set-up: offline mode (the native library comes from the jar, nothing is downloaded),
- * the intra-op thread count, the default device, and the compute precision.
+ * Owns engine set-up: the intra-op thread count, the default device, and the compute precision.
+ * It changes no system property and no logging setting: the CLI sets those for its own JVM
+ * ({@code cli.Main}); a library user's JVM is left as it is. Only {@link #init} (called by the
+ * CLI and the trainer, or by {@link #get} on first use) touches the engine, through PyTorch's
+ * thread API.
  *
  * <p>Parameters are float32 on every device: DJL 0.36's native layer cannot create or cast to a
  * bfloat16 array (it aborts the JVM, see {@link #checkDataType}). Mixed precision (bf16 matrix
  * products over float32 weights) goes around it: {@link io.github.muon4j.model.Autocast}.
  */
 public final class Backend {
-
-    static {
-        setIfAbsent("ai.djl.offline", "true");
-        // DJL probes CUDA at start-up and warns on every CPU-only machine; that is noise for users.
-        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
-        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch", "warn");
-        setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-    }
 
     private static volatile Backend instance;
 
@@ -36,20 +33,22 @@ public final class Backend {
     }
 
     /**
-     * Initialises the engine once per process.
+     * Initialises the engine once per process: loads PyTorch, sets its intra-op threads and
+     * picks the device.
      *
-     * @param threads intra-op threads; 0 or less means all available cores
+     * @param threads intra-op threads; 0 or less means all available cores, unless the JVM was
+     *     started with {@code -Dai.djl.pytorch.num_threads} (which DJL applies when it loads)
      * @param device "auto" (GPU when present), "cpu" or "gpu"
      */
     public static synchronized Backend init(int threads, String device) {
-        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         if (instance != null) {
             return instance;
         }
-        // read by PtEngine when it loads; must be set before the first Engine call
-        setIfAbsent("ai.djl.pytorch.num_threads", Integer.toString(n));
-        setIfAbsent("ai.djl.pytorch.num_interop_threads", "1");
         Engine engine = Engine.getEngine("PyTorch");
+        if (threads > 0 || System.getProperty("ai.djl.pytorch.num_threads") == null) {
+            JniUtils.setNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        }
+        singleInteropThread();
         int gpus = engine.getGpuCount();
         Device d;
         switch (device == null ? "auto" : device) {
@@ -70,8 +69,24 @@ public final class Backend {
                 throw new IllegalArgumentException(
                         "device must be auto, cpu or gpu, not '" + device + "'");
         }
-        instance = new Backend(d, n);
+        instance = new Backend(d, JniUtils.getNumThreads());
         return instance;
+    }
+
+    /**
+     * One inter-op thread (muon4j runs no inter-op parallel work), unless the JVM's -D chose.
+     * PyTorch accepts this only before its first parallel op; after that the pool it has stays.
+     */
+    private static void singleInteropThread() {
+        if (System.getProperty("ai.djl.pytorch.num_interop_threads") != null
+                || JniUtils.getNumInteropThreads() == 1) {
+            return;
+        }
+        try {
+            JniUtils.setNumInteropThreads(1);
+        } catch (EngineException e) {
+            // parallel work has already started in this process: PyTorch keeps its pool
+        }
     }
 
     /** The backend, initialised with defaults (all cores, auto device) on first use. */
@@ -146,9 +161,4 @@ public final class Backend {
         }
     }
 
-    private static void setIfAbsent(String key, String value) {
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, value);
-        }
-    }
 }

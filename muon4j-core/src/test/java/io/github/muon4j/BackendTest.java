@@ -9,11 +9,12 @@ import org.junit.jupiter.api.Test;
 class BackendTest {
 
     @Test
-    void runsOfflineInFloat32() {
+    void runsInFloat32AndReportsTheEnginesThreads() {
         Backend b = Backend.get();
-        assertEquals("true", System.getProperty("ai.djl.offline"));
         assertEquals(DataType.FLOAT32, b.computeType());
         assertTrue(b.threads() > 0);
+        // what PyTorch really uses (surefire starts the JVM with -Dai.djl.pytorch.num_threads=1)
+        assertEquals(ai.djl.pytorch.jni.JniUtils.getNumThreads(), b.threads());
     }
 
     @Test

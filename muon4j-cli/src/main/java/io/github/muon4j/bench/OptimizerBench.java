@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.optimizer.Optimizer;
 import io.github.muon4j.Backend;
-import io.github.muon4j.optim.AdamW;
+import io.github.muon4j.optim.DecoupledAdamW;
 import io.github.muon4j.optim.Muon;
 import io.github.muon4j.optim.NewtonSchulz;
 
@@ -149,7 +149,7 @@ public final class OptimizerBench {
             Muon muon = Muon.builder().build();
             Muon stacked = Muon.builder().optStackSameShape(true).build();
             Muon muonSingle = Muon.builder().build();
-            AdamW adamW = AdamW.builder().build();
+            DecoupledAdamW adamW = DecoupledAdamW.builder().build();
             Optimizer djl = Optimizer.adamW().build();
             // every measure once per round, rounds repeated: on a shared CPU the load drifts,
             // and interleaving keeps the ratios within a round comparable

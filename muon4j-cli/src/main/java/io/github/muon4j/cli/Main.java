@@ -42,10 +42,29 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (used by tests, which must not exit). */
     public static int run(String... args) {
+        hostDefaults();
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Main::onException);
         cl.setParameterExceptionHandler(Main::onBadUsage);
         return cl.execute(args);
+    }
+
+    /**
+     * The CLI's settings of its own JVM, each only where the user did not set it with -D: DJL
+     * offline (the native library comes from the jar, nothing is downloaded) and quiet logging
+     * (DJL probes CUDA at start-up and warns on every CPU-only machine). The library sets none.
+     */
+    static void hostDefaults() {
+        setIfAbsent("ai.djl.offline", "true");
+        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+        setIfAbsent("org.slf4j.simpleLogger.log.ai.djl.pytorch", "warn");
+        setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
     }
 
     private static int onBadUsage(CommandLine.ParameterException e, String[] args) {

@@ -11,7 +11,10 @@ import ai.djl.util.Pair;
 import ai.djl.ndarray.NDArray;
 import java.util.function.BiConsumer;
 import io.github.muon4j.Backend;
+import io.github.muon4j.optim.DeclaresParamRoles;
 import io.github.muon4j.optim.ParamRole;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.training.initializer.NormalInitializer;
 import java.util.IdentityHashMap;
 import java.util.Map;
 
@@ -19,8 +22,14 @@ import java.util.Map;
  * Base of every muon4j model block: parameters are declared with their {@link ParamRole} and the
  * standard deviation of their normal initialisation (0 means "ones", for norm gains), and child
  * blocks are initialised with the parent.
+ *
+ * <p>Each parameter carries its initializer, so DJL's standard {@code initialize(manager,
+ * dataType, shapes)} works on any block: normal(0, std) from the engine's generator for matrices,
+ * ones for norm gains (DJL's {@code GAMMA} type). {@link #initialize(NDManager, DataType, long)}
+ * replaces them with {@link SeededNormal}, which is deterministic from a seed and each parameter's
+ * name ({@code DecoderLM} does this in its constructor, from its config's seed).
  */
-public abstract class ModelBlock extends AbstractBlock {
+public abstract class ModelBlock extends AbstractBlock implements DeclaresParamRoles {
 
     /** Role and initial standard deviation of a parameter (std 0: initialised to ones). */
     public record ParamSpec(Parameter parameter, ParamRole role, double std) {}
@@ -31,15 +40,26 @@ public abstract class ModelBlock extends AbstractBlock {
         super((byte) 1);
     }
 
-    /** Declares a parameter of the given role, init std and shape. */
+    /**
+     * Declares a parameter of the given role, init std and shape, with its initializer:
+     * normal(0, std), or ones when std is 0.
+     */
     protected final Parameter param(String name, ParamRole role, double std, long... shape) {
         Parameter p = addParameter(Parameter.builder()
                 .setName(name)
-                .setType(Parameter.Type.WEIGHT)
+                .setType(std == 0 ? Parameter.Type.GAMMA : Parameter.Type.WEIGHT)
+                .optInitializer(std == 0 ? Initializer.ONES : new NormalInitializer((float) std))
                 .optShape(new Shape(shape))
                 .build());
         specs.put(p, new ParamSpec(p, role, std));
         return p;
+    }
+
+    /** The declared role of one of this block's own parameters; null for any other. */
+    @Override
+    public ParamRole roleOf(Parameter parameter) {
+        ParamSpec spec = specs.get(parameter);
+        return spec == null ? null : spec.role();
     }
 
     /** Visits every parameter below this block with the exact name {@code getParameters()} uses. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
@@ -22,34 +23,43 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Muon: MomentUm Orthogonalized by Newton-Schulz, for hidden weight matrices only (embeddings, the
- * LM head, norms, biases and routers belong to {@link AdamW}; see {@link MuonWithAdamW}).
- *
- * <p>Per parameter and step, with G the gradient, M the momentum buffer and beta the momentum:
+ * Muon: MomentUm Orthogonalized by Newton-Schulz, for hidden weight matrices (Jordan et al.,
+ * 2024). Per parameter and step, with G the gradient, M the momentum buffer and beta the momentum:
  *
  * <pre>
- *   M = beta*M + (1-beta)*G                       (computed as M += (1-beta)(G - M))
- *   U = (1-beta)*G + beta*M   if Nesterov, else U = M
- *   X = NewtonSchulz(U)                           (matrix by matrix over the last two dims)
- *   W = W*(1 - lr*wd) - lr*scale*X                scale from {@link AdjustLr}
+ *   M = lerp(M, G, 1 - beta)                      = beta*M + (1-beta)*G
+ *   U = lerp(M, G, 1 - beta) if Nesterov, else M  = (1-beta)*G + beta*M
+ *   O = NewtonSchulz(U)                           (matrix by matrix over the last two dims)
+ *   W = W*(1 - lr*wd) - lr*scale*O                scale from {@link AdjustLr}
  * </pre>
  *
  * <p>This is KellerJordan/Muon {@code muon.py} ({@code muon_update} with its lerp momentum and
  * lerp Nesterov, scale {@code sqrt(max(1, rows/cols))}, decoupled decay) in float32; the golden
  * test checks it against a script that re-implements those rules in PyTorch.
  *
+ * <p><b>Which parameters.</b> Muon is for the hidden matrices; the embedding, the output layer,
+ * norms and biases belong to AdamW: use {@link MuonWithAdamW}, which routes them. Used alone (for
+ * example as the one optimizer of DJL's {@code Trainer}), Muon orthogonalizes every parameter of 2
+ * or more dims, and hands the ones it cannot orthogonalize (fewer than 2 dims: biases, norm gains)
+ * to its <em>fallback</em>, a {@link DecoupledAdamW} (by default lr 1e-3, betas 0.9/0.999, no
+ * weight decay; see {@link Builder#optFallback}). Without a fallback such a parameter fails the
+ * first update with one line naming it.
+ *
+ * <p><b>DJL's contract.</b> Every update zeroes the weight's gradient afterwards, as DJL's own
+ * optimizers do, so {@code trainer.step()} and {@code EasyTrain.fit} work unchanged (gradient
+ * accumulation over micro-batches happens before the step). {@link Builder#optBlock} resolves
+ * DJL's per-process parameter ids to the block's parameter names once: state is kept per
+ * (parameter name, device) and saved by name, and errors name the parameter. The learning-rate
+ * tracker gets the parameter's name and its own 1-based update count. DJL's element-wise {@code
+ * optClipGrad} is refused: clip by global norm in the trainer instead.
+ *
  * <p>Weights of 3 or more dims (expert stacks [E, out, in]) are orthogonalized matrix by matrix;
  * rows and cols are the last two dims. {@link #step(Map)} stacks all matrices of the same shape
  * (tall ones transposed to wide) into one batched Newton-Schulz call (by default on a GPU only;
- * see {@link Builder#optStackSameShape}). A non-finite gradient throws
- * {@link NonFiniteGradientException} before anything changes. State (momentum buffers, per
- * parameter step counts) lives in the weight's manager and round-trips through {@link
- * #saveState}/{@link #loadState} bit for bit. Per-update temporaries live in a sub-manager that
- * is closed before the call returns.
- *
- * <p>The learning-rate tracker gets the parameter's own 1-based update count (1 on its first
- * update), as DJL's optimizers pass it. DJL's element-wise {@code optClipGrad} is refused: clip by
- * global norm in the trainer instead.
+ * see {@link Builder#optStackSameShape}). A non-finite gradient throws {@link
+ * NonFiniteGradientException} before anything changes (weights, state and gradients). State
+ * round-trips through {@link #saveState}/{@link #loadState} bit for bit. Per-update temporaries
+ * live in a sub-manager that is closed before the call returns.
  */
 public class Muon extends Optimizer {
 
@@ -63,6 +73,8 @@ public class Muon extends Optimizer {
     private final int warmupSteps;
     private final List<PerHead> perHead;
     private final Boolean stackSameShape;
+    private final DecoupledAdamW fallback;
+    private final ParamNames names;
     private final ParamStates states = new ParamStates("muon", 1);
 
     private boolean diagnoseNext;
@@ -72,7 +84,10 @@ public class Muon extends Optimizer {
     /** Per-head orthogonalization of the parameters whose name matches. */
     private record PerHead(Pattern pattern, int heads) {}
 
-    /** One validated parameter update: what {@link #apply} needs. */
+    /**
+     * One checked parameter update: the weight seen as {@code matrices} rows x cols matrices,
+     * the update count {@code step} it is about to make, its learning rate and momentum.
+     */
     record Entry(
             String name,
             NDArray weight,
@@ -106,14 +121,23 @@ public class Muon extends Optimizer {
         this.warmupSteps = builder.warmupSteps;
         this.perHead = List.copyOf(builder.perHead);
         this.stackSameShape = builder.stackSameShape;
+        this.fallback = builder.noFallback
+                ? null
+                : builder.fallback != null
+                        ? builder.fallback
+                        : DecoupledAdamW.builder().optWeightDecays(0f).build();
+        this.names = builder.names;
     }
 
-    /** A builder with the defaults: lr 0.02, momentum 0.95, Nesterov, 5 steps, ORIGINAL, wd 0. */
+    /**
+     * A builder with the defaults: lr 0.02, momentum 0.95, Nesterov, 5 steps, ORIGINAL, wd 0,
+     * the default fallback.
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Updates one parameter in place: DJL's per-parameter call. */
+    /** Updates one parameter in place and zeroes its gradient: DJL's per-parameter call. */
     @Override
     public void update(String parameterId, NDArray weight, NDArray grad) {
         Map<String, NDArray[]> one = new LinkedHashMap<>();
@@ -122,19 +146,34 @@ public class Muon extends Optimizer {
     }
 
     /**
-     * Updates all given parameters in place. Every gradient is checked first: if any is not
-     * finite nothing changes. Same-shape matrices are stacked into one batched Newton-Schulz call
-     * when stacking is on ({@link Builder#optStackSameShape}; by default on a GPU only); either
-     * way the result equals one {@link #update} per parameter to float32 rounding.
+     * Updates all given parameters in place, then zeroes their weights' gradients. Every gradient
+     * is checked first: if any is not finite nothing changes. Same-shape matrices are stacked into
+     * one batched Newton-Schulz call when stacking is on ({@link Builder#optStackSameShape}; by
+     * default on a GPU only); either way the result equals one {@link #update} per parameter to
+     * float32 rounding.
      *
-     * @param weightAndGrad parameter name to {weight, gradient}
+     * @param weightAndGrad parameter name (or DJL id) to {weight, gradient}
      */
     public synchronized void step(Map<String, NDArray[]> weightAndGrad) {
-        List<Entry> entries = new ArrayList<>(weightAndGrad.size());
+        List<Entry> matrices = new ArrayList<>(weightAndGrad.size());
+        List<DecoupledAdamW.Entry> others = new ArrayList<>();
         for (Map.Entry<String, NDArray[]> e : weightAndGrad.entrySet()) {
-            entries.add(prepare(e.getKey(), e.getValue()[0], e.getValue()[1]));
+            String name = names.name(e.getKey());
+            NDArray w = e.getValue()[0];
+            NDArray g = e.getValue()[1];
+            if (w.getShape().dimension() < 2 && fallback != null) {
+                others.add(fallback.prepare(name, w, g));
+            } else {
+                matrices.add(prepare(name, w, g));
+            }
         }
-        apply(entries);
+        apply(matrices);
+        for (DecoupledAdamW.Entry a : others) {
+            fallback.apply(a);
+        }
+        for (NDArray[] wg : weightAndGrad.values()) {
+            Gradients.zero(wg[0]);
+        }
     }
 
     /**
@@ -148,7 +187,7 @@ public class Muon extends Optimizer {
         if (nd < 2) {
             throw new IllegalArgumentException(
                     "parameter '" + name + "': Muon updates matrices (2 or more dims), got shape "
-                            + s + "; give it to AdamW");
+                            + s + "; give it to AdamW (MuonWithAdamW) or to Muon's fallback");
         }
         long rows = s.get(nd - 2);
         long cols = s.get(nd - 1);
@@ -166,21 +205,23 @@ public class Muon extends Optimizer {
                 break;
             }
         }
-        int step = states.step(name) + 1;
+        int step = states.step(name, weight.getDevice()) + 1;
         float lr = learningRateTracker.getNewValue(name, step);
         Checks.hyper(name, lr, getWeightDecay());
         return new Entry(name, weight, grad, step, lr, momentumAt(step), matrices, rows, cols);
     }
 
-    /** Applies validated updates; see the class comment for the rule. */
+    /**
+     * Applies checked updates, a group at a time (one parameter, or all same-shape matrices when
+     * stacking) from momentum to weight, so a group's temporaries are freed before the next and
+     * its arrays are still in cache when they are used again. Gradients are not zeroed here.
+     */
     synchronized void apply(List<Entry> entries) {
         if (entries.isEmpty()) {
             return;
         }
-        boolean diagnose = diagnoseNext;
+        Map<String, MuonDiagnostics> diagnostics = diagnoseNext ? new LinkedHashMap<>() : null;
         diagnoseNext = false;
-        Map<String, MuonDiagnostics> diagnostics = new LinkedHashMap<>();
-        // same-shape (wide-oriented) matrices form one group when stacking, else one per parameter
         boolean stack = stackSameShape != null
                 ? stackSameShape
                 : entries.get(0).weight().getDevice().isGpu();
@@ -191,189 +232,90 @@ public class Muon extends Optimizer {
                     : e.name();
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(e);
         }
-        // a group at a time, from momentum to weight update, so its temporaries are freed and
-        // its arrays are still in cache when they are used again
         for (List<Entry> group : groups.values()) {
             try (NDManager scope = group.get(0).weight().getManager().newSubManager()) {
-                updateGroup(group, scope, diagnose ? diagnostics : null);
+                update(group, scope, diagnostics);
             }
         }
-        if (diagnose) {
+        if (diagnostics != null) {
             lastDiagnostics = Collections.unmodifiableMap(diagnostics);
         }
     }
 
-    /** Momentum, one Newton-Schulz call for the whole group, and the weight updates. */
-    private void updateGroup(
+    /** The Muon update of one group, with one Newton-Schulz call for all its matrices. */
+    private void update(
             List<Entry> group, NDManager scope, Map<String, MuonDiagnostics> diagnostics) {
-        List<Item> items = new ArrayList<>(group.size());
+        NDList wide = new NDList(group.size());
         for (Entry e : group) {
-            items.add(momentumStep(e, scope));
+            ParamStates.Slot slot = states.slot(e.name(), e.weight());
+            NDArray buf = slot.arrays[0]; // the momentum buffer M
+            NDArray g = rescaleGrad == 1f ? e.grad() : inScope(e.grad().mul(rescaleGrad), scope);
+            float w = 1f - e.beta();
+            buf.addi(inScope(g.sub(buf), scope).muli(w)); // M = lerp(M, G, 1-beta)
+            // U = lerp(M, G, 1-beta) with Nesterov, else M
+            NDArray u = nesterov ? inScope(g.sub(buf), scope).muli(w).addi(buf) : buf;
+            wide.add(toWide(u, e, scope)); // [matrices, min(rows, cols), max(rows, cols)]
+            slot.step = e.step();
         }
-        NDArray in;
-        if (items.size() == 1) {
-            in = items.get(0).view;
-        } else {
-            NDList views = new NDList(items.size());
-            for (Item it : items) {
-                views.add(it.view);
-            }
-            in = inScope(NDArrays.concat(views, 0), scope);
-        }
-        NDArray x = NewtonSchulz.orthogonalize(in, nsSteps, coefficients, scope);
-        List<NDArray> parts = new ArrayList<>(items.size());
-        if (items.size() == 1) {
-            parts.add(x);
-        } else {
-            long[] cuts = new long[items.size() - 1];
-            long off = 0;
-            for (int i = 0; i < cuts.length; i++) {
-                off += items.get(i).entry.matrices();
-                cuts[i] = off;
-            }
-            for (NDArray p : x.split(cuts, 0)) {
-                parts.add(inScope(p, scope));
-            }
-        }
-        for (int i = 0; i < items.size(); i++) {
-            Item it = items.get(i);
-            NDArray part = parts.get(i);
-            double scale = adjustLr.scale(it.entry.rows(), it.entry.cols());
+        NDArray x = NewtonSchulz.orthogonalize(concat(wide, scope), nsSteps, coefficients, scope);
+        List<NDArray> parts = split(x, group, scope);
+        for (int i = 0; i < group.size(); i++) {
+            Entry e = group.get(i);
+            double lr = e.lr();
+            double scale = adjustLr.scale(e.rows(), e.cols()); // sqrt(max(1, rows/cols))
             if (diagnostics != null) {
-                diagnostics.put(it.entry.name(), diagnose(it, part, scale, scope));
+                boolean spectral = e.name().equals(diagnoseOrthogonality);
+                diagnostics.put(e.name(),
+                        MuonDiagnostics.measure(e.name(), lr, scale, parts.get(i), spectral, scope));
             }
-            applyUpdate(it, part, scale, scope);
+            NDArray o = fromWide(parts.get(i), e, scope); // O in the weight's shape
+            double decay = lr * getWeightDecay();
+            if (decay != 0) {
+                e.weight().muli((float) (1.0 - decay)); // W *= 1 - lr*wd
+            }
+            e.weight().subi(o.muli((float) (lr * scale))); // W -= lr*scale*O
         }
     }
 
-    /** A parameter's Newton-Schulz input: U as [matrices, m, n] with m &lt;= n. */
-    private record Item(Entry entry, NDArray view, boolean transposed) {}
-
-    /** Momentum and Nesterov step for one parameter; returns its orthogonalization input. */
-    private Item momentumStep(Entry e, NDManager scope) {
-        ParamStates.Slot slot = states.slot(e.name(), e.weight());
-        NDArray m = slot.arrays[0];
-        NDArray g = e.grad();
-        if (rescaleGrad != 1f) {
-            g = inScope(g.mul(rescaleGrad), scope);
-        }
-        float w = 1f - e.beta();
-        try (NDArray d = inScope(g.sub(m), scope)) {
-            m.addi(d.muli(w)); // M += (1-beta)(G - M)
-        }
-        NDArray u;
-        if (nesterov) {
-            u = inScope(g.sub(m), scope).muli(w).addi(m); // U = M + (1-beta)(G - M)
-        } else {
-            u = m;
-        }
-        slot.step = e.step();
+    /** U as [matrices, m, n] with m &lt;= n: tall matrices are transposed. */
+    private static NDArray toWide(NDArray u, Entry e, NDManager scope) {
         NDArray view = inScope(u.reshape(e.matrices(), e.rows(), e.cols()), scope);
-        boolean transposed = e.rows() > e.cols();
-        if (transposed) {
-            view = inScope(view.swapAxes(1, 2), scope);
-        }
-        return new Item(e, view, transposed);
+        return e.rows() > e.cols() ? inScope(view.swapAxes(1, 2), scope) : view;
     }
 
-    /** W = W*(1 - lr*wd) - lr*scale*X for one parameter. */
-    private void applyUpdate(Item it, NDArray part, double scale, NDManager scope) {
-        Entry e = it.entry;
-        NDArray upd = part;
-        if (it.transposed) {
-            upd = inScope(upd.swapAxes(1, 2), scope);
-        }
-        upd = inScope(upd.reshape(e.weight().getShape()), scope);
-        double lr = e.lr();
-        double decay = lr * getWeightDecay();
-        if (decay != 0) {
-            e.weight().muli((float) (1.0 - decay));
-        }
-        e.weight().subi(upd.muli((float) (lr * scale)));
+    /** The inverse of {@link #toWide}: back to the weight's shape. */
+    private static NDArray fromWide(NDArray o, Entry e, NDManager scope) {
+        NDArray view = e.rows() > e.cols() ? inScope(o.swapAxes(1, 2), scope) : o;
+        return inScope(view.reshape(e.weight().getShape()), scope);
     }
 
-    private MuonDiagnostics diagnose(Item it, NDArray part, double scale, NDManager scope) {
-        double rms;
-        try (NDArray sq = inScope(part.square(), scope);
-                NDArray mean = sq.mean()) {
-            rms = Math.sqrt(mean.getFloat());
-        }
-        double ortho = Double.NaN, sigma = Double.NaN;
-        if (it.entry.name().equals(diagnoseOrthogonality)) {
-            ortho = orthogonalityError(part, scope);
-            sigma = maxSingularValue(part, scope);
-        }
-        double lr = it.entry.lr();
-        return new MuonDiagnostics(it.entry.name(), lr, scale, lr * scale * rms, ortho, lr * scale * sigma);
+    private static NDArray concat(NDList parts, NDManager scope) {
+        return parts.size() == 1 ? parts.get(0) : inScope(NDArrays.concat(parts, 0), scope);
     }
 
-    /**
-     * max over the stack of the largest singular value of X [k, m, n]: the square root of the top
-     * eigenvalue of X X^T, by power iteration in double precision (300 iterations, Rayleigh quotient; a
-     * lower bound that is tight to about 1e-3 even with the clustered spectrum Newton-Schulz leaves).
-     */
-    static double maxSingularValue(NDArray x, NDManager scope) {
-        int k = (int) x.getShape().get(0), m = (int) x.getShape().get(1);
-        float[] g;
-        try (NDManager s = scope.newSubManager()) {
-            NDArray xt = inScope(x.swapAxes(1, 2), s);
-            g = inScope(x.matMul(xt), s).toFloatArray(); // [k, m, m]
+    /** Splits the stacked Newton-Schulz output back into the group's parameters. */
+    private static List<NDArray> split(NDArray x, List<Entry> group, NDManager scope) {
+        if (group.size() == 1) {
+            return List.of(x);
         }
-        double best = 0;
-        for (int b = 0; b < k; b++) {
-            int off = b * m * m;
-            double[] v = new double[m];
-            java.util.Arrays.fill(v, 1.0 / Math.sqrt(m));
-            double lambda = 0;
-            for (int iter = 0; iter < 300; iter++) {
-                double[] w = new double[m];
-                for (int i = 0; i < m; i++) {
-                    double acc = 0;
-                    for (int j = 0; j < m; j++) {
-                        acc += g[off + i * m + j] * v[j];
-                    }
-                    w[i] = acc;
-                }
-                double norm = 0, rayleigh = 0;
-                for (int i = 0; i < m; i++) {
-                    norm += w[i] * w[i];
-                    rayleigh += w[i] * v[i];
-                }
-                norm = Math.sqrt(norm);
-                if (norm == 0) {
-                    break;
-                }
-                lambda = rayleigh;
-                for (int i = 0; i < m; i++) {
-                    v[i] = w[i] / norm;
-                }
-            }
-            best = Math.max(best, Math.sqrt(lambda));
+        long[] cuts = new long[group.size() - 1];
+        long off = 0;
+        for (int i = 0; i < cuts.length; i++) {
+            off += group.get(i).matrices();
+            cuts[i] = off;
         }
-        return best;
-    }
-
-    /** max over the stack of ||X X^T - I||_F / sqrt(m) for X of [k, m, n], m &lt;= n. */
-    static double orthogonalityError(NDArray x, NDManager scope) {
-        long m = x.getShape().get(1);
-        try (NDManager s = scope.newSubManager()) {
-            NDArray xt = inScope(x.swapAxes(1, 2), s);
-            NDArray gram = inScope(x.matMul(xt), s); // [k, m, m]
-            gram.subi(s.eye((int) m));
-            float[] norms = gram.square().sum(new int[] {1, 2}).sqrt().toFloatArray();
-            double max = 0;
-            for (float f : norms) {
-                max = Math.max(max, f);
-            }
-            return max / Math.sqrt(m);
+        List<NDArray> parts = new ArrayList<>(group.size());
+        for (NDArray p : x.split(cuts, 0)) {
+            parts.add(inScope(p, scope));
         }
+        return parts;
     }
 
     /**
      * Asks for diagnostics on the next update or step only; off otherwise, so they cost nothing.
      *
-     * @param orthogonalityOf the parameter whose Newton-Schulz orthogonality error is computed
-     *     (one extra Gram product), or null for none
+     * @param orthogonalityOf the parameter whose Newton-Schulz orthogonality error and spectral
+     *     norm are computed (a Gram product and a power iteration), or null for none
      */
     public synchronized void diagnoseNextStep(String orthogonalityOf) {
         diagnoseNext = true;
@@ -394,24 +336,55 @@ public class Muon extends Optimizer {
         return warmupStart + (momentum - warmupStart) * frac;
     }
 
-    /** Updates done so far on {@code name} (0 before the first). */
+    /** Updates done so far on {@code name} (0 before the first), by Muon or its fallback. */
     public int stepCount(String name) {
-        return states.step(name);
+        int n = states.step(name);
+        return n == 0 && fallback != null ? fallback.stepCount(name) : n;
     }
 
-    /** Writes momentum buffers and step counts; the stream is flushed, not closed. */
-    public void saveState(OutputStream out) throws IOException {
-        states.save(new DataOutputStream(out));
+    /** The optimizer of the parameters Muon cannot orthogonalize, or null when it refuses them. */
+    public DecoupledAdamW fallback() {
+        return fallback;
+    }
+
+    /**
+     * Writes the momentum buffers and step counts by parameter name, then the fallback's state;
+     * the stream is flushed, not closed.
+     *
+     * @throws IllegalStateException when a parameter is known only by its DJL id (build with
+     *     {@link Builder#optBlock})
+     */
+    public synchronized void saveState(OutputStream out) throws IOException {
+        DataOutputStream data = new DataOutputStream(out);
+        states.save(data);
+        (fallback != null ? fallback.states() : new ParamStates("adamw", 2)).save(data);
+        data.flush();
     }
 
     /** Replaces all state with a stream written by {@link #saveState}; does not close it. */
-    public void loadState(InputStream in) throws IOException {
-        states.load(new DataInputStream(in));
+    public synchronized void loadState(InputStream in) throws IOException {
+        DataInputStream data = new DataInputStream(in);
+        states.load(data);
+        ParamStates other = fallback != null ? fallback.states() : new ParamStates("adamw", 2);
+        other.load(data);
+        if (fallback == null && !other.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "optimizer state: the stream holds fallback (AdamW) state, but this Muon has"
+                            + " no fallback");
+        }
+    }
+
+    /** Muon's own state, without its fallback's (MuonWithAdamW saves its own AdamW's). */
+    ParamStates states() {
+        return states;
     }
 
     /** Closes the state arrays and forgets all parameters. */
-    public void clearState() {
+    public synchronized void clearState() {
         states.clear();
+        if (fallback != null) {
+            fallback.clearState();
+        }
     }
 
     static NDArray inScope(NDArray a, NDManager scope) {
@@ -432,6 +405,9 @@ public class Muon extends Optimizer {
         private int warmupSteps;
         private final List<PerHead> perHead = new ArrayList<>();
         private Boolean stackSameShape;
+        private DecoupledAdamW fallback;
+        private boolean noFallback;
+        private ParamNames names = ParamNames.NONE;
 
         Builder() {}
 
@@ -528,6 +504,29 @@ public class Muon extends Optimizer {
          */
         public Builder optStackSameShape(boolean stack) {
             this.stackSameShape = stack;
+            return this;
+        }
+
+        /**
+         * The optimizer of the parameters Muon cannot orthogonalize (fewer than 2 dims: biases,
+         * norm gains) when Muon is used alone. Default: a {@link DecoupledAdamW} with lr 1e-3,
+         * betas (0.9, 0.999) and no weight decay. {@code null}: no fallback; such a parameter
+         * then fails its first update with one line naming it.
+         */
+        public Builder optFallback(DecoupledAdamW fallback) {
+            this.fallback = fallback;
+            this.noFallback = fallback == null;
+            return this;
+        }
+
+        /**
+         * The block whose parameters this optimizer updates: DJL's parameter ids are resolved to
+         * the names of {@code block.getParameters()} once, so that state is saved by name (and
+         * found again in another process), the learning-rate tracker and per-head patterns see
+         * names, and errors name the parameter.
+         */
+        public Builder optBlock(Block block) {
+            this.names = ParamNames.of(block);
             return this;
         }
 

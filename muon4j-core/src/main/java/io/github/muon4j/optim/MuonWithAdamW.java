@@ -2,7 +2,10 @@ package io.github.muon4j.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
+import ai.djl.util.Pair;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -15,29 +18,48 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
  * One optimizer for a whole model: {@link Muon} for hidden matrices and expert stacks, {@link
- * AdamW} for everything else, each with its own learning-rate tracker and weight decay.
+ * DecoupledAdamW} for everything else (embeddings, the output layer, biases, norms, routers), each
+ * with its own learning-rate tracker and weight decay.
  *
- * <p>Parameters are routed by {@link ParamRole}, never by shape alone (the embedding and the LM
- * head are 2-D too). The route of a parameter name is decided on its first update, in this order:
+ * <p>With DJL's {@code Trainer} or {@code EasyTrain.fit}, build it from the model's block:
+ *
+ * <pre>{@code
+ * Optimizer opt = MuonWithAdamW.builder().optBlock(block).build();  // the default roles
+ * Optimizer opt = MuonWithAdamW.builder()
+ *         .optBlock(block, (name, parameter) -> name.endsWith("classifier_weight") ? ParamRole.HEAD : null)
+ *         .build();
+ * }</pre>
+ *
+ * <p>DJL calls {@code update} with per-process parameter ids; {@code optBlock} resolves them to
+ * the names of {@code block.getParameters()} once, so routing, saved state and error messages use
+ * names. Like DJL's own optimizers, every update zeroes the weight's gradient afterwards.
+ *
+ * <p>Parameters are routed by {@link ParamRole}, never by shape alone (the embedding and the
+ * output layer are 2-D too). The route of a parameter is decided on its first update, in this
+ * order:
  *
  * <ol>
  *   <li>the first {@link Builder#optOverride override} whose regex is found in the name;
- *   <li>the role given by {@link Builder#optRoles(Function)} ({@code isMuon()} picks Muon);
- *   <li>when the role is unknown (null), a guess from the name: a name containing "embed",
+ *   <li>the role function given with {@link Builder#optBlock(Block, BiFunction)}, then (when it
+ *       says null, or with {@link Builder#optBlock(Block)}) the block's default roles, {@link
+ *       ParamRoles#defaults};
+ *   <li>without a block: the role given by {@link Builder#optRoles(Function)} for the name;
+ *   <li>when the role is still unknown, a guess from the name: a name containing "embed",
  *       "norm", "bias", "router" or "gate", or "head" (but not "heads" nor "multihead"), goes to
- *       AdamW; otherwise a 2-D or 3-D parameter goes to Muon and anything else to AdamW. The guess
- *       is a fallback: pass the model's true roles. Caveat: a SwiGLU projection named "gate" is
- *       guessed to be a router.
+ *       AdamW; otherwise a 2-D or 3-D parameter goes to Muon and anything else to AdamW. Caveat: a
+ *       SwiGLU projection named "gate" is guessed to be a router.
  * </ol>
  *
- * <p>{@link #step(Map)} updates all parameters at once (the trainer's call): every gradient is
- * checked first, so a non-finite one changes nothing, then same-shape Muon matrices are
- * orthogonalized in one batched call. {@link #saveState}/{@link #loadState} cover both groups.
+ * <p>{@link #step(Map)} updates all parameters at once (the project's trainer's call): every
+ * gradient is checked first, so a non-finite one changes nothing, then same-shape Muon matrices
+ * are orthogonalized in one batched call. {@link #saveState}/{@link #loadState} cover both groups,
+ * by parameter name.
  */
 public class MuonWithAdamW extends Optimizer {
 
@@ -48,14 +70,16 @@ public class MuonWithAdamW extends Optimizer {
     }
 
     private final Muon muon;
-    private final AdamW adamW;
+    private final DecoupledAdamW adamW;
     private final Function<String, ParamRole> roles;
     private final List<RouteOverride> overrides;
+    private final ParamNames names;
+    private final Map<String, Parameter> blockParams;
+    private final BiFunction<String, Parameter, ParamRole> blockRoles;
+    private final BiFunction<String, Parameter, ParamRole> defaultRoles;
     private final Map<String, Group> routes = new HashMap<>();
 
     private record RouteOverride(Pattern pattern, Group group) {}
-
-    private record AdamEntry(String name, NDArray weight, NDArray grad, float lr) {}
 
     /**
      * Creates the combined optimizer.
@@ -70,17 +94,37 @@ public class MuonWithAdamW extends Optimizer {
                             + " and AdamW builders, one per group");
         }
         this.muon = builder.muon != null ? builder.muon : Muon.builder().build();
-        this.adamW = builder.adamW != null ? builder.adamW : AdamW.builder().build();
+        this.adamW = builder.adamW != null ? builder.adamW : DecoupledAdamW.builder().build();
         this.roles = builder.roles;
         this.overrides = List.copyOf(builder.overrides);
+        if (builder.block != null && builder.rolesSet) {
+            throw new IllegalArgumentException(
+                    "MuonWithAdamW: give roles either by name (optRoles) or through optBlock's role"
+                            + " function, not both");
+        }
+        if (builder.block != null) {
+            this.names = ParamNames.of(builder.block);
+            Map<String, Parameter> byName = new HashMap<>();
+            for (Pair<String, Parameter> p : builder.block.getParameters()) {
+                byName.put(p.getKey(), p.getValue());
+            }
+            this.blockParams = byName;
+            this.blockRoles = builder.blockRoles;
+            this.defaultRoles = ParamRoles.defaults(builder.block);
+        } else {
+            this.names = ParamNames.NONE;
+            this.blockParams = null;
+            this.blockRoles = null;
+            this.defaultRoles = null;
+        }
     }
 
-    /** A builder: default Muon and AdamW, no known roles (name guesses only). */
+    /** A builder: default Muon and AdamW, no block and no roles (name guesses only). */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Routes and updates one parameter in place (DJL's per-parameter call). */
+    /** Routes and updates one parameter in place, then zeroes its gradient (DJL's call). */
     @Override
     public synchronized void update(String parameterId, NDArray weight, NDArray grad) {
         Map<String, NDArray[]> one = new LinkedHashMap<>();
@@ -89,39 +133,43 @@ public class MuonWithAdamW extends Optimizer {
     }
 
     /**
-     * Updates every given parameter in place. All gradients are checked before anything changes;
-     * then Muon parameters are updated with same-shape matrices stacked, AdamW parameters one by
-     * one.
+     * Updates every given parameter in place, then zeroes their weights' gradients. All gradients
+     * are checked before anything changes; then Muon parameters are updated with same-shape
+     * matrices stacked, AdamW parameters one by one.
      *
-     * @param weightAndGrad parameter name to {weight, gradient}
+     * @param weightAndGrad parameter name (or DJL id) to {weight, gradient}
      */
     public synchronized void step(Map<String, NDArray[]> weightAndGrad) {
         List<Muon.Entry> muonEntries = new ArrayList<>();
-        List<AdamEntry> adamEntries = new ArrayList<>();
+        List<DecoupledAdamW.Entry> adamEntries = new ArrayList<>();
         for (Map.Entry<String, NDArray[]> e : weightAndGrad.entrySet()) {
-            String name = e.getKey();
+            String name = names.name(e.getKey());
             NDArray w = e.getValue()[0];
             NDArray g = e.getValue()[1];
             if (route(name, w.getShape()) == Group.MUON) {
                 muonEntries.add(muon.prepare(name, w, g));
             } else {
-                adamEntries.add(new AdamEntry(name, w, g, adamW.prepare(name, w, g)));
+                adamEntries.add(adamW.prepare(name, w, g));
             }
         }
         muon.apply(muonEntries);
-        for (AdamEntry a : adamEntries) {
-            adamW.apply(a.name(), a.weight(), a.grad(), a.lr());
+        for (DecoupledAdamW.Entry a : adamEntries) {
+            adamW.apply(a);
+        }
+        for (NDArray[] wg : weightAndGrad.values()) {
+            Gradients.zero(wg[0]);
         }
     }
 
     /**
-     * The group of a parameter, deciding (and remembering) it on first sight; see the class
-     * comment for the order of rules.
+     * The group of a parameter (its name, or its DJL id when built with a block), deciding and
+     * remembering it on first sight; see the class comment for the order of rules.
      *
      * @throws IllegalArgumentException when a Muon role is given to a parameter of fewer than 2
-     *     dims
+     *     dims, or an id is not one of the block's parameters
      */
-    public synchronized Group route(String name, Shape shape) {
+    public synchronized Group route(String key, Shape shape) {
+        String name = names.name(key);
         Group g = routes.get(name);
         if (g != null) {
             return g;
@@ -142,7 +190,21 @@ public class MuonWithAdamW extends Optimizer {
                 return o.group();
             }
         }
-        ParamRole role = roles.apply(name);
+        ParamRole role = null;
+        if (blockParams != null) {
+            Parameter p = blockParams.get(name);
+            if (p == null) {
+                throw new IllegalArgumentException(
+                        "parameter " + (ParamNames.isDjlId(name) ? name : "'" + name + "'")
+                                + " is not a parameter of the block given to optBlock");
+            }
+            role = blockRoles != null ? blockRoles.apply(name, p) : null;
+            if (role == null) {
+                role = defaultRoles.apply(name, p);
+            }
+        } else {
+            role = roles.apply(name);
+        }
         if (role == null) {
             role = guessRole(name, shape);
         }
@@ -186,7 +248,7 @@ public class MuonWithAdamW extends Optimizer {
     }
 
     /** The AdamW group's optimizer. */
-    public AdamW adamWGroup() {
+    public DecoupledAdamW adamWGroup() {
         return adamW;
     }
 
@@ -200,27 +262,35 @@ public class MuonWithAdamW extends Optimizer {
         return muon.lastDiagnostics();
     }
 
-    /** Writes both groups' state; the stream is flushed, not closed. */
+    /**
+     * Writes both groups' state by parameter name; the stream is flushed, not closed.
+     *
+     * @throws IllegalStateException when a parameter is known only by its DJL id (build with
+     *     {@link Builder#optBlock})
+     */
     public synchronized void saveState(OutputStream out) throws IOException {
         DataOutputStream data = new DataOutputStream(out);
-        muon.saveState(data);
-        adamW.saveState(data);
+        muon.states().save(data);
+        adamW.states().save(data);
         data.flush();
     }
 
     /** Replaces both groups' state with a stream written by {@link #saveState}. */
     public synchronized void loadState(InputStream in) throws IOException {
         DataInputStream data = new DataInputStream(in);
-        muon.loadState(data);
-        adamW.loadState(data);
+        muon.states().load(data);
+        adamW.states().load(data);
     }
 
     /** Builds a {@link MuonWithAdamW}. */
     public static final class Builder extends OptimizerBuilder<Builder> {
 
         private Muon muon;
-        private AdamW adamW;
+        private DecoupledAdamW adamW;
+        private Block block;
+        private BiFunction<String, Parameter, ParamRole> blockRoles;
         private Function<String, ParamRole> roles = name -> null;
+        private boolean rolesSet;
         private final List<RouteOverride> overrides = new ArrayList<>();
 
         Builder() {}
@@ -237,17 +307,46 @@ public class MuonWithAdamW extends Optimizer {
         }
 
         /** The AdamW group's optimizer, with its learning-rate tracker and weight decay. */
-        public Builder optAdamW(AdamW adamW) {
+        public Builder optAdamW(DecoupledAdamW adamW) {
             this.adamW = adamW;
             return this;
         }
 
-        /** Roles by parameter name; null for an unknown name (then the name is guessed from). */
+        /**
+         * The block whose parameters this optimizer updates, routed by its default roles ({@link
+         * ParamRoles#defaults}): 2-D hidden weights to Muon; embeddings, the output layer (the
+         * last Linear's weight), biases and norms to AdamW. DJL's parameter ids are resolved to
+         * the names of {@code block.getParameters()} once.
+         */
+        public Builder optBlock(Block block) {
+            return optBlock(block, (name, parameter) -> null);
+        }
+
+        /**
+         * As {@link #optBlock(Block)}, with {@code roles} deciding each parameter's role from its
+         * name (as {@code block.getParameters()} gives it) and the parameter; where it returns
+         * null the default roles decide.
+         */
+        public Builder optBlock(Block block, BiFunction<String, Parameter, ParamRole> roles) {
+            if (block == null || roles == null) {
+                throw new IllegalArgumentException("optBlock: block and roles must not be null");
+            }
+            this.block = block;
+            this.blockRoles = roles;
+            return this;
+        }
+
+        /**
+         * Roles by parameter name, for a caller that passes names to {@link MuonWithAdamW#step}
+         * without a block; null for an unknown name (then the name is guessed from). Not with
+         * {@link #optBlock}.
+         */
         public Builder optRoles(Function<String, ParamRole> roles) {
             if (roles == null) {
                 throw new IllegalArgumentException("roles must not be null");
             }
             this.roles = roles;
+            this.rolesSet = true;
             return this;
         }
 

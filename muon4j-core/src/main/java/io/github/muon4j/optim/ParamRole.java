@@ -18,7 +18,9 @@ public enum ParamRole {
     /** biases */
     BIAS,
     /** MoE router (gate) weights */
-    ROUTER;
+    ROUTER,
+    /** anything else: a 1-D weight, a convolution kernel (updated by AdamW) */
+    OTHER;
 
     /** True for the roles that Muon updates; everything else goes to AdamW. */
     public boolean isMuon() {

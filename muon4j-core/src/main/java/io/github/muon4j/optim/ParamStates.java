@@ -1,5 +1,6 @@
 package io.github.muon4j.optim;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -10,18 +11,20 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Per-parameter optimizer state keyed by parameter name: an update count and a fixed number of
- * float32 arrays of the weight's shape (Muon: momentum; AdamW: first and second moments).
+ * Optimizer state per parameter and device: an update count and a fixed number of float32 arrays
+ * of the weight's shape (Muon: momentum; AdamW: first and second moments), keyed by the parameter's
+ * name, never by DJL's per-process id, so that a saved state is found again in another process.
  *
- * <p>Arrays live in the weight's manager and are created on the parameter's first update. State
- * read back by {@link #load} is held as plain Java floats until the parameter's next update, when
- * it is copied bit for bit into the weight's manager: loading needs no manager, and a resumed run
- * continues exactly.
+ * <p>Arrays live in the weight's manager on the weight's device and are created on the parameter's
+ * first update there: when DJL trains on several devices each copy of a parameter has its own
+ * state, as in DJL's own optimizers. {@link #save} writes one state per name (the copies receive
+ * the same summed gradient, so they agree). State read back by {@link #load} is held as plain Java
+ * floats until the parameter's first update on each device, when it is copied bit for bit into the
+ * weight's manager: loading needs no manager, and a resumed run continues exactly.
  */
 final class ParamStates {
 
@@ -29,88 +32,130 @@ final class ParamStates {
     private static final int VERSION = 1;
     private static final int CHUNK = 1 << 20; // floats per write
 
-    /** One parameter's state. */
+    /** One parameter's state on one device. */
     static final class Slot {
         int step;
         NDArray[] arrays;
-        float[][] pending;
-        long[][] pendingShapes;
+    }
+
+    /** State read by {@link #load}: its update count, shapes and values. */
+    private record Loaded(int step, long[][] shapes, float[][] data) {}
+
+    /** One parameter: its slot on each device, and loaded state not yet copied to all of them. */
+    private static final class Param {
+        final Map<Device, Slot> devices = new LinkedHashMap<>();
+        Loaded loaded;
     }
 
     private final String kind;
     private final int arraysPerParam;
-    private final Map<String, Slot> slots = new LinkedHashMap<>();
+    private final Map<String, Param> params = new LinkedHashMap<>();
 
     ParamStates(String kind, int arraysPerParam) {
         this.kind = kind;
         this.arraysPerParam = arraysPerParam;
     }
 
-    /** Updates done so far for {@code name} (0 before the first). */
+    /** Updates done so far for {@code name} (0 before the first), on its first device. */
     synchronized int step(String name) {
-        Slot s = slots.get(name);
-        return s == null ? 0 : s.step;
+        Param p = params.get(name);
+        if (p == null) {
+            return 0;
+        }
+        return p.devices.isEmpty() ? p.loaded.step() : p.devices.values().iterator().next().step;
+    }
+
+    /** Updates done so far for {@code name} on {@code device} (0 before the first). */
+    synchronized int step(String name, Device device) {
+        Param p = params.get(name);
+        if (p == null) {
+            return 0;
+        }
+        Slot s = p.devices.get(device);
+        return s != null ? s.step : p.loaded != null ? p.loaded.step() : 0;
     }
 
     /**
-     * The slot of {@code name} with its arrays in the weight's manager, created as zeros on first
-     * use or materialized from loaded state.
+     * The slot of {@code name} on the weight's device with its arrays in the weight's manager,
+     * created as zeros on first use or copied from loaded state.
      */
     synchronized Slot slot(String name, NDArray weight) {
-        Slot s = slots.computeIfAbsent(name, k -> new Slot());
-        if (s.pending != null) {
-            NDArray[] arrays = new NDArray[arraysPerParam];
-            for (int i = 0; i < arraysPerParam; i++) {
-                Shape shape = new Shape(s.pendingShapes[i]);
-                if (!shape.equals(weight.getShape())) {
-                    throw new IllegalArgumentException(
-                            "optimizer state of parameter '" + name + "' has shape " + shape
-                                    + " but the weight has shape " + weight.getShape());
-                }
-                arrays[i] = weight.getManager().create(s.pending[i], shape);
-            }
-            s.arrays = arrays;
-            s.pending = null;
-            s.pendingShapes = null;
-        } else if (s.arrays == null) {
-            NDArray[] arrays = new NDArray[arraysPerParam];
-            for (int i = 0; i < arraysPerParam; i++) {
-                arrays[i] = weight.zerosLike();
-            }
-            s.arrays = arrays;
+        Param p = params.computeIfAbsent(name, k -> new Param());
+        Slot s = p.devices.get(weight.getDevice());
+        if (s != null) {
+            // a second update on one device: every device has taken its copy of loaded state
+            p.loaded = null;
+            return s;
         }
+        s = new Slot();
+        s.arrays = new NDArray[arraysPerParam];
+        for (int i = 0; i < arraysPerParam; i++) {
+            if (p.loaded == null) {
+                s.arrays[i] = weight.zerosLike();
+                continue;
+            }
+            Shape shape = new Shape(p.loaded.shapes()[i]);
+            if (!shape.equals(weight.getShape())) {
+                throw new IllegalArgumentException(
+                        "optimizer state of parameter '" + name + "' has shape " + shape
+                                + " but the weight has shape " + weight.getShape());
+            }
+            s.arrays[i] = weight.getManager().create(p.loaded.data()[i], shape);
+        }
+        s.step = p.loaded != null ? p.loaded.step() : 0;
+        p.devices.put(weight.getDevice(), s);
         return s;
+    }
+
+    /** Whether no parameter has state. */
+    synchronized boolean isEmpty() {
+        return params.isEmpty();
     }
 
     /** Closes all state arrays and forgets every parameter. */
     synchronized void clear() {
-        for (Slot s : slots.values()) {
-            if (s.arrays != null) {
+        for (Param p : params.values()) {
+            for (Slot s : p.devices.values()) {
                 for (NDArray a : s.arrays) {
                     a.close();
                 }
             }
         }
-        slots.clear();
+        params.clear();
     }
 
-    /** Writes every parameter's count and arrays; does not close the stream. */
+    /**
+     * Writes every parameter's count and arrays by name (one device's copy); does not close the
+     * stream.
+     *
+     * @throws IllegalStateException when a parameter is known only by a DJL id: such state could
+     *     not be found again in another process
+     */
     synchronized void save(DataOutputStream out) throws IOException {
+        for (String name : params.keySet()) {
+            if (ParamNames.isDjlId(name)) {
+                throw new IllegalStateException(
+                        "optimizer state of parameter " + name + " is keyed by a DJL id, which"
+                                + " changes in every process; build the optimizer with"
+                                + " optBlock(block) so that state is saved by parameter name");
+            }
+        }
         out.writeInt(MAGIC);
         out.writeInt(VERSION);
         out.writeUTF(kind);
         out.writeInt(arraysPerParam);
-        out.writeInt(slots.size());
-        for (Map.Entry<String, Slot> e : slots.entrySet()) {
-            Slot s = e.getValue();
+        out.writeInt(params.size());
+        for (Map.Entry<String, Param> e : params.entrySet()) {
+            Param p = e.getValue();
+            Slot s = p.devices.isEmpty() ? null : p.devices.values().iterator().next();
             out.writeUTF(e.getKey());
-            out.writeInt(s.step);
+            out.writeInt(s != null ? s.step : p.loaded.step());
             for (int i = 0; i < arraysPerParam; i++) {
                 long[] shape;
                 float[] data;
-                if (s.pending != null) {
-                    shape = s.pendingShapes[i];
-                    data = s.pending[i];
+                if (s == null) {
+                    shape = p.loaded.shapes()[i];
+                    data = p.loaded.data()[i];
                 } else {
                     if (s.arrays[i].getDataType() != DataType.FLOAT32) {
                         throw new IllegalArgumentException(
@@ -146,22 +191,23 @@ final class ParamStates {
                     "optimizer state: stream holds '" + k + "' state, expected '" + kind + "'");
         }
         clear();
-        int params = in.readInt();
-        for (int p = 0; p < params; p++) {
+        int count = in.readInt();
+        for (int i = 0; i < count; i++) {
             String name = in.readUTF();
-            Slot s = new Slot();
-            s.step = in.readInt();
-            s.pending = new float[n][];
-            s.pendingShapes = new long[n][];
-            for (int i = 0; i < n; i++) {
+            int step = in.readInt();
+            long[][] shapes = new long[n][];
+            float[][] data = new float[n][];
+            for (int a = 0; a < n; a++) {
                 long[] shape = new long[in.readInt()];
                 for (int d = 0; d < shape.length; d++) {
                     shape[d] = in.readLong();
                 }
-                s.pendingShapes[i] = shape;
-                s.pending[i] = readFloats(in);
+                shapes[a] = shape;
+                data[a] = readFloats(in);
             }
-            slots.put(name, s);
+            Param p = new Param();
+            p.loaded = new Loaded(step, shapes, data);
+            params.put(name, p);
         }
     }
 
@@ -193,6 +239,6 @@ final class ParamStates {
 
     @Override
     public String toString() {
-        return kind + " state " + Arrays.toString(slots.keySet().toArray());
+        return kind + " state " + params.keySet();
     }
 }

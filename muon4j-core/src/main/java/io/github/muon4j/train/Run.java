@@ -25,7 +25,7 @@ import io.github.muon4j.model.Attention;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.Ffn;
 import io.github.muon4j.model.ModelConfig;
-import io.github.muon4j.optim.AdamW;
+import io.github.muon4j.optim.DecoupledAdamW;
 import io.github.muon4j.optim.AdjustLr;
 import io.github.muon4j.optim.Muon;
 import io.github.muon4j.optim.MuonWithAdamW;
@@ -121,8 +121,8 @@ public final class Run implements AutoCloseable {
                     ParamRole r = roles.get(name);
                     return (r != null && r.isMuon() ? matrixLr : otherLr).getNewValue(n);
                 };
-        AdamW adamw =
-                AdamW.builder()
+        DecoupledAdamW adamw =
+                DecoupledAdamW.builder()
                         .optLearningRateTracker(adamLr)
                         .optBeta1(0.9f)
                         .optBeta2(0.95f)

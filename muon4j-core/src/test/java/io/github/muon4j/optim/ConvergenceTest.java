@@ -45,7 +45,7 @@ class ConvergenceTest {
         MuonWithAdamW muon = MuonWithAdamW.builder()
                 .optRoles(roles)
                 .optMuon(Muon.builder().optLearningRateTracker(decaying(0.05f)).build())
-                .optAdamW(AdamW.builder()
+                .optAdamW(DecoupledAdamW.builder()
                         .optLearningRateTracker(decaying(3e-3f))
                         .optWeightDecays(0f)
                         .build())

@@ -141,7 +141,7 @@ class MuonWithAdamWTest {
                         .optLearningRateTracker((id, t) -> 0.02f / t)
                         .optWeightDecays(0.1f)
                         .build())
-                .optAdamW(AdamW.builder()
+                .optAdamW(DecoupledAdamW.builder()
                         .optLearningRateTracker(Tracker.fixed(3e-3f))
                         .optBeta2(0.95f)
                         .optWeightDecays(0.1f)

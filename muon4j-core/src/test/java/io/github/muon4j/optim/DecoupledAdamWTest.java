@@ -15,7 +15,7 @@ import ai.djl.ndarray.types.Shape;
 import io.github.muon4j.Backend;
 import org.junit.jupiter.api.Test;
 
-class AdamWTest {
+class DecoupledAdamWTest {
 
     private static final float BETA1 = 0.9f;
     private static final float BETA2 = 0.95f;
@@ -30,7 +30,7 @@ class AdamWTest {
     void matchesAFloat64ReferenceOverSeveralSteps() {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 6, 10);
-            AdamW opt = AdamW.builder()
+            DecoupledAdamW opt = DecoupledAdamW.builder()
                     .optLearningRateTracker((id, t) -> lr(t))
                     .optBeta1(BETA1)
                     .optBeta2(BETA2)
@@ -71,7 +71,7 @@ class AdamWTest {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 4, 4);
             NDArray g = gaussian(m, 2, 1.0, 4, 4);
-            AdamW opt = AdamW.builder().build();
+            DecoupledAdamW opt = DecoupledAdamW.builder().build();
             float[] before = w.toFloatArray();
             opt.update("w", w, g);
             opt.update("w", w, g);
@@ -84,7 +84,7 @@ class AdamWTest {
     void nonFiniteGradientChangesNothing() throws Exception {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 5);
-            AdamW opt = AdamW.builder().build();
+            DecoupledAdamW opt = DecoupledAdamW.builder().build();
             opt.update("gain", w, gaussian(m, 2, 1.0, 5));
             float[] before = w.toFloatArray();
             byte[] state = OptimTestSupport.bytes(opt::saveState);
@@ -96,7 +96,7 @@ class AdamWTest {
             assertArrayEquals(state, OptimTestSupport.bytes(opt::saveState));
             assertThrows(
                     IllegalArgumentException.class,
-                    () -> AdamW.builder().optClipGrad(1f).build());
+                    () -> DecoupledAdamW.builder().optClipGrad(1f).build());
             assertThrows(
                     IllegalArgumentException.class,
                     () -> opt.update("gain", w, m.ones(new Shape(6))));

@@ -2,6 +2,7 @@ package io.github.muon4j.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
@@ -13,8 +14,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
- * AdamW (Loshchilov and Hutter) with bias correction and decoupled weight decay, updating the
- * weight in place. Per parameter and update t (1-based):
+ * AdamW (Loshchilov and Hutter, "Decoupled Weight Decay Regularization"): Adam with bias
+ * correction and decoupled weight decay, updating the weight in place. Per parameter and update t
+ * (1-based):
  *
  * <pre>
  *   m = beta1*m + (1-beta1)*g          (computed as m += (1-beta1)(g - m))
@@ -23,37 +25,45 @@ import java.io.OutputStream;
  *   W = W - lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)
  * </pre>
  *
- * <p>Unlike DJL's {@code AdamW} it does not clip gradients element-wise and does not copy the
- * gradient: three temporaries of the parameter's size per update, in a sub-manager closed before
- * returning. Moments live in the weight's manager. State (moments, per-parameter step counts)
- * round-trips through {@link #saveState}/{@link #loadState} bit for bit. A non-finite gradient
- * throws {@link NonFiniteGradientException} before anything changes. Defaults are PyTorch's: lr
- * 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
+ * <p>Named so as not to be confused with DJL's {@code ai.djl.training.optimizer.AdamW}, from which
+ * it differs: it does not clip gradients element-wise, counts updates per parameter (DJL's count
+ * is the largest over all parameters), and keeps its state by parameter name and device, saved by
+ * name through {@link #saveState}/{@link #loadState} bit for bit (see {@link Builder#optBlock}).
+ * Like DJL's, it zeroes the weight's gradient after each update. Three temporaries of the
+ * parameter's size per update, in a sub-manager closed before returning; moments live in the
+ * weight's manager. A non-finite gradient throws {@link NonFiniteGradientException} before
+ * anything changes. Defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay
+ * 0.01.
  */
-public class AdamW extends Optimizer {
+public class DecoupledAdamW extends Optimizer {
 
     private final ParameterTracker learningRateTracker;
     private final float beta1;
     private final float beta2;
     private final float epsilon;
+    private final ParamNames names;
     private final ParamStates states = new ParamStates("adamw", 2);
 
+    /** One checked parameter update and its learning rate. */
+    record Entry(String name, NDArray weight, NDArray grad, float lr) {}
+
     /**
-     * Creates an AdamW optimizer.
+     * Creates the optimizer.
      *
      * @param builder the builder
      */
-    protected AdamW(Builder builder) {
+    protected DecoupledAdamW(Builder builder) {
         super(builder);
         if (clipGrad > 0) {
             throw new IllegalArgumentException(
-                    "clipGrad: AdamW does not clip element-wise;"
+                    "clipGrad: DecoupledAdamW does not clip element-wise;"
                             + " clip by global norm in the trainer");
         }
         this.learningRateTracker = builder.learningRateTracker;
         this.beta1 = builder.beta1;
         this.beta2 = builder.beta2;
         this.epsilon = builder.epsilon;
+        this.names = builder.names;
     }
 
     /** A builder with PyTorch's defaults. */
@@ -61,41 +71,43 @@ public class AdamW extends Optimizer {
         return new Builder();
     }
 
-    /** Updates one parameter in place. */
+    /** Updates one parameter in place and zeroes its gradient: DJL's per-parameter call. */
     @Override
     public synchronized void update(String parameterId, NDArray weight, NDArray grad) {
-        float lr = prepare(parameterId, weight, grad);
-        apply(parameterId, weight, grad, lr);
+        apply(prepare(names.name(parameterId), weight, grad));
+        Gradients.zero(weight);
     }
 
-    /** Checks one parameter; returns its learning rate for the coming update. Changes nothing. */
-    synchronized float prepare(String name, NDArray weight, NDArray grad) {
+    /** Checks one parameter and finds its learning rate for the coming update. Changes nothing. */
+    synchronized Entry prepare(String name, NDArray weight, NDArray grad) {
         Checks.weightAndGrad(name, weight, grad);
-        float lr = learningRateTracker.getNewValue(name, states.step(name) + 1);
+        float lr = learningRateTracker.getNewValue(name, states.step(name, weight.getDevice()) + 1);
         Checks.hyper(name, lr, getWeightDecay());
-        return lr;
+        return new Entry(name, weight, grad, lr);
     }
 
-    /** Applies a checked update. */
-    synchronized void apply(String name, NDArray weight, NDArray grad, float lr) {
-        ParamStates.Slot slot = states.slot(name, weight);
+    /** Applies a checked update; does not zero the gradient. */
+    synchronized void apply(Entry e) {
+        NDArray weight = e.weight();
+        ParamStates.Slot slot = states.slot(e.name(), weight);
         int t = slot.step + 1;
         NDArray m = slot.arrays[0];
         NDArray v = slot.arrays[1];
         double bc1 = 1 - Math.pow(beta1, t);
         double bc2 = 1 - Math.pow(beta2, t);
+        float lr = e.lr();
         try (NDManager scope = weight.getManager().newSubManager()) {
-            NDArray g = grad;
+            NDArray g = e.grad();
             if (rescaleGrad != 1f) {
                 g = Muon.inScope(g.mul(rescaleGrad), scope);
             }
             NDArray d = Muon.inScope(g.sub(m), scope);
-            m.addi(d.muli(1f - beta1));
+            m.addi(d.muli(1f - beta1)); // m = lerp(m, g, 1 - beta1)
             NDArray sq = Muon.inScope(g.square(), scope);
-            v.muli(beta2).addi(sq.muli(1f - beta2));
+            v.muli(beta2).addi(sq.muli(1f - beta2)); // v = beta2*v + (1-beta2)*g^2
             double decay = (double) lr * getWeightDecay();
             if (decay != 0) {
-                weight.muli((float) (1.0 - decay));
+                weight.muli((float) (1.0 - decay)); // W *= 1 - lr*wd
             }
             // denominator sqrt(v)/sqrt(bc2) + eps, then the step m/denominator
             NDArray denom = Muon.inScope(v.sqrt(), scope);
@@ -111,7 +123,12 @@ public class AdamW extends Optimizer {
         return states.step(name);
     }
 
-    /** Writes moments and step counts; the stream is flushed, not closed. */
+    /**
+     * Writes moments and step counts by parameter name; the stream is flushed, not closed.
+     *
+     * @throws IllegalStateException when a parameter is known only by its DJL id (build with
+     *     {@link Builder#optBlock})
+     */
     public void saveState(OutputStream out) throws IOException {
         states.save(new DataOutputStream(out));
     }
@@ -126,13 +143,18 @@ public class AdamW extends Optimizer {
         states.clear();
     }
 
-    /** Builds an {@link AdamW}; names follow DJL's optimizer builders. */
+    ParamStates states() {
+        return states;
+    }
+
+    /** Builds a {@link DecoupledAdamW}; names follow DJL's optimizer builders. */
     public static final class Builder extends OptimizerBuilder<Builder> {
 
         private ParameterTracker learningRateTracker = Tracker.fixed(1e-3f);
         private float beta1 = 0.9f;
         private float beta2 = 0.999f;
         private float epsilon = 1e-8f;
+        private ParamNames names = ParamNames.NONE;
 
         Builder() {
             optWeightDecays(0.01f);
@@ -179,9 +201,19 @@ public class AdamW extends Optimizer {
             return this;
         }
 
+        /**
+         * The block whose parameters this optimizer updates: DJL's parameter ids are resolved to
+         * the names of {@code block.getParameters()} once, so that state is saved by name (and
+         * found again in another process) and errors name the parameter.
+         */
+        public Builder optBlock(Block block) {
+            this.names = ParamNames.of(block);
+            return this;
+        }
+
         /** Builds the optimizer. */
-        public AdamW build() {
-            return new AdamW(this);
+        public DecoupledAdamW build() {
+            return new DecoupledAdamW(this);
         }
     }
 }
