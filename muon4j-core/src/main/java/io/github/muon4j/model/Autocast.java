@@ -12,6 +12,9 @@ import ai.djl.ndarray.NDArray;
  *   }
  * </pre>
  *
+ * <p>The model sends its projections and the LM head through here; attention's score and value
+ * products stay float32 (K = head_dim is too short for bf16 to pay for the casts).
+ *
  * <p>Outside a scope products run in float32. In bf16 both operands are rounded to bfloat16, the
  * product accumulates in float32 and comes back as float32 ({@link Bf16Matmul}); autograd sees
  * the two casts, so gradients reach the float32 master weights as float32.

@@ -63,8 +63,9 @@ public final class MultiHeadAttention extends ModelBlock implements SelfAttentio
 
     /** Attention of q over keys/values (B, heads, S, ·) with causal offset {@code start}. */
     public NDArray attend(NDArray q, NDArray k, NDArray v, int start) {
-        NDArray scores = Autocast.matMul(q, k.transpose(0, 1, 3, 2)); // (B, h, T, S)
-        return Autocast.matMul(AttentionCore.causalWeights(scores, 1.0 / Math.sqrt(headDim), start), v);
+        // float32 under bf16 autocast too: with K = head_dim these products gained nothing from bf16 operands (measured)
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
+        return AttentionCore.causalWeights(scores, 1.0 / Math.sqrt(headDim), start).matMul(v);
     }
 
     @Override
