@@ -385,7 +385,7 @@ public final class Run implements AutoCloseable {
         return prompt + tokenizer.decode(ids).replace('\n', ' ');
     }
 
-    // ------------------------------------------------------------------ accessors used by Trainer
+    // ------------------------------------------------------------------ accessors used by TrainLoop
 
     /** The run's progress (what {@code state.json} of its next checkpoint will hold). */
     public RunState state() {
