@@ -121,7 +121,7 @@ public final class BatchDecoder implements AutoCloseable {
         d = c.dModel();
         vocab = c.vocabSize();
         heads = c.nHeads();
-        mla = c.attention() == io.github.muon4j.model.Attention.MLA;
+        mla = c.attention() == io.github.muon4j.model.AttentionKind.MLA;
         headDim = c.headDim();
         inner = heads * headDim;
         nope = c.qkNopeHeadDim();
@@ -169,14 +169,14 @@ public final class BatchDecoder implements AutoCloseable {
         for (DecoderWeights.Layer y : w.layers) {
             maxHidden = Math.max(maxHidden, Math.max(y.hidden, y.sharedHidden));
         }
-        if (c.ffn() == io.github.muon4j.model.Ffn.MOE) {
+        if (c.ffn() == io.github.muon4j.model.FfnKind.MOE) {
             maxHidden = Math.max(maxHidden, c.expertHidden());
         }
         hid13 = new float[batch * 2 * maxHidden];
         hid = new float[batch * maxHidden];
         xg = new float[batch * d];
         yg = new float[batch * d];
-        int e = c.ffn() == io.github.muon4j.model.Ffn.MOE ? c.nRoutedExperts() : 0;
+        int e = c.ffn() == io.github.muon4j.model.FfnKind.MOE ? c.nRoutedExperts() : 0;
         int kk = e > 0 ? c.topK() : 0;
         glog = new float[batch * e];
         gsc = new float[batch * e];

@@ -29,7 +29,7 @@ import java.util.Set;
  *
  * <p>Presets ({@link #preset(String)}): {@code tiny}, {@code 6L-256d}, {@code 6L-512d}, {@code
  * 9L-512d}, {@code 12L-768d}, {@code 12L-1024d}. A preset carries the MLA and MoE sizes as well, so
- * {@code withAttention(Attention.MLA)} and {@code withFfn(Ffn.MOE)} only switch the kind. Derived
+ * {@code withAttention(AttentionKind.MLA)} and {@code withFfn(FfnKind.MOE)} only switch the kind. Derived
  * defaults: {@code head_dim = d_model / n_heads}; MLA {@code kv_lora_rank = d_model / 2}, {@code
  * q_lora_rank = 0}, {@code qk_nope_head_dim = v_head_dim = head_dim}, {@code qk_rope_head_dim =
  * head_dim / 2} (DeepSeek-V2's proportions); dense {@code ffn_hidden = 8 d / 3} rounded up to a
@@ -72,13 +72,13 @@ public record ModelConfig(
         int dModel,
         int nHeads,
         int headDim,
-        Attention attention,
+        AttentionKind attention,
         int kvLoraRank,
         int qLoraRank,
         int qkNopeHeadDim,
         int qkRopeHeadDim,
         int vHeadDim,
-        Ffn ffn,
+        FfnKind ffn,
         int ffnHidden,
         int nRoutedExperts,
         int nSharedExperts,
@@ -118,7 +118,7 @@ public record ModelConfig(
         require(vocabSize >= 2, "vocab_size", "must be at least 2, got " + vocabSize);
         require(attention != null, "attention", "must be MHA or MLA");
         require(ffn != null, "ffn", "must be DENSE or MOE");
-        if (attention == Attention.MHA) {
+        if (attention == AttentionKind.MHA) {
             require(headDim % 2 == 0, "head_dim", "must be even for RoPE with MHA, got " + headDim);
         } else {
             positive("kv_lora_rank", kvLoraRank);
@@ -130,11 +130,11 @@ public record ModelConfig(
                     + qkRopeHeadDim);
             positive("v_head_dim", vHeadDim);
         }
-        boolean anyDense = ffn == Ffn.DENSE || nDenseLayers > 0;
+        boolean anyDense = ffn == FfnKind.DENSE || nDenseLayers > 0;
         if (anyDense) {
             positive("ffn_hidden", ffnHidden);
         }
-        if (ffn == Ffn.MOE) {
+        if (ffn == FfnKind.MOE) {
             positive("n_routed_experts", nRoutedExperts);
             require(nSharedExperts >= 0, "n_shared_experts", "must be >= 0, got " + nSharedExperts);
             positive("top_k", topK);
@@ -202,8 +202,8 @@ public record ModelConfig(
         b.nLayers = layers;
         b.dModel = d;
         b.nHeads = heads;
-        b.attention = Attention.MHA;
-        b.ffn = Ffn.DENSE;
+        b.attention = AttentionKind.MHA;
+        b.ffn = FfnKind.DENSE;
         // DeepSeek-V3's routing: sigmoid scores, selection-only bias balancing, a small
         // sequence-wise auxiliary loss, no z-loss
         b.scoreFunction = ScoreFunction.SIGMOID;
@@ -226,13 +226,13 @@ public record ModelConfig(
         return new Builder(this);
     }
 
-    public ModelConfig withAttention(Attention a) {
+    public ModelConfig withAttention(AttentionKind a) {
         Builder b = toBuilder();
         b.attention = a;
         return b.build();
     }
 
-    public ModelConfig withFfn(Ffn f) {
+    public ModelConfig withFfn(FfnKind f) {
         Builder b = toBuilder();
         b.ffn = f;
         return b.build();
@@ -281,34 +281,34 @@ public record ModelConfig(
 
     /** True when layer {@code layer} (0-based) uses the MoE feed-forward. */
     public boolean isMoeLayer(int layer) {
-        return ffn == Ffn.MOE && layer >= nDenseLayers;
+        return ffn == FfnKind.MOE && layer >= nDenseLayers;
     }
 
     /** Number of MoE layers. */
     public int moeLayers() {
-        return ffn == Ffn.MOE ? nLayers - nDenseLayers : 0;
+        return ffn == FfnKind.MOE ? nLayers - nDenseLayers : 0;
     }
 
     /** Query/key head dimension used in the attention scores. */
     public int qkHeadDim() {
-        return attention == Attention.MHA ? headDim : qkNopeHeadDim + qkRopeHeadDim;
+        return attention == AttentionKind.MHA ? headDim : qkNopeHeadDim + qkRopeHeadDim;
     }
 
     /** Value head dimension. */
     public int valueHeadDim() {
-        return attention == Attention.MHA ? headDim : vHeadDim;
+        return attention == AttentionKind.MHA ? headDim : vHeadDim;
     }
 
     /** Rotary dimension per head (MHA: the whole head; MLA: the decoupled slice). */
     public int ropeDim() {
-        return attention == Attention.MHA ? headDim : qkRopeHeadDim;
+        return attention == AttentionKind.MHA ? headDim : qkRopeHeadDim;
     }
 
     /** Attention weight-matrix parameters of one layer (the pre-norm gain not included). */
     public long attentionMatrixParams() {
         long d = dModel;
         long h = nHeads;
-        if (attention == Attention.MHA) {
+        if (attention == AttentionKind.MHA) {
             return 4 * d * h * headDim;
         }
         long qk = qkHeadDim();
@@ -321,7 +321,7 @@ public record ModelConfig(
 
     /** Attention parameters of one layer, including MLA's internal norms. */
     public long attentionParams() {
-        long norms = attention == Attention.MLA ? kvLoraRank + (long) qLoraRank : 0;
+        long norms = attention == AttentionKind.MLA ? kvLoraRank + (long) qLoraRank : 0;
         return attentionMatrixParams() + norms;
     }
 
@@ -391,7 +391,7 @@ public record ModelConfig(
 
     /** Cached values per token in one layer: MHA 2 * n_heads * head_dim; MLA kv_lora_rank + rope. */
     public long kvCacheValuesPerTokenPerLayer() {
-        return attention == Attention.MHA
+        return attention == AttentionKind.MHA
                 ? 2L * nHeads * headDim
                 : (long) kvLoraRank + qkRopeHeadDim;
     }
@@ -555,13 +555,13 @@ public record ModelConfig(
         public int dModel;
         public int nHeads;
         public int headDim;
-        public Attention attention;
+        public AttentionKind attention;
         public int kvLoraRank;
         public int qLoraRank;
         public int qkNopeHeadDim;
         public int qkRopeHeadDim;
         public int vHeadDim;
-        public Ffn ffn;
+        public FfnKind ffn;
         public int ffnHidden;
         public int nRoutedExperts;
         public int nSharedExperts;

@@ -21,9 +21,9 @@ import io.github.muon4j.infer.Generator;
 import io.github.muon4j.interop.CheckpointTensors;
 import io.github.muon4j.interop.HfImport;
 import io.github.muon4j.infer.SamplingConfig;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.AdamW;
 import io.github.muon4j.optim.AdjustLr;
@@ -282,8 +282,8 @@ public final class Run implements AutoCloseable {
     public static ModelConfig modelConfigFor(TrainConfig c, Tokenizer tok) {
         ModelConfig mc =
                 ModelConfig.preset(c.preset())
-                        .withAttention(Attention.valueOf(c.attention().toUpperCase(Locale.ROOT)))
-                        .withFfn(Ffn.valueOf(c.ffn().toUpperCase(Locale.ROOT)))
+                        .withAttention(AttentionKind.valueOf(c.attention().toUpperCase(Locale.ROOT)))
+                        .withFfn(FfnKind.valueOf(c.ffn().toUpperCase(Locale.ROOT)))
                         .withVocab(tok.vocabSize())
                         .withSeed(c.seed());
         if (c.model() != null && c.model().size() > 0) {

@@ -1,7 +1,7 @@
 package io.github.muon4j.model;
 
 /** The attention kind of every layer. */
-public enum Attention {
+public enum AttentionKind {
     /** multi-head attention: per-head keys and values are cached */
     MHA,
     /** multi-head latent attention (DeepSeek-V2): a shared low-rank latent and one rotary key */
