@@ -77,7 +77,7 @@ public final class ModelBench {
                     + " GFLOP/s | of matmul ceiling |\n|---|---|---|---|---|---|---|---|\n");
             for (Train t : train) {
                 b.append(String.format(Locale.ROOT, "| %s | %s | %,d | %,d | %.2f | %.0f | %.1f | %.0f%% |%n",
-                        t.attention(), t.ffn(), t.totalParams(), t.activeParams(),
+                        t.attention().name(), t.ffn().name(), t.totalParams(), t.activeParams(),
                         t.secondsPerStep(), t.microsPerToken(), t.gflops(), 100 * t.mfu()));
             }
             b.append(String.format(Locale.ROOT,
@@ -90,7 +90,7 @@ public final class ModelBench {
                     + "\n|---|---|---|---|---|\n");
             for (Decode d : decode) {
                 b.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %,.0f |%n",
-                        d.attention(), d.ffn(), d.context(), d.tokensPerSecond(),
+                        d.attention().name(), d.ffn().name(), d.context(), d.tokensPerSecond(),
                         d.cacheBytesPerToken()));
             }
             return b.toString();

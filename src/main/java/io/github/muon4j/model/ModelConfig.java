@@ -1,23 +1,7 @@
 package io.github.muon4j.model;
 
-import com.google.gson.FieldNamingPolicy;
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.JsonSyntaxException;
-import com.google.gson.TypeAdapter;
-import com.google.gson.TypeAdapterFactory;
-import com.google.gson.reflect.TypeToken;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
-import com.google.gson.stream.JsonWriter;
-import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Architecture of a decoder-only language model: sizes, attention kind (MHA or MLA), feed-forward
@@ -35,6 +19,9 @@ import java.util.Set;
  * head_dim / 2} (DeepSeek-V2's proportions); dense {@code ffn_hidden = 8 d / 3} rounded up to a
  * multiple of 64; MoE {@code expert_hidden = ffn_hidden / (n_shared_experts + top_k)} so that the
  * active expert parameters match the dense feed-forward.
+ *
+ * <p>{@link ModelSize} ({@link #size()}) counts parameters, KV cache and FLOPs; {@code ModelConfigJson}
+ * reads and writes the JSON form ({@link #toJson()}, {@link #fromJson(String)}).
  *
  * @param vocabSize vocabulary size (set by the trainer from the tokenizer)
  * @param contextLength maximum sequence length
@@ -304,141 +291,38 @@ public record ModelConfig(
         return attention == AttentionKind.MHA ? headDim : qkRopeHeadDim;
     }
 
-    /** Attention weight-matrix parameters of one layer (the pre-norm gain not included). */
-    public long attentionMatrixParams() {
-        long d = dModel;
-        long h = nHeads;
-        if (attention == AttentionKind.MHA) {
-            return 4 * d * h * headDim;
-        }
-        long qk = qkHeadDim();
-        long q = qLoraRank == 0 ? d * h * qk : d * qLoraRank + (long) qLoraRank * h * qk;
-        return q
-                + d * (kvLoraRank + qkRopeHeadDim)
-                + (long) kvLoraRank * h * (qkNopeHeadDim + vHeadDim)
-                + h * vHeadDim * d;
+    // ------------------------------------------------------------------ sizes (see ModelSize)
+
+    /** Parameter, FLOP and KV-cache accounting of this architecture. */
+    public ModelSize size() {
+        return new ModelSize(this);
     }
 
-    /** Attention parameters of one layer, including MLA's internal norms. */
-    public long attentionParams() {
-        long norms = attention == AttentionKind.MLA ? kvLoraRank + (long) qLoraRank : 0;
-        return attentionMatrixParams() + norms;
-    }
-
-    /** Parameters of one dense SwiGLU feed-forward. */
-    public long denseFfnParams() {
-        return 3L * dModel * ffnHidden;
-    }
-
-    /** Parameters of one SwiGLU expert. */
-    public long expertParams() {
-        return 3L * dModel * expertHidden;
-    }
-
-    /** Router parameters of one MoE layer. */
-    public long routerParams() {
-        return (long) nRoutedExperts * dModel;
-    }
-
-    /** All parameters of one MoE feed-forward (router, routed and shared experts). */
-    public long moeParams() {
-        return routerParams() + (long) (nRoutedExperts + nSharedExperts) * expertParams();
-    }
-
-    /** Active parameters of one MoE feed-forward: router, shared and top-k routed experts. */
-    public long moeActiveParams() {
-        return routerParams() + (long) (nSharedExperts + topK) * expertParams();
-    }
-
-    private long ffnParams(int layer, boolean active) {
-        if (!isMoeLayer(layer)) {
-            return denseFfnParams();
-        }
-        return active ? moeActiveParams() : moeParams();
-    }
-
-    /** All parameters, by closed form (equals the sum of the model's parameter sizes). */
+    /** All parameters: {@link ModelSize#totalParams()}. */
     public long totalParams() {
-        return count(false);
+        return size().totalParams();
     }
 
-    /** Parameters used per token: for MoE only the router, shared and top-k routed experts. */
+    /** Parameters used per token: {@link ModelSize#activeParams()}. */
     public long activeParams() {
-        return count(true);
+        return size().activeParams();
     }
 
-    private long count(boolean active) {
-        long d = dModel;
-        long n = (long) vocabSize * d * (tiedEmbeddings ? 1 : 2) + d; // embedding, head, final norm
-        for (int l = 0; l < nLayers; l++) {
-            n += 2 * d + attentionParams() + ffnParams(l, active);
-        }
-        return n;
-    }
-
-    /**
-     * Active weight-matrix parameters that take part in a matmul per token: attention and active
-     * feed-forward matrices (router included) of all layers plus the LM head (vocab x d_model, also
-     * when tied). Norm gains and the embedding lookup are excluded.
-     */
-    public long activeMatrixParams() {
-        long n = (long) vocabSize * dModel;
-        for (int l = 0; l < nLayers; l++) {
-            n += attentionMatrixParams() + ffnParams(l, true);
-        }
-        return n;
-    }
-
-    /** Cached values per token in one layer: MHA 2 * n_heads * head_dim; MLA kv_lora_rank + rope. */
-    public long kvCacheValuesPerTokenPerLayer() {
-        return attention == AttentionKind.MHA
-                ? 2L * nHeads * headDim
-                : (long) kvLoraRank + qkRopeHeadDim;
-    }
-
-    /** Cached values per token over all layers. */
+    /** Cached values per token over all layers: {@link ModelSize#kvCacheValuesPerToken()}. */
     public long kvCacheValuesPerToken() {
-        return kvCacheValuesPerTokenPerLayer() * nLayers;
+        return size().kvCacheValuesPerToken();
     }
 
-    /**
-     * Attention width used by the FLOP formula: {@code n_heads * (qk_head_dim + v_head_dim) / 2},
-     * which is {@code n_heads * head_dim} for MHA.
-     */
-    public double attentionWidth() {
-        return nHeads * (qkHeadDim() + valueHeadDim()) / 2.0;
-    }
-
-    /**
-     * Training FLOPs per token (forward and backward) at sequence length {@code seqLen}: {@code 6 *
-     * activeMatrixParams() + 12 * n_layers * seqLen * attentionWidth()}. The second term counts
-     * the score (QK^T) and value (AV) matmuls, 2 FLOPs per multiply-add, times 3 for forward plus
-     * backward, over the full sequence (no causal halving, as in PaLM's MFU convention).
-     */
+    /** Training FLOPs per token: {@link ModelSize#flopsPerToken(int)}. */
     public double flopsPerToken(int seqLen) {
-        return 6.0 * activeMatrixParams() + 12.0 * nLayers * (double) seqLen * attentionWidth();
+        return size().flopsPerToken(seqLen);
     }
 
-    // ------------------------------------------------------------------ JSON
-
-    /**
-     * Gson with the JSON spelling: snake_case names from the Java names ({@code nLayers} ->
-     * {@code n_layers}, {@code vHeadDim} -> {@code v_head_dim}) and enums in lower case (read in any
-     * case).
-     */
-    private static final Gson GSON = new GsonBuilder()
-            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
-            .registerTypeAdapterFactory(new LowerCaseEnums())
-            .setPrettyPrinting()
-            .create();
-
-    /** Fields re-derived from the sizes when those change (see {@link Builder#deriveDefaults}). */
-    private static final Set<String> DERIVED = Set.of("head_dim", "kv_lora_rank", "q_lora_rank",
-            "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "ffn_hidden", "expert_hidden");
+    // ------------------------------------------------------------------ JSON (see ModelConfigJson)
 
     /** All fields as pretty JSON with snake_case names, loadable by {@link #fromJson}. */
     public String toJson() {
-        return GSON.toJson(this);
+        return ModelConfigJson.toJson(this);
     }
 
     /**
@@ -447,90 +331,7 @@ public record ModelConfig(
      * expert_hidden, ...) are re-derived unless given too. Unknown keys are rejected.
      */
     public static ModelConfig fromJson(String json) {
-        JsonObject o;
-        try {
-            JsonElement e = JsonParser.parseString(json);
-            if (!e.isJsonObject()) {
-                throw new IllegalArgumentException("model config JSON: expected an object");
-            }
-            o = e.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw new IllegalArgumentException("model config JSON: " + e.getMessage(), e);
-        }
-        String preset = o.has("preset") ? o.get("preset").getAsString() : "tiny";
-        JsonObject merged = GSON.toJsonTree(preset(preset).toBuilder()).getAsJsonObject();
-        for (String key : o.keySet()) {
-            if (!key.equals("preset") && !merged.has(key)) {
-                throw new IllegalArgumentException(
-                        "model config JSON: unknown field '" + key + "'");
-            }
-        }
-        boolean sizesChanged = false;
-        for (String key : o.keySet()) {
-            if (!key.equals("preset") && !DERIVED.contains(key)) {
-                sizesChanged |= !merged.get(key).equals(o.get(key));
-                merged.add(key, o.get(key));
-            }
-        }
-        Builder b = builder(merged);
-        if (sizesChanged) {
-            b.deriveDefaults();
-            merged = GSON.toJsonTree(b).getAsJsonObject();
-        }
-        for (String key : DERIVED) {
-            if (o.has(key)) {
-                merged.add(key, o.get(key));
-            }
-        }
-        return builder(merged).build();
-    }
-
-    private static Builder builder(JsonObject o) {
-        try {
-            return GSON.fromJson(o.toString(), Builder.class); // from text: a tree would truncate 2.5 to an int
-        } catch (JsonParseException | IllegalArgumentException e) {
-            String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
-            throw new IllegalArgumentException("model config JSON: bad value (" + why + ")", e);
-        }
-    }
-
-    /** Enums as lower-case names; read case-insensitively. */
-    private static final class LowerCaseEnums implements TypeAdapterFactory {
-        @Override
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
-            Class<? super T> raw = type.getRawType();
-            if (!raw.isEnum()) {
-                return null;
-            }
-            Class<? extends Enum> e = (Class<? extends Enum>) raw;
-            return (TypeAdapter<T>) new TypeAdapter<Enum>() {
-                @Override
-                public void write(JsonWriter out, Enum v) throws IOException {
-                    if (v == null) {
-                        out.nullValue();
-                    } else {
-                        out.value(v.name().toLowerCase(Locale.ROOT));
-                    }
-                }
-
-                @Override
-                public Enum read(JsonReader in) throws IOException {
-                    if (in.peek() == JsonToken.NULL) {
-                        in.nextNull();
-                        return null;
-                    }
-                    String name = in.nextString();
-                    try {
-                        return Enum.valueOf(e, name.toUpperCase(Locale.ROOT));
-                    } catch (IllegalArgumentException x) {
-                        throw new JsonSyntaxException("'" + name + "' is not one of "
-                                + java.util.Arrays.toString(e.getEnumConstants()).toLowerCase(Locale.ROOT)
-                                + " at " + in.getPreviousPath());
-                    }
-                }
-            };
-        }
+        return ModelConfigJson.fromJson(json);
     }
 
     private static void positive(String field, long v) {

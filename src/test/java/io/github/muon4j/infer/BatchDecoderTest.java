@@ -192,7 +192,7 @@ class BatchDecoderTest {
                     assertEquals(2, work.steps());
                     assertEquals(4, work.tokens());
                     // each step reads every matrix once: the non-embedding matrices plus the head
-                    assertEquals(2 * 4.0 * c.activeMatrixParams(), work.weightBytes(), 1e-6 * work.weightBytes());
+                    assertEquals(2 * 4.0 * c.size().activeMatrixParams(), work.weightBytes(), 1e-6 * work.weightBytes());
                     // and the 4 cached positions of both sequences, in every layer
                     assertEquals(2 * 2 * 4 * 4.0 * c.kvCacheValuesPerToken(), work.cacheBytes(), 1e-9);
                     for (int i = 0; i < 8; i++) {

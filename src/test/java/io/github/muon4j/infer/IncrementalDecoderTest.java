@@ -113,8 +113,8 @@ class IncrementalDecoderTest {
             }
         }
         // MLA at d=32, 4 heads: latent 16 + rope 4 = 20 values vs MHA 2 * 4 * 8 = 64
-        assertEquals(20, Small.config(AttentionKind.MLA, FfnKind.DENSE).kvCacheValuesPerTokenPerLayer());
-        assertEquals(64, Small.config(AttentionKind.MHA, FfnKind.DENSE).kvCacheValuesPerTokenPerLayer());
+        assertEquals(20, Small.config(AttentionKind.MLA, FfnKind.DENSE).size().kvCacheValuesPerTokenPerLayer());
+        assertEquals(64, Small.config(AttentionKind.MHA, FfnKind.DENSE).size().kvCacheValuesPerTokenPerLayer());
     }
 
     static double maxDiff(float[] a, float[] b) {

@@ -87,10 +87,10 @@ class ModelConfigTest {
                 assertTrue(p > 1_000_000 && p < 3_000_000, "tiny has " + p);
             }
             ModelConfig moe = c.withFfn(FfnKind.MOE);
-            double ratio = (double) moe.moeActiveParams() / c.denseFfnParams();
+            double ratio = (double) moe.size().moeActiveParams() / c.size().denseFfnParams();
             assertTrue(ratio > 0.95 && ratio < 1.10, "active MoE/dense FFN " + ratio);
             ModelConfig mla = c.withAttention(AttentionKind.MLA);
-            double attn = (double) mla.attentionParams() / c.attentionParams();
+            double attn = (double) mla.size().attentionParams() / c.size().attentionParams();
             assertTrue(attn > 0.9 && attn < 1.2, "MLA/MHA attention params " + attn);
         }
         assertEquals(ModelConfig.preset("6l-512d"), ModelConfig.preset("6L-512d"));
@@ -137,7 +137,7 @@ class ModelConfigTest {
         assertEquals(c.totalParams(), total, what);
         assertEquals(c.totalParams(), lm.parameterCount(), what);
         assertEquals(c.activeParams(), active, 0.5, what);
-        assertEquals(c.activeMatrixParams(), matrix, 0.5, what);
+        assertEquals(c.size().activeMatrixParams(), matrix, 0.5, what);
         if (c.ffn() == FfnKind.DENSE) {
             assertEquals(c.totalParams(), c.activeParams(), what);
         } else {
@@ -153,10 +153,10 @@ class ModelConfigTest {
     @Test
     void kvCachePerTokenFollowsTheAttentionKind() {
         ModelConfig c = ModelConfig.preset("6L-512d");
-        assertEquals(2 * 8 * 64, c.kvCacheValuesPerTokenPerLayer());
+        assertEquals(2 * 8 * 64, c.size().kvCacheValuesPerTokenPerLayer());
         assertEquals(6 * 2 * 8 * 64, c.kvCacheValuesPerToken());
         ModelConfig m = c.withAttention(AttentionKind.MLA);
-        assertEquals(256 + 32, m.kvCacheValuesPerTokenPerLayer());
+        assertEquals(256 + 32, m.size().kvCacheValuesPerTokenPerLayer());
         assertEquals(6 * (256 + 32), m.kvCacheValuesPerToken());
     }
 
