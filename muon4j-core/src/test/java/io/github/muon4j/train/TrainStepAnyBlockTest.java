@@ -20,8 +20,17 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
+import io.github.muon4j.data.TokenDataset;
+import io.github.muon4j.data.TokenShard;
+import io.github.muon4j.data.TokenWindowDataset;
+import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.ModelConfig;
+import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@link TrainStep} with a plain DJL block, DJL's L2 loss and DJL's Adam: the same steps as a hand-written loop. */
 class TrainStepAnyBlockTest {
@@ -85,6 +94,45 @@ class TrainStepAnyBlockTest {
                 float[] wa = a.getParameters().get(i).getValue().getArray().toFloatArray();
                 float[] wb = b.getParameters().get(i).getValue().getArray().toFloatArray();
                 assertArrayEquals(wb, wa, 1e-6f, a.getParameters().get(i).getKey());
+            }
+        }
+    }
+
+    /** A DecoderLM fed DJL batches of a TokenWindowDataset steps exactly as when fed the same windows as int[]. */
+    @Test
+    void aDecoderLmOnDatasetBatchesStepsAsOnTokenWindows(@TempDir Path dir) throws Exception {
+        int[] ids = new int[401];
+        Random r = new Random(3);
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = r.nextInt(257);
+        }
+        Path f = dir.resolve("t.bin");
+        TokenShard.write(f, ids, 257, "byte");
+        TokenDataset tokens =
+                TokenDataset.of(List.of(TokenShard.map(f)), "byte", 257);
+        int b = 2, t = 16;
+        TokenWindowDataset windows =
+                TokenWindowDataset.builder().setTokens(tokens, t).setSampling(b, false).build();
+        ModelConfig c = ModelConfig.fromJson(
+                "{\"n_layers\": 2, \"d_model\": 32, \"n_heads\": 4, \"context_length\": 32}");
+        try (NDManager m = NDManager.newBaseManager()) {
+            DecoderLM a = new DecoderLM(c), bLm = new DecoderLM(c); // the same seeded weights
+            a.initialize(m, DataType.FLOAT32);
+            bLm.initialize(m, DataType.FLOAT32);
+            TrainStep onBatches = new TrainStep(a, Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(), m);
+            TrainStep onWindows = new TrainStep(bLm, Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(), m);
+            Iterator<Batch> it = windows.getData(m).iterator();
+            int[] next = {0};
+            for (int step = 0; step < 3; step++) {
+                double la = onBatches.run(it::next, 1, 1.0).loss();
+                double lb = onWindows.run(() -> {
+                    int[] w = new int[b * (t + 1)];
+                    for (int row = 0; row < b; row++) {
+                        System.arraycopy(ids, (int) windows.windowStart(next[0]++), w, row * (t + 1), t + 1);
+                    }
+                    return w;
+                }, b, t, 1, 1.0).loss();
+                assertEquals(lb, la, 1e-6, "step " + step);
             }
         }
     }
