@@ -30,22 +30,10 @@ import java.util.Locale;
  * @param nHeads attention heads
  * @param headDim MHA head dimension (queries, keys and values)
  * @param attention MHA or MLA
- * @param kvLoraRank MLA latent size c (cached)
- * @param qLoraRank MLA query low-rank size, 0 for a plain query projection
- * @param qkNopeHeadDim MLA position-free query/key head dimension
- * @param qkRopeHeadDim MLA rotary query/key head dimension (even); one rotary key per token
- * @param vHeadDim MLA value head dimension
+ * @param mla the MLA sizes (used when {@code attention} is MLA)
  * @param ffn DENSE or MOE
  * @param ffnHidden SwiGLU hidden size of dense layers
- * @param nRoutedExperts routed experts per MoE layer
- * @param nSharedExperts shared (always active) experts per MoE layer
- * @param topK routed experts per token
- * @param expertHidden SwiGLU hidden size of one expert
- * @param scoreFunction router score function
- * @param auxLossCoef sequence-wise balance loss coefficient alpha (0 = off)
- * @param biasUpdateRate loss-free balancing bias step u (0 = off)
- * @param zLossCoef router z-loss coefficient (0 = off)
- * @param nDenseLayers leading layers that stay dense in a MoE model
+ * @param moe the MoE sizes and balancing (used when {@code ffn} is MOE)
  * @param normEps RMSNorm epsilon
  * @param ropeBase RoPE base (theta)
  * @param tiedEmbeddings whether the LM head reuses the embedding table
@@ -60,22 +48,10 @@ public record ModelConfig(
         int nHeads,
         int headDim,
         AttentionKind attention,
-        int kvLoraRank,
-        int qLoraRank,
-        int qkNopeHeadDim,
-        int qkRopeHeadDim,
-        int vHeadDim,
+        Mla mla,
         FfnKind ffn,
         int ffnHidden,
-        int nRoutedExperts,
-        int nSharedExperts,
-        int topK,
-        int expertHidden,
-        ScoreFunction scoreFunction,
-        double auxLossCoef,
-        double biasUpdateRate,
-        double zLossCoef,
-        int nDenseLayers,
+        Moe moe,
         double normEps,
         double ropeBase,
         boolean tiedEmbeddings,
@@ -92,8 +68,37 @@ public record ModelConfig(
     public static final List<String> PRESETS =
             List.of("tiny", "6L-256d", "6L-512d", "9L-512d", "12L-768d", "12L-1024d");
 
+    /**
+     * Multi-head latent attention sizes (DeepSeek-V2).
+     *
+     * @param kvLoraRank MLA latent size c (cached)
+     * @param qLoraRank MLA query low-rank size, 0 for a plain query projection
+     * @param qkNopeHeadDim MLA position-free query/key head dimension
+     * @param qkRopeHeadDim MLA rotary query/key head dimension (even); one rotary key per token
+     * @param vHeadDim MLA value head dimension
+     */
+    public record Mla(int kvLoraRank, int qLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {}
+
+    /**
+     * Mixture-of-experts sizes and balancing (DeepSeekMoE, DeepSeek-V3's routing).
+     *
+     * @param nRoutedExperts routed experts per MoE layer
+     * @param nSharedExperts shared (always active) experts per MoE layer
+     * @param topK routed experts per token
+     * @param expertHidden SwiGLU hidden size of one expert
+     * @param scoreFunction router score function
+     * @param auxLossCoef sequence-wise balance loss coefficient alpha (0 = off)
+     * @param biasUpdateRate loss-free balancing bias step u (0 = off)
+     * @param zLossCoef router z-loss coefficient (0 = off)
+     * @param nDenseLayers leading layers that stay dense in a MoE model
+     */
+    public record Moe(int nRoutedExperts, int nSharedExperts, int topK, int expertHidden, ScoreFunction scoreFunction,
+            double auxLossCoef, double biasUpdateRate, double zLossCoef, int nDenseLayers) {}
+
     /** Validates every field; see the class comment for the rules. */
     public ModelConfig {
+        require(mla != null, "mla", "must be given");
+        require(moe != null, "moe", "must be given");
         positive("vocab_size", vocabSize);
         positive("context_length", contextLength);
         positive("n_layers", nLayers);
@@ -108,35 +113,35 @@ public record ModelConfig(
         if (attention == AttentionKind.MHA) {
             require(headDim % 2 == 0, "head_dim", "must be even for RoPE with MHA, got " + headDim);
         } else {
-            positive("kv_lora_rank", kvLoraRank);
-            require(qLoraRank >= 0, "q_lora_rank", "must be 0 (plain query) or positive, got "
-                    + qLoraRank);
-            positive("qk_nope_head_dim", qkNopeHeadDim);
-            positive("qk_rope_head_dim", qkRopeHeadDim);
-            require(qkRopeHeadDim % 2 == 0, "qk_rope_head_dim", "must be even for RoPE, got "
-                    + qkRopeHeadDim);
-            positive("v_head_dim", vHeadDim);
+            positive("kv_lora_rank", mla.kvLoraRank());
+            require(mla.qLoraRank() >= 0, "q_lora_rank", "must be 0 (plain query) or positive, got "
+                    + mla.qLoraRank());
+            positive("qk_nope_head_dim", mla.qkNopeHeadDim());
+            positive("qk_rope_head_dim", mla.qkRopeHeadDim());
+            require(mla.qkRopeHeadDim() % 2 == 0, "qk_rope_head_dim", "must be even for RoPE, got "
+                    + mla.qkRopeHeadDim());
+            positive("v_head_dim", mla.vHeadDim());
         }
-        boolean anyDense = ffn == FfnKind.DENSE || nDenseLayers > 0;
+        boolean anyDense = ffn == FfnKind.DENSE || moe.nDenseLayers() > 0;
         if (anyDense) {
             positive("ffn_hidden", ffnHidden);
         }
         if (ffn == FfnKind.MOE) {
-            positive("n_routed_experts", nRoutedExperts);
-            require(nSharedExperts >= 0, "n_shared_experts", "must be >= 0, got " + nSharedExperts);
-            positive("top_k", topK);
-            require(topK <= nRoutedExperts, "top_k", "must not exceed n_routed_experts (top_k="
-                    + topK + ", n_routed_experts=" + nRoutedExperts + ")");
-            positive("expert_hidden", expertHidden);
-            require(scoreFunction != null, "score_function", "must be SOFTMAX or SIGMOID");
-            nonNegative("aux_loss_coef", auxLossCoef);
-            nonNegative("bias_update_rate", biasUpdateRate);
-            nonNegative("z_loss_coef", zLossCoef);
-            require(nDenseLayers >= 0 && nDenseLayers < nLayers, "n_dense_layers",
+            positive("n_routed_experts", moe.nRoutedExperts());
+            require(moe.nSharedExperts() >= 0, "n_shared_experts", "must be >= 0, got " + moe.nSharedExperts());
+            positive("top_k", moe.topK());
+            require(moe.topK() <= moe.nRoutedExperts(), "top_k", "must not exceed n_routed_experts (top_k="
+                    + moe.topK() + ", n_routed_experts=" + moe.nRoutedExperts() + ")");
+            positive("expert_hidden", moe.expertHidden());
+            require(moe.scoreFunction() != null, "score_function", "must be SOFTMAX or SIGMOID");
+            nonNegative("aux_loss_coef", moe.auxLossCoef());
+            nonNegative("bias_update_rate", moe.biasUpdateRate());
+            nonNegative("z_loss_coef", moe.zLossCoef());
+            require(moe.nDenseLayers() >= 0 && moe.nDenseLayers() < nLayers, "n_dense_layers",
                     "must be in [0, n_layers) so that at least one layer is MoE, got "
-                            + nDenseLayers);
+                            + moe.nDenseLayers());
         } else {
-            require(nDenseLayers >= 0, "n_dense_layers", "must be >= 0, got " + nDenseLayers);
+            require(moe.nDenseLayers() >= 0, "n_dense_layers", "must be >= 0, got " + moe.nDenseLayers());
         }
         require(normEps > 0 && Double.isFinite(normEps), "norm_eps", "must be positive, got "
                 + normEps);
@@ -144,6 +149,78 @@ public record ModelConfig(
                 + ropeBase);
         require(initScale > 0 && Double.isFinite(initScale), "init_scale", "must be positive, got "
                 + initScale);
+    }
+
+    // ------------------------------------------------------------------ the MLA and MoE parts, flat
+
+    /** {@link Mla#kvLoraRank()}. */
+    public int kvLoraRank() {
+        return mla.kvLoraRank();
+    }
+
+    /** {@link Mla#qLoraRank()}. */
+    public int qLoraRank() {
+        return mla.qLoraRank();
+    }
+
+    /** {@link Mla#qkNopeHeadDim()}. */
+    public int qkNopeHeadDim() {
+        return mla.qkNopeHeadDim();
+    }
+
+    /** {@link Mla#qkRopeHeadDim()}. */
+    public int qkRopeHeadDim() {
+        return mla.qkRopeHeadDim();
+    }
+
+    /** {@link Mla#vHeadDim()}. */
+    public int vHeadDim() {
+        return mla.vHeadDim();
+    }
+
+    /** {@link Moe#nRoutedExperts()}. */
+    public int nRoutedExperts() {
+        return moe.nRoutedExperts();
+    }
+
+    /** {@link Moe#nSharedExperts()}. */
+    public int nSharedExperts() {
+        return moe.nSharedExperts();
+    }
+
+    /** {@link Moe#topK()}. */
+    public int topK() {
+        return moe.topK();
+    }
+
+    /** {@link Moe#expertHidden()}. */
+    public int expertHidden() {
+        return moe.expertHidden();
+    }
+
+    /** {@link Moe#scoreFunction()}. */
+    public ScoreFunction scoreFunction() {
+        return moe.scoreFunction();
+    }
+
+    /** {@link Moe#auxLossCoef()}. */
+    public double auxLossCoef() {
+        return moe.auxLossCoef();
+    }
+
+    /** {@link Moe#biasUpdateRate()}. */
+    public double biasUpdateRate() {
+        return moe.biasUpdateRate();
+    }
+
+    /** {@link Moe#zLossCoef()}. */
+    public double zLossCoef() {
+        return moe.zLossCoef();
+    }
+
+    /** {@link Moe#nDenseLayers()}. */
+    public int nDenseLayers() {
+        return moe.nDenseLayers();
     }
 
     // ------------------------------------------------------------------ presets
@@ -268,27 +345,27 @@ public record ModelConfig(
 
     /** True when layer {@code layer} (0-based) uses the MoE feed-forward. */
     public boolean isMoeLayer(int layer) {
-        return ffn == FfnKind.MOE && layer >= nDenseLayers;
+        return ffn == FfnKind.MOE && layer >= nDenseLayers();
     }
 
     /** Number of MoE layers. */
     public int moeLayers() {
-        return ffn == FfnKind.MOE ? nLayers - nDenseLayers : 0;
+        return ffn == FfnKind.MOE ? nLayers - nDenseLayers() : 0;
     }
 
     /** Query/key head dimension used in the attention scores. */
     public int qkHeadDim() {
-        return attention == AttentionKind.MHA ? headDim : qkNopeHeadDim + qkRopeHeadDim;
+        return attention == AttentionKind.MHA ? headDim : qkNopeHeadDim() + qkRopeHeadDim();
     }
 
     /** Value head dimension. */
     public int valueHeadDim() {
-        return attention == AttentionKind.MHA ? headDim : vHeadDim;
+        return attention == AttentionKind.MHA ? headDim : vHeadDim();
     }
 
     /** Rotary dimension per head (MHA: the whole head; MLA: the decoupled slice). */
     public int ropeDim() {
-        return attention == AttentionKind.MHA ? headDim : qkRopeHeadDim;
+        return attention == AttentionKind.MHA ? headDim : qkRopeHeadDim();
     }
 
     // ------------------------------------------------------------------ sizes (see ModelSize)
@@ -389,22 +466,22 @@ public record ModelConfig(
             nHeads = c.nHeads;
             headDim = c.headDim;
             attention = c.attention;
-            kvLoraRank = c.kvLoraRank;
-            qLoraRank = c.qLoraRank;
-            qkNopeHeadDim = c.qkNopeHeadDim;
-            qkRopeHeadDim = c.qkRopeHeadDim;
-            vHeadDim = c.vHeadDim;
+            kvLoraRank = c.kvLoraRank();
+            qLoraRank = c.qLoraRank();
+            qkNopeHeadDim = c.qkNopeHeadDim();
+            qkRopeHeadDim = c.qkRopeHeadDim();
+            vHeadDim = c.vHeadDim();
             ffn = c.ffn;
             ffnHidden = c.ffnHidden;
-            nRoutedExperts = c.nRoutedExperts;
-            nSharedExperts = c.nSharedExperts;
-            topK = c.topK;
-            expertHidden = c.expertHidden;
-            scoreFunction = c.scoreFunction;
-            auxLossCoef = c.auxLossCoef;
-            biasUpdateRate = c.biasUpdateRate;
-            zLossCoef = c.zLossCoef;
-            nDenseLayers = c.nDenseLayers;
+            nRoutedExperts = c.nRoutedExperts();
+            nSharedExperts = c.nSharedExperts();
+            topK = c.topK();
+            expertHidden = c.expertHidden();
+            scoreFunction = c.scoreFunction();
+            auxLossCoef = c.auxLossCoef();
+            biasUpdateRate = c.biasUpdateRate();
+            zLossCoef = c.zLossCoef();
+            nDenseLayers = c.nDenseLayers();
             normEps = c.normEps;
             ropeBase = c.ropeBase;
             tiedEmbeddings = c.tiedEmbeddings;
@@ -438,10 +515,10 @@ public record ModelConfig(
         /** Validates and returns the config. */
         public ModelConfig build() {
             return new ModelConfig(vocabSize, contextLength, nLayers, dModel, nHeads, headDim,
-                    attention, kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, ffn,
-                    ffnHidden, nRoutedExperts, nSharedExperts, topK, expertHidden, scoreFunction,
-                    auxLossCoef, biasUpdateRate, zLossCoef, nDenseLayers, normEps, ropeBase,
-                    tiedEmbeddings, initScale, seed);
+                    attention, new Mla(kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim),
+                    ffn, ffnHidden, new Moe(nRoutedExperts, nSharedExperts, topK, expertHidden, scoreFunction,
+                            auxLossCoef, biasUpdateRate, zLossCoef, nDenseLayers),
+                    normEps, ropeBase, tiedEmbeddings, initScale, seed);
         }
     }
 }

@@ -44,7 +44,7 @@ final class ModelConfigJson {
 
     /** All fields as pretty JSON with snake_case names, loadable by {@link #fromJson}. */
     static String toJson(ModelConfig c) {
-        return GSON.toJson(c);
+        return GSON.toJson(c.toBuilder()); // flat, in the order of the builder's fields
     }
 
     /**
