@@ -1,7 +1,7 @@
 package io.github.muon4j.bench;
 
 import io.github.muon4j.data.BatchLoader;
-import io.github.muon4j.data.BuiltinCorpus;
+import io.github.muon4j.corpus.Europarl;
 import io.github.muon4j.data.DataSets;
 import io.github.muon4j.data.TokenDataset;
 import io.github.muon4j.data.Tokenizer;
@@ -27,7 +27,7 @@ public final class DataBench {
     private DataBench() {}
 
     public static List<Tokenize> tokenize(List<String> names) throws Exception {
-        List<String> docs = BuiltinCorpus.documents();
+        List<String> docs = Europarl.documents();
         long bytes = 0;
         for (String d : docs) {
             bytes += d.getBytes(StandardCharsets.UTF_8).length;

@@ -47,7 +47,7 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--scratch", paramLabel = "DIR", description = "where runs train before they are summarized and deleted (default: runs/study)")
     Path scratch;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "training text (default: the built-in corpus)")
+    @Option(names = "--data", paramLabel = "PATH", description = "training text: a path, or builtin:europarl, builtin:prose (default: builtin:europarl)")
     String data;
 
     @Option(names = "--threads", defaultValue = "1", description = "CPU threads per run (0: all cores; default: ${DEFAULT-VALUE}: on a shared machine "

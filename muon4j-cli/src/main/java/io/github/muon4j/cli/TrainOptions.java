@@ -76,7 +76,7 @@ public final class TrainOptions {
     @Option(names = "--keep", description = "checkpoints to keep")
     Integer keep;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "training text: file, directory of .txt, .jsonl, or .bin tokens (llm.c header or nanoGPT headerless uint16; default: built-in corpus)")
+    @Option(names = "--data", paramLabel = "PATH", description = "training text: builtin:europarl, builtin:prose, a file, a directory of .txt, .jsonl, or .bin tokens (llm.c header or nanoGPT headerless uint16; default: builtin:europarl)")
     String data;
 
     @Option(names = "--val-data", paramLabel = "PATH", description = "validation source (default: a held-out part of --data)")

@@ -245,15 +245,24 @@ class DataPipelineTest {
     }
 
     @Test
-    void builtinCorpusIsEnglishAndSplitsDisjointly(@TempDir Path dir) {
-        List<String> docs = BuiltinCorpus.documents();
-        assertTrue(docs.size() > 1000, "documents: " + docs.size());
-        for (String d : docs) {
-            assertTrue(BuiltinCorpus.isEnglish(d));
-        }
-        assertFalse(BuiltinCorpus.isEnglish("Invitiamo dunque la Commissione a sottoporre nuove proposte intese a combattere in modo efficace la discriminazione basata sul sesso e a garantire"));
-        DataSets.Pair p = DataSets.open(null, null, 0.02, BYTE, dir, null);
-        assertEquals(Math.round((p.train().size() + p.val().size()) * 0.02), p.val().size());
-        assertEquals("byte", p.train().tokenizerName());
+    void documentStartFindsTheNextDocumentOrFallsBackToTheLastOne(@TempDir Path dir) {
+        Path cache = dir.resolve("docs.bin");
+        DataSets.tokenize("test", List.of("abc", "defgh", "ij"), BYTE, cache, null);
+        TokenDataset d = DataSets.open(List.of(cache), BYTE, "test");
+        // tokens: a b c EOT d e f g h EOT i j EOT; documents start at 0, 4 and 10
+        assertEquals(13, d.size());
+        assertEquals(4, DataSets.documentStart(d, 2, BYTE.eotToken()));
+        assertEquals(4, DataSets.documentStart(d, 4, BYTE.eotToken()));
+        assertEquals(10, DataSets.documentStart(d, 5, BYTE.eotToken()));
+        // inside the last document: its start, so that the held-out part is one whole document
+        assertEquals(10, DataSets.documentStart(d, 11, BYTE.eotToken()));
+        assertEquals(10, DataSets.documentStart(d, 12, BYTE.eotToken()));
+    }
+
+    @Test
+    void aDataSourceNamingNoBuiltinCorpusIsAPath() {
+        assertNull(Corpus.of("data/shakespeare/train.bin"));
+        DataException e = assertThrows(DataException.class, () -> Corpus.of("builtin:no-such-corpus"));
+        assertTrue(e.getMessage().startsWith("builtin:no-such-corpus: no such built-in corpus (available: "), e.getMessage());
     }
 }

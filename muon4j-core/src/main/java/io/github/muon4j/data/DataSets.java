@@ -44,7 +44,7 @@ public final class DataSets {
     }
 
     /**
-     * @param data a path, or null for the built-in corpus
+     * @param data a path, {@code builtin:NAME}, or null for the default built-in corpus
      * @param valData a separate validation path, or null to hold out {@code valFraction} of data
      */
     public static Pair open(
@@ -64,7 +64,30 @@ public final class DataSets {
         }
         long n = all.size();
         long cut = n - Math.max(1, Math.round(n * valFraction));
+        Corpus builtin = Corpus.of(data);
+        if (builtin != null && builtin.holdsOutWholeDocuments()) {
+            cut = documentStart(all, cut, tok.eotToken());
+        }
         return new Pair(all.slice(0, cut), all.slice(cut, n));
+    }
+
+    /**
+     * The start of the first document at or after {@code cut} (a position just after an end-of-text
+     * token), or, when {@code cut} lies in the last document, the start of that document; {@code cut}
+     * itself when the tokens hold a single document.
+     */
+    static long documentStart(TokenDataset all, long cut, int eot) {
+        for (long i = cut; i < all.size() - 1; i++) {
+            if (all.token(i - 1) == eot) {
+                return i;
+            }
+        }
+        for (long i = cut - 1; i > 0; i--) {
+            if (all.token(i - 1) == eot) {
+                return i;
+            }
+        }
+        return cut;
     }
 
     /** nanoGPT's val.bin, llm.c's fineweb_val_000000.bin: "val" as a whole word of a shard's name. */
@@ -91,14 +114,16 @@ public final class DataSets {
         return new Pair(open(train, tok, dir.toString(), progress), open(val, tok, dir + " (validation shards)", progress));
     }
 
-    /** All tokens of one source (null: the built-in corpus). */
+    /** All tokens of one source: a path, {@code builtin:NAME}, or null for the default built-in corpus (see {@link Corpus}). */
     public static TokenDataset tokens(String source, Tokenizer tok, Path cacheDir, Consumer<String> progress, String jsonField) {
-        if (source == null) {
-            Path cache = cacheDir.resolve("builtin-europarl-en-" + CACHE_VERSION + "-" + tok.cacheTag() + ".bin");
+        Corpus builtin = Corpus.of(source);
+        if (builtin != null) {
+            String what = Corpus.PREFIX + builtin.name();
+            Path cache = cacheDir.resolve("builtin-" + builtin.cacheName() + "-" + CACHE_VERSION + "-" + tok.cacheTag() + ".bin");
             if (!Files.exists(cache)) {
-                tokenize("built-in corpus", BuiltinCorpus.documents(), tok, cache, progress);
+                tokenize(what, builtin.documents(cacheDir, progress), tok, cache, progress);
             }
-            return open(List.of(cache), tok, "built-in corpus");
+            return open(List.of(cache), tok, what);
         }
         Path path = Path.of(source);
         List<Path> files = Documents.files(path);

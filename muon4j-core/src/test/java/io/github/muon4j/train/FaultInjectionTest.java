@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.gson.JsonObject;
 import io.github.muon4j.data.BatchLoader;
+import io.github.muon4j.data.EuroparlSample;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,7 +39,8 @@ class FaultInjectionTest {
         return TrainConfig.defaults()
                 .overlay("{\"batch_size\": 4, \"seq_len\": 32, \"steps\": " + STEPS + ", \"warmup\": 2, \"eval_every\": 0,"
                         + " \"eval_batches\": 1, \"save_every\": 3, \"keep_checkpoints\": 2, \"samples\": 0,"
-                        + " \"model\": {\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}, \"out\": \"" + out + "\"" + extra + "}",
+                        + " \"model\": {\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}, \"out\": \"" + out + "\","
+                        + " \"data\": \"" + EuroparlSample.file(out.getParent()) + "\"" + extra + "}",
                         "test")
                 .validate();
     }

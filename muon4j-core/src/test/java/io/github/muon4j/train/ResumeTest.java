@@ -3,6 +3,7 @@ package io.github.muon4j.train;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.gson.JsonObject;
+import io.github.muon4j.data.EuroparlSample;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +19,8 @@ class ResumeTest {
         return TrainConfig.defaults()
                 .overlay(
                         "{\"batch_size\": 4, \"seq_len\": 32, \"steps\": 12, \"warmup\": 2, \"eval_every\": 0, \"eval_batches\": 2,"
-                                + " \"save_every\": 4, \"samples\": 0, \"ffn\": \"" + ffn + "\", \"out\": \"" + out + "\"}",
+                                + " \"save_every\": 4, \"samples\": 0, \"ffn\": \"" + ffn + "\", \"out\": \"" + out + "\","
+                                + " \"data\": \"" + EuroparlSample.file(out.getParent()) + "\"}",
                         "test")
                 .validate();
     }
