@@ -109,7 +109,7 @@ public final class TrainBench {
      */
     static List<Ceiling.Gemm> modelGemms(ModelConfig mc, int b, int t) {
         long n = (long) b * t, d = mc.dModel();
-        long hidden = mc.ffn() == io.github.muon4j.model.Ffn.MOE ? mc.expertHidden() : mc.ffnHidden();
+        long hidden = mc.ffn() == io.github.muon4j.model.FfnKind.MOE ? mc.expertHidden() : mc.ffnHidden();
         return List.of(new Ceiling.Gemm(n, d, d), new Ceiling.Gemm(n, d, hidden), new Ceiling.Gemm(n, hidden, d),
                 new Ceiling.Gemm(Math.min(n, TrainStep.DEFAULT_HEAD_CHUNK), d, mc.vocabSize()));
     }

@@ -5,7 +5,7 @@ import com.google.gson.JsonParser;
 import io.github.muon4j.train.Metrics;
 import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainConfig;
-import io.github.muon4j.train.Trainer;
+import io.github.muon4j.train.TrainLoop;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -125,8 +125,8 @@ public final class RunCache {
         boolean stopped = false;
         log.printf("  train %s (%s lr %s seed %d) ...%n", label, cfg.optimizer(), cfg.lr(), cfg.seed());
         try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            new Trainer(run, new PrintStream(OutputStream.nullOutputStream())).train();
-        } catch (Trainer.DivergedException e) {
+            new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
+        } catch (TrainLoop.DivergedException e) {
             stopped = true;
         }
         double wall = (System.nanoTime() - t0) / 1e9;

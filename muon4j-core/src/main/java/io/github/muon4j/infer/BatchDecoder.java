@@ -60,7 +60,7 @@ public final class BatchDecoder implements AutoCloseable {
     /** The thread count for decoding {@code batch} sequences of {@code c}: 1 for small steps, else all cores. */
     public static int defaultThreads(ModelConfig c, int batch) {
         int cores = Runtime.getRuntime().availableProcessors();
-        return c.activeMatrixParams() * (long) batch < SINGLE_THREAD_STEP_MACS ? 1 : cores;
+        return c.size().activeMatrixParams() * (long) batch < SINGLE_THREAD_STEP_MACS ? 1 : cores;
     }
 
     /** Positions per block of MLA's online softmax (a block of rows stays in cache). */
@@ -138,7 +138,7 @@ public final class BatchDecoder implements AutoCloseable {
         d = c.dModel();
         vocab = c.vocabSize();
         heads = c.nHeads();
-        mla = c.attention() == io.github.muon4j.model.Attention.MLA;
+        mla = c.attention() == io.github.muon4j.model.AttentionKind.MLA;
         headDim = c.headDim();
         inner = heads * headDim;
         nope = c.qkNopeHeadDim();
@@ -186,14 +186,14 @@ public final class BatchDecoder implements AutoCloseable {
         for (DecoderWeights.Layer y : w.layers) {
             maxHidden = Math.max(maxHidden, Math.max(y.hidden, y.sharedHidden));
         }
-        if (c.ffn() == io.github.muon4j.model.Ffn.MOE) {
+        if (c.ffn() == io.github.muon4j.model.FfnKind.MOE) {
             maxHidden = Math.max(maxHidden, c.expertHidden());
         }
         hid13 = new float[batch * 2 * maxHidden];
         hid = new float[batch * maxHidden];
         xg = new float[batch * d];
         yg = new float[batch * d];
-        int e = c.ffn() == io.github.muon4j.model.Ffn.MOE ? c.nRoutedExperts() : 0;
+        int e = c.ffn() == io.github.muon4j.model.FfnKind.MOE ? c.nRoutedExperts() : 0;
         int kk = e > 0 ? c.topK() : 0;
         glog = new float[batch * e];
         gsc = new float[batch * e];

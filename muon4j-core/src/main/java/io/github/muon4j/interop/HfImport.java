@@ -8,9 +8,9 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import java.io.IOException;
@@ -126,11 +126,11 @@ public final class HfImport {
         b.seed = seed;
         b.ffnHidden = num("intermediate_size");
         if (arch.equals(HfLayout.LLAMA)) {
-            b.attention = Attention.MHA;
-            b.ffn = Ffn.DENSE;
+            b.attention = AttentionKind.MHA;
+            b.ffn = FfnKind.DENSE;
             b.headDim = has("head_dim") ? num("head_dim") : b.dModel / heads;
         } else {
-            b.attention = Attention.MLA;
+            b.attention = AttentionKind.MLA;
             require(b.normEps == HfLayout.MLA_NORM_EPS, "rms_norm_eps", "is " + b.normEps + ": muon4j's MLA latent norms"
                     + " share it, DeepseekV3ForCausalLM's use 1e-6");
             b.qLoraRank = has("q_lora_rank") ? num("q_lora_rank") : 0;
@@ -148,10 +148,10 @@ public final class HfImport {
                 b.expertHidden = num("moe_intermediate_size");
             }
             if (dense >= b.nLayers) {
-                b.ffn = Ffn.DENSE;
+                b.ffn = FfnKind.DENSE;
                 b.nDenseLayers = 0;
             } else {
-                b.ffn = Ffn.MOE;
+                b.ffn = FfnKind.MOE;
                 b.nDenseLayers = dense;
                 num("n_routed_experts");
                 num("num_experts_per_tok");

@@ -6,13 +6,40 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import ai.djl.training.loss.Loss;
 import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Tensors;
 
-/** Next-token cross-entropy of a language model. */
-public final class LmLoss {
+/**
+ * Next-token cross-entropy of a language model, as a DJL {@link Loss} (for DJL's {@code Trainer} and
+ * {@code EasyTrain.fit}) and as the static functions muon4j's own step uses.
+ *
+ * <p>As a {@code Loss}: labels are the (B, T) next tokens; predictions are what {@link
+ * io.github.muon4j.model.DecoderLM} returns, (B, T, V) logits and, when present, the scalar MoE
+ * balancing loss, which is added (it is part of what the model is trained on).
+ */
+public final class LmLoss extends Loss {
 
-    private LmLoss() {}
+    /** The loss under the name "LmLoss". */
+    public LmLoss() {
+        this("LmLoss");
+    }
+
+    /** The loss under {@code name} (the key of DJL's training listeners). */
+    public LmLoss(String name) {
+        super(name);
+    }
+
+    /**
+     * @param labels (B, T) next-token ids
+     * @param predictions (B, T, V) logits, then optionally a scalar auxiliary loss
+     * @return the mean cross-entropy plus the auxiliary loss: a scalar
+     */
+    @Override
+    public NDArray evaluate(NDList labels, NDList predictions) {
+        NDArray ce = crossEntropy(predictions.get(0), labels.head());
+        return predictions.size() > 1 ? ce.add(predictions.get(1)) : ce;
+    }
 
     /**
      * Mean negative log-likelihood of {@code targets} under {@code logits}.

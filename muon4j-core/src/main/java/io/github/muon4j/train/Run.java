@@ -21,9 +21,7 @@ import io.github.muon4j.infer.Generator;
 import io.github.muon4j.interop.CheckpointTensors;
 import io.github.muon4j.interop.HfImport;
 import io.github.muon4j.infer.SamplingConfig;
-import io.github.muon4j.model.Attention;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.DecoupledAdamW;
 import io.github.muon4j.optim.AdjustLr;
@@ -42,7 +40,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -77,7 +74,7 @@ public final class Run implements AutoCloseable {
         this.modelConfig = modelConfig;
         this.tokenizer = tokenizer;
         this.out = out;
-        Backend backend = Backend.init(config.threads(), config.device());
+        Backend backend = Backend.init(config.threads(), config.device().toString());
         this.manager = backend.newManager();
         try {
             DataSets.Pair data =
@@ -86,8 +83,8 @@ public final class Run implements AutoCloseable {
             this.valData = data.val();
             this.model = new DecoderLM(modelConfig);
             model.initialize(manager, DataType.FLOAT32);
-            boolean muon = "muon".equals(config.optimizer());
-            LrSchedule.Kind kind = LrSchedule.Kind.valueOf(config.schedule().toUpperCase(Locale.ROOT));
+            boolean muon = config.optimizer() == OptimizerKind.MUON;
+            LrSchedule.Kind kind = config.schedule();
             this.matrixLr = LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
             this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
             // the schedules follow the trainer's step, not the optimizers' update counts, which skip
@@ -282,8 +279,8 @@ public final class Run implements AutoCloseable {
     public static ModelConfig modelConfigFor(TrainConfig c, Tokenizer tok) {
         ModelConfig mc =
                 ModelConfig.preset(c.preset())
-                        .withAttention(Attention.valueOf(c.attention().toUpperCase(Locale.ROOT)))
-                        .withFfn(Ffn.valueOf(c.ffn().toUpperCase(Locale.ROOT)))
+                        .withAttention(c.attention())
+                        .withFfn(c.ffn())
                         .withVocab(tok.vocabSize())
                         .withSeed(c.seed());
         if (c.model() != null && c.model().size() > 0) {
@@ -385,7 +382,7 @@ public final class Run implements AutoCloseable {
         return prompt + tokenizer.decode(ids).replace('\n', ' ');
     }
 
-    // ------------------------------------------------------------------ accessors used by Trainer
+    // ------------------------------------------------------------------ accessors used by TrainLoop
 
     /** The run's progress (what {@code state.json} of its next checkpoint will hold). */
     public RunState state() {

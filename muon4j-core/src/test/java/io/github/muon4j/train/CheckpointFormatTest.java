@@ -10,9 +10,9 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.github.muon4j.data.ByteTokenizer;
 import io.github.muon4j.interop.Safetensors;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Small;
 import java.io.DataOutputStream;
@@ -71,7 +71,7 @@ class CheckpointFormatTest {
 
     @Test
     void safetensorsAndOldDjlCheckpointsLoadTheSameWeights(@TempDir Path dir) throws Exception {
-        ModelConfig mc = Small.config(Attention.MLA, Ffn.MOE).withVocab(257);
+        ModelConfig mc = Small.config(AttentionKind.MLA, FfnKind.MOE).withVocab(257);
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = Small.model(mc, m, DataType.FLOAT32);
             lm.setBalanceBiases(List.of(new float[] {0.1f, -0.2f, 0, 0, 0.3f, 0}, new float[6]));

@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.tracker.Tracker;
 import io.github.muon4j.Backend;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.MuonWithAdamW;
 import java.util.SplittableRandom;
@@ -18,7 +18,7 @@ class TrainStepTest {
 
     @Test
     void liveArraysStayFlatOverManySteps() {
-        for (Ffn ffn : Ffn.values()) {
+        for (FfnKind ffn : FfnKind.values()) {
             try (NDManager m = Backend.get().newManager()) {
                 DecoderLM model = new DecoderLM(ModelConfig.preset("tiny").withFfn(ffn));
                 model.initialize(m, DataType.FLOAT32);
