@@ -201,7 +201,11 @@ public final class BenchCommand implements Runnable {
                     throw new IllegalArgumentException("--contexts: every context must be >= 1, got " + c);
                 }
             }
-            ParamsCommand.build(preset, "mha", "dense"); // names the flag on an unknown preset
+            try {
+                ParamsCommand.build(preset, "mha", "dense");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--preset: " + e.getMessage());
+            }
             io.github.muon4j.Backend.init(threads, "auto");
             io.github.muon4j.bench.ModelBench.Options o =
                     new io.github.muon4j.bench.ModelBench.Options(preset, seq, batch, reps, layerTokens, contexts, decode);
