@@ -17,10 +17,10 @@ import java.util.Locale;
  * <ul>
  *   <li>{@link #sample()}: libtorch's fp32 rate on a few 1024^3 products (about a tenth of a
  *       second), between steps: what the engine offered while the steps ran;
- *   <li>{@link #sampleShapes}: libtorch's rate on the model's own products (in the benchmark's
- *       precision);
- *   <li>{@link #sampleBest()}: the best the machine offers: the largest of a 2048^3 product
- *       through libtorch and through an independent BLAS ({@link ExternalBlas}: numpy), best of
+ *   <li>{@link #sampleShapes}: libtorch's rate on the model's own products (in the precision asked;
+ *       bench train asks fp32);
+ *   <li>{@link #sampleBest}: the best the machine offers: the largest of a 2048^3 product
+ *       through libtorch and through an independent BLAS ({@code ExternalBlas}: numpy), best of
  *       3 each; and in bf16, libtorch's bf16 2048^3 rate.
  * </ul>
  */

@@ -353,7 +353,7 @@ public final class BatchDecoder implements AutoCloseable {
     }
 
     /**
-     * Feeds {@code tokens[i]} to sequence {@code seqs[i]} at its position, for i < m (distinct
+     * Feeds {@code tokens[i]} to sequence {@code seqs[i]} at its position, for i &lt; m (distinct
      * sequences), and advances those sequences by one.
      *
      * @return logits (m, vocab) row-major, row i for seqs[i]; the buffer is reused by the next step
