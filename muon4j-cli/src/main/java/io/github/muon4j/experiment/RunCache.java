@@ -81,6 +81,10 @@ public final class RunCache {
         JsonObject o = JsonParser.parseString(c.toJson()).getAsJsonObject();
         NOT_KEYED.forEach(o::remove);
         o.entrySet().removeIf(e -> e.getValue().isJsonNull() && !KEYED_WHEN_NULL.contains(e.getKey()));
+        // settings added later are keyed only away from their default, so stored summaries keep their keys
+        if (o.has("precision") && "fp32".equals(o.get("precision").getAsString())) {
+            o.remove("precision");
+        }
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(o.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h).substring(0, 12);
