@@ -142,36 +142,7 @@ public final class TrainOptions {
                 // overlay above already rejected text that is not a JSON object
             }
         }
-        JsonObject f = new JsonObject();
-        put(f, "preset", preset);
-        put(f, "attention", attention);
-        put(f, "ffn", ffn);
-        put(f, "optimizer", optimizer);
-        put(f, "lr", lr);
-        put(f, "adamw_lr", adamwLr);
-        put(f, "weight_decay", weightDecay);
-        put(f, "batch_size", batchSize);
-        put(f, "seq_len", seqLen);
-        put(f, "steps", steps);
-        put(f, "warmup", warmup);
-        put(f, "schedule", schedule);
-        put(f, "grad_accum", gradAccum);
-        put(f, "clip", clip);
-        put(f, "eval_every", evalEvery);
-        put(f, "eval_batches", evalBatches);
-        put(f, "save_every", saveEvery);
-        put(f, "keep_checkpoints", keep);
-        put(f, "data", data);
-        put(f, "val_data", valData);
-        put(f, "tokenizer", tokenizer);
-        put(f, "seed", seed);
-        put(f, "out", out);
-        put(f, "threads", threads);
-        put(f, "device", device);
-        put(f, "log_every", logEvery);
-        put(f, "diag_every", diagEvery);
-        put(f, "samples", samples);
-        put(f, "init_from", initFrom);
+        JsonObject f = flags();
         if (modelConfig != null) {
             String text;
             try {
@@ -202,7 +173,7 @@ public final class TrainOptions {
         }
         if (modelConfig != null) {
             try {
-                io.github.muon4j.train.Run.modelConfigFor(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
+                io.github.muon4j.train.ModelChoice.of(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
             } catch (IllegalArgumentException e) {
                 if (!e.getMessage().startsWith("seq_len")) {
                     throw new IllegalArgumentException("--model-config " + modelConfig + ": " + e.getMessage());
@@ -210,6 +181,52 @@ public final class TrainOptions {
             }
         }
         return c;
+    }
+
+    /** The settings given as flags (snake_case, as in config.json), without --config and --model-config. */
+    JsonObject flags() {
+        JsonObject f = new JsonObject();
+        put(f, "preset", preset);
+        put(f, "attention", attention);
+        put(f, "ffn", ffn);
+        put(f, "optimizer", optimizer);
+        put(f, "lr", lr);
+        put(f, "adamw_lr", adamwLr);
+        put(f, "weight_decay", weightDecay);
+        put(f, "batch_size", batchSize);
+        put(f, "seq_len", seqLen);
+        put(f, "steps", steps);
+        put(f, "warmup", warmup);
+        put(f, "schedule", schedule);
+        put(f, "grad_accum", gradAccum);
+        put(f, "clip", clip);
+        put(f, "eval_every", evalEvery);
+        put(f, "eval_batches", evalBatches);
+        put(f, "save_every", saveEvery);
+        put(f, "keep_checkpoints", keep);
+        put(f, "data", data);
+        put(f, "val_data", valData);
+        put(f, "tokenizer", tokenizer);
+        put(f, "seed", seed);
+        put(f, "out", out);
+        put(f, "threads", threads);
+        put(f, "device", device);
+        put(f, "log_every", logEvery);
+        put(f, "diag_every", diagEvery);
+        put(f, "samples", samples);
+        put(f, "init_from", initFrom);
+        return f;
+    }
+
+    /**
+     * What {@code --resume} must apply or refuse: every flag given, as snake_case settings, with
+     * {@code config} and {@code model_config} for the files.
+     */
+    public JsonObject givenWithResume() {
+        JsonObject f = flags();
+        put(f, "config", config);
+        put(f, "model_config", modelConfig);
+        return f;
     }
 
     static String flagOf(String field) {

@@ -68,8 +68,22 @@ public final class CheckpointTensors {
                             + (e == null ? " is missing" : " has shape " + Arrays.toString(e.shape())
                                     + ", the model's is " + a.getShape()));
                 }
-                a.set(r.floats(name));
+                replaceValues(a, r.floats(name));
             }
+        }
+    }
+
+    /**
+     * Replaces the values of {@code target} (a parameter) with {@code values} of the same shape, bit for
+     * bit, keeping whether it records gradients. {@code NDArray.set(float[])} would copy through a
+     * PyTorch path that prints "AutoNonVariableTypeMode is deprecated" on stderr; a new tensor whose
+     * storage {@code target} takes over ({@link NDArray#intern}) prints nothing.
+     */
+    static void replaceValues(NDArray target, float[] values) {
+        boolean grad = target.hasGradient();
+        target.intern(target.getManager().create(values, target.getShape()));
+        if (grad) {
+            target.setRequiresGradient(true);
         }
     }
 

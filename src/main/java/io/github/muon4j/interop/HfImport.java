@@ -306,7 +306,7 @@ public final class HfImport {
                 }
             }
             for (Map.Entry<String, float[]> e : built.entrySet()) {
-                params.get(e.getKey()).getArray().set(e.getValue());
+                CheckpointTensors.replaceValues(params.get(e.getKey()).getArray(), e.getValue());
             }
             List<float[]> biases = new ArrayList<>();
             for (int l = 0; l < c.nLayers(); l++) {

@@ -48,7 +48,7 @@ class CheckpointFormatTest {
 
     private static Map<String, Checkpoint.Part> parts(DecoderLM lm, ModelConfig mc, boolean legacy) {
         Map<String, Checkpoint.Part> parts = new LinkedHashMap<>();
-        String cfg = Run.configJson(TrainConfig.defaults(), mc, new ByteTokenizer());
+        String cfg = RunDirectory.configJson(TrainConfig.defaults(), mc, new ByteTokenizer());
         parts.put("config.json", o -> o.write(cfg.getBytes(StandardCharsets.UTF_8)));
         if (legacy) {
             parts.put("model.params", o -> lm.saveParameters(new DataOutputStream(o)));
