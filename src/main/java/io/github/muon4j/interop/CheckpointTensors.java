@@ -74,16 +74,14 @@ public final class CheckpointTensors {
     }
 
     /**
-     * Replaces the values of {@code target} (a parameter) with {@code values} of the same shape, bit for
-     * bit, keeping whether it records gradients. {@code NDArray.set(float[])} would copy through a
-     * PyTorch path that prints "AutoNonVariableTypeMode is deprecated" on stderr; a new tensor whose
-     * storage {@code target} takes over ({@link NDArray#intern}) prints nothing.
+     * Overwrites the values of {@code target} (a parameter, at least 1-D) with {@code values} of the
+     * same shape, bit for bit, in place (tied weights stay tied). {@code NDArray.set(float[])} would
+     * copy through a PyTorch path that prints "AutoNonVariableTypeMode is deprecated" on stderr; an
+     * indexed put of the whole array prints nothing.
      */
     static void replaceValues(NDArray target, float[] values) {
-        boolean grad = target.hasGradient();
-        target.intern(target.getManager().create(values, target.getShape()));
-        if (grad) {
-            target.setRequiresGradient(true);
+        try (NDArray fresh = target.getManager().create(values, target.getShape())) {
+            target.set(new ai.djl.ndarray.index.NDIndex(":"), fresh);
         }
     }
 

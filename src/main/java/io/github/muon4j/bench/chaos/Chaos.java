@@ -53,6 +53,8 @@ public final class Chaos {
         Path model = s.out().resolve("model.json");
         Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
         Process load = child(List.of("io.github.muon4j.bench.chaos.BusyLoad", Integer.toString(s.loadThreads())), s.out(), s.out().resolve("load.log"));
+        Thread stopLoad = new Thread(load::destroyForcibly, "chaos-stop-load"); // the bench itself stopped: stop its load too
+        Runtime.getRuntime().addShutdownHook(stopLoad);
         try {
             Path ref = s.out().resolve("reference");
             clear(ref);
@@ -60,15 +62,18 @@ public final class Chaos {
             Process p = train(s, ref, model, null);
             double startSeconds = waitForFirstMetrics(p, ref);
             double loopStart = (System.nanoTime() - t0) / 1e9;
+            while (p.isAlive() && reached(ref) < s.steps()) {
+                Thread.sleep(20);
+            }
+            double loopSeconds = (System.nanoTime() - t0) / 1e9 - loopStart; // step-0 evaluation done to the last step logged
             if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 p.destroyForcibly();
                 throw new IllegalStateException("the uninterrupted run failed (exit " + (p.isAlive() ? "none" : p.exitValue()) + "), see "
                         + ref.resolve("train.log"));
             }
-            double loopSeconds = (System.nanoTime() - t0) / 1e9 - loopStart;
             log.printf("chaos: uninterrupted run of %d steps: %.1f s to the first step, %.1f s of training, under %d busy threads%n",
                     s.steps(), startSeconds, loopSeconds, s.loadThreads());
-            Checkpoint reference = Checkpoint.open(ref.resolve(String.format("ckpt-%06d", s.steps())));
+            Checkpoint reference = Checkpoint.open(ref.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
 
             Random rnd = new Random(s.seed());
             List<Trial> trials = new ArrayList<>();
@@ -76,6 +81,13 @@ public final class Chaos {
                 String sig = SIGNALS.get(i % SIGNALS.size());
                 double delay = rnd.nextDouble() * 0.9 * loopSeconds;
                 Trial t = trial(s, i + 1, sig, delay, model, reference);
+                for (int retry = 0; t == null && retry < 5; retry++) { // the run outpaced the signal: an earlier moment
+                    delay *= 0.5;
+                    t = trial(s, i + 1, sig, delay, model, reference);
+                }
+                if (t == null) {
+                    throw new IllegalStateException("trial " + (i + 1) + ": every run ended before its signal");
+                }
                 trials.add(t);
                 log.printf("chaos: trial %d/%d SIG%s after %.2f s: exit %d, reached step %d, checkpoint %d, lost %d, %s, max |diff| %s%n",
                         t.index(), s.trials(), sig, delay, t.exitCode(), t.reached(), t.checkpoint(), t.lostSteps(),
@@ -93,6 +105,7 @@ public final class Chaos {
         }
     }
 
+    /** One trial, or null when the run finished before the moment drawn. */
     private static Trial trial(Settings s, int index, String sig, double delay, Path model, Checkpoint reference)
             throws IOException, InterruptedException {
         Path dir = s.out().resolve(String.format("trial-%02d", index));
@@ -100,9 +113,9 @@ public final class Chaos {
         Process p = train(s, dir, model, null);
         waitForFirstMetrics(p, dir);
         Thread.sleep((long) (delay * 1000));
-        if (!p.isAlive()) {
-            return new Trial(index, sig, delay, p.exitValue(), reached(dir), newest(dir), 0, "the run ended before the signal (exit " + p.exitValue() + ")",
-                    Double.NaN, false);
+        if (!p.isAlive() || reached(dir) >= s.steps()) {
+            p.waitFor();
+            return null; // finished before the signal: the caller tries an earlier moment
         }
         send(sig, p.pid());
         if (!p.waitFor(300, TimeUnit.SECONDS)) {
@@ -134,7 +147,7 @@ public final class Chaos {
             return new Trial(index, sig, delay, rc, reached, ckpt, lost, crash != null ? crash : "the resume failed, see " + dir.resolve("train.log"),
                     Double.NaN, false);
         }
-        Checkpoint end = Checkpoint.open(dir.resolve(String.format("ckpt-%06d", s.steps())));
+        Checkpoint end = Checkpoint.open(dir.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
         double diff = Math.max(maxAbsDiff(reference.partFile("model.safetensors"), end.partFile("model.safetensors")),
                 maxAbsDiff(reference.partFile("optimizer.safetensors"), end.partFile("optimizer.safetensors")));
         boolean exact = Files.mismatch(reference.partFile("model.safetensors"), end.partFile("model.safetensors")) == -1
