@@ -47,13 +47,22 @@ public final class Chaos {
 
     static final List<String> SIGNALS = List.of("TERM", "INT", "KILL");
 
+    /** The training child running now (stopped with the bench). */
+    private static volatile Process current;
+
     /** Runs the reference and the trials; progress lines go to {@code log}. */
     public static Result run(Settings s, PrintStream log) throws IOException, InterruptedException {
         Files.createDirectories(s.out());
         Path model = s.out().resolve("model.json");
         Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
         Process load = child(List.of("io.github.muon4j.bench.chaos.BusyLoad", Integer.toString(s.loadThreads())), s.out(), s.out().resolve("load.log"));
-        Thread stopLoad = new Thread(load::destroyForcibly, "chaos-stop-load"); // the bench itself stopped: stop its load too
+        Thread stopLoad = new Thread(() -> { // the bench itself stopped: stop its load and its training child too
+            load.destroyForcibly();
+            Process p = current;
+            if (p != null) {
+                p.destroyForcibly();
+            }
+        }, "chaos-stop-children");
         Runtime.getRuntime().addShutdownHook(stopLoad);
         try {
             Path ref = s.out().resolve("reference");
@@ -100,6 +109,7 @@ public final class Chaos {
             int exact = (int) trials.stream().filter(Trial::bitExact).count();
             return new Result(s, trials, crashes, lost, worstLost, worst, exact, loopSeconds, loadAverage());
         } finally {
+            Runtime.getRuntime().removeShutdownHook(stopLoad);
             load.destroyForcibly();
             load.waitFor(10, TimeUnit.SECONDS);
         }
@@ -191,7 +201,9 @@ public final class Chaos {
                     "--schedule", "cosine", "--eval-every", Integer.toString(Math.max(1, s.steps() / 4)), "--eval-batches", "2",
                     "--save-every", Integer.toString(s.saveEvery()), "--keep", "2", "--samples", "0", "--seed", "7"));
         }
-        return child(a, dir, dir.resolve("train.log"));
+        Process p = child(a, dir, dir.resolve("train.log"));
+        current = p;
+        return p;
     }
 
     /** A JVM like this one running {@code mainAndArgs}, crash reports in {@code dir}, SIGINT at its default. */
