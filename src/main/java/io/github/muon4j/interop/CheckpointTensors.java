@@ -124,7 +124,12 @@ public final class CheckpointTensors {
                 go.add("steps", steps);
                 meta.add(go);
             }
-            writeHeader(out, shapes, Map.of("format", "muon4j-optimizer", "groups", meta.toString()));
+            // an ordered map: Map.of iterates in an order that changes from one JVM to the next, and the
+            // file of the same state must be the same bytes in every process
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "muon4j-optimizer");
+            metadata.put("groups", meta.toString());
+            writeHeader(out, shapes, metadata);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ)) {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20);
                 for (Group g : groups) {

@@ -160,6 +160,7 @@ public final class Chaos {
         Checkpoint end = Checkpoint.open(dir.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
         double diff = Math.max(maxAbsDiff(reference.partFile("model.safetensors"), end.partFile("model.safetensors")),
                 maxAbsDiff(reference.partFile("optimizer.safetensors"), end.partFile("optimizer.safetensors")));
+        // bit-exact: the same bytes, weights and optimizer state alike (files of the same state are byte-identical)
         boolean exact = Files.mismatch(reference.partFile("model.safetensors"), end.partFile("model.safetensors")) == -1
                 && Files.mismatch(reference.partFile("optimizer.safetensors"), end.partFile("optimizer.safetensors")) == -1;
         return new Trial(index, sig, delay, rc, reached, ckpt, lost, crash, diff, exact);
