@@ -283,11 +283,15 @@ public final class Safetensors {
                 if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber()) {
                     throw bad("tensor " + name + " has a " + field + " that is not a list of integers");
                 }
-                java.math.BigDecimal v = x.getAsBigDecimal();
-                if (v.signum() < 0 || v.scale() > 0 && v.stripTrailingZeros().scale() > 0 || v.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-                    throw bad("tensor " + name + " has a " + field + " that is not a list of non-negative integers");
+                try {
+                    // exactly a long, checked before any arithmetic on it (a huge exponent is refused, not expanded)
+                    out[i] = new java.math.BigDecimal(x.getAsString()).longValueExact();
+                } catch (NumberFormatException | ArithmeticException notALong) {
+                    throw bad("tensor " + name + " has a " + field + " that is not a list of integers in range");
                 }
-                out[i] = v.longValueExact();
+                if (out[i] < 0) {
+                    throw bad("tensor " + name + " has a negative " + field + " value");
+                }
             }
             return out;
         }
