@@ -1,0 +1,101 @@
+package io.github.muon4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import io.github.muon4j.model.AttentionKind;
+import io.github.muon4j.model.DecoderLM;
+import io.github.muon4j.model.FfnKind;
+import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.model.Small;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chunked, fused head + cross-entropy ({@link LmLoss#fusedHead}) against the plain loss over
+ * full logits ({@link LmLoss#crossEntropy}): the same loss and the same gradient of every
+ * parameter (layers, final norm, head or tied embedding, MoE routers) to 1e-5, whatever the chunk.
+ */
+class LmLossTest {
+
+    @BeforeAll
+    static void init() {
+        Small.init();
+    }
+
+    @Test
+    void fusedHeadEqualsPlainLossAndGradients() {
+        for (boolean tied : new boolean[] {true, false}) {
+            for (FfnKind f : FfnKind.values()) {
+                ModelConfig c = Small.config(AttentionKind.MHA, f).withTiedEmbeddings(tied);
+                try (NDManager m = Small.newManager()) {
+                    DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
+                    ParameterStore ps = Small.store(m);
+                    // B=3, T=7: 21 tokens, so chunks of 5 and 8 leave a ragged last chunk
+                    Result plain = run(lm, ps, m, 0);
+                    assertTrue(plain.loss > 1, "a random model's loss is about ln(50)");
+                    for (int chunk : new int[] {1, 5, 8, 21, 64}) {
+                        Result fused = run(lm, ps, m, chunk);
+                        String what = (tied ? "tied" : "untied") + "/" + f + " chunk " + chunk;
+                        assertEquals(plain.loss, fused.loss, 1e-5, what + ": loss");
+                        for (Map.Entry<String, float[]> e : plain.grads.entrySet()) {
+                            float[] a = e.getValue();
+                            float[] b = fused.grads.get(e.getKey());
+                            double worst = 0, scale = 0;
+                            for (int i = 0; i < a.length; i++) {
+                                worst = Math.max(worst, Math.abs(a[i] - b[i]));
+                                scale = Math.max(scale, Math.abs(a[i]));
+                            }
+                            assertTrue(worst <= 1e-5, what + ": gradient of " + e.getKey() + " off by " + worst);
+                            if (e.getKey().contains("embedding") || e.getKey().contains("head")) {
+                                assertTrue(scale > 1e-4, what + ": " + e.getKey() + " has a gradient");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private record Result(double loss, Map<String, float[]> grads) {}
+
+    /** Loss (+ MoE balance loss) and every parameter's gradient; chunk 0 = plain loss. */
+    private static Result run(DecoderLM lm, ParameterStore ps, NDManager m, int chunk) {
+        double loss;
+        try (NDManager s = m.newSubManager()) {
+            NDArray all = Small.tokens(s, 3, 8, lm.config().vocabSize(), 11);
+            NDArray x = all.get(":, :-1");
+            NDArray y = all.get(":, 1:");
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                if (chunk == 0) {
+                    DecoderLM.Output out = lm.forward(ps, x, true);
+                    NDArray ce = LmLoss.crossEntropy(out.logits(), y);
+                    loss = ce.getFloat();
+                    gc.backward(ce.add(out.balanceLoss()));
+                } else {
+                    DecoderLM.Hidden h = lm.hidden(ps, x, true);
+                    LmLoss.HeadLoss hl = LmLoss.fusedHead(h.normed(), lm.headWeight(ps, true), y, chunk);
+                    loss = hl.loss().getFloat();
+                    gc.backward(hl.surrogate().add(h.balanceLoss()));
+                }
+            }
+        }
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        for (Parameter p : lm.getParameters().values()) {
+            try (NDArray g = p.getArray().getGradient()) {
+                grads.put(p.getName(), g.toFloatArray());
+                g.subi(g);
+            }
+        }
+        return new Result(loss, grads);
+    }
+}

@@ -1,9 +1,0 @@
-package io.github.muon4j.model;
-
-/** The attention kind of every layer. */
-public enum Attention {
-    /** multi-head attention: per-head keys and values are cached */
-    MHA,
-    /** multi-head latent attention (DeepSeek-V2): a shared low-rank latent and one rotary key */
-    MLA
-}
