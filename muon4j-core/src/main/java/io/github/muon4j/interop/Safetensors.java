@@ -351,7 +351,8 @@ public final class Safetensors {
         }
 
         private IllegalArgumentException bad(String why) {
-            return new IllegalArgumentException(path + " is not a valid safetensors file: " + why);
+            // tensor names come from the file: control characters are shown as spaces, so the message stays one line
+            return new IllegalArgumentException(path + " is not a valid safetensors file: " + why.replaceAll("\\p{Cntrl}+", " "));
         }
 
         @Override

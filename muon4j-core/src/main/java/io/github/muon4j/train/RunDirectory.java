@@ -99,16 +99,27 @@ final class RunDirectory {
                     || o.get("tokenizer") == null || !o.get("tokenizer").isJsonPrimitive()) {
                 throw new IllegalArgumentException(where + "lacks 'train', 'model' or 'tokenizer'");
             }
-            TrainConfig tc = TrainConfig.fromJson(t.toString(), file);
+            TrainConfig tc;
+            try {
+                tc = TrainConfig.fromJson(t.toString(), file);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(oneLine(e.getMessage())); // keys from the file may hold line breaks
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(where + "'train' has a field of the wrong type");
+            }
             ModelConfig mc;
             try {
                 mc = ModelConfig.fromJson(m.toString());
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(where + e.getMessage());
+                throw new IllegalArgumentException(where + oneLine(e.getMessage()));
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(where + "'model' has a field of the wrong type");
             }
             return new Saved(tc, mc, o.get("tokenizer").getAsString());
+        }
+
+        private static String oneLine(String s) {
+            return s == null ? "" : s.replaceAll("\\p{Cntrl}+", " ");
         }
     }
 }
