@@ -143,7 +143,7 @@ public final class TrainBench {
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
             Map<String, ParamRole> roles = model.roles();
-            MuonWithAdamW optimizer = Run.optimizerFor(muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
+            MuonWithAdamW optimizer = io.github.muon4j.train.OptimizerRecipe.of(muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
             double optFlopsPerStep = muon ? newtonSchulzFlops(model, roles) : 0;
             TrainStep step = new TrainStep(model, optimizer, manager);
             SplittableRandom rnd = new SplittableRandom(1);

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Benchmarks (figures for BENCHMARKS.md).",
         subcommands = {BenchCommand.Train.class, BenchCommand.Optim.class, BenchCommand.Model.class, BenchCommand.Data.class, InferenceBenchCommand.class,
-            io.github.muon4j.bench.SoakBench.class})
+            io.github.muon4j.bench.SoakBench.class, io.github.muon4j.bench.chaos.ChaosCommand.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

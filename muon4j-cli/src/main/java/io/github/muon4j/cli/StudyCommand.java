@@ -59,6 +59,10 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        return io.github.muon4j.train.StopSignals.runStoppable(System.err, this::run); // SIGTERM/SIGINT: stop cleanly
+    }
+
+    private Integer run() throws Exception {
         Study.Settings s = quick ? Study.quick() : Study.full();
         int cores = Runtime.getRuntime().availableProcessors();
         int n = jobs != null ? jobs : threads != null && threads > 0 && cores >= 2 * threads ? 2 : 1;
@@ -96,6 +100,10 @@ public final class StudyCommand implements Callable<Integer> {
             try {
                 Study.run(user, s, cache, System.err, split.get(0), false);
             } finally {
+                var signals = io.github.muon4j.train.StopSignals.active();
+                if (signals != null && signals.requested()) {
+                    child.process().destroy(); // a stop reached only this process: pass it on (SIGTERM)
+                }
                 int rc = child.waitFor();
                 if (rc != 0) {
                     System.err.printf("muon4j: the second study job exited with %d; its missing runs are trained here%n", rc);

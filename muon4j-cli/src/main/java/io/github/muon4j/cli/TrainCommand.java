@@ -42,7 +42,7 @@ public final class TrainCommand implements Callable<Integer> {
     private int train(StopSignals signals) throws Exception {
         Run run;
         if (resume != null) {
-            run = Run.resume(resume, options.tokenizer, System.err);
+            run = Run.resume(resume, options.tokenizer, options.givenWithResume(), TrainOptions::flagOf, System.err);
             System.err.println("muon4j: resuming " + run.out() + " from step " + run.step());
         } else {
             TrainConfig cfg = options.resolve(TrainConfig.defaults());

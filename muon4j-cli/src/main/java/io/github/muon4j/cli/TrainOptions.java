@@ -211,7 +211,7 @@ public final class TrainOptions {
         }
         if (modelConfig != null) {
             try {
-                io.github.muon4j.train.Run.modelConfigFor(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
+                io.github.muon4j.train.ModelChoice.of(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
             } catch (IllegalArgumentException e) {
                 if (!e.getMessage().startsWith("seq_len")) {
                     throw new IllegalArgumentException("--model-config " + modelConfig + ": " + e.getMessage());
@@ -219,6 +219,55 @@ public final class TrainOptions {
             }
         }
         return c;
+    }
+
+    /**
+     * What {@code --resume} must apply or refuse (train.ResumeFlags): every flag given, as its
+     * snake_case setting, with {@code config} and {@code model_config} for the files.
+     */
+    public com.google.gson.JsonObject givenWithResume() {
+        com.google.gson.JsonObject f = new com.google.gson.JsonObject();
+        put(f, "preset", preset);
+        put(f, "attention", attention);
+        put(f, "ffn", ffn);
+        put(f, "optimizer", optimizer);
+        put(f, "lr", lr);
+        put(f, "adamw_lr", adamwLr);
+        put(f, "weight_decay", weightDecay);
+        put(f, "batch_size", batchSize);
+        put(f, "seq_len", seqLen);
+        put(f, "steps", steps);
+        put(f, "warmup", warmup);
+        put(f, "schedule", schedule);
+        put(f, "grad_accum", gradAccum);
+        put(f, "clip", clip);
+        put(f, "eval_every", evalEvery);
+        put(f, "eval_batches", evalBatches);
+        put(f, "save_every", saveEvery);
+        put(f, "keep_checkpoints", keep);
+        put(f, "data", data);
+        put(f, "val_data", valData);
+        put(f, "tokenizer", tokenizer);
+        put(f, "seed", seed);
+        put(f, "out", out);
+        put(f, "threads", threads);
+        put(f, "device", device);
+        put(f, "precision", precision);
+        put(f, "log_every", logEvery);
+        put(f, "diag_every", diagEvery);
+        put(f, "samples", samples);
+        put(f, "init_from", initFrom);
+        put(f, "config", config);
+        put(f, "model_config", modelConfig);
+        return f;
+    }
+
+    private static void put(com.google.gson.JsonObject o, String key, Object v) {
+        if (v instanceof Number n) {
+            o.addProperty(key, n);
+        } else if (v != null) {
+            o.addProperty(key, v.toString());
+        }
     }
 
     static String flagOf(String field) {

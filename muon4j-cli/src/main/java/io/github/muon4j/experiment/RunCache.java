@@ -119,6 +119,7 @@ public final class RunCache {
         if (offline || System.nanoTime() > deadlineNanos) {
             throw new NotCached(label);
         }
+        io.github.muon4j.train.StopSignals.throwIfStopRequested(); // a signal between runs: stop before the next
         String key = key(c);
         Path dir = scratch.resolve(label + "-" + key);
         Compare.clear(dir);
@@ -129,7 +130,10 @@ public final class RunCache {
         boolean stopped = false;
         log.printf("  train %s (%s lr %s seed %d) ...%n", label, cfg.optimizer(), cfg.lr(), cfg.seed());
         try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
+            TrainLoop.Result r = new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
+            if (r.stoppedBy() != null) { // stopped mid-run by a signal: no summary; the run restarts next time
+                throw new io.github.muon4j.train.StopSignals.Stopped(r.stoppedBy());
+            }
         } catch (TrainLoop.DivergedException e) {
             stopped = true;
         }

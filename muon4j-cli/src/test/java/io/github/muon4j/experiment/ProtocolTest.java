@@ -108,7 +108,7 @@ class ProtocolTest {
         float[][] after = new float[4][];
         try (NDManager mg = Backend.get().newManager()) {
             for (int arm = 0; arm < 2; arm++) {
-                MuonWithAdamW opt = Run.optimizerFor(arm == 0, roles, Tracker.fixed(0.03f), Tracker.fixed(0.004f), 0.05f);
+                MuonWithAdamW opt = io.github.muon4j.train.OptimizerRecipe.of(arm == 0, roles, Tracker.fixed(0.03f), Tracker.fixed(0.004f), 0.05f);
                 Map<String, NDArray[]> wg = new LinkedHashMap<>();
                 wg.put("embedding", new NDArray[] {mg.arange(12f).reshape(4, 3).div(10f), mg.arange(12f).reshape(4, 3).sub(5f)});
                 wg.put("gain", new NDArray[] {mg.ones(new ai.djl.ndarray.types.Shape(3)), mg.create(new float[] {1f, -2f, 3f})});

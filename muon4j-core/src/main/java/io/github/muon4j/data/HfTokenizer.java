@@ -76,8 +76,15 @@ public final class HfTokenizer implements Tokenizer {
         if (!root.has("model") || !root.get("model").isJsonObject()) {
             throw new DataException(file + ": not a tokenizer.json (no \"model\" object)");
         }
-        int vocab = vocabSize(file, root);
-        int eot = eotToken(file, root);
+        int vocab, eot;
+        try {
+            vocab = vocabSize(file, root);
+            eot = eotToken(file, root);
+        } catch (DataException e) {
+            throw e;
+        } catch (RuntimeException e) { // a vocabulary or added token of the wrong shape
+            throw new DataException(file + ": not a tokenizer.json (a vocabulary entry or added token is missing a field or has the wrong type)");
+        }
         HuggingFaceTokenizer hf;
         try {
             hf = HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));

@@ -60,9 +60,11 @@ public final class TrainLoop {
     private StopSignals signals;
     private java.util.function.IntPredicate poisoned = s -> false;
 
+    /** A training loop that stops cleanly on the process's {@link StopSignals}, if a command installed them. */
     public TrainLoop(Run run, PrintStream log) {
         this.run = run;
         this.log = log;
+        this.signals = StopSignals.active();
     }
 
     /** Test hook: stop (as if killed) right after step {@code step}, without the end-of-run work. */

@@ -111,7 +111,7 @@ class GradientAccumulationTest {
         try (NDManager m = parent.newSubManager()) {
             DecoderLM model = Small.model(Small.config(AttentionKind.MHA, FfnKind.DENSE), m, DataType.FLOAT32);
             TrainStep step = new TrainStep(model,
-                    Run.optimizerFor(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f), m);
+                    io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f), m);
             int[] next = {0};
             Supplier<int[]> batches = () -> {
                 int[] out = new int[batch * 17];

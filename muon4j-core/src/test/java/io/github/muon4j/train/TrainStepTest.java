@@ -22,7 +22,7 @@ class TrainStepTest {
             try (NDManager m = Backend.get().newManager()) {
                 DecoderLM model = new DecoderLM(ModelConfig.preset("tiny").withFfn(ffn));
                 model.initialize(m, DataType.FLOAT32);
-                MuonWithAdamW opt = Run.optimizerFor(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f);
+                MuonWithAdamW opt = io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f);
                 TrainStep step = new TrainStep(model, opt, m);
                 SplittableRandom r = new SplittableRandom(3);
                 java.util.function.Supplier<int[]> batches = () -> r.ints(2 * 17, 0, 257).toArray();
@@ -58,7 +58,7 @@ class TrainStepTest {
                 c.deriveDefaults();
                 DecoderLM model = new DecoderLM(c.build());
                 model.initialize(m, DataType.FLOAT32);
-                MuonWithAdamW opt = Run.optimizerFor(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f);
+                MuonWithAdamW opt = io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f);
                 TrainStep step = new TrainStep(model, opt, m);
                 step.setPrecision(p);
                 SplittableRandom r = new SplittableRandom(5);
