@@ -16,6 +16,7 @@ module io.github.muon4j.core {
     requires transitive com.google.gson;
     requires jtokkit;
     requires jdk.unsupported;
+    requires com.sun.jna;
     requires static jdk.incubator.vector;
 
     exports io.github.muon4j;
