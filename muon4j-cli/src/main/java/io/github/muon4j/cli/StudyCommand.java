@@ -1,47 +1,66 @@
 package io.github.muon4j.cli;
 
 import io.github.muon4j.experiment.Budget;
-import io.github.muon4j.experiment.RunCache;
+import io.github.muon4j.experiment.Plan;
+import io.github.muon4j.experiment.RunStore;
+import io.github.muon4j.experiment.Shard;
 import io.github.muon4j.experiment.Study;
 import io.github.muon4j.experiment.StudyReport;
 import io.github.muon4j.train.TrainConfig;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code muon4j study}: the whole Muon-vs-AdamW study, resumable, its report regenerated from run summaries. */
+/** {@code muon4j study}: the horizon-matched Muon-vs-AdamW study, as a fixed run list that processes share. */
 @Command(
         name = "study",
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-            "The Muon-vs-AdamW study: sizes, batch-size frontier, stability, architecture grid (resumable).",
-            "Muon vs AdamW at three model sizes (each tuned by the compare protocol, 3 seeds), the batch-size frontier",
-            "(4 batch sizes, both optimizers), a 112-run stability grid (learning rate x seed x optimizer) and",
-            "MHA/MLA x dense/MoE x Muon/AdamW. Each finished run leaves one small JSON summary in --results; runs",
-            "whose summary exists are never trained again, and REPORT.md is regenerated from the summaries.",
-            "Full study: sized for about 4 hours on an idle 2-core machine, in as many sittings as you like; --quick: the same report from small runs (sized for about 20 minutes: measured 17 minutes with --jobs 2 while other work shared the machine; the full study is estimated at about 2.9 hours, see REPRODUCTION.md).",
-            "With --jobs 2 (the default on 2 or more cores at one thread per run) a second muon4j process trains sizes M and L while",
-            "this one trains size S, stability, the frontier and the grid; a last pass trains whatever is still missing."
+            "The Muon-vs-AdamW study, horizon-matched: at each model size and data budget every arm trains a whole schedule",
+            "ending at that budget; the speedup is the data (and FLOPs) AdamW needs to reach Muon's final loss.",
+            "The study is a fixed list of runs (--plan): lr x weight-decay grids and the non-matrix rate per arm at the two",
+            "smallest budgets (tuning seed 100), 4 scoring seeds per budget, a transfer check, the batch-size frontier and a",
+            "stability grid. Every finished run leaves one JSON summary in --results/runs; a run whose summary exists is never",
+            "trained again, and REPORT.md, summary.json and the figures are rebuilt from the summaries (--report-only).",
+            "Processes share a study through its results directory: --shard I/N trains runs I, I+N, ... (then helps with any",
+            "other), claiming each run with a lock file so that no two processes train one run; --jobs N starts N such",
+            "processes here. See README, \"The study\", for a Slurm job array."
         })
 public final class StudyCommand implements Callable<Integer> {
 
-    @Option(names = "--quick", description = "small runs: the same report shape (sized for about 20 minutes on an idle 2-core machine)")
+    @Option(names = "--quick", description = "small runs, smaller sizes and grids: the same report shape (sized for 20 minutes on 2 cores)")
     boolean quick;
 
-    @Option(names = "--budget", description = "stop starting new runs after this much time (20m, 1.5h); the report covers what finished")
-    String budget;
+    @Option(names = "--tiny", hidden = true, description = "a study of seconds (tests, the Slurm integration test)")
+    boolean tiny;
 
-    @Option(names = "--parts", split = ",", description = "train only these parts (sizeS, sizeM, stability, frontier, sizeL, arch; default: all); "
-            + "the others are read from the summaries, so parallel processes can share the study")
-    java.util.List<String> parts;
+    @Option(names = "--plan", description = "print the run list (index, state, name, run) and exit")
+    boolean plan;
 
-    @Option(names = "--report-only", description = "train nothing: regenerate the report from the summaries there are")
+    @Option(names = "--shard", paramLabel = "I/N", description = "train runs I, I+N, I+2N, ... (0 <= I < N), then help with the rest; no report")
+    String shard;
+
+    @Option(names = "--jobs", paramLabel = "N", description = "processes here, as shards 0/N..N-1/N (default: 2 when the machine has at least twice "
+            + "--threads cores, else 1)")
+    Integer jobs;
+
+    @Option(names = "--report-only", description = "train nothing: rebuild the report and figures from the summaries in --results")
     boolean reportOnly;
 
-    @Option(names = "--results", paramLabel = "DIR", description = "run summaries and the report (default: results/study, or results/study-quick)")
+    @Option(names = "--json", description = "print a JSON object with the speedup table as the last line")
+    boolean json;
+
+    @Option(names = "--budget", description = "start no new run after this much time (20m, 1.5h); the report covers what finished")
+    String budget;
+
+    @Option(names = "--results", paramLabel = "DIR", description = "run summaries (DIR/runs), report and figures (default: results/horizon, or "
+            + "results/horizon-quick)")
     Path results;
 
     @Option(names = "--scratch", paramLabel = "DIR", description = "where runs train before they are summarized and deleted (default: runs/study)")
@@ -50,12 +69,11 @@ public final class StudyCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "PATH", description = "training text: a path, or builtin:europarl, builtin:prose (default: builtin:europarl)")
     String data;
 
-    @Option(names = "--threads", defaultValue = "1", description = "CPU threads per run (0: all cores; default: ${DEFAULT-VALUE}: on a shared machine "
-            + "one thread avoids oversubscription, which slowed runs here by 20x)")
+    @Option(names = "--threads", defaultValue = "1", description = "CPU threads per run (0: all cores; default: ${DEFAULT-VALUE})")
     Integer threads;
 
-    @Option(names = "--jobs", paramLabel = "N", description = "processes sharing the study: 1 or 2 (default: 2 when the machine has at least twice --threads cores, else 1)")
-    Integer jobs;
+    @Option(names = "--poll", defaultValue = "20", hidden = true, description = "seconds between looks when every run waits for another process")
+    double poll;
 
     @Override
     public Integer call() throws Exception {
@@ -63,84 +81,156 @@ public final class StudyCommand implements Callable<Integer> {
     }
 
     private Integer run() throws Exception {
-        Study.Settings s = quick ? Study.quick() : Study.full();
+        CompareCommand.require(!(quick && tiny), "--quick and --tiny: give one of them");
+        Study.Settings s = tiny ? Study.tiny() : quick ? Study.quick() : Study.full();
+        Path dir = results != null ? results : Path.of("results", s.name());
+        CompareCommand.require(threads >= 0, "--threads must be >= 0");
+        CompareCommand.require(poll > 0, "--poll must be positive");
+        Shard one = shard == null ? null : Shard.parse(shard);
         int cores = Runtime.getRuntime().availableProcessors();
-        int n = jobs != null ? jobs : threads != null && threads > 0 && cores >= 2 * threads ? 2 : 1;
-        CompareCommand.require(n == 1 || n == 2, "--jobs must be 1 or 2");
-        Path dir = results != null ? results : Path.of(quick ? "results/study-quick" : "results/study");
-        Path tmp = scratch != null ? scratch : Path.of("runs/study");
-        RunCache cache = new RunCache(dir.resolve("runs"), tmp, false, System.err);
-        if (parts != null) {
-            for (String p : parts) {
-                CompareCommand.require(Study.PARTS.contains(p), "--parts: '" + p + "' is not one of " + String.join(", ", Study.PARTS));
-            }
-        }
-        if (budget != null) {
-            Budget b = Budget.parse(budget);
-            if (!b.isTime()) {
-                throw new IllegalArgumentException("--budget '" + budget + "': the study takes a time budget (90m, 2h)");
-            }
-            cache.deadline(System.nanoTime() + (long) (b.minutes() * 60e9));
-        }
+        int n = jobs != null ? jobs : threads > 0 && cores >= 2 * threads ? 2 : 1;
+        CompareCommand.require(n >= 1 && n <= 64, "--jobs must be between 1 and 64");
+        CompareCommand.require(one == null || jobs == null, "--shard and --jobs: give one of them");
+        CompareCommand.require(!(reportOnly && (one != null || plan)), "--report-only trains nothing: it takes neither --shard nor --plan");
         TrainConfig user = TrainConfig.defaults();
+        if (data == null && (reportOnly || plan)) {
+            data = dataOfSummaries(dir.resolve("runs"));
+        }
         if (data != null) {
             user = user.overlay("{\"data\": " + new com.google.gson.Gson().toJson(data) + "}", "--data");
         }
-        if (threads != null) {
-            CompareCommand.require(threads >= 0, "--threads must be >= 0");
-            user = user.overlay("{\"threads\": " + threads + "}", "--threads");
+        user = user.overlay("{\"threads\": " + threads + "}", "--threads");
+        Plan p = new Plan(user, s);
+        RunStore store = new RunStore(dir.resolve("runs"), scratch != null ? scratch : Path.of("runs", "study"), System.err);
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--results: " + dir + " is not a directory");
         }
-        Files.createDirectories(dir);
-        String command = "./muon4j study" + (quick ? " --quick" : "") + (data != null ? " --data " + data : "");
-        java.util.Set<String> selected = java.util.Set.copyOf(parts != null ? parts : Study.PARTS);
-        java.util.List<java.util.Set<String>> split = Study.split(selected, reportOnly ? 1 : n);
-        if (split.size() == 2) {
-            // the second job's parts in a child process; this one trains the first job's, then waits
-            StudyJob child = StudyJob.start(childArgs(split.get(1)), "[job 2] ");
+        store.refresh();
+        if (plan) {
+            printPlan(p, store, one, System.out);
+            return 0;
+        }
+        if (budget != null) {
+            Budget b = Budget.parse(budget);
+            CompareCommand.require(b.isTime(), "--budget '" + budget + "': the study takes a time budget (90m, 2h)");
+            store.deadline(System.nanoTime() + (long) (b.minutes() * 60e9));
+        }
+        if (!reportOnly) {
+            if (data != null) {
+                Study.checkData(p); // a bad --data fails here, in one line, before any process starts
+            }
+            Files.createDirectories(dir);
+            if (one != null) {
+                Shard.Progress g = one.run(p, store, System.err, poll);
+                System.err.printf("study: shard %s: %d runs trained here; %d of %d runs of the study finished%n", shard, g.trainedHere(), g.finished(),
+                        g.total());
+                return 0;
+            }
+            List<StudyJob> children = new ArrayList<>();
+            for (int i = 1; i < n; i++) {
+                children.add(StudyJob.start(childArgs(i + "/" + n), "[shard " + i + "/" + n + "] "));
+            }
             try {
-                Study.run(user, s, cache, System.err, split.get(0), false);
+                new Shard(0, n).run(p, store, System.err, poll);
             } finally {
                 var signals = io.github.muon4j.train.StopSignals.active();
-                if (signals != null && signals.requested()) {
-                    child.process().destroy(); // a stop reached only this process: pass it on (SIGTERM)
-                }
-                int rc = child.waitFor();
-                if (rc != 0) {
-                    System.err.printf("muon4j: the second study job exited with %d; its missing runs are trained here%n", rc);
+                for (StudyJob c : children) {
+                    if (signals != null && signals.requested()) {
+                        c.process().destroy(); // a stop reached only this process: pass it on (SIGTERM)
+                    }
+                    int rc = c.waitFor();
+                    if (rc != 0) {
+                        System.err.printf("muon4j: a study process exited with %d; the runs it left are trained by the next `study`%n", rc);
+                    }
                 }
             }
+            store.refresh();
         }
-        // the last pass: reads every finished run, trains what is still missing of the selected parts
-        Study.Result r = Study.run(user, s, cache, System.err, selected, reportOnly);
-        StudyReport.write(r, dir, command);
-        String report = Files.readString(dir.resolve("REPORT.md"));
-        System.out.print(report);
-        System.out.printf("report: %s (%d runs trained now, %d reused)%n", dir.resolve("REPORT.md"), cache.trained(), cache.reused());
+        StudyReport.Output out = StudyReport.write(p, store, dir, commandLine(s));
+        System.out.print(out.report());
+        System.out.printf("report: %s (%d runs trained now; %d of %d runs of the study finished)%n", dir.resolve("REPORT.md"), store.trained(),
+                Shard.finished(p, store), p.slots().size());
+        if (json) {
+            System.out.println(out.json());
+        }
         return 0;
     }
 
-    /** This command's options for the second job: the same study, its parts, one job, no report of its own. */
-    private java.util.List<String> childArgs(java.util.Set<String> childParts) {
-        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("study"));
+    private String commandLine(Study.Settings s) {
+        return "./muon4j study" + (quick ? " --quick" : "") + (tiny ? " --tiny" : "") + (data != null ? " --data " + data : "");
+    }
+
+    static void printPlan(Plan p, RunStore store, Shard only, PrintStream out) throws java.io.IOException {
+        Plan.Lookup l = Shard.lookup(p, store);
+        Study.Settings s = p.settings();
+        out.printf("# study %s: %d runs; data %s; %d x %d tokens per step; budgets (steps) %s; sizes:%n", s.name(), p.slots().size(),
+                p.user().data() == null ? "the built-in corpus" : p.user().data(), s.batch(), s.seqLen(), s.budgets());
+        int last = s.budgets().get(s.armBudgets() - 1);
+        for (Study.Size z : s.sizes()) {
+            out.printf("#   %s: %d layers x %d wide, %.1f tokens per parameter at the largest budget (all parameters, embeddings included)%n", z.name(),
+                    z.layers(), z.dModel(), Study.tokensPerParam(p.user(), s, z, last));
+        }
+        out.println("# index\tstate\tslot\trun");
+        for (Plan.Slot slot : p.slots()) {
+            if (only != null && !only.owns(slot)) {
+                continue;
+            }
+            Plan.Run r = p.resolve(slot, l);
+            String state, run;
+            if (r == null) {
+                state = "waiting";
+                run = "settings from " + slot.waitsFor();
+            } else {
+                state = l.get(r.spec()) != null ? "done" : store.claimed(r.key()) ? "training" : "ready";
+                run = r.label() + " [" + r.key() + "]";
+            }
+            out.printf("%d\t%s\t%s\t%s%n", slot.index(), state, slot.id(), run);
+        }
+    }
+
+    /**
+     * The training text the summaries in {@code runs} were trained on (their study spec's "data"), so
+     * that {@code --report-only} from a clone needs no --data; null when none says.
+     */
+    static String dataOfSummaries(Path runs) throws java.io.IOException {
+        if (!Files.isDirectory(runs)) {
+            return null;
+        }
+        try (var files = Files.list(runs)) {
+            for (Path f : files.filter(q -> q.getFileName().toString().endsWith(".json") && !q.getFileName().toString().startsWith(".")).sorted()
+                    .toList()) {
+                com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+                if (o.has("spec") && o.get("spec").isJsonObject()) {
+                    com.google.gson.JsonElement d = o.getAsJsonObject("spec").get("data");
+                    return d == null || d.isJsonNull() ? null : d.getAsString();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** This command's options for shard {@code i/n}. */
+    private List<String> childArgs(String shardSpec) {
+        List<String> a = new ArrayList<>(List.of("study"));
         if (quick) {
             a.add("--quick");
         }
+        if (tiny) {
+            a.add("--tiny");
+        }
         if (budget != null) {
-            a.addAll(java.util.List.of("--budget", budget));
+            a.addAll(List.of("--budget", budget));
         }
         if (results != null) {
-            a.addAll(java.util.List.of("--results", results.toString()));
+            a.addAll(List.of("--results", results.toString()));
         }
         if (scratch != null) {
-            a.addAll(java.util.List.of("--scratch", scratch.toString()));
+            a.addAll(List.of("--scratch", scratch.toString()));
         }
         if (data != null) {
-            a.addAll(java.util.List.of("--data", data));
+            a.addAll(List.of("--data", data));
         }
-        if (threads != null) {
-            a.addAll(java.util.List.of("--threads", threads.toString()));
-        }
-        a.addAll(java.util.List.of("--parts", String.join(",", Study.PARTS.stream().filter(childParts::contains).toList()), "--jobs", "1"));
+        a.addAll(List.of("--threads", threads.toString(), "--poll", Double.toString(poll), "--shard", shardSpec));
         return a;
     }
 }

@@ -175,7 +175,7 @@ public final class RunCache {
         NOT_KEYED.forEach(conf::remove);
         int windows = io.github.muon4j.train.Evaluator.windowCount(cfg.evalBatches(), cfg.batchSize());
         return new RunSummary(key, label, conf, Cost.of(cfg), windows, st, tok, sec, vl, trainLoss, diverged, stopped, Math.round(wall * 10) / 10.0,
-                load, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                load, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), null);
     }
 
     private static double round(double v) {

@@ -23,6 +23,7 @@ import com.google.gson.JsonObject;
  * @param wallSeconds wall time of the whole run, evaluations included
  * @param loadAvg the machine's 1-minute load average at the start and end of the run
  * @param finished UTC time the run finished
+ * @param spec the study's own description of the run (the settings its key hashes); null outside the study
  */
 public record RunSummary(
         String key,
@@ -39,9 +40,15 @@ public record RunSummary(
         boolean stoppedEarly,
         double wallSeconds,
         double[] loadAvg,
-        String finished) {
+        String finished,
+        JsonObject spec) {
 
     static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+
+    public RunSummary withSpec(JsonObject s) {
+        return new RunSummary(key, label, config, cost, evalWindows, steps, tokens, seconds, valLoss, trainLoss, diverged, stoppedEarly, wallSeconds,
+                loadAvg, finished, s);
+    }
 
     public String toJson() {
         return GSON.toJson(this);

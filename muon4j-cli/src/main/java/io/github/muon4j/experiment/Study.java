@@ -3,262 +3,211 @@ package io.github.muon4j.experiment;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.muon4j.train.TrainConfig;
-import java.io.IOException;
-import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
- * The Muon-vs-AdamW study: the comparison protocol ({@link Compare}) at three model sizes, the
- * batch-size frontier, a stability grid and the architecture grid (MHA/MLA x dense/MoE x
- * Muon/AdamW). Every run goes through a {@link RunCache}, so the study can be stopped at any point
- * and resumed, and its report can be regenerated from the stored summaries alone.
+ * The Muon-vs-AdamW study, horizon-matched (the method of Wen et al. 2025, "Fantastic Pretraining
+ * Optimizers and Where to Find Them"): at each model size and each data budget D of a geometric
+ * ladder, every arm trains a whole schedule (warm-up, cosine decay) that ends at D, and the speedup
+ * is read from final losses only ({@link Horizon}).
+ *
+ * <p>The study is a fixed, ordered list of runs ({@link Plan}): tuning grids first, then the scoring
+ * runs whose settings are the tuning grids' optima. The list's length and order never depend on
+ * results, so a job array can split it by index ({@link Shard}); a run whose settings wait for a
+ * tuning grid is blocked until that grid has finished.
+ *
+ * <p>Arms: Muon for the hidden matrices with AdamW for the rest; AdamW with two rates (the hidden
+ * matrices' rate and the non-matrix rate searched separately, as Muon's run has it); AdamW with one
+ * rate for every parameter (the usual baseline).
  */
 public final class Study {
 
+    /** An arm of the comparison. */
+    public enum Arm {
+        MUON("muon", "Muon"),
+        ADAMW("adamw", "AdamW"),
+        ADAMW1("adamw1", "AdamW, one rate");
+
+        public final String id;
+        public final String title;
+
+        Arm(String id, String title) {
+            this.id = id;
+            this.title = title;
+        }
+
+        public String optimizer() {
+            return this == MUON ? "muon" : "adamw";
+        }
+
+        /** Whether the non-matrix rate is searched apart from the matrix rate. */
+        public boolean twoRates() {
+            return this != ADAMW1;
+        }
+    }
+
+    /** A model size: the tiny preset's family with these layers, width and heads (byte tokens). */
+    public record Size(String name, int layers, int dModel, int heads) {
+        public JsonObject model() {
+            return JsonParser.parseString(String.format(Locale.ROOT, "{\"n_layers\": %d, \"d_model\": %d, \"n_heads\": %d}", layers, dModel, heads))
+                    .getAsJsonObject();
+        }
+    }
+
+    /** A tuning grid: matrix learning rates x weight decays. */
+    public record Grid(List<Double> lr, List<Double> wd) {}
+
     /**
-     * The study's sizes and budgets.
+     * The study's settings.
      *
-     * @param seqLen, batchSize, steps, evalEvery, evalWindows the size comparisons' runs (and the
-     *     architecture grid's); evaluation windows divide every batch size so that every run is scored
-     *     on the same held-out tokens
-     * @param frontierTokens tokens per frontier run (the same for every batch size)
-     * @param stabilityExponents learning rates k x the size-S optimum, k = 2^e for each e
+     * @param budgets the data ladder in optimizer steps of batch x seqLen tokens (geometric)
+     * @param armBudgets how many of the budgets every arm trains; the ones after them only the
+     *     reference (AdamW with two rates), so that its ladder reaches past Muon's largest budget and
+     *     fewer speedups need the fitted law
+     * @param tunedBudgets how many of the smallest budgets are tuned on their own; larger budgets use
+     *     the last tuned budget's rates with the weight decay scaled to keep lr x wd x steps constant
+     * @param nonMatrix the non-matrix (embedding, head, norms) AdamW rates tried at each two-rate
+     *     arm's best (lr, wd); {@code nonMatrixDefault} is the one the lr x wd grid uses
+     * @param tuningSeed the seed of every tuning run (never a scoring seed)
+     * @param seeds scoring seeds
+     * @param evalWindows held-out windows of seqLen tokens per evaluation (the same for every run)
+     * @param evals evaluations per ladder run (evenly spaced, the last at the end)
+     * @param frontierBudget index into budgets: the tokens of every frontier run
+     * @param frontierEvals evaluations per frontier run
+     * @param stabilityMultipliers multiples of the tuned rate (at the smallest budget, size S)
      */
     public record Settings(
-            String name, int seqLen, int batchSize, int steps, int evalEvery, int evalWindows, List<Long> seeds,
-            List<Integer> frontierBatches, long frontierTokens, List<Long> frontierSeeds, int frontierCap,
-            int stabilitySteps, List<Integer> stabilityExponents, List<Long> stabilitySeeds,
-            int archSteps, List<Long> archSeeds, double factor, int cap, double delta) {}
+            String name, int seqLen, int batch, List<Integer> budgets, int armBudgets, int tunedBudgets, List<Size> sizes,
+            Grid muon, Grid adamw, List<Double> nonMatrix, double nonMatrixDefault, long tuningSeed, List<Long> seeds, int evalWindows,
+            int evals, List<Integer> frontierBatches, int frontierBudget, List<Double> frontierLrFactors, List<Long> frontierSeeds,
+            int frontierEvals, List<Integer> stabilityMultipliers, List<Double> stabilityClips, List<Long> stabilitySeeds, double clip) {
 
+        public Grid grid(Arm a) {
+            return a == Arm.MUON ? muon : adamw;
+        }
+
+        /** The budgets (indices) an arm trains. */
+        public int budgetsOf(Arm a) {
+            return a == Arm.ADAMW ? budgets.size() : armBudgets;
+        }
+
+        public long tokens(int steps) {
+            return (long) steps * batch * seqLen;
+        }
+
+        public Size size(String name) {
+            return sizes.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+        }
+    }
+
+    private static final List<Double> MUON_LR = List.of(0.01, 0.02, 0.04, 0.08, 0.16);
+    /** AdamW's reaches one rate further up: at 100 steps of size S its optimum sat on 0.016, the edge of the first grid. */
+    private static final List<Double> ADAMW_LR = List.of(1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2);
+    /**
+     * Weight-decay grids. Decay is multiplied by the parameter's rate, so what regularises is lr x wd
+     * (the shrink per step): Muon's grid spans 2.5e-4 to 6.4e-2 of it, AdamW's 1e-4 to 5.1e-2, both
+     * including the usual wd = 0.1.
+     */
+    private static final List<Double> MUON_WD = List.of(0.025, 0.1, 0.4);
+    private static final List<Double> ADAMW_WD = List.of(0.1, 0.4, 1.6);
+
+    /** The full study: sizes S, M, L; budgets 100-800 steps of 16 x 128 tokens (0.2M-1.6M tokens), AdamW also 1600 steps. */
     public static Settings full() {
-        return new Settings("full", 128, 16, 300, 20, 128, List.of(1L, 2L, 3L), List.of(4, 8, 16, 32), 300L * 16 * 128, List.of(1L, 2L), 5,
-                100, List.of(-3, -2, -1, 0, 1, 2, 3), List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), 300, List.of(1L, 2L, 3L), 2, 7, 0.01);
+        return new Settings("horizon", 128, 16, List.of(100, 200, 400, 800, 1600), 4, 2,
+                List.of(new Size("S", 2, 64, 4), new Size("M", 2, 128, 4), new Size("L", 4, 128, 4)),
+                new Grid(MUON_LR, MUON_WD), new Grid(ADAMW_LR, ADAMW_WD), List.of(1e-3, 3e-3, 1e-2), 3e-3, 100L, List.of(1L, 2L, 3L, 4L),
+                128, 4, List.of(4, 8, 16, 32, 64), 2, List.of(0.5, 1.0, 2.0), List.of(1L, 2L), 16,
+                List.of(1, 4, 16, 32, 64), List.of(1.0, 0.0), List.of(1L, 2L), 1.0);
     }
 
+    /** The same report shape from small runs: budgets 40-320 steps of 8 x 64 tokens, smaller sizes and grids. */
     public static Settings quick() {
-        return new Settings("quick", 64, 8, 60, 10, 64, List.of(1L, 2L), List.of(2, 4, 8, 16), 60L * 8 * 64, List.of(1L, 2L), 4,
-                30, List.of(-2, -1, 0, 1, 2), List.of(1L, 2L), 60, List.of(1L, 2L), 2, 6, 0.01);
+        return new Settings("horizon-quick", 64, 8, List.of(40, 80, 160, 320, 640), 4, 2,
+                List.of(new Size("S", 2, 32, 2), new Size("M", 2, 64, 4)),
+                new Grid(List.of(0.02, 0.04, 0.08), List.of(0.025, 0.1)), new Grid(List.of(2e-3, 4e-3, 8e-3), List.of(0.1, 0.4)),
+                List.of(3e-3, 1e-2), 3e-3, 100L, List.of(1L, 2L, 3L, 4L), 64, 4, List.of(2, 4, 8, 16), 2, List.of(0.5, 1.0, 2.0),
+                List.of(1L, 2L), 8, List.of(1, 4, 16, 64), List.of(1.0, 0.0), List.of(1L, 2L), 1.0);
     }
 
-    /** A model size: overrides of the tiny preset (byte tokens). */
-    public record Size(String name, String model) {}
+    /**
+     * A study of seconds, for tests and the Slurm integration test: sizes of 16 and 32 wide, budgets of
+     * 8-64 steps of 4 x 32 tokens, grids of two rates; the same parts and report as the others.
+     */
+    public static Settings tiny() {
+        return new Settings("horizon-tiny", 32, 4, List.of(8, 16, 32, 64, 128), 4, 2,
+                List.of(new Size("S", 1, 16, 2), new Size("M", 1, 32, 2)),
+                new Grid(List.of(0.02, 0.04), List.of(0.1)), new Grid(List.of(4e-3, 8e-3), List.of(0.1)), List.of(3e-3, 1e-2), 3e-3, 100L,
+                List.of(1L, 2L, 3L, 4L), 16, 4, List.of(2, 4), 2, List.of(0.5, 1.0), List.of(1L, 2L), 8, List.of(1, 16), List.of(1.0, 0.0),
+                List.of(1L), 1.0);
+    }
 
-    public static final List<Size> SIZES = List.of(
-            new Size("S", "{\"n_layers\": 2, \"d_model\": 128, \"n_heads\": 4}"),
-            new Size("M", null),
-            new Size("L", "{\"n_layers\": 6, \"d_model\": 256, \"n_heads\": 8}"));
+    /** One run's settings: what the study chooses; everything else is the tiny preset's. */
+    public record RunSpec(Size size, Arm arm, int batch, int steps, int evalEvery, double lr, double wd, double nonMatrix, double clip, long seed) {}
 
-    public static final List<String> ARCHS = List.of("mha-dense", "mla-dense", "mha-moe", "mla-moe");
+    /** The training configuration of a run: the user's data and threads, the study's explicit settings. */
+    public static TrainConfig config(TrainConfig user, Settings s, RunSpec r) {
+        return user.overlay(spec(user, s, r).toString(), "study").validate();
+    }
 
-    /** One batch size x optimizer of the frontier. */
-    public record FrontierCell(int batch, String optimizer, LrSearch.Result search, List<RunSummary> runs) {}
+    /**
+     * Every training setting the study fixes, written out in full so that a run's key (a hash of
+     * this object) does not move when a default elsewhere changes.
+     */
+    public static JsonObject spec(TrainConfig user, Settings s, RunSpec r) {
+        JsonObject o = new JsonObject();
+        o.addProperty("preset", "tiny");
+        o.add("model", r.size().model());
+        o.addProperty("attention", "mha");
+        o.addProperty("ffn", "dense");
+        o.addProperty("tokenizer", "byte");
+        o.addProperty("data", user.data());
+        o.addProperty("val_fraction", 0.02);
+        o.addProperty("seq_len", s.seqLen());
+        o.addProperty("batch_size", r.batch());
+        o.addProperty("grad_accum", 1);
+        o.addProperty("steps", r.steps());
+        o.addProperty("warmup", Math.max(1, r.steps() / 10));
+        o.addProperty("schedule", "cosine");
+        o.addProperty("eval_every", r.evalEvery());
+        o.addProperty("eval_batches", Math.max(1, s.evalWindows() / r.batch()));
+        o.addProperty("optimizer", r.arm().optimizer());
+        o.addProperty("lr", r.lr());
+        o.addProperty("adamw_lr", r.arm().twoRates() ? r.nonMatrix() : r.lr());
+        o.addProperty("weight_decay", r.wd());
+        o.addProperty("clip", r.clip());
+        o.addProperty("max_bad_steps", 5);
+        o.addProperty("seed", r.seed());
+        return o;
+    }
 
-    /** One architecture x optimizer of the grid. */
-    public record ArchCell(String arch, String optimizer, double lr, List<RunSummary> runs) {}
+    /** Readable number for labels: 0.04, 1e-03 -> 0.001, 0.025. */
+    static String num(double v) {
+        return String.format(Locale.ROOT, "%.4g", v).replaceAll("\\.?0+(e|$)", "$1");
+    }
 
-    public record Result(
-            Settings settings, TrainConfig base, Map<String, Compare.Result> sizes, Map<String, Long> nonEmbedding, List<FrontierCell> frontier,
-            List<RunSummary> stability, Map<String, Double> stabilityCenters, List<ArchCell> arch, List<String> incomplete) {}
+    static String label(String prefix, RunSpec r) {
+        return String.format(Locale.ROOT, "%s-%s-lr%s-wd%s%s%s-seed%d", prefix, r.arm().id, num(r.lr()), num(r.wd()),
+                r.arm().twoRates() ? "-nm" + num(r.nonMatrix()) : "", r.clip() == 0 ? "-noclip" : "", r.seed());
+    }
 
     private Study() {}
 
-    /** The base configuration of every study run (before size, optimizer, rate, seed). */
-    public static TrainConfig base(TrainConfig user, Settings s) {
-        return user.overlay(String.format(Locale.ROOT,
-                "{\"preset\": \"tiny\", \"attention\": \"mha\", \"ffn\": \"dense\", \"tokenizer\": \"byte\", \"seq_len\": %d, \"batch_size\": %d, "
-                        + "\"steps\": %d, \"warmup\": %d, \"eval_every\": %d, \"eval_batches\": %d, \"schedule\": \"cosine\", \"grad_accum\": 1}",
-                s.seqLen(), s.batchSize(), s.steps(), s.steps() / 10, s.evalEvery(), s.evalWindows() / s.batchSize()), "study").validate();
+    /** Tokens per parameter (all parameters, embeddings included) of a budget at a size. */
+    public static double tokensPerParam(TrainConfig user, Settings s, Size size, int steps) {
+        Cost c = Cost.of(config(user, s, new RunSpec(size, Arm.ADAMW, s.batch(), steps, steps, 1e-3, 0.1, 3e-3, s.clip(), 1)));
+        return s.tokens(steps) / (double) c.totalParams();
     }
 
-    static TrainConfig sized(TrainConfig base, Size size) {
-        return size.model() == null ? base : base.overlay("{\"model\": " + size.model() + "}", "study size " + size.name());
+    /** The steps of a budget's run at a batch size with the same tokens. */
+    static int steps(Settings s, int budgetSteps, int batch) {
+        return (int) Math.max(1, (long) budgetSteps * s.batch() / batch);
     }
 
-    /** Batch size b with the same tokens per run, evaluation windows and warm-up fraction. */
-    static TrainConfig batch(TrainConfig c, Settings s, int b, long tokens, int evals) {
-        int steps = (int) Math.max(1, tokens / ((long) b * c.seqLen()));
-        return c.overlay(String.format(Locale.ROOT, "{\"batch_size\": %d, \"steps\": %d, \"warmup\": %d, \"eval_every\": %d, \"eval_batches\": %d}",
-                b, steps, steps / 10, Math.max(1, steps / evals), Math.max(1, s.evalWindows() / b)), "study frontier").validate();
-    }
-
-    /** The parts of the study, in the order they run. */
-    public static final List<String> PARTS = List.of("sizeS", "sizeM", "stability", "frontier", "sizeL", "arch");
-
-    /**
-     * How {@code --jobs 2} shares the parts: the first job trains size S and what starts from its
-     * rates (stability, frontier), then the grid (which needs size M's rates, ready long before);
-     * the second trains sizes M and L. Each job's parts keep {@link #PARTS}' order.
-     */
-    public static final List<List<String>> JOBS = List.of(List.of("sizeS", "stability", "frontier", "arch"), List.of("sizeM", "sizeL"));
-
-    /** The selected parts as one set per job (1 or 2 jobs; a job left without parts is dropped). */
-    public static List<java.util.Set<String>> split(java.util.Set<String> parts, int jobs) {
-        if (jobs == 1) {
-            return List.of(parts);
-        }
-        List<java.util.Set<String>> out = new ArrayList<>();
-        for (List<String> job : JOBS) {
-            java.util.Set<String> mine = new java.util.LinkedHashSet<>();
-            PARTS.stream().filter(p -> job.contains(p) && parts.contains(p)).forEach(mine::add);
-            if (!mine.isEmpty()) {
-                out.add(mine);
-            }
-        }
-        return out;
-    }
-
-    public static Result run(TrainConfig user, Settings s, RunCache cache, PrintStream log) throws IOException {
-        return run(user, s, cache, log, java.util.Set.copyOf(PARTS), false);
-    }
-
-    /**
-     * Runs the selected {@code parts} (the others only read what the cache holds, so that several
-     * processes can share the work: one per part, all writing to the same summaries).
-     */
-    public static Result run(TrainConfig user, Settings s, RunCache cache, PrintStream log, java.util.Set<String> parts, boolean reportOnly)
-            throws IOException {
-        TrainConfig base = base(user, s);
-        List<String> incomplete = new ArrayList<>();
-        Compare.Protocol p = new Compare.Protocol(List.of(0.01, 0.02, 0.04), List.of(1e-3, 2e-3, 4e-3), s.factor(), s.cap(), s.delta());
-        Map<String, Compare.Result> sizes = new LinkedHashMap<>();
-        Map<String, Long> nonEmb = new LinkedHashMap<>();
-        List<FrontierCell> frontier = new ArrayList<>();
-        List<RunSummary> stability = new ArrayList<>();
-        Map<String, Double> centers = new LinkedHashMap<>();
-        List<ArchCell> arch = new ArrayList<>();
-        // the order favours what the others need: size S (frontier and stability start from its rates), M (the grid's rates)
-        for (Size size : List.of(SIZES.get(0), SIZES.get(1))) {
-            cache.offline(reportOnly || !parts.contains("size" + size.name()));
-            sizeRun(base, size, s, p, cache, log, sizes, nonEmb, incomplete);
-        }
-        Compare.Result small = sizes.get("S");
-        if (small != null) {
-            cache.offline(reportOnly || !parts.contains("stability"));
-            stability(sized(base, SIZES.get(0)), s, small, cache, log, stability, centers, incomplete);
-            cache.offline(reportOnly || !parts.contains("frontier"));
-            frontier(sized(base, SIZES.get(0)), s, small, cache, log, frontier, incomplete);
-        } else {
-            incomplete.add("stability and frontier: wait for size S's tuning");
-        }
-        cache.offline(reportOnly || !parts.contains("sizeL"));
-        sizeRun(base, SIZES.get(2), s, p, cache, log, sizes, nonEmb, incomplete);
-        Compare.Result mid = sizes.get("M");
-        if (mid == null && !reportOnly) { // another process (study --jobs 2) may have finished size M meanwhile
-            cache.offline(true);
-            List<String> still = new ArrayList<>();
-            sizeRun(base, SIZES.get(1), s, p, cache, log, sizes, nonEmb, still);
-            mid = sizes.get("M");
-            if (mid != null) {
-                incomplete.removeIf(x -> x.startsWith("size M"));
-            }
-        }
-        if (mid != null) {
-            cache.offline(reportOnly || !parts.contains("arch"));
-            archGrid(base, s, mid, cache, log, arch, incomplete);
-        } else {
-            incomplete.add("architecture grid: waits for size M's tuning");
-        }
-        for (Size size : SIZES) {
-            nonEmb.putIfAbsent(size.name(), Cost.of(sized(base, size)).nonEmbeddingParams());
-        }
-        return new Result(s, base, sizes, nonEmb, frontier, stability, centers, arch, incomplete);
-    }
-
-    private static void sizeRun(TrainConfig base, Size size, Settings s, Compare.Protocol p, RunCache cache, PrintStream log,
-            Map<String, Compare.Result> sizes, Map<String, Long> nonEmb, List<String> incomplete) throws IOException {
-        TrainConfig c = sized(base, size);
-        nonEmb.put(size.name(), Cost.of(c).nonEmbeddingParams());
-        log.printf("study: size %s (%,d non-embedding parameters)%n", size.name(), nonEmb.get(size.name()));
-        try {
-            sizes.put(size.name(), Compare.run(c, p, s.seeds(), "size" + size.name() + "-", cache, log));
-        } catch (RunCache.NotCached e) {
-            incomplete.add("size " + size.name() + ": not finished (next run: " + e.getMessage() + ")");
-        }
-    }
-
-    private static void stability(TrainConfig c, Settings s, Compare.Result small, RunCache cache, PrintStream log, List<RunSummary> out,
-            Map<String, Double> centers, List<String> incomplete) throws IOException {
-        TrainConfig sc = c.overlay(String.format(Locale.ROOT, "{\"steps\": %d, \"warmup\": %d, \"eval_every\": %d}", s.stabilitySteps(),
-                s.stabilitySteps() / 10, Math.max(1, s.stabilitySteps() / 5)), "study stability").validate();
-        int missing = 0;
-        log.println("study: stability grid");
-        for (String opt : new String[] {"muon", "adamw"}) {
-            double center = opt.equals("muon") ? small.muonSearch().best() : small.adamwSearch().best();
-            centers.put(opt, center);
-            for (int e : s.stabilityExponents()) {
-                double lr = center * Math.pow(2, e);
-                for (long seed : s.stabilitySeeds()) {
-                    try {
-                        out.add(cache.get(Compare.label("stab-", opt, lr, seed), Compare.arm(sc, opt, lr, seed)));
-                    } catch (RunCache.NotCached x) {
-                        missing++;
-                    }
-                }
-            }
-        }
-        if (missing > 0) {
-            incomplete.add("stability: " + missing + " of " + (out.size() + missing) + " runs not yet trained");
-        }
-    }
-
-    private static void frontier(TrainConfig c, Settings s, Compare.Result small, RunCache cache, PrintStream log, List<FrontierCell> out,
-            List<String> incomplete) throws IOException {
-        log.println("study: batch-size frontier");
-        int evals = Math.max(2, s.steps() / s.evalEvery());
-        for (int b : s.frontierBatches()) {
-            TrainConfig bc = batch(c, s, b, s.frontierTokens(), evals);
-            for (String opt : new String[] {"muon", "adamw"}) {
-                double center = opt.equals("muon") ? small.muonSearch().best() : small.adamwSearch().best();
-                Compare.Protocol p = new Compare.Protocol(List.of(center / 2, center, center * 2), List.of(center / 2, center, center * 2), s.factor(),
-                        s.frontierCap(), s.delta());
-                try {
-                    LrSearch.Result r = Compare.tune(bc, opt, opt.equals("muon") ? p.muonGrid() : p.adamwGrid(), p, s.frontierSeeds().get(0),
-                            "bs" + b + "-", cache, new ArrayList<>());
-                    List<RunSummary> runs = new ArrayList<>();
-                    for (long seed : s.frontierSeeds()) {
-                        runs.add(cache.get(Compare.label("bs" + b + "-", opt, r.best(), seed), Compare.arm(bc, opt, r.best(), seed)));
-                    }
-                    out.add(new FrontierCell(b, opt, r, runs));
-                } catch (RunCache.NotCached x) {
-                    incomplete.add("frontier: batch " + b + " " + opt + " not finished");
-                }
-            }
-        }
-    }
-
-    private static void archGrid(TrainConfig base, Settings s, Compare.Result mid, RunCache cache, PrintStream log, List<ArchCell> out,
-            List<String> incomplete) throws IOException {
-        log.println("study: architecture grid");
-        TrainConfig c = base.overlay(String.format(Locale.ROOT, "{\"steps\": %d, \"warmup\": %d}", s.archSteps(), s.archSteps() / 10), "study arch")
-                .validate();
-        int missing = 0;
-        for (String a : ARCHS) {
-            String[] af = a.split("-");
-            TrainConfig ac = c.overlay("{\"attention\": \"" + af[0] + "\", \"ffn\": \"" + af[1] + "\"}", "study arch");
-            for (String opt : new String[] {"muon", "adamw"}) {
-                double lr = opt.equals("muon") ? mid.muonSearch().best() : mid.adamwSearch().best();
-                List<RunSummary> runs = new ArrayList<>();
-                for (long seed : s.archSeeds()) {
-                    try {
-                        runs.add(cache.get(Compare.label("arch-" + a + "-", opt, lr, seed), Compare.arm(ac, opt, lr, seed)));
-                    } catch (RunCache.NotCached x) {
-                        missing++;
-                    }
-                }
-                out.add(new ArchCell(a, opt, lr, runs));
-            }
-        }
-        if (missing > 0) {
-            incomplete.add("architecture grid: " + missing + " runs not yet trained");
-        }
-    }
-
-    /** The model overrides of a size as a JSON object (null for the preset itself). */
-    static JsonObject model(Size s) {
-        return s.model() == null ? null : JsonParser.parseString(s.model()).getAsJsonObject();
+    /** Opens the plan's training text once (byte tokens), so that a bad --data fails before any run starts. */
+    public static void checkData(Plan p) {
+        io.github.muon4j.data.DataSets.open(p.user().data(), null, 0.02, io.github.muon4j.data.Tokenizers.byName("byte"),
+                io.github.muon4j.data.DataSets.defaultCacheDir(), null);
     }
 }

@@ -1,373 +1,690 @@
 package io.github.muon4j.experiment;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
-import io.github.muon4j.report.BarChart;
-import io.github.muon4j.report.LinePlot;
+import com.google.gson.JsonPrimitive;
+import io.github.muon4j.experiment.Plan.Optimum;
+import io.github.muon4j.experiment.Study.Arm;
+import io.github.muon4j.experiment.Study.RunSpec;
+import io.github.muon4j.experiment.Study.Settings;
+import io.github.muon4j.experiment.Study.Size;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
+import java.util.TreeMap;
 
-/** REPORT.md, plots and summary.json of a {@link Study.Result}, computed from the run summaries only. */
+/**
+ * The study's report, rebuilt from the run summaries alone: REPORT.md, summary.json and the figures
+ * ({@link StudyFigures}). Both text files are deterministic (no times, no machine names; numbers from
+ * the summaries through StrictMath), so {@code --report-only} on the committed summaries reproduces
+ * them byte for byte; wall times and load averages, which depend on the machine, go to TIMING.md.
+ */
 public final class StudyReport {
 
-    private StudyReport() {}
+    /** The report's text and the --json line. */
+    public record Output(String report, String json) {}
 
-    /** Where a cell's seed-mean curve reaches a target, with a bootstrap interval over seeds. */
-    public record FrontierPoint(int batch, String optimizer, double lr, double steps, Stats.Interval stepsCi, double tokens, Stats.Interval tokensCi,
-            boolean reached, int runs) {}
+    static final Gson PRETTY = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
+    static final Gson LINE = new GsonBuilder().serializeNulls().create();
 
-    /** The frontier's target: the highest seed-mean final loss among its cells, so every cell's mean curve reaches it. */
-    public static double frontierTarget(List<Study.FrontierCell> cells) {
-        double t = Double.NEGATIVE_INFINITY;
-        for (Study.FrontierCell c : cells) {
-            double[] fin = c.runs().stream().filter(r -> !r.diverged()).mapToDouble(RunSummary::finalValLoss).toArray();
-            if (fin.length > 0) {
-                t = Math.max(t, Stats.mean(fin));
-            }
+    /** The finished scoring runs of one arm at one budget, with the rates they used. */
+    record ArmRuns(Optimum rates, List<RunSummary> runs, int seeds) {
+        boolean complete() {
+            return rates != null && runs.size() == seeds;
         }
-        return t;
+
+        double[] finals() {
+            return runs.stream().mapToDouble(RunSummary::finalValLoss).toArray();
+        }
     }
 
-    public static List<FrontierPoint> frontier(List<Study.FrontierCell> cells, double target) {
-        List<FrontierPoint> out = new ArrayList<>();
-        for (Study.FrontierCell c : cells) {
-            List<RunSummary> ok = c.runs().stream().filter(r -> !r.diverged()).toList();
-            if (ok.isEmpty()) {
-                continue;
-            }
-            int n = ok.stream().mapToInt(r -> r.valLoss().length).min().orElse(0);
-            double[][] v = ok.stream().map(r -> Arrays.copyOf(r.valLoss(), n)).toArray(double[][]::new);
-            RunSummary like = ok.get(0);
-            double[] one = {0};
-            double[] res = new double[2];
-            Stats.Interval[] ci = new Stats.Interval[2];
-            for (int k = 0; k < 2; k++) {
-                final int kk = k;
-                ci[k] = Stats.bootstrap(v, new double[][] {one}, (a, b) -> {
-                    ToTarget.Reach r = ToTarget.reach(like, meanOf(a, n), new double[n], target);
-                    return r.reached() ? (kk == 0 ? r.steps() : r.tokens()) : Double.POSITIVE_INFINITY;
-                }, 7L);
-                ToTarget.Reach r = ToTarget.reach(like, meanOf(v, n), new double[n], target);
-                res[k] = r.reached() ? (k == 0 ? r.steps() : r.tokens()) : Double.POSITIVE_INFINITY;
-            }
-            if (ok.size() < 2) {
-                ci[0] = ci[1] = new Stats.Interval(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
-            }
-            out.add(new FrontierPoint(c.batch(), c.optimizer(), c.search().best(), res[0], ci[0], res[1], ci[1], Double.isFinite(res[0]), ok.size()));
-        }
-        return out;
+    /** One size x budget of the headline: the speedups against both AdamW baselines. */
+    record Cell(Size size, int budget, long tokens, ArmRuns muon, ArmRuns adamw, ArmRuns adamw1, Horizon.Estimate data, Horizon.Estimate flops,
+            Horizon.Paired paired, Horizon.Estimate data1, Horizon.Estimate flops1) {}
+
+    private final Plan plan;
+    private final Settings s;
+    private final Plan.Lookup l;
+    private final StringBuilder md = new StringBuilder();
+
+    private StudyReport(Plan plan, RunStore store) {
+        this.plan = plan;
+        this.s = plan.settings();
+        this.l = Shard.lookup(plan, store);
     }
 
-    static double[] meanOf(double[][] v, int n) {
-        double[] m = new double[n];
-        for (double[] r : v) {
-            for (int i = 0; i < n; i++) {
-                m[i] += r[i] / v.length;
-            }
-        }
-        return m;
+    public static Output write(Plan plan, RunStore store, Path dir, String command) throws IOException {
+        store.refresh();
+        Files.createDirectories(dir);
+        return new StudyReport(plan, store).build(store, dir, command);
     }
 
-    /** All run summaries the result uses (each once). */
-    static List<RunSummary> allRuns(Study.Result r) {
-        Set<String> seen = new LinkedHashSet<>();
-        List<RunSummary> out = new ArrayList<>();
-        List<RunSummary> all = new ArrayList<>();
-        r.sizes().values().forEach(c -> {
-            all.addAll(c.sweep());
-            all.addAll(c.muon());
-            all.addAll(c.adamw());
-        });
-        r.frontier().forEach(f -> all.addAll(f.runs()));
-        all.addAll(r.stability());
-        r.arch().forEach(a -> all.addAll(a.runs()));
-        for (RunSummary s : all) {
-            if (seen.add(s.key())) {
-                out.add(s);
+    // ---- gathering ----
+
+    ArmRuns arm(Size z, Arm a, int b) {
+        Optimum o = plan.optimum(l, z, a, b);
+        List<RunSummary> runs = new ArrayList<>();
+        if (o != null) {
+            for (long seed : s.seeds()) {
+                RunSummary r = l.get(plan.scoreSpec(o, z, a, b, seed));
+                if (r != null) {
+                    runs.add(r);
+                }
+            }
+        }
+        return new ArmRuns(o, runs, s.seeds().size());
+    }
+
+    /** The tokens of the budgets an arm trains. */
+    double[] budgetTokens(Arm a) {
+        return s.budgets().stream().limit(s.budgetsOf(a)).mapToDouble(x -> (double) s.tokens(x)).toArray();
+    }
+
+    /** Per seed, an arm's final losses at every budget (null unless every budget and seed is finished). */
+    double[][] ladder(Size z, Arm a) {
+        int nb = s.budgetsOf(a), ns = s.seeds().size();
+        double[][] out = new double[ns][nb];
+        for (int b = 0; b < nb; b++) {
+            ArmRuns r = arm(z, a, b);
+            if (!r.complete()) {
+                return null;
+            }
+            for (int k = 0; k < ns; k++) {
+                out[k][b] = r.runs().get(k).finalValLoss();
             }
         }
         return out;
     }
 
-    static String f(String fmt, Object... a) {
-        return String.format(Locale.ROOT, fmt, a);
+    List<Cell> cells(Size z) {
+        List<Cell> out = new ArrayList<>();
+        double[] d = budgetTokens(Arm.MUON), dRef = budgetTokens(Arm.ADAMW), dRef1 = budgetTokens(Arm.ADAMW1);
+        double[][] ref = ladder(z, Arm.ADAMW), ref1 = ladder(z, Arm.ADAMW1);
+        for (int b = 0; b < s.armBudgets(); b++) {
+            ArmRuns m = arm(z, Arm.MUON, b), a = arm(z, Arm.ADAMW, b), a1 = arm(z, Arm.ADAMW1, b);
+            Horizon.Estimate data = null, flops = null, data1 = null, flops1 = null;
+            Horizon.Paired paired = null;
+            if (m.complete()) {
+                RunSummary r0 = m.runs().get(0);
+                double muonFlops = r0.cost().totalFlops(s.budgets().get(b), d[b]);
+                if (ref != null && !a.runs().isEmpty()) {
+                    double perToken = a.runs().get(0).cost().modelFlopsPerToken();
+                    data = Horizon.estimate(dRef, ref, m.finals(), d[b], 1);
+                    flops = Horizon.scaled(data, perToken * d[b] / muonFlops);
+                    paired = Horizon.paired(dRef, ref, m.finals(), d[b]);
+                }
+                if (ref1 != null && !a1.runs().isEmpty()) {
+                    double perToken = a1.runs().get(0).cost().modelFlopsPerToken();
+                    data1 = Horizon.estimate(dRef1, ref1, m.finals(), d[b], 1);
+                    flops1 = Horizon.scaled(data1, perToken * d[b] / muonFlops);
+                }
+            }
+            out.add(new Cell(z, b, s.tokens(s.budgets().get(b)), m, a, a1, data, flops, paired, data1, flops1));
+        }
+        return out;
     }
 
-    public static JsonObject write(Study.Result r, Path dir, String command) throws IOException {
-        StringBuilder b = new StringBuilder();
-        JsonObject json = new JsonObject();
-        Study.Settings s = r.settings();
-        // the header counts every stored summary, including those of parts that are not finished
-        List<RunSummary> runs = new ArrayList<>(allRuns(r));
-        Set<String> have = new java.util.HashSet<>(runs.stream().map(RunSummary::key).toList());
-        Path stored = dir.resolve("runs");
-        if (java.nio.file.Files.isDirectory(stored)) {
-            try (var files = java.nio.file.Files.list(stored)) {
-                for (Path q : files.filter(x -> x.toString().endsWith(".json")).sorted().toList()) {
-                    RunSummary x = RunSummary.fromJson(java.nio.file.Files.readString(q));
-                    if (have.add(x.key())) {
-                        runs.add(x);
+    // ---- the report ----
+
+    private Output build(RunStore store, Path dir, String command) throws IOException {
+        int finished = Shard.finished(plan, store);
+        int total = plan.slots().size();
+        StudyFigures fig = new StudyFigures(dir);
+        JsonObject summary = new JsonObject();
+        summary.addProperty("study", s.name());
+        summary.addProperty("command", command);
+        summary.addProperty("runs_planned", total);
+        summary.addProperty("runs_finished", finished);
+        JsonArray speedup = new JsonArray(), speedup1 = new JsonArray();
+
+        h1("Muon vs AdamW, horizon-matched (" + s.name() + ")");
+        p("Command: `" + command + "`; rebuilt from the run summaries in `runs/` by `" + command + " --report-only`.");
+        p(String.format(Locale.ROOT, "Progress: **%d of %d runs finished**%s.", finished, total, finished == total ? "" : " (the tables below cover "
+                + "what has finished; a section waiting for runs says so)"));
+        progress(store);
+        method();
+        sizesTable();
+
+        h2("1. Speedup at each data budget");
+        p("Speedup of Muon over AdamW at budget D = D_AdamW(L_Muon(D)) / D: the data AdamW (two rates, tuned) needs to reach Muon's "
+                + "final loss at D, over D. **Headline: AdamW's data read by linear interpolation in (log D, loss) between its own budgets** "
+                + "(seed-mean losses); where Muon's loss lies outside AdamW's ladder the fitted L(D) = E + A D^-a over AdamW's four "
+                + "budgets stands in, and the cell is marked *extrapolated*. Compute: AdamW's model FLOPs at D_AdamW over Muon's model "
+                + "+ Newton-Schulz FLOPs at D. Intervals: 95% percentile bootstrap, Muon's " + s.seeds().size() + " seeds and AdamW's "
+                + s.seeds().size() + " seeds (each seed's whole ladder as one unit) resampled independently, every resample enumerated. "
+                + "Paired: seed k's Muon loss against seed k's own AdamW ladder (interpolation only; a seed outside its ladder is "
+                + "counted and shown as a bound).");
+        md.append("| size | D (tokens) | tokens/param | Muon loss | AdamW loss | **data speedup** [95%] | **FLOPs speedup** [95%] | fitted-law data "
+                + "speedup | paired per seed | vs one-rate AdamW: data [95%] | Muon lr, wd, nm | AdamW lr, wd, nm | one-rate AdamW lr, wd |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        Map<String, List<Cell>> bySize = new LinkedHashMap<>();
+        for (Size z : s.sizes()) {
+            List<Cell> cs = cells(z);
+            bySize.put(z.name(), cs);
+            for (Cell c : cs) {
+                row(c);
+                if (c.data() != null) {
+                    speedup.add(jsonRow(c, c.data(), c.flops(), c.adamw()));
+                }
+                if (c.data1() != null) {
+                    speedup1.add(jsonRow(c, c.data1(), c.flops1(), c.adamw1()));
+                }
+            }
+        }
+        md.append('\n');
+        p("*extrapolated*: Muon's loss lies beyond AdamW's largest budget (or above its smallest budget's loss), so the number comes from the "
+                + "fitted law, not from a trained AdamW run; what the trained ladder alone says is given beside it (a bound), and the fitted "
+                + "law is unreliable far outside the ladder (its intervals show it). `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
+                + "sits on the edge of its tuning grid. Rates at budgets beyond the second are the transfer rule's (see 3).");
+        fig.speedup(bySize, s);
+        img("speedup", "data speedup per size and budget");
+        summary.add("speedup", speedup);
+        summary.add("speedup_vs_one_rate_adamw", speedup1);
+
+        h2("2. Per size");
+        JsonObject sizes = new JsonObject();
+        for (Size z : s.sizes()) {
+            sizes.add(z.name(), sizeSection(z, bySize.get(z.name()), fig));
+        }
+        summary.add("sizes", sizes);
+
+        h2("3. Tuning and the transfer rule");
+        summary.add("tuning", tuning());
+
+        h2("4. Batch-size frontier (size " + s.sizes().get(0).name() + ")");
+        summary.add("frontier", new Frontier(plan, l).write(md, fig));
+
+        h2("5. Stability");
+        summary.add("stability", stability(fig));
+
+        String report = md.toString();
+        RunStore.write(dir.resolve("REPORT.md"), report);
+        RunStore.write(dir.resolve("summary.json"), PRETTY.toJson(summary) + "\n");
+        RunStore.write(dir.resolve("TIMING.md"), timing(store, command));
+        JsonObject line = new JsonObject();
+        line.addProperty("study", s.name());
+        line.addProperty("runs_finished", finished);
+        line.addProperty("runs_planned", total);
+        line.add("speedup", speedup);
+        return new Output(report, LINE.toJson(line));
+    }
+
+    /** Finished runs per size and part of the plan. */
+    private void progress(RunStore store) {
+        Map<String, int[]> counts = new LinkedHashMap<>();
+        for (Plan.Slot slot : plan.slots()) {
+            String group = slot.id().substring(0, slot.id().indexOf('/')) + " " + slot.part();
+            int[] c = counts.computeIfAbsent(group, k -> new int[2]);
+            Plan.Run r = plan.resolve(slot, l);
+            c[0] += r != null && l.get(r.spec()) != null ? 1 : 0;
+            c[1]++;
+        }
+        md.append("| size and part | runs finished |\n|---|---|\n");
+        for (var e : counts.entrySet()) {
+            md.append(String.format(Locale.ROOT, "| %s | %d of %d |%n", e.getKey(), e.getValue()[0], e.getValue()[1]));
+        }
+        md.append('\n');
+    }
+
+    private void method() {
+        h2("Method");
+        int last = s.budgets().get(s.armBudgets() - 1);
+        p(String.format(Locale.ROOT, "Data: %s, byte tokens, 2%% held out; every evaluation scores the same %d held-out windows of %d tokens. "
+                        + "Budgets: %s optimizer steps of %d x %d tokens (%s tokens), a geometric ladder spanning %dx; the reference, AdamW "
+                        + "with two rates, also trains %s steps, so that its ladder reaches past Muon's largest budget. Every run is a whole "
+                        + "schedule ending at its budget: linear warm-up over the first 10%% of steps, cosine decay to 10%% of the peak at the "
+                        + "last step, gradient clipping at %s; %d evaluations per run, the last at the end. Only final losses enter the "
+                        + "speedups; no run is read mid-schedule for them.",
+                plan.user().data() == null ? "the built-in corpus (English Europarl)" : "`" + plan.user().data() + "`", s.evalWindows(), s.seqLen(),
+                s.budgets().subList(0, s.armBudgets()), s.batch(), s.seqLen(), fmtTokens(budgetTokens(Arm.MUON)), last / s.budgets().get(0),
+                s.budgets().subList(s.armBudgets(), s.budgets().size()), num(s.clip()), s.evals()));
+        p(String.format(Locale.ROOT, "Arms: **Muon** (hidden matrices; AdamW for embedding, head and norms at its own rate `nm`), **AdamW** "
+                        + "with two rates (hidden matrices `lr`, the rest `nm`, searched separately as in Muon's run) and **AdamW with one rate** "
+                        + "for every parameter (the usual baseline). Weight decay is decoupled and multiplied by each parameter's own rate, so "
+                        + "the same number is not the same regularisation in two arms: it is searched per arm. Muon: Nesterov momentum 0.95, "
+                        + "5 Newton-Schulz steps, Keller Jordan's scaling; AdamW betas (0.9, 0.95), eps 1e-8 (warm-up and beta2 are tuned for "
+                        + "neither arm)."));
+        p(String.format(Locale.ROOT, "Tuning (fixed grids, on seed %d, which is never a scoring seed): at each of the %d smallest budgets and "
+                        + "each size, every arm's matrix rate x weight decay (Muon lr %s x wd %s; both AdamW arms lr %s x wd %s) at nm = %s; "
+                        + "then, at each two-rate arm's best (lr, wd), nm in %s. A diverged run (loss above the loss at step 1, or "
+                        + "non-finite) scores +infinity. Larger budgets use the last tuned budget's rates with wd scaled by steps_tuned / "
+                        + "steps (lr x wd x steps constant); the rule is checked at the largest budget (section 3). Scoring: seeds %s at "
+                        + "every budget.",
+                s.tuningSeed(), s.tunedBudgets(), nums(s.muon().lr()), nums(s.muon().wd()), nums(s.adamw().lr()), nums(s.adamw().wd()),
+                num(s.nonMatrixDefault()), nums(s.nonMatrix()), s.seeds()));
+    }
+
+    private void sizesTable() {
+        md.append("| size | layers x width (heads) | parameters (all, embeddings included) | non-embedding | tokens per parameter at each budget |\n");
+        md.append("|---|---|---|---|---|\n");
+        for (Size z : s.sizes()) {
+            Cost c = Cost.of(Study.config(plan.user(), s, new RunSpec(z, Arm.ADAMW, s.batch(), 1, 1, 1e-3, 0.1, 3e-3, s.clip(), 1)));
+            StringBuilder tpp = new StringBuilder();
+            for (int b : s.budgets()) {
+                tpp.append(tpp.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", s.tokens(b) / (double) c.totalParams()));
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %d x %d (%d) | %,d | %,d | %s |%n", z.name(), z.layers(), z.dModel(), z.heads(), c.totalParams(),
+                    c.nonEmbeddingParams(), tpp));
+        }
+        md.append('\n');
+        p("Tokens per parameter count every parameter, embeddings and head included.");
+    }
+
+    private void row(Cell c) {
+        double[] m = c.muon().finals(), a = c.adamw().finals();
+        String mr = rates(c.muon().rates(), true), ar = rates(c.adamw().rates(), true), a1 = rates(c.adamw1().rates(), false);
+        String data = c.data() == null ? "waits for runs" : est(c.data());
+        String flops = c.flops() == null ? "" : est(c.flops());
+        String fitted = c.data() == null ? "" : ratio(c.data().fitted());
+        String paired = c.paired() == null ? "" : paired(c.paired());
+        String one = c.data1() == null ? "" : est(c.data1());
+        md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", c.size().name(),
+                fmtInt(c.tokens()), tpp(c.size(), c.tokens()), loss(m, c.muon().seeds()), loss(a, c.adamw().seeds()), data, flops, fitted, paired, one,
+                mr, ar, a1));
+    }
+
+    double tpp(Size z, long tokens) {
+        Cost c = Cost.of(Study.config(plan.user(), s, new RunSpec(z, Arm.ADAMW, s.batch(), 1, 1, 1e-3, 0.1, 3e-3, s.clip(), 1)));
+        return tokens / (double) c.totalParams();
+    }
+
+    private JsonObject jsonRow(Cell c, Horizon.Estimate data, Horizon.Estimate flops, ArmRuns ref) {
+        JsonObject o = new JsonObject();
+        o.addProperty("size", c.size().name());
+        o.addProperty("budget_tokens", c.tokens());
+        o.add("data_speedup", jnum(data.value()));
+        o.add("data_speedup_ci95", pair(data.ci()));
+        o.add("flops_speedup", jnum(flops.value()));
+        o.add("flops_speedup_ci95", pair(flops.ci()));
+        o.addProperty("extrapolated", data.extrapolated());
+        o.addProperty("extrapolated_side", data.position() > 0 ? "beyond the largest budget" : data.position() < 0 ? "below the smallest budget" : "none");
+        o.add("data_speedup_ladder_bound", data.extrapolated() ? jnum(data.bound()) : JsonNull.INSTANCE);
+        Optimum mo = c.muon().rates(), ao = ref.rates();
+        o.add("muon_lr", jnum(mo.lr()));
+        o.add("muon_wd", jnum(mo.wd()));
+        o.add("adamw_lr", jnum(ao.lr()));
+        o.add("adamw_wd", jnum(ao.wd()));
+        o.add("muon_nonmatrix_lr", jnum(mo.nonMatrix()));
+        o.add("adamw_nonmatrix_lr", jnum(ao.nonMatrix()));
+        o.add("data_speedup_fitted_law", jnum(data.fitted()));
+        o.add("muon_loss", jnum(Stats.mean(c.muon().finals())));
+        o.add("adamw_loss", jnum(Stats.mean(ref.finals())));
+        o.add("tokens_per_param", jnum(tpp(c.size(), c.tokens())));
+        if (ref == c.adamw() && c.paired() != null) {
+            JsonArray pr = new JsonArray();
+            for (int k = 0; k < c.paired().ratios().length; k++) {
+                JsonObject e = new JsonObject();
+                e.addProperty("seed", s.seeds().get(k));
+                e.add("data_speedup", jnum(c.paired().ratios()[k]));
+                e.addProperty("bound", c.paired().position()[k] == 0 ? "none" : c.paired().position()[k] > 0 ? "at least" : "at most");
+                pr.add(e);
+            }
+            o.add("paired", pr);
+        }
+        return o;
+    }
+
+    private JsonObject sizeSection(Size z, List<Cell> cells, StudyFigures fig) throws IOException {
+        JsonObject out = new JsonObject();
+        h3("Size " + z.name());
+        md.append("| final validation loss, mean [95% t interval] over seeds " + s.seeds() + " | ");
+        for (int b : s.budgets()) {
+            md.append(fmtInt(s.tokens(b))).append(" tokens | ");
+        }
+        md.append('\n').append("|---|".repeat(1)).append("---|".repeat(s.budgets().size())).append('\n');
+        Map<Arm, double[][]> ladders = new LinkedHashMap<>();
+        for (Arm a : Arm.values()) {
+            md.append("| ").append(a.title).append(" | ");
+            JsonArray la = new JsonArray();
+            for (int b = 0; b < s.budgets().size(); b++) {
+                if (b >= s.budgetsOf(a)) {
+                    md.append("— | ");
+                    continue;
+                }
+                ArmRuns r = arm(z, a, b);
+                md.append(loss(r.finals(), r.seeds())).append(" | ");
+                JsonArray seeds = new JsonArray();
+                for (RunSummary x : r.runs()) {
+                    seeds.add(jnum(x.finalValLoss()));
+                }
+                la.add(seeds);
+            }
+            md.append('\n');
+            out.add("final_loss_" + a.id, la);
+            ladders.put(a, ladder(z, a));
+        }
+        md.append('\n');
+        JsonObject fits = new JsonObject();
+        for (Arm a : Arm.values()) {
+            double[][] lad = ladders.get(a);
+            double[] d = budgetTokens(a);
+            if (lad != null) {
+                PowerLaw f = PowerLaw.fit(d, Horizon.columnMeans(lad));
+                md.append(String.format(Locale.ROOT, "- %s: fitted L(D) = %.4f + %.4g D^-%.4f (residual sum of squares %.2e over %d budgets)%n", a.title,
+                        f.e(), f.a(), f.alpha(), f.rss(), d.length));
+                JsonObject fo = new JsonObject();
+                fo.add("E", jnum(f.e()));
+                fo.add("A", jnum(f.a()));
+                fo.add("alpha", jnum(f.alpha()));
+                fits.add(a.id, fo);
+            }
+        }
+        out.add("fitted_law", fits);
+        md.append('\n');
+        fig.lossVsData(z, this, ladders);
+        img(z.name() + "-loss_vs_data", "final loss vs data, size " + z.name());
+        if (ladders.get(Arm.MUON) != null && ladders.get(Arm.ADAMW) != null) {
+            List<double[]> lm = Horizon.lossMatched(budgetTokens(Arm.ADAMW), Horizon.columnMeans(ladders.get(Arm.ADAMW)), budgetTokens(Arm.MUON),
+                    Horizon.columnMeans(ladders.get(Arm.MUON)), 25);
+            JsonArray arr = new JsonArray();
+            for (double[] p : lm) {
+                JsonArray e = new JsonArray();
+                e.add(jnum(p[0]));
+                e.add(jnum(p[1]));
+                arr.add(e);
+            }
+            out.add("loss_matched_speedup", arr);
+            if (!lm.isEmpty()) {
+                p(String.format(Locale.ROOT, "Loss-matched: over the losses both ladders reach (%.3f to %.3f), AdamW needs %.2f-%.2fx Muon's data "
+                                + "(each arm's data read off its own ladder by log-data interpolation).",
+                        lm.get(lm.size() - 1)[0], lm.get(0)[0], lm.stream().mapToDouble(x -> x[1]).min().orElse(Double.NaN),
+                        lm.stream().mapToDouble(x -> x[1]).max().orElse(Double.NaN)));
+                fig.lossMatched(z, lm);
+                img(z.name() + "-loss_matched", "loss-matched speedup, size " + z.name());
+            }
+        }
+        int lastB = s.armBudgets() - 1;
+        if (fig.curves(z, this, lastB)) {
+            img(z.name() + "-curves", "validation curves at the largest budget, size " + z.name());
+        }
+        return out;
+    }
+
+    private JsonObject tuning() {
+        JsonObject out = new JsonObject();
+        p("Final validation loss of every tuning run (seed " + s.tuningSeed() + "); **bold**: the grid's optimum; ∞: diverged; *edge*: the "
+                + "optimum sits on the grid's edge (a wider grid might find a better point there).");
+        for (Size z : s.sizes()) {
+            JsonObject zo = new JsonObject();
+            for (int b = 0; b < s.tunedBudgets(); b++) {
+                int steps = s.budgets().get(b);
+                for (Arm a : Arm.values()) {
+                    Study.Grid g = s.grid(a);
+                    Optimum o = plan.tuned(l, z, a, b);
+                    md.append(String.format(Locale.ROOT, "**%s, %s, %s tokens** (lr rows x wd columns, nm = %s)%s%n%n", z.name(), a.title,
+                            fmtInt(s.tokens(steps)), num(s.nonMatrixDefault()), o == null ? " (waits for runs)" : ""));
+                    md.append("| lr \\ wd |");
+                    for (double wd : g.wd()) {
+                        md.append(' ').append(num(wd)).append(" |");
+                    }
+                    md.append('\n').append("|---|").append("---|".repeat(g.wd().size())).append('\n');
+                    for (double lr : g.lr()) {
+                        md.append("| ").append(num(lr)).append(" |");
+                        for (double wd : g.wd()) {
+                            RunSummary r = l.get(plan.tuneSpec(z, a, b, lr, wd, s.nonMatrixDefault()));
+                            String v = r == null ? "..." : Plan.diverged(r) ? "∞" : String.format(Locale.ROOT, "%.4f", r.finalValLoss());
+                            boolean best = o != null && o.lr() == lr && o.wd() == wd;
+                            md.append(' ').append(best ? "**" + v + "**" : v).append(" |");
+                        }
+                        md.append('\n');
+                    }
+                    md.append('\n');
+                    if (a.twoRates() && o != null) {
+                        StringBuilder nm = new StringBuilder();
+                        for (double v : s.nonMatrix()) {
+                            RunSummary r = l.get(plan.tuneSpec(z, a, b, o.lr(), o.wd(), v));
+                            nm.append(nm.length() == 0 ? "" : ", ").append(num(v)).append(": ").append(r == null ? "..."
+                                    : Plan.diverged(r) ? "∞" : String.format(Locale.ROOT, "%.4f", r.finalValLoss()));
+                        }
+                        md.append("Non-matrix rate at (lr ").append(num(o.lr())).append(", wd ").append(num(o.wd())).append("): ").append(nm)
+                                .append("; chosen ").append(num(o.nonMatrix())).append(o.nmEdge() ? " (*edge*)" : "").append(".\n\n");
+                    }
+                    if (o != null) {
+                        md.append(String.format(Locale.ROOT, "Chosen: lr %s%s, wd %s%s%s.%n%n", num(o.lr()), o.lrEdge() ? " (*edge*)" : "", num(o.wd()),
+                                o.wdEdge() ? " (*edge*)" : "", a.twoRates() ? ", nm " + num(o.nonMatrix()) : ""));
+                        JsonObject jo = new JsonObject();
+                        jo.add("lr", jnum(o.lr()));
+                        jo.add("wd", jnum(o.wd()));
+                        jo.add("nonmatrix_lr", jnum(o.nonMatrix()));
+                        jo.addProperty("lr_edge", o.lrEdge());
+                        jo.addProperty("wd_edge", o.wdEdge());
+                        jo.addProperty("nonmatrix_edge", o.nmEdge());
+                        zo.add(a.id + "@" + s.tokens(steps), jo);
                     }
                 }
             }
+            transfer(z, zo);
+            out.add(z.name(), zo);
         }
-        double wall = runs.stream().mapToDouble(RunSummary::wallSeconds).sum();
-        double[] loads = runs.stream().flatMapToDouble(x -> Arrays.stream(x.loadAvg())).filter(Double::isFinite).toArray();
-        String first = runs.stream().map(RunSummary::finished).min(String::compareTo).orElse("-");
-        String last = runs.stream().map(RunSummary::finished).max(String::compareTo).orElse("-");
-        b.append("# Muon vs AdamW: the study (").append(s.name()).append(")\n\n");
-        b.append(f("Command: `%s`. Every number below is computed from the run summaries in this directory (one JSON per run; "
-                + "`./muon4j study%s --report-only` regenerates this report from them without training).%n%n", command,
-                s.name().equals("quick") ? " --quick" : ""));
-        b.append(f("Machine: %d-core CPU, shared with other jobs: the 1-minute load average over the runs' starts and ends was %.2f on average "
-                + "(%.2f to %.2f), so wall times carry that noise; FLOPs and steps do not. Runs finished between %s and %s; "
-                + "%d runs, %.0f s (%.2f h) of run wall time in all.%n%n", Runtime.getRuntime().availableProcessors(), Stats.mean(loads),
-                Arrays.stream(loads).min().orElse(Double.NaN), Arrays.stream(loads).max().orElse(Double.NaN), first, last, runs.size(), wall, wall / 3600));
-        json.addProperty("runs", runs.size());
-        json.addProperty("run_wall_seconds", wall);
-        json.addProperty("load_average_mean", Stats.mean(loads));
-        if (!r.incomplete().isEmpty()) {
-            b.append("**Not finished yet** (resume with the same command; finished runs are reused):\n\n");
-            r.incomplete().forEach(x -> b.append("- ").append(x).append('\n'));
-            b.append('\n');
-        }
-        JsonArray inc = new JsonArray();
-        r.incomplete().forEach(inc::add);
-        json.add("incomplete", inc);
-        b.append(f("Data: the built-in corpus (English Europarl), byte tokens, 2%% held out; every evaluation scores the same %d windows of %d tokens "
-                + "(each held-out token at most once).%n%n", s.evalWindows(), s.seqLen()));
-        b.append(CompareReport.protocol(new Compare.Protocol(List.of(), List.of(), s.factor(), s.cap(), s.delta()), r.base()));
+        return out;
+    }
 
-        // ------------------------------------------------------------ sizes
-        b.append("## 1. Muon vs AdamW at three model sizes\n\n");
-        b.append(f("%d steps of %d x %d tokens, seeds %s; starting grids Muon {0.01, 0.02, 0.04}, AdamW {0.001, 0.002, 0.004}.%n%n", s.steps(),
-                s.batchSize(), s.seqLen(), s.seeds()));
-        b.append("| size | non-embedding params | Muon lr | AdamW lr | steps ratio [95%] | total FLOPs ratio [95%] | wall ratio [95%] "
-                + "| runs reaching target (Muon, AdamW) | final loss Muon | final loss AdamW |\n|---|---|---|---|---|---|---|---|---|---|\n");
-        JsonObject sizesJson = new JsonObject();
-        List<double[]> trend = new ArrayList<>();
-        for (Study.Size z : Study.SIZES) {
-            Compare.Result c = r.sizes().get(z.name());
-            long ne = r.nonEmbedding().getOrDefault(z.name(), 0L);
-            if (c == null) {
-                b.append(f("| %s | %,d | not finished | | | | | | | |%n", z.name(), ne));
-                continue;
+    private void transfer(Size z, JsonObject zo) {
+        int last = s.armBudgets() - 1;
+        md.append(String.format(Locale.ROOT, "**Transfer check, size %s, %s tokens** (seed %d): the rule's point against its neighbours%n%n", z.name(),
+                fmtInt(s.tokens(s.budgets().get(last))), s.tuningSeed()));
+        md.append("| arm | tuned at the two smallest budgets (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | rule best? |\n|---|---|---|---|---|---|---|\n");
+        JsonObject jo = new JsonObject();
+        for (Arm a : Arm.values()) {
+            StringBuilder tuned = new StringBuilder();
+            for (int b = 0; b < s.tunedBudgets(); b++) {
+                Optimum o = plan.tuned(l, z, a, b);
+                tuned.append(b == 0 ? "" : "; ").append(o == null ? "..." : num(o.lr()) + ", " + num(o.wd()) + ", " + num(o.nonMatrix()));
             }
-            JsonObject sj = CompareReport.summary(c);
-            sizesJson.add(z.name(), sj);
-            ToTarget.Result t = c.toTarget();
-            b.append(f("| %s | %,d | %s%s | %s%s | %s | %s | %s | %d/%d, %d/%d | %.4f | %.4f |%n", z.name(), ne, Compare.fmt(c.muonSearch().best()),
-                    c.muonSearch().bracketed() ? "" : " (edge)", Compare.fmt(c.adamwSearch().best()), c.adamwSearch().bracketed() ? "" : " (edge)",
-                    CompareReport.ratio(t.steps()), CompareReport.ratio(t.totalFlops()), CompareReport.ratio(t.wall()), t.muonReached(), c.muon().size(),
-                    t.adamwReached(), c.adamw().size(), sj.get("muon_final_val_loss").getAsDouble(), sj.get("adamw_final_val_loss").getAsDouble()));
-            trend.add(new double[] {ne, t.steps().value(), t.steps().ci95().low(), t.steps().ci95().high(), t.totalFlops().value(),
-                t.totalFlops().ci95().low(), t.totalFlops().ci95().high()});
-        }
-        json.add("sizes", sizesJson);
-        b.append("\n(edge): the optimum was not interior within the cap. Ratios are Muon / AdamW to the target; below 1 means Muon needs less.\n\n");
-        if (!trend.isEmpty()) {
-            LinePlot tp = new LinePlot("Muon / AdamW to target vs model size (95% bootstrap bands)", "non-embedding parameters",
-                    "Muon / AdamW").logX(true);
-            double[] x = trend.stream().mapToDouble(q -> q[0]).toArray();
-            tp.line("steps ratio", x, col(trend, 1)).band(x, col(trend, 2), cap(col(trend, 3)));
-            tp.line("total FLOPs ratio", x, col(trend, 4)).band(x, col(trend, 5), cap(col(trend, 6)));
-            tp.dashed("parity", new double[] {x[0], x[x.length - 1]}, new double[] {1, 1});
-            tp.write(dir.resolve("sizes_ratio.png"));
-            b.append("![ratio vs size](sizes_ratio.png)\n\n");
-        }
-        for (Study.Size z : Study.SIZES) {
-            Compare.Result c = r.sizes().get(z.name());
-            if (c != null) {
-                b.append("### Size ").append(z.name()).append("\n\n").append(CompareReport.markdown(c, "size" + z.name() + "-"));
-                CompareReport.plots(c, dir, "size" + z.name() + "-", "size " + z.name());
-            }
-        }
-
-        // ------------------------------------------------------------ frontier
-        b.append("## 2. Batch-size frontier (size S)\n\n");
-        List<FrontierPoint> fp = List.of();
-        if (!r.frontier().isEmpty()) {
-            double target = frontierTarget(r.frontier());
-            fp = frontier(r.frontier(), target);
-            b.append(f("Every run trains %,d tokens (steps = tokens / (batch x %d)), warm-up 10%% of its steps; each batch size x optimizer gets its "
-                    + "own learning-rate search (the protocol above, starting at half, 1x and 2x the size-S optimum, cap %d) on seed %d, then seeds %s. "
-                    + "Target: %.4f, the highest seed-mean final loss among the cells, so every cell's mean curve reaches it; steps and tokens are read "
-                    + "off each cell's seed-mean curve, intervals by bootstrap over seeds.%n%n", s.frontierTokens(), s.seqLen(), s.frontierCap(),
-                    s.frontierSeeds().get(0), s.frontierSeeds(), target));
-            b.append("| batch | optimizer | lr (interior?) | steps to target [95%] | tokens to target [95%] | Muon/AdamW tokens |\n|---|---|---|---|---|---|\n");
-            JsonArray fj = new JsonArray();
-            for (FrontierPoint q : fp) {
-                Study.FrontierCell cell = r.frontier().stream().filter(c -> c.batch() == q.batch() && c.optimizer().equals(q.optimizer())).findFirst()
-                        .orElseThrow();
-                String ratio = "";
-                if (q.optimizer().equals("muon")) {
-                    FrontierPoint a = fp.stream().filter(o -> o.batch() == q.batch() && o.optimizer().equals("adamw")).findFirst().orElse(null);
-                    ratio = a == null ? "" : f("%.2f", q.tokens() / a.tokens());
+            md.append("| ").append(a.title).append(" | ").append(tuned).append(" |");
+            double rule = Double.NaN, best = Double.POSITIVE_INFINITY;
+            boolean all = true;
+            JsonObject ao = new JsonObject();
+            for (String v : Plan.CHECKS) {
+                RunSpec sp = plan.checkSpec(l, z, a, v);
+                RunSummary r = sp == null ? null : l.get(sp);
+                double sc = r == null ? Double.NaN : Plan.score(r);
+                all &= r != null;
+                if (v.equals("rule")) {
+                    rule = sc;
                 }
-                b.append(f("| %d | %s | %s (%s) | %.1f %s | %,.0f %s | %s |%n", q.batch(), q.optimizer(), Compare.fmt(q.lr()),
-                        cell.search().bracketed() ? "yes" : "edge", q.steps(), CompareReport.interval(q.stepsCi(), "%.1f"), q.tokens(),
-                        CompareReport.interval(q.tokensCi(), "%.0f"), ratio));
-                JsonObject o = new JsonObject();
-                o.addProperty("batch", q.batch());
-                o.addProperty("optimizer", q.optimizer());
-                o.addProperty("lr", q.lr());
-                o.add("steps_to_target", CompareReport.num(q.steps()));
-                o.add("tokens_to_target", CompareReport.num(q.tokens()));
-                fj.add(o);
-            }
-            json.add("frontier", fj);
-            json.addProperty("frontier_target", target);
-            LinePlot st = new LinePlot("Steps to target vs batch size (size S)", "batch size (sequences)", "steps to target").logX(true).logY(true);
-            LinePlot tk = new LinePlot("Tokens to target vs batch size (size S)", "batch size (sequences)", "tokens to target").logX(true).logY(true);
-            for (String opt : new String[] {"muon", "adamw"}) {
-                List<FrontierPoint> ps = fp.stream().filter(q -> q.optimizer().equals(opt)).toList();
-                double[] x = ps.stream().mapToDouble(FrontierPoint::batch).toArray();
-                String n = opt.equals("muon") ? "Muon" : "AdamW";
-                st.line(n, x, ps.stream().mapToDouble(FrontierPoint::steps).toArray())
-                        .band(x, ps.stream().mapToDouble(q -> q.stepsCi().low()).toArray(), cap(ps.stream().mapToDouble(q -> q.stepsCi().high()).toArray()));
-                tk.line(n, x, ps.stream().mapToDouble(FrontierPoint::tokens).toArray())
-                        .band(x, ps.stream().mapToDouble(q -> q.tokensCi().low()).toArray(), cap(ps.stream().mapToDouble(q -> q.tokensCi().high()).toArray()));
-            }
-            st.write(dir.resolve("frontier_steps.png"));
-            tk.write(dir.resolve("frontier_tokens.png"));
-            b.append("\n![steps vs batch](frontier_steps.png)\n\n![tokens vs batch](frontier_tokens.png)\n\n");
-        } else {
-            b.append("Not run yet.\n\n");
-        }
-
-        // ------------------------------------------------------------ stability
-        b.append("## 3. Stability (size S)\n\n");
-        if (!r.stability().isEmpty()) {
-            RunSummary any = r.stability().get(0);
-            b.append(f("%d short runs of %d steps (batch %d x %d): learning rate = 2^e x the size-S optimum for e in %s, seeds %s, both optimizers. "
-                    + "Diverged: the trainer stopped on non-finite losses, or the last validation loss is not finite or above the first. "
-                    + "Spike: a training step whose loss exceeds 1.5x the lowest loss so far, after the first 10%% of steps.%n%n",
-                    r.stability().size(), any.config().get("steps").getAsInt(), any.batchSize(), any.seqLen(), s.stabilityExponents(),
-                    s.stabilitySeeds()));
-            b.append("| optimizer | tuned lr (1x) | runs | diverged | runs with a spike | spikes | skipped (non-finite) steps |\n|---|---|---|---|---|---|---|\n");
-            JsonObject sj = new JsonObject();
-            LinePlot sens = new LinePlot("Learning-rate sensitivity (size S): seed mean, band = min..max over seeds", "learning rate / tuned rate",
-                    "final validation loss").logX(true);
-            StringBuilder rows = new StringBuilder("| optimizer | lr / tuned | lr | final loss mean [min, max] | diverged |\n|---|---|---|---|---|\n");
-            for (String opt : new String[] {"muon", "adamw"}) {
-                List<RunSummary> rs = r.stability().stream().filter(x -> x.optimizer().equals(opt)).toList();
-                long div = rs.stream().filter(RunSummary::diverged).count();
-                long spk = rs.stream().filter(x -> x.spikes() > 0).count();
-                int spikes = rs.stream().mapToInt(RunSummary::spikes).sum();
-                int skipped = rs.stream().mapToInt(RunSummary::skippedSteps).sum();
-                double center = r.stabilityCenters().get(opt);
-                b.append(f("| %s | %s | %d | %d | %d | %d | %d |%n", opt, Compare.fmt(center), rs.size(), div, spk, spikes, skipped));
-                JsonObject o = new JsonObject();
-                o.addProperty("runs", rs.size());
-                o.addProperty("diverged", div);
-                o.addProperty("runs_with_spike", spk);
-                o.addProperty("spikes", spikes);
-                sj.add(opt, o);
-                List<Double> lrs = rs.stream().map(RunSummary::lr).distinct().sorted().toList();
-                double[] x = new double[lrs.size()], m = new double[lrs.size()], lo = new double[lrs.size()], hi = new double[lrs.size()];
-                for (int i = 0; i < x.length; i++) {
-                    double lr = lrs.get(i);
-                    double[] fin = rs.stream().filter(q -> q.lr() == lr).mapToDouble(q -> q.diverged() || !Double.isFinite(q.finalValLoss())
-                            ? Double.NaN : q.finalValLoss()).toArray();
-                    long d = Arrays.stream(fin).filter(Double::isNaN).count();
-                    double[] ok = Arrays.stream(fin).filter(Double::isFinite).toArray();
-                    x[i] = lr / center;
-                    m[i] = ok.length == 0 ? Double.NaN : Stats.mean(ok);
-                    lo[i] = Arrays.stream(ok).min().orElse(Double.NaN);
-                    hi[i] = Arrays.stream(ok).max().orElse(Double.NaN);
-                    rows.append(f("| %s | %s | %s | %.4f [%.4f, %.4f] | %d of %d |%n", opt, Compare.fmt(x[i]), Compare.fmt(lr), m[i], lo[i], hi[i], d, fin.length));
+                if (r != null) {
+                    best = Math.min(best, sc);
                 }
-                sens.line(opt.equals("muon") ? "Muon" : "AdamW", x, m).band(x, lo, hi);
+                md.append(' ').append(r == null ? "..." : Double.isInfinite(sc) ? "∞" : String.format(Locale.ROOT, "%.4f", sc)).append(" |");
+                ao.add(v, jnum(sc));
             }
-            json.add("stability", sj);
-            sens.write(dir.resolve("stability_lr.png"));
-            b.append('\n').append(rows).append("\n![lr sensitivity](stability_lr.png)\n\n");
-        } else {
-            b.append("Not run yet.\n\n");
+            md.append(' ').append(!all ? "..." : rule <= best ? "yes" : String.format(Locale.ROOT, "no (%.4f worse)", rule - best)).append(" |\n");
+            jo.add(a.id, ao);
         }
+        md.append('\n');
+        zo.add("transfer_check", jo);
+    }
 
-        // ------------------------------------------------------------ architectures
-        b.append("## 4. Architecture grid (size M = tiny preset)\n\n");
-        if (!r.arch().isEmpty() && r.arch().stream().anyMatch(a -> !a.runs().isEmpty())) {
-            b.append(f("MHA/MLA x dense/MoE x Muon/AdamW, %d steps of %d x %d tokens, seeds %s, at the size-M protocol's rates (tuned on MHA dense, "
-                    + "not re-tuned per architecture). Final validation loss: mean and 95%% t interval over seeds.%n%n", s.archSteps(), s.batchSize(),
-                    s.seqLen(), s.archSeeds()));
-            b.append("| architecture | optimizer | lr | runs | final val loss [95%] | perplexity | total params |\n|---|---|---|---|---|---|---|\n");
-            BarChart bar = new BarChart("Final validation loss, seed mean (A = AdamW, M = Muon)", "validation loss");
-            JsonArray aj = new JsonArray();
-            for (Study.ArchCell a : r.arch()) {
-                double[] fin = a.runs().stream().filter(x -> !x.diverged()).mapToDouble(RunSummary::finalValLoss).toArray();
-                if (a.runs().isEmpty()) {
-                    b.append(f("| %s | %s | %s | 0 | not run yet | | |%n", a.arch(), a.optimizer(), Compare.fmt(a.lr())));
-                    continue;
+    private JsonObject stability(StudyFigures fig) throws IOException {
+        JsonObject out = new JsonObject();
+        Size z = s.sizes().get(0);
+        p(String.format(Locale.ROOT, "Size %s, %s tokens, the smallest budget's tuned rates x %s, gradient clipping at %s and off, seeds %s. "
+                        + "Diverged: the final validation loss is above the training loss at step 1 (the loss at initialisation) or non-finite, "
+                        + "or the run stopped on %d non-finite steps in a row.",
+                z.name(), fmtInt(s.tokens(s.budgets().get(0))), s.stabilityMultipliers(), num(s.clip()), s.stabilitySeeds(), 5));
+        md.append("| arm | clipping | multiple of the tuned rate | rate | diverged | final loss per seed |\n|---|---|---|---|---|---|\n");
+        Map<String, List<double[]>> series = new TreeMap<>();
+        for (Arm a : Plan.FRONTIER_ARMS) {
+            for (double clip : s.stabilityClips()) {
+                for (int mult : s.stabilityMultipliers()) {
+                    int div = 0, n = 0;
+                    StringBuilder per = new StringBuilder();
+                    double rate = Double.NaN;
+                    for (long seed : s.stabilitySeeds()) {
+                        RunSpec sp = plan.stabilitySpec(l, a, mult, clip, seed);
+                        RunSummary r = sp == null ? null : l.get(sp);
+                        if (sp != null) {
+                            rate = sp.lr();
+                        }
+                        if (r == null) {
+                            per.append(per.length() == 0 ? "" : ", ").append("...");
+                            continue;
+                        }
+                        n++;
+                        boolean dv = Plan.diverged(r);
+                        div += dv ? 1 : 0;
+                        per.append(per.length() == 0 ? "" : ", ").append(Double.isFinite(r.finalValLoss())
+                                ? String.format(Locale.ROOT, "%.4f", r.finalValLoss()) : "non-finite").append(dv ? " (diverged)" : "");
+                        series.computeIfAbsent(a.id + (clip == 0 ? "-noclip" : "-clip"), k -> new ArrayList<>())
+                                .add(new double[] {mult, r.finalValLoss(), dv ? 1 : 0, seed});
+                    }
+                    md.append(String.format(Locale.ROOT, "| %s | %s | %dx | %s | %s | %s |%n", a.title, clip == 0 ? "off" : "at " + num(clip), mult,
+                            Double.isNaN(rate) ? "..." : num(rate), n == 0 ? "..." : div + " of " + n, per));
+                    JsonObject o = new JsonObject();
+                    o.addProperty("diverged", div);
+                    o.addProperty("runs", n);
+                    out.add(a.id + (clip == 0 ? "-noclip" : "-clip") + "-x" + mult, o);
                 }
-                b.append(f("| %s | %s | %s | %d | %.4f %s | %.2f | %,d |%n", a.arch(), a.optimizer(), Compare.fmt(a.lr()), a.runs().size(), Stats.mean(fin),
-                        CompareReport.interval(Stats.tInterval(fin), "%.4f"), Math.exp(Stats.mean(fin)), a.runs().get(0).cost().totalParams()));
-                bar.bar(a.arch() + (a.optimizer().equals("muon") ? " M" : " A"), Stats.mean(fin));
-                JsonObject o = new JsonObject();
-                o.addProperty("arch", a.arch());
-                o.addProperty("optimizer", a.optimizer());
-                o.add("final_val_loss", CompareReport.num(Stats.mean(fin)));
-                aj.add(o);
             }
-            json.add("arch", aj);
-            bar.write(dir.resolve("arch.png"));
-            b.append('\n');
-            String[][] contrasts = {{"mla-moe", "muon", "mha-dense", "adamw", "MLA+MoE+Muon vs MHA dense AdamW (the paper's 8-12%)"},
-                {"mha-dense", "muon", "mha-dense", "adamw", "Muon alone (MHA dense)"}, {"mla-moe", "adamw", "mha-dense", "adamw", "MLA+MoE alone (AdamW)"},
-                {"mla-moe", "muon", "mha-dense", "muon", "MLA+MoE alone (Muon)"}};
-            b.append("| contrast | perplexity improvement [95% bootstrap] |\n|---|---|\n");
-            for (String[] c : contrasts) {
-                double[][] x = fins(r.arch(), c[0], c[1]), y = fins(r.arch(), c[2], c[3]);
-                if (x.length == 0 || y.length == 0) {
-                    continue;
-                }
-                java.util.function.BiFunction<double[][], double[][], Double> imp = (p, q) -> 1 - Math.exp(meanRows(p)) / Math.exp(meanRows(q));
-                Stats.Interval ci = x.length > 1 && y.length > 1 ? Stats.bootstrap(x, y, imp, 11L)
-                        : new Stats.Interval(Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
-                b.append(f("| %s | %.1f%% %s |%n", c[4], 100 * imp.apply(x, y), pct(ci)));
+        }
+        md.append('\n');
+        if (fig.stability(series, plan)) {
+            img("stability", "final loss vs multiple of the tuned rate");
+        }
+        return out;
+    }
+
+    private String timing(RunStore store, String command) throws IOException {
+        StringBuilder t = new StringBuilder("# Timing of " + s.name() + " (machine-dependent; not part of the reproducible report)\n\n");
+        double wall = 0, loadSum = 0;
+        java.time.Instant first = null, last = null;
+        int n = 0;
+        for (RunSummary r : store.all().values()) {
+            wall += r.wallSeconds();
+            if (r.finished() != null && !r.finished().isEmpty()) {
+                java.time.Instant end = java.time.Instant.parse(r.finished());
+                java.time.Instant start = end.minusMillis((long) (r.wallSeconds() * 1000));
+                first = first == null || start.isBefore(first) ? start : first;
+                last = last == null || end.isAfter(last) ? end : last;
             }
-            b.append("\n![architectures](arch.png)\n\n");
-        } else {
-            b.append("Not run yet.\n\n");
+            if (r.loadAvg() != null && r.loadAvg().length == 2) {
+                loadSum += (r.loadAvg()[0] + r.loadAvg()[1]) / 2;
+                n++;
+            }
         }
-        java.nio.file.Files.writeString(dir.resolve("REPORT.md"), b.toString());
-        java.nio.file.Files.writeString(dir.resolve("summary.json"), new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(json));
-        return json;
-    }
-
-    static String pct(Stats.Interval ci) {
-        if (!Double.isFinite(ci.low()) && !Double.isFinite(ci.high())) {
-            return "[no interval: one seed]";
+        t.append(String.format(Locale.ROOT, "%d run summaries; %.0f s (%.2f h) of run wall time in all.%n%n", store.all().size(), wall, wall / 3600));
+        if (first != null) {
+            double elapsed = java.time.Duration.between(first, last).toMillis() / 1000.0;
+            t.append(String.format(Locale.ROOT, "First run started %s, last run finished %s: %.0f s (%.2f h) elapsed, including any pauses "
+                    + "between sittings.%n%n", first, last, elapsed, elapsed / 3600));
         }
-        return f("[%.1f%%, %.1f%%]", 100 * ci.low(), 100 * ci.high());
+        t.append(String.format(Locale.ROOT, "Mean 1-minute load average at the runs' starts and ends: %.2f (the machine has %d cores here).%n",
+                n == 0 ? Double.NaN : loadSum / n, Runtime.getRuntime().availableProcessors()));
+        return t.toString();
     }
 
-    static double[][] fins(List<Study.ArchCell> cells, String arch, String opt) {
-        return cells.stream().filter(a -> a.arch().equals(arch) && a.optimizer().equals(opt)).flatMap(a -> a.runs().stream())
-                .filter(x -> !x.diverged()).map(x -> new double[] {x.finalValLoss()}).toArray(double[][]::new);
+    // ---- formatting ----
+
+    private void h1(String t) {
+        md.append("# ").append(t).append("\n\n");
     }
 
-    static double meanRows(double[][] v) {
-        double s = 0;
-        for (double[] r : v) {
-            s += r[0];
+    private void h2(String t) {
+        md.append("## ").append(t).append("\n\n");
+    }
+
+    private void h3(String t) {
+        md.append("### ").append(t).append("\n\n");
+    }
+
+    void p(String t) {
+        md.append(t).append("\n\n");
+    }
+
+    private void img(String base, String alt) {
+        md.append("![").append(alt).append("](").append(base).append(".svg)\n\n");
+    }
+
+    static String num(double v) {
+        return Study.num(v);
+    }
+
+    static String nums(List<Double> v) {
+        return "{" + String.join(", ", v.stream().map(StudyReport::num).toList()) + "}";
+    }
+
+    static String fmtInt(long v) {
+        return String.format(Locale.ROOT, "%,d", v);
+    }
+
+    static String fmtTokens(double[] d) {
+        List<String> o = new ArrayList<>();
+        for (double x : d) {
+            o.add(fmtInt((long) x));
         }
-        return s / v.length;
+        return String.join(", ", o);
     }
 
-    static double[] col(List<double[]> rows, int c) {
-        return rows.stream().mapToDouble(r -> r[c]).toArray();
+    static String ratio(double v) {
+        return Double.isInfinite(v) ? "unbounded" : Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    /** Unbounded interval ends are drawn at the line's own value (the table says "unbounded"). */
-    static double[] cap(double[] v) {
-        return Arrays.stream(v).map(d -> Double.isFinite(d) ? d : Double.NaN).toArray();
+    static String est(Horizon.Estimate e) {
+        String ex = e.position() > 0 ? String.format(Locale.ROOT, " *extrapolated*; trained ladder: > %.2f", e.bound())
+                : e.position() < 0 ? String.format(Locale.ROOT, " *extrapolated*; trained ladder: < %.2f", e.bound()) : "";
+        return String.format(Locale.ROOT, "**%s** [%s, %s]%s", ratio(e.value()), ratio(e.ci().low()), ratio(e.ci().high()), ex);
+    }
+
+    static String paired(Horizon.Paired p) {
+        List<String> o = new ArrayList<>();
+        for (int k = 0; k < p.ratios().length; k++) {
+            o.add((p.position()[k] > 0 ? ">" : p.position()[k] < 0 ? "<" : "") + String.format(Locale.ROOT, "%.2f", p.ratios()[k]));
+        }
+        String tail = p.beyond() + p.below() == 0 ? "" : String.format(Locale.ROOT, " (%d beyond, %d below the ladder)", p.beyond(), p.below());
+        return String.join(", ", o) + tail;
+    }
+
+    static String loss(double[] v, int seeds) {
+        if (v.length == 0) {
+            return "...";
+        }
+        Stats.Interval ci = Stats.tInterval(v);
+        String base = String.format(Locale.ROOT, "%.4f", Stats.mean(v));
+        if (v.length < 2) {
+            return base + " (1 seed)";
+        }
+        return base + String.format(Locale.ROOT, " [%.4f, %.4f]", ci.low(), ci.high()) + (v.length < seeds ? " (" + v.length + " of " + seeds + " seeds)" : "");
+    }
+
+    /** lr, wd (and nm); a grid value at the edge of its grid is starred. */
+    static String rates(Optimum o, boolean nm) {
+        if (o == null) {
+            return "...";
+        }
+        return num(o.lr()) + (o.lrEdge() ? "*" : "") + ", " + num(o.wd()) + (o.wdEdge() ? "*" : "")
+                + (nm ? ", " + num(o.nonMatrix()) + (o.nmEdge() ? "*" : "") : "");
+    }
+
+    /** A JSON number rounded to 6 significant digits, or null for infinity/NaN. */
+    static JsonElement jnum(double v) {
+        if (!Double.isFinite(v)) {
+            return JsonNull.INSTANCE;
+        }
+        return new JsonPrimitive(new java.math.BigDecimal(v).round(new java.math.MathContext(6)).doubleValue());
+    }
+
+    static JsonArray pair(Stats.Interval ci) {
+        JsonArray a = new JsonArray();
+        a.add(jnum(ci.low()));
+        a.add(jnum(ci.high()));
+        return a;
+    }
+
+    Plan plan() {
+        return plan;
+    }
+
+    Plan.Lookup lookup() {
+        return l;
     }
 }

@@ -61,7 +61,7 @@ class UserErrorTest {
         fails(2, "--adamw-lr must be a positive number", "train", "--adamw-lr", "Infinity", "--out", out.toString());
         fails(2, "--weight-decay", "train", "--weight-decay", "NaN", "--out", out.toString());
         fails(2, "--keep must be at least 1", "train", "--keep", "0", "--out", out.toString());
-        fails(2, "--jobs must be 1 or 2", "study", "--jobs", "3", "--results", dir.resolve("study").toString());
+        fails(2, "--jobs must be between 1 and 64", "study", "--jobs", "0", "--results", dir.resolve("study").toString());
         Path cfg = Files.writeString(dir.resolve("nan.json"), "{\"lr\": NaN}");
         fails(2, "--config " + cfg + ": lr must be a positive number", "train", "--config", cfg.toString(), "--out", out.toString());
         assertFalse(Files.exists(out));

@@ -37,7 +37,7 @@ class ProtocolTest {
         c.addProperty("seq_len", 100);
         c.addProperty("steps", 10 * (n - 1));
         Cost cost = new Cost(1000, opt.equals("muon") ? 5000 : 0, 1, 1);
-        return new RunSummary("k" + opt + seed, opt + seed, c, cost, 1, steps, tokens, sec, val, new double[0], false, false, 0, new double[] {0, 0}, "");
+        return new RunSummary("k" + opt + seed, opt + seed, c, cost, 1, steps, tokens, sec, val, new double[0], false, false, 0, new double[] {0, 0}, "", null);
     }
 
     @Test
