@@ -36,7 +36,7 @@ import java.util.Map;
  * <p>{@link #name()} is the absolute path of the file (what checkpoints record, so that generate and
  * resume find it again); {@link #cacheTag()} is a digest of its contents.
  */
-public final class HfTokenizer implements Tokenizer {
+final class HfTokenizer implements Tokenizer {
 
     /** End-of-text names tried, in order, when no tokenizer_config.json names the eos token. */
     static final List<String> EOT_NAMES =
