@@ -94,48 +94,12 @@ final class ModelConfigJson {
     private static ModelConfig.Builder builder(JsonObject o) {
         try {
             return GSON.fromJson(o.toString(), ModelConfig.Builder.class); // from text: a tree would truncate 2.5 to an int
+        } catch (LowerCaseEnums.Unknown e) {
+            throw new IllegalArgumentException("model config JSON: " + e.field() + " " + e.getMessage(), e);
         } catch (JsonParseException | IllegalArgumentException e) {
             String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
             throw new IllegalArgumentException("model config JSON: bad value (" + why + ")", e);
         }
     }
 
-    /** Enums as lower-case names; read case-insensitively. */
-    private static final class LowerCaseEnums implements TypeAdapterFactory {
-        @Override
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
-            Class<? super T> raw = type.getRawType();
-            if (!raw.isEnum()) {
-                return null;
-            }
-            Class<? extends Enum> e = (Class<? extends Enum>) raw;
-            return (TypeAdapter<T>) new TypeAdapter<Enum>() {
-                @Override
-                public void write(JsonWriter out, Enum v) throws IOException {
-                    if (v == null) {
-                        out.nullValue();
-                    } else {
-                        out.value(v.name().toLowerCase(Locale.ROOT));
-                    }
-                }
-
-                @Override
-                public Enum read(JsonReader in) throws IOException {
-                    if (in.peek() == JsonToken.NULL) {
-                        in.nextNull();
-                        return null;
-                    }
-                    String name = in.nextString();
-                    try {
-                        return Enum.valueOf(e, name.toUpperCase(Locale.ROOT));
-                    } catch (IllegalArgumentException x) {
-                        throw new JsonSyntaxException("'" + name + "' is not one of "
-                                + java.util.Arrays.toString(e.getEnumConstants()).toLowerCase(Locale.ROOT)
-                                + " at " + in.getPreviousPath());
-                    }
-                }
-            };
-        }
-    }
 }

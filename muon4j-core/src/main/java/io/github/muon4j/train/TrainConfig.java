@@ -15,6 +15,7 @@ import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.JsonWriter;
 import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.FfnKind;
+import io.github.muon4j.model.LowerCaseEnums;
 import io.github.muon4j.model.ModelConfig;
 import java.io.IOException;
 import java.util.Arrays;
@@ -246,7 +247,7 @@ public record TrainConfig(
                 one.entrySet().removeIf(x -> x.getValue().isJsonNull());
                 try {
                     GSON.fromJson(one, TrainConfig.class);
-                } catch (BadEnum bad) {
+                } catch (LowerCaseEnums.Unknown bad) {
                     throw new IllegalArgumentException(source + ": " + entry.getKey() + " " + bad.getMessage());
                 } catch (RuntimeException bad) {
                     throw new IllegalArgumentException(source + ": setting '" + entry.getKey() + "' has the wrong type ("
@@ -320,52 +321,7 @@ public record TrainConfig(
         return line.replaceFirst("^[\\w.$]+(Exception|Error): ", "");
     }
 
-    /** A value that is none of an enum's names. */
-    private static final class BadEnum extends JsonParseException {
-        BadEnum(String message) {
-            super(message);
-        }
-    }
 
-    /** Enums as lower-case names; read case-insensitively; a wrong name lists the right ones. */
-    private static final class LowerCaseEnums implements TypeAdapterFactory {
-        @Override
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
-            Class<?> raw = type.getRawType();
-            if (!raw.isEnum()) {
-                return null;
-            }
-            Enum<?>[] constants = (Enum<?>[]) raw.getEnumConstants();
-            return (TypeAdapter<T>) new TypeAdapter<Enum>() {
-                @Override
-                public void write(JsonWriter out, Enum v) throws IOException {
-                    if (v == null) {
-                        out.nullValue();
-                    } else {
-                        out.value(v.name().toLowerCase(Locale.ROOT));
-                    }
-                }
-
-                @Override
-                public Enum read(JsonReader in) throws IOException {
-                    if (in.peek() == JsonToken.NULL) {
-                        in.nextNull();
-                        return null;
-                    }
-                    String s = in.nextString();
-                    for (Enum<?> c : constants) {
-                        if (c.name().equalsIgnoreCase(s)) {
-                            return c;
-                        }
-                    }
-                    throw new BadEnum("must be one of "
-                            + Arrays.stream(constants).map(c -> c.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining("|"))
-                            + ", not '" + s + "'");
-                }
-            };
-        }
-    }
 
     /** Builds a {@link TrainConfig}, starting from {@link #defaults()}; {@link TrainConfig#validate()} checks it. */
     public static final class Builder {
