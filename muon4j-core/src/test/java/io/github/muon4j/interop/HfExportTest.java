@@ -99,6 +99,11 @@ class HfExportTest {
     }
 
     private void check(String what, ModelConfig c, String arch, Path dir) throws Exception {
+        check(what, c, arch, dir, false);
+    }
+
+    /** The export read back by the Java reader, and with {@code numpy} also by scripts/hf_forward.py. */
+    private void check(String what, ModelConfig c, String arch, Path dir, boolean numpy) throws Exception {
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = model(c, m);
             HfExport.write(lm, new ByteTokenizer(), dir, Safetensors.DType.F32);
@@ -129,7 +134,7 @@ class HfExportTest {
                     SamplingConfig.greedy().withStopToken(ByteTokenizer.EOT), t -> {});
             assertArrayEquals(ref.greedy(prompt, 10), greedyOurs, what + " greedy, Java reader");
 
-            if (Python.available()) {
+            if (numpy) {
                 JsonArray rows = Python.run("logits", dir.toString(), csv(ids)).getAsJsonArray("logits");
                 double pmax = 0;
                 for (int t = 0; t < ids.length; t++) {
@@ -153,6 +158,15 @@ class HfExportTest {
     @Test
     void llamaExportGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
         check("MHA dense -> Llama (untied head)", config(AttentionKind.MHA, FfnKind.DENSE, false, 0), HfLayout.LLAMA, dir);
+    }
+
+    @Test
+    void theNumpyReaderGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Python.available(),
+                "needs python3 with numpy and regex (scripts/hf_forward.py, the independent reader)");
+        check("MHA dense -> Llama, numpy", config(AttentionKind.MHA, FfnKind.DENSE, false, 0), HfLayout.LLAMA, dir.resolve("l"), true);
+        check("MLA + MoE -> DeepSeek-V3, numpy", config(AttentionKind.MLA, FfnKind.MOE, false, 12), HfLayout.DEEPSEEK_V3,
+                dir.resolve("d"), true);
     }
 
     @Test
