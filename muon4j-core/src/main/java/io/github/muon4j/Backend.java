@@ -16,8 +16,9 @@ import ai.djl.pytorch.jni.JniUtils;
  * CLI and the trainer, or by {@link #get} on first use) touches the engine, through PyTorch's
  * thread API.
  *
- * <p>On CPU everything runs in float32: a bfloat16 matmul aborts the JVM with the CPU native of
- * PyTorch 2.7.1, so {@link #checkDataType} refuses bf16 anywhere but on a GPU.
+ * <p>Parameters are float32 on every device: DJL 0.36's native layer cannot create or cast to a
+ * bfloat16 array (it aborts the JVM, see {@link #checkDataType}). Mixed precision (bf16 matrix
+ * products over float32 weights) goes around it: {@link io.github.muon4j.model.Autocast}.
  */
 public final class Backend {
 
@@ -106,7 +107,7 @@ public final class Backend {
         return device.isGpu();
     }
 
-    /** Compute precision for training: float32 everywhere (bf16 is opt-in and GPU only). */
+    /** Type of parameters and activations: float32 everywhere (bf16 products: {@link io.github.muon4j.model.Autocast}). */
     public DataType computeType() {
         return DataType.FLOAT32;
     }
@@ -116,12 +117,17 @@ public final class Backend {
         return NDManager.newBaseManager(device, "PyTorch");
     }
 
-    /** Refuses bfloat16 on CPU, where a bf16 matmul aborts the whole JVM. */
+    /**
+     * Refuses bfloat16 arrays on every device. DJL 0.36's JNI maps only DJL types 0-8 to libtorch
+     * types; for BFLOAT16 (type 11) its {@code utils::GetScalarTypeFromDType} executes a bare
+     * {@code throw;}, and the C++ runtime aborts the JVM ("terminate called without an active
+     * exception") at the first cast to or creation of a bf16 array, before any product.
+     */
     public static void checkDataType(DataType type, Device device) {
-        if (type == DataType.BFLOAT16 && !device.isGpu()) {
+        if (type == DataType.BFLOAT16) {
             throw new IllegalArgumentException(
-                    "bfloat16 is only supported on a GPU device: the CPU PyTorch native aborts on a"
-                            + " bf16 matmul; use float32");
+                    "bfloat16 parameters are not supported: DJL 0.36's native layer aborts the JVM on any bf16"
+                            + " array; keep float32 parameters and train with --precision bf16 (bf16 matrix products)");
         }
     }
 

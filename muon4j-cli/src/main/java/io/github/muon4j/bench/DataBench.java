@@ -67,21 +67,22 @@ public final class DataBench {
         }
     }
 
-    public static void main(String[] args) throws Exception {
-        System.out.println("| tokenizer | documents | MB | tokens | bytes/token | MB/s (1 thread) | MB/s end to end (read corpus, filter, tokenize in parallel, write cache) |");
-        System.out.println("|---|---|---|---|---|---|---|");
+    /** Measures tokenization and batch assembly and prints them as Markdown tables. */
+    public static void report(java.io.PrintStream out) throws Exception {
+        out.println("| tokenizer | documents | MB | tokens | bytes/token | MB/s (1 thread) | MB/s end to end (read corpus, filter, tokenize in parallel, write cache) |");
+        out.println("|---|---|---|---|---|---|---|");
         for (Tokenize r : tokenize(List.of("byte", "gpt2", "cl100k"))) {
-            System.out.printf("| %s | %,d | %.2f | %,d | %.2f | %.1f | %.1f |%n", r.tokenizer(), r.documents(), r.bytes() / 1e6, r.tokens(),
+            out.printf("| %s | %,d | %.2f | %,d | %.2f | %.1f | %.1f |%n", r.tokenizer(), r.documents(), r.bytes() / 1e6, r.tokens(),
                     (double) r.bytes() / r.tokens(), r.mbPerSecond(), r.pipelineMbPerSecond());
         }
         Path cache = Files.createTempDirectory("muon4j-bench");
         TokenDataset d = DataSets.tokens(null, Tokenizers.byName("gpt2"), cache, null, "text");
-        System.out.println();
-        System.out.println("| B x T | prefetch | batches/s | tokens/s |");
-        System.out.println("|---|---|---|---|");
+        out.println();
+        out.println("| B x T | prefetch | batches/s | tokens/s |");
+        out.println("|---|---|---|---|");
         for (int prefetch : new int[] {0, 4}) {
             Assembly a = assemble(d, 8, 512, prefetch, 2000);
-            System.out.printf("| %dx%d | %d | %.0f | %.3g |%n", a.batch(), a.seqLen(), a.prefetch(), a.batchesPerSecond(), a.tokensPerSecond());
+            out.printf("| %dx%d | %d | %.0f | %.3g |%n", a.batch(), a.seqLen(), a.prefetch(), a.batchesPerSecond(), a.tokensPerSecond());
         }
     }
 }

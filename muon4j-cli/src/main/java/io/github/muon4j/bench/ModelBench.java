@@ -11,10 +11,10 @@ import ai.djl.training.ParameterStore;
 import io.github.muon4j.Backend;
 import io.github.muon4j.infer.IncrementalDecoder;
 import io.github.muon4j.infer.Sampler;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.FeedForward;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelBlock;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.MoE;
@@ -45,7 +45,7 @@ public final class ModelBench {
     }
 
     /** One training-step measurement. */
-    public record Train(Attention attention, Ffn ffn, long totalParams, long activeParams,
+    public record Train(AttentionKind attention, FfnKind ffn, long totalParams, long activeParams,
             double secondsPerStep, double microsPerToken, double gflops, double mfu) {}
 
     /** One MoE-layer-against-dense measurement. */
@@ -56,7 +56,7 @@ public final class ModelBench {
     }
 
     /** One decode measurement. */
-    public record Decode(Attention attention, Ffn ffn, int context, double tokensPerSecond,
+    public record Decode(AttentionKind attention, FfnKind ffn, int context, double tokensPerSecond,
             double cacheBytesPerToken) {}
 
     /** All results of one run. */
@@ -77,7 +77,7 @@ public final class ModelBench {
                     + " GFLOP/s | of matmul ceiling |\n|---|---|---|---|---|---|---|---|\n");
             for (Train t : train) {
                 b.append(String.format(Locale.ROOT, "| %s | %s | %,d | %,d | %.2f | %.0f | %.1f | %.0f%% |%n",
-                        t.attention(), t.ffn(), t.totalParams(), t.activeParams(),
+                        t.attention().name(), t.ffn().name(), t.totalParams(), t.activeParams(),
                         t.secondsPerStep(), t.microsPerToken(), t.gflops(), 100 * t.mfu()));
             }
             b.append(String.format(Locale.ROOT,
@@ -90,7 +90,7 @@ public final class ModelBench {
                     + "\n|---|---|---|---|---|\n");
             for (Decode d : decode) {
                 b.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %,.0f |%n",
-                        d.attention(), d.ffn(), d.context(), d.tokensPerSecond(),
+                        d.attention().name(), d.ffn().name(), d.context(), d.tokensPerSecond(),
                         d.cacheBytesPerToken()));
             }
             return b.toString();
@@ -99,55 +99,20 @@ public final class ModelBench {
 
     private ModelBench() {}
 
-    public static void main(String[] args) {
-        Options d = Options.defaults();
-        String preset = d.preset();
-        int seq = d.seq();
-        int batch = d.batch();
-        int reps = d.reps();
-        int layerTokens = d.layerTokens();
-        int threads = 0;
-        int[] contexts = d.contexts();
-        int decode = d.decodeTokens();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            String v = args[i + 1];
-            switch (args[i]) {
-                case "--preset" -> preset = v;
-                case "--seq" -> seq = Integer.parseInt(v);
-                case "--batch" -> batch = Integer.parseInt(v);
-                case "--reps" -> reps = Integer.parseInt(v);
-                case "--layer-tokens" -> layerTokens = Integer.parseInt(v);
-                case "--threads" -> threads = Integer.parseInt(v);
-                case "--contexts" -> {
-                    String[] p = v.split(",");
-                    contexts = new int[p.length];
-                    for (int j = 0; j < p.length; j++) {
-                        contexts[j] = Integer.parseInt(p[j].trim());
-                    }
-                }
-                case "--decode" -> decode = Integer.parseInt(v);
-                default -> throw new IllegalArgumentException("ModelBench: unknown option " + args[i]);
-            }
-        }
-        Backend.init(threads, "auto");
-        Options o = new Options(preset, seq, batch, reps, layerTokens, contexts, decode);
-        System.out.print(run(o).toMarkdown());
-    }
-
     /** Runs every measurement and returns the numbers. */
     public static Result run(Options o) {
         Backend backend = Backend.get();
         double peak = backend.matmulGflops(1024, 5);
         List<Train> train = new ArrayList<>();
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 train.add(train(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o, peak));
             }
         }
-        Layer layer = moeVsDense(ModelConfig.preset(o.preset()).withFfn(Ffn.MOE), o);
+        Layer layer = moeVsDense(ModelConfig.preset(o.preset()).withFfn(FfnKind.MOE), o);
         List<Decode> decode = new ArrayList<>();
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 decode.addAll(decode(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o));
             }
         }

@@ -113,15 +113,6 @@ public final class OptimizerBench {
 
     private OptimizerBench() {}
 
-    /** Runs the benchmark and prints a Markdown table. */
-    public static void main(String[] args) {
-        int layers = args.length > 0 ? Integer.parseInt(args[0]) : 6;
-        int d = args.length > 1 ? Integer.parseInt(args[1]) : 512;
-        int ffn = args.length > 2 ? Integer.parseInt(args[2]) : 1365;
-        int reps = args.length > 3 ? Integer.parseInt(args[3]) : 5;
-        System.out.print(run(layers, d, ffn, reps).toMarkdown());
-    }
-
     /**
      * Measures everything once after a warm-up; times are medians over {@code reps}.
      *

@@ -7,6 +7,7 @@ import ai.djl.training.tracker.Tracker;
 import io.github.muon4j.Backend;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.model.Precision;
 import io.github.muon4j.optim.MuonWithAdamW;
 import io.github.muon4j.optim.NewtonSchulz;
 import io.github.muon4j.optim.ParamRole;
@@ -25,10 +26,14 @@ import java.util.SplittableRandom;
 
 /**
  * Training throughput, MFU and HFU: tokens/s of full optimizer steps (forward, backward, clip,
- * update) on random tokens, against the fp32 matmul ceiling sampled in the same process before,
- * between and after the timed steps ({@link Ceiling}: its median and spread are reported, with the
- * load average). MFU = model FLOPs per token (6 x active matrix parameters + attention) x tokens/s
- * / ceiling; HFU adds the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW).
+ * update) on random tokens, against matrix-product ceilings sampled in the same process before,
+ * between and after the timed steps ({@link Ceiling}, with the load average): libtorch's 1024^3
+ * sgemm (median and spread), libtorch at the model's own shapes, and the machine's best (the
+ * largest 2048^3 rate of libtorch and of an independent BLAS; in bf16, also libtorch's bf16).
+ * MFU = model FLOPs per token (6 x active matrix parameters + attention) x tokens/s / ceiling;
+ * HFU adds the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW). {@code mfuBest}
+ * and {@code hfuBest} are against the machine's best; {@code mfu}, {@code hfu} against libtorch's
+ * 1024^3 median.
  *
  * <p>Also the optimizer's share of the step, the process's user and kernel CPU time and minor page
  * faults over the timed steps (from {@code /proc/self/stat}), and step time, resident memory and
@@ -49,6 +54,7 @@ public final class TrainBench {
             int seqLen,
             int steps,
             int headChunk,
+            String precision,
             double tokensPerSecond,
             double stepSeconds,
             double medianStepSeconds,
@@ -64,6 +70,14 @@ public final class TrainBench {
             double loadMax,
             double mfu,
             double hfu,
+            double modelShapesGflops,
+            double libtorch2048Gflops,
+            double libtorch2048Bf16Gflops,
+            double externalGflops,
+            String externalSource,
+            double bestGflops,
+            double mfuBest,
+            double hfuBest,
             double userSecondsPerStep,
             double sysSecondsPerStep,
             double sysShare,
@@ -78,28 +92,58 @@ public final class TrainBench {
 
     private TrainBench() {}
 
-    /** One configuration with the default fused head, no profile. */
+    /** One configuration with the default fused head, no profile, float32. */
     public static Result run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup, PrintStream log) {
         return run(mc, muon, b, t, steps, warmup, new int[] {TrainStep.DEFAULT_HEAD_CHUNK}, false, log).get(0);
     }
 
-    /**
-     * Runs {@code steps} timed steps per head-chunk variant (0 = plain full-logits loss), the
-     * variants interleaved step by step, with a ceiling sample after every step.
-     */
+    /** As below, in float32. */
     public static List<Result> run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup,
             int[] headChunks, boolean profile, PrintStream log) {
+        return run(mc, muon, b, t, steps, warmup, headChunks, profile, List.of(Precision.FP32), log);
+    }
+
+    /**
+     * The model's own products for {@code b x t} tokens: the attention and output projections,
+     * the FFN's three (dense: d -> hidden -> d), and one chunk of the LM head.
+     */
+    static List<Ceiling.Gemm> modelGemms(ModelConfig mc, int b, int t) {
+        long n = (long) b * t, d = mc.dModel();
+        long hidden = mc.ffn() == io.github.muon4j.model.FfnKind.MOE ? mc.expertHidden() : mc.ffnHidden();
+        return List.of(new Ceiling.Gemm(n, d, d), new Ceiling.Gemm(n, d, hidden), new Ceiling.Gemm(n, hidden, d),
+                new Ceiling.Gemm(Math.min(n, TrainStep.DEFAULT_HEAD_CHUNK), d, mc.vocabSize()));
+    }
+
+    /**
+     * Runs {@code steps} timed steps per head-chunk variant (0 = plain full-logits loss), the
+     * variants interleaved step by step, with a ceiling sample after every step; each head chunk
+     * runs in each of {@code precisions} (matrix products), all variants taking turns on the same
+     * model and optimizer, so that they see the same machine. The machine's best sgemm is sampled
+     * before and after the steps.
+     */
+    public static List<Result> run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup,
+            int[] chunks, boolean profile, List<Precision> precisions, PrintStream log) {
         Backend backend = Backend.get();
         Ceiling ceiling = new Ceiling(backend, 4);
+        List<Ceiling.Gemm> gemms = modelGemms(mc, b, t);
+        boolean anyBf16 = precisions.contains(Precision.BF16);
+        int k = chunks.length * precisions.size();
+        int[] headChunks = new int[k];
+        Precision[] precision = new Precision[k];
+        for (int i = 0; i < k; i++) {
+            headChunks[i] = chunks[i % chunks.length];
+            precision[i] = precisions.get(i / chunks.length);
+        }
+        ceiling.sampleBest(anyBf16);
         for (int i = 0; i < 3; i++) {
             ceiling.sample();
         }
-        int k = headChunks.length;
+        ceiling.sampleShapes(gemms, Precision.FP32);
         try (NDManager manager = backend.newManager()) {
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
             Map<String, ParamRole> roles = model.roles();
-            MuonWithAdamW optimizer = Run.optimizerFor(muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
+            MuonWithAdamW optimizer = io.github.muon4j.train.OptimizerRecipe.of(muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
             double optFlopsPerStep = muon ? newtonSchulzFlops(model, roles) : 0;
             TrainStep step = new TrainStep(model, optimizer, manager);
             SplittableRandom rnd = new SplittableRandom(1);
@@ -107,6 +151,7 @@ public final class TrainBench {
             java.util.function.Supplier<int[]> batches = () -> rnd.ints((long) b * (t + 1), 0, v).toArray();
             for (int i = 0; i < warmup * k; i++) {
                 step.setHeadChunk(headChunks[i % k]);
+                step.setPrecision(precision[i % k]);
                 step.run(batches, b, t, 1, 1.0);
             }
             ceiling.sample();
@@ -124,6 +169,7 @@ public final class TrainBench {
                 int j = i % k;
                 int n = i / k;
                 step.setHeadChunk(headChunks[j]);
+                step.setPrecision(precision[j]);
                 long[] p0 = StepProfile.procStat();
                 long s0 = System.nanoTime();
                 TrainStep.Outcome o = step.run(batches, b, t, 1, 1.0, profiles[j]);
@@ -148,9 +194,12 @@ public final class TrainBench {
                     late[j] += sec;
                 }
                 double g = ceiling.sample();
+                if (n % 4 == 3 && j == k - 1) {
+                    ceiling.sampleShapes(gemms, Precision.FP32);
+                }
                 if (log != null && (n + 1) % Math.max(1, steps / 5) == 0) {
-                    log.printf(Locale.ROOT, "  step %d/%d  head chunk %d  %.3f s/step  loss %.3f  rss %.0f MB  sys %.0f%%  matmul %.1f GFLOP/s  load %.2f%n",
-                            n + 1, steps, headChunks[j], sec, o.loss(), rssMb(),
+                    log.printf(Locale.ROOT, "  step %d/%d  %s  head chunk %d  %.3f s/step  loss %.3f  rss %.0f MB  sys %.0f%%  matmul %.1f GFLOP/s  load %.2f%n",
+                            n + 1, steps, precision[j].flag(), headChunks[j], sec, o.loss(), rssMb(),
                             100 * (p0 != null && p1 != null ? (p1[1] - p0[1]) / (double) Math.max(1, p1[0] + p1[1] - p0[0] - p0[1]) : Double.NaN),
                             g, Ceiling.loadAverage());
                 }
@@ -158,29 +207,29 @@ public final class TrainBench {
             for (int i = 0; i < 2; i++) {
                 ceiling.sample();
             }
+            ceiling.sampleShapes(gemms, Precision.FP32);
+            ceiling.sampleBest(anyBf16);
             double fpt = mc.flopsPerToken(t);
             double ofpt = optFlopsPerStep / ((double) b * t);
             double gflops = ceiling.median();
             List<Result> out = new ArrayList<>();
             for (int j = 0; j < k; j++) {
                 double tps = (double) b * t * steps / total[j];
+                double best = ceiling.best(precision[j]);
                 out.add(new Result(
-                        describe(mc), muon ? "muon" : "adamw", b, t, steps, headChunks[j], tps, total[j] / steps,
-                        median(each[j]), opt[j] / total[j], fpt, ofpt, fpt + ofpt, gflops, ceiling.min(), ceiling.max(),
+                        describe(mc), muon ? "muon" : "adamw", b, t, steps, headChunks[j], precision[j].flag(), tps, total[j] / steps,
+                        Measure.median(each[j]), opt[j] / total[j], fpt, ofpt, fpt + ofpt, gflops, ceiling.min(), ceiling.max(),
                         ceiling.samples(), ceiling.loadMin(), ceiling.loadMax(),
                         fpt * tps / (gflops * 1e9), (fpt + ofpt) * tps / (gflops * 1e9),
+                        ceiling.shapesMedian(), ceiling.libtorch2048(), ceiling.libtorch2048Bf16(),
+                        ceiling.external2048(), ceiling.externalSource(), best,
+                        fpt * tps / (best * 1e9), (fpt + ofpt) * tps / (best * 1e9),
                         user[j] / steps, sys[j] / steps, sys[j] / Math.max(1e-9, user[j] + sys[j]), faults[j] / steps,
                         early[j] / window, late[j] / window, rssEarly, rssMb(),
                         arraysEarly, manager.getManagedArrays().size(), phases(profiles[j], steps)));
             }
             return out;
         }
-    }
-
-    private static double median(double[] v) {
-        double[] c = v.clone();
-        java.util.Arrays.sort(c);
-        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
     }
 
     /** Newton-Schulz FLOPs of one Muon step over the model's Muon parameters (5 iterations). */
@@ -216,7 +265,7 @@ public final class TrainBench {
     /** The profile of a result as a Markdown table. */
     public static String profileMarkdown(Result r) {
         StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "%s, %s, %dx%d, head chunk %s: per step%n%n", r.model(), r.optimizer(), r.batch(), r.seqLen(),
+        s.append(String.format(Locale.ROOT, "%s, %s, %s, %dx%d, head chunk %s: per step%n%n", r.model(), r.optimizer(), r.precision(), r.batch(), r.seqLen(),
                 r.headChunk() == 0 ? "0 (plain full logits)" : Integer.toString(r.headChunk())));
         s.append("| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
         double w = 0, u = 0, y = 0, f = 0;

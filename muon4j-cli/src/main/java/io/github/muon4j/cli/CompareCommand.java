@@ -54,6 +54,10 @@ public final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        return io.github.muon4j.train.StopSignals.runStoppable(System.err, this::run); // SIGTERM/SIGINT: stop cleanly
+    }
+
+    private Integer run() throws Exception {
         TrainConfig base = options.resolve(TrainConfig.defaults().overlay("{\"steps\": 300, \"warmup\": 30}", "compare defaults"));
         if (base.evalEvery() == 0 || base.evalEvery() > Math.max(1, base.steps() / 10)) {
             base = base.overlay("{\"eval_every\": " + Math.max(1, base.steps() / 20) + "}", "compare");

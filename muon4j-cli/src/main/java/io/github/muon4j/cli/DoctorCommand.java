@@ -37,6 +37,23 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
 
+    /**
+     * What oneMKL's CPU dispatcher chose in the loaded libtorch ({@code mkl_serv_cpu_detect()}): 0 is its
+     * generic path, which it takes on CPUs that are not Intel's unless {@code mkl_serv_intel_cpu_true}
+     * is replaced (the launcher's preload on AMD); -1 when the library has no MKL (or is not found).
+     */
+    static int mklCodePath(String libDir) {
+        try {
+            java.nio.file.Path lib = java.nio.file.Path.of(libDir, "libtorch_cpu.so");
+            if (!java.nio.file.Files.exists(lib)) {
+                return -1;
+            }
+            return com.sun.jna.NativeLibrary.getInstance(lib.toString()).getFunction("mkl_serv_cpu_detect").invokeInt(new Object[0]);
+        } catch (RuntimeException | LinkageError e) {
+            return -1;
+        }
+    }
+
     /** Cache directories of DJL's PyTorch natives: VERSION[-BUILD]-FLAVOUR[-precxx11]-CLASSIFIER. */
     static final Pattern CACHE_DIR = Pattern.compile("(\\d+\\.\\d+\\.\\d+)(?:-\\d+)?-(cpu|cu\\d+)(?:-precxx11)?-(.+)");
 
@@ -100,6 +117,9 @@ public final class DoctorCommand implements Callable<Integer> {
         o.addProperty("inter_op_threads", JniUtils.getNumInteropThreads());
         o.addProperty("cpu_cores", Runtime.getRuntime().availableProcessors());
         o.addProperty("offline", Boolean.getBoolean("ai.djl.offline"));
+        int mklPath = mklCodePath(libPath);
+        o.addProperty("mkl_code_path", mklPath);
+        o.addProperty("native_bf16", io.github.muon4j.model.Precision.nativeBf16(backend.device()));
         o.add("engines", strings(new TreeSet<>(Engine.getAllEngines())));
         o.addProperty("default_engine", Engine.getDefaultEngineName());
         o.addProperty("java", System.getProperty("java.vendor") + " " + System.getProperty("java.version"));
@@ -120,6 +140,11 @@ public final class DoctorCommand implements Callable<Integer> {
         System.out.printf("threads: intra-op %d, inter-op %d (%d cores)%n", JniUtils.getNumThreads(), JniUtils.getNumInteropThreads(),
                 Runtime.getRuntime().availableProcessors());
         System.out.printf("offline mode (ai.djl.offline): %s%n", o.get("offline").getAsBoolean());
+        System.out.printf("MKL code path: %s%n", mklPath < 0 ? "unknown (no MKL in this native library)"
+                : mklPath + (mklPath == 0 ? " (MKL's generic path: on an AMD CPU, run through ./muon4j, which preloads"
+                        + " muon4j-cli/src/main/native/mkl_any_cpu.c)" : " (kernels chosen by the CPU's instruction set)"));
+        System.out.printf("bf16 products: %s%n", o.get("native_bf16").getAsBoolean()
+                ? "native on this device (--precision auto uses bf16)" : "not native here (--precision auto stays fp32)");
         System.out.printf("engines: %s (default %s)%n", o.get("engines"), o.get("default_engine").getAsString());
         System.out.printf("java: %s, %s%n", o.get("java").getAsString(), o.get("os").getAsString());
         if (hint != null) {

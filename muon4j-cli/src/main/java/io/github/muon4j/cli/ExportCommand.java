@@ -33,6 +33,13 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // a SIGTERM/SIGINT ends the command at once (exit 143/130) without a JVM crash in native code
+        try (io.github.muon4j.train.StopSignals signals = io.github.muon4j.train.StopSignals.install(System.err)) {
+            return body();
+        }
+    }
+
+    private Integer body() throws Exception {
         Safetensors.DType t = Safetensors.DType.parse(dtype);
         try (NDManager manager = Backend.get().newManager()) {
             TrainedModel tm = TrainedModel.load(checkpoint, manager);

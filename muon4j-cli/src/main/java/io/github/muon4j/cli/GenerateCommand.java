@@ -44,7 +44,14 @@ public final class GenerateCommand implements Callable<Integer> {
     boolean json;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        // a SIGTERM/SIGINT ends the command at once (exit 143/130) without a JVM crash in native code
+        try (io.github.muon4j.train.StopSignals signals = io.github.muon4j.train.StopSignals.install(System.err)) {
+            return body();
+        }
+    }
+
+    private Integer body() {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("--max-tokens must be at least 1");
         }
@@ -88,6 +95,16 @@ public final class GenerateCommand implements Callable<Integer> {
             if (json) {
                 JsonObject o = new JsonObject();
                 o.addProperty("prompt", prompt);
+                com.google.gson.JsonArray pa = new com.google.gson.JsonArray();
+                for (int t : promptIds) {
+                    pa.add(t);
+                }
+                o.add("prompt_ids", pa);
+                com.google.gson.JsonArray ia = new com.google.gson.JsonArray();
+                for (int t : result) {
+                    ia.add(t);
+                }
+                o.add("ids", ia);
                 o.addProperty("text", full);
                 o.addProperty("tokens", result.length);
                 o.addProperty("decode_tokens_per_s", st.decodeTokensPerSecond());

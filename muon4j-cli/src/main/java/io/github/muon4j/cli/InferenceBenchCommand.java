@@ -62,7 +62,7 @@ public final class InferenceBenchCommand implements Callable<Integer> {
     @Option(names = "--reps", defaultValue = "2", description = "repetitions, best kept (default: ${DEFAULT-VALUE})")
     int reps;
 
-    @Option(names = "--threads", description = "decode threads (default: all cores)")
+    @Option(names = "--threads", description = "decode threads (default: by the work of a step: 1 for small models, else all cores)")
     Integer threads;
 
     @Option(names = "--out", paramLabel = "DIR", description = "write REPORT.md, results.json and PNG charts here")
@@ -104,7 +104,9 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("--max-batch must be at least 1");
         }
-        int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        int nThreads = threads == null
+                ? io.github.muon4j.infer.BatchDecoder.defaultThreads(base, batches.stream().mapToInt(Integer::intValue).max().orElse(1))
+                : threads;
         if (nThreads < 1 || nThreads > 256) {
             throw new IllegalArgumentException("--threads: " + nThreads + " is outside [1, 256]");
         }

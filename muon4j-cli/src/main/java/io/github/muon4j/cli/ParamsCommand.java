@@ -2,8 +2,8 @@ package io.github.muon4j.cli;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.github.muon4j.model.Attention;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.AttentionKind;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -59,7 +59,7 @@ public final class ParamsCommand implements Callable<Integer> {
 
     /** A preset combined with the attention and feed-forward flags; bad values are one-line errors. */
     static ModelConfig build(String preset, String attention, String ffn) {
-        return ModelConfig.preset(preset).withAttention(parse(Attention.class, "--attention", attention)).withFfn(parse(Ffn.class, "--ffn", ffn));
+        return ModelConfig.preset(preset).withAttention(parse(AttentionKind.class, "--attention", attention)).withFfn(parse(FfnKind.class, "--ffn", ffn));
     }
 
     static <E extends Enum<E>> E parse(Class<E> type, String flag, String value) {

@@ -77,6 +77,10 @@ public final class StudyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        return io.github.muon4j.train.StopSignals.runStoppable(System.err, this::run); // SIGTERM/SIGINT: stop cleanly
+    }
+
+    private Integer run() throws Exception {
         CompareCommand.require(!(quick && tiny), "--quick and --tiny: give one of them");
         Study.Settings s = tiny ? Study.tiny() : quick ? Study.quick() : Study.full();
         Path dir = results != null ? results : Path.of("results", s.name());
@@ -129,7 +133,11 @@ public final class StudyCommand implements Callable<Integer> {
             try {
                 new Shard(0, n).run(p, store, System.err, poll);
             } finally {
+                var signals = io.github.muon4j.train.StopSignals.active();
                 for (StudyJob c : children) {
+                    if (signals != null && signals.requested()) {
+                        c.process().destroy(); // a stop reached only this process: pass it on (SIGTERM)
+                    }
                     int rc = c.waitFor();
                     if (rc != 0) {
                         System.err.printf("muon4j: a study process exited with %d; the runs it left are trained by the next `study`%n", rc);

@@ -50,6 +50,10 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        return io.github.muon4j.train.StopSignals.runStoppable(System.err, this::run); // SIGTERM/SIGINT: stop cleanly
+    }
+
+    private Integer run() throws Exception {
         for (String o : optimizers) {
             CompareCommand.require(o.equals("muon") || o.equals("adamw"), "--optimizers: muon or adamw, not '" + o + "'");
         }

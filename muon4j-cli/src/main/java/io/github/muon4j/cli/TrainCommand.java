@@ -5,7 +5,7 @@ import io.github.muon4j.train.Run;
 import io.github.muon4j.train.StopSignals;
 import io.github.muon4j.train.TrainConfig;
 import io.github.muon4j.report.LossPlots;
-import io.github.muon4j.train.Trainer;
+import io.github.muon4j.train.TrainLoop;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,7 +42,7 @@ public final class TrainCommand implements Callable<Integer> {
     private int train(StopSignals signals) throws Exception {
         Run run;
         if (resume != null) {
-            run = Run.resume(resume, options.tokenizer, System.err);
+            run = Run.resume(resume, options.tokenizer, options.givenWithResume(), TrainOptions::flagOf, System.err);
             System.err.println("muon4j: resuming " + run.out() + " from step " + run.step());
         } else {
             TrainConfig cfg = options.resolve(TrainConfig.defaults());
@@ -60,7 +60,7 @@ public final class TrainCommand implements Callable<Integer> {
                     run.out());
         }
         try (run) {
-            Trainer.Result r = new Trainer(run, System.err).stopOn(signals).train();
+            TrainLoop.Result r = new TrainLoop(run, System.err).stopOn(signals).train();
             if (r.stoppedBy() != null) {
                 System.err.printf(
                         "muon4j: stopped by SIG%s at step %d; checkpoint %s written; continue with: muon4j train --resume %s%n",

@@ -1,6 +1,9 @@
 package io.github.muon4j.cli;
 
-import com.google.gson.JsonObject;
+import io.github.muon4j.model.AttentionKind;
+import io.github.muon4j.model.FfnKind;
+import io.github.muon4j.train.LrSchedule;
+import io.github.muon4j.train.OptimizerKind;
 import io.github.muon4j.train.TrainConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -94,6 +97,9 @@ public final class TrainOptions {
     @Option(names = "--device", description = "auto | cpu | gpu")
     String device;
 
+    @Option(names = "--precision", description = "matrix products: fp32 | bf16 (bf16 operands, float32 weights, optimizer state and loss) | auto (bf16 where the CPU or GPU has native bf16)")
+    String precision;
+
     @Option(names = "--log-every", description = "log metrics every N steps")
     Integer logEvery;
 
@@ -142,7 +148,85 @@ public final class TrainOptions {
                 // overlay above already rejected text that is not a JSON object
             }
         }
-        JsonObject f = new JsonObject();
+        // the flags given, on top: each one named in its own errors
+        TrainConfig.Builder b = c.toBuilder();
+        java.util.Set<String> given = new java.util.HashSet<>();
+        set(given, "preset", preset, b::preset);
+        set(given, "attention", attention, v -> b.attention(ParamsCommand.parse(AttentionKind.class, "--attention", v)));
+        set(given, "ffn", ffn, v -> b.ffn(ParamsCommand.parse(FfnKind.class, "--ffn", v)));
+        set(given, "optimizer", optimizer, v -> b.optimizer(ParamsCommand.parse(OptimizerKind.class, "--optimizer", v)));
+        set(given, "lr", lr, b::lr);
+        set(given, "adamw_lr", adamwLr, b::adamwLr);
+        set(given, "weight_decay", weightDecay, b::weightDecay);
+        set(given, "batch_size", batchSize, b::batchSize);
+        set(given, "seq_len", seqLen, b::seqLen);
+        set(given, "steps", steps, b::steps);
+        set(given, "warmup", warmup, b::warmup);
+        set(given, "schedule", schedule, v -> b.schedule(ParamsCommand.parse(LrSchedule.Kind.class, "--schedule", v)));
+        set(given, "grad_accum", gradAccum, b::gradAccum);
+        set(given, "clip", clip, b::clip);
+        set(given, "eval_every", evalEvery, b::evalEvery);
+        set(given, "eval_batches", evalBatches, b::evalBatches);
+        set(given, "save_every", saveEvery, b::saveEvery);
+        set(given, "keep_checkpoints", keep, b::keepCheckpoints);
+        set(given, "data", data, b::data);
+        set(given, "val_data", valData, b::valData);
+        set(given, "tokenizer", tokenizer, b::tokenizer);
+        set(given, "seed", seed, b::seed);
+        set(given, "out", out, b::out);
+        set(given, "threads", threads, b::threads);
+        set(given, "device", device, v -> b.device(ParamsCommand.parse(TrainConfig.Device.class, "--device", v)));
+        set(given, "precision", precision, v -> b.precision(ParamsCommand.parse(TrainConfig.MatmulPrecision.class, "--precision", v)));
+        set(given, "log_every", logEvery, b::logEvery);
+        set(given, "diag_every", diagEvery, b::diagEvery);
+        set(given, "samples", samples, b::samples);
+        set(given, "init_from", initFrom, b::initFrom);
+        if (modelConfig != null) {
+            String text;
+            try {
+                text = Files.readString(modelConfig);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--model-config " + modelConfig + ": cannot read (" + e.getMessage() + ")");
+            }
+            try {
+                b.model(com.google.gson.JsonParser.parseString(text).getAsJsonObject());
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("--model-config " + modelConfig + ": not a JSON object");
+            }
+        }
+        c = b.build().withOptimizerDefaults(lrGiven);
+        if (warmup == null && c.warmup() > c.steps()) {
+            // a short run with the default warm-up: shrink the warm-up rather than fail
+            c = c.toBuilder().warmup(Math.max(0, c.steps() / 10)).build();
+        }
+        try {
+            c = c.validate();
+        } catch (IllegalArgumentException e) {
+            // "lr must be ...": name the flag that set it, else the config file
+            String field = e.getMessage().split(" ", 2)[0];
+            if (given.contains(field)) {
+                throw new IllegalArgumentException(flagOf(field) + e.getMessage().substring(field.length()));
+            }
+            throw config != null ? new IllegalArgumentException(configSource + ": " + e.getMessage()) : e;
+        }
+        if (modelConfig != null) {
+            try {
+                io.github.muon4j.train.ModelChoice.of(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
+            } catch (IllegalArgumentException e) {
+                if (!e.getMessage().startsWith("seq_len")) {
+                    throw new IllegalArgumentException("--model-config " + modelConfig + ": " + e.getMessage());
+                }
+            }
+        }
+        return c;
+    }
+
+    /**
+     * What {@code --resume} must apply or refuse (train.ResumeFlags): every flag given, as its
+     * snake_case setting, with {@code config} and {@code model_config} for the files.
+     */
+    public com.google.gson.JsonObject givenWithResume() {
+        com.google.gson.JsonObject f = new com.google.gson.JsonObject();
         put(f, "preset", preset);
         put(f, "attention", attention);
         put(f, "ffn", ffn);
@@ -168,48 +252,22 @@ public final class TrainOptions {
         put(f, "out", out);
         put(f, "threads", threads);
         put(f, "device", device);
+        put(f, "precision", precision);
         put(f, "log_every", logEvery);
         put(f, "diag_every", diagEvery);
         put(f, "samples", samples);
         put(f, "init_from", initFrom);
-        if (modelConfig != null) {
-            String text;
-            try {
-                text = Files.readString(modelConfig);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("--model-config " + modelConfig + ": cannot read (" + e.getMessage() + ")");
-            }
-            try {
-                f.add("model", com.google.gson.JsonParser.parseString(text).getAsJsonObject());
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("--model-config " + modelConfig + ": not a JSON object");
-            }
+        put(f, "config", config);
+        put(f, "model_config", modelConfig);
+        return f;
+    }
+
+    private static void put(com.google.gson.JsonObject o, String key, Object v) {
+        if (v instanceof Number n) {
+            o.addProperty(key, n);
+        } else if (v != null) {
+            o.addProperty(key, v.toString());
         }
-        c = c.overlay(f.toString(), "flags").withOptimizerDefaults(lrGiven);
-        if (warmup == null && c.warmup() > c.steps()) {
-            // a short run with the default warm-up: shrink the warm-up rather than fail
-            c = c.overlay("{\"warmup\": " + Math.max(0, c.steps() / 10) + "}", "flags");
-        }
-        try {
-            c = c.validate();
-        } catch (IllegalArgumentException e) {
-            // "lr must be ...": name the flag that set it, else the config file
-            String field = e.getMessage().split(" ", 2)[0];
-            if (f.has(field)) {
-                throw new IllegalArgumentException(flagOf(field) + e.getMessage().substring(field.length()));
-            }
-            throw config != null ? new IllegalArgumentException(configSource + ": " + e.getMessage()) : e;
-        }
-        if (modelConfig != null) {
-            try {
-                io.github.muon4j.train.Run.modelConfigFor(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
-            } catch (IllegalArgumentException e) {
-                if (!e.getMessage().startsWith("seq_len")) {
-                    throw new IllegalArgumentException("--model-config " + modelConfig + ": " + e.getMessage());
-                }
-            }
-        }
-        return c;
     }
 
     static String flagOf(String field) {
@@ -228,11 +286,11 @@ public final class TrainOptions {
         }
     }
 
-    private static void put(JsonObject o, String key, Object v) {
-        if (v instanceof Number n) {
-            o.addProperty(key, n);
-        } else if (v != null) {
-            o.addProperty(key, v.toString());
+    /** Applies a flag that was given, remembering its setting's name. */
+    private static <T> void set(java.util.Set<String> given, String field, T value, java.util.function.Consumer<T> apply) {
+        if (value != null) {
+            given.add(field);
+            apply.accept(value);
         }
     }
 }

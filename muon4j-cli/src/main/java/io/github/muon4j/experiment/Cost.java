@@ -80,7 +80,7 @@ public record Cost(double modelFlopsPerToken, double nsFlopsPerStep, long nonEmb
     }
 
     public static Cost of(TrainConfig c) {
-        return of(Run.modelConfigFor(c, Tokenizers.byName(c.tokenizerOrDefault())), c.seqLen(), "muon".equals(c.optimizer()));
+        return of(io.github.muon4j.train.ModelChoice.of(c, Tokenizers.byName(c.tokenizerOrDefault())), c.seqLen(), c.optimizer() == io.github.muon4j.train.OptimizerKind.MUON);
     }
 
     /** Model FLOPs after {@code tokens} tokens. */

@@ -7,9 +7,9 @@ import io.github.muon4j.infer.BatchDecoder;
 import io.github.muon4j.infer.DecoderWeights;
 import io.github.muon4j.infer.IncrementalDecoder;
 import io.github.muon4j.infer.Kernels;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -202,10 +202,10 @@ public final class InferenceBench {
     /** The four variants of a preset, in the order MHA dense, MLA dense, MHA MoE, MLA MoE. */
     public static Map<String, ModelConfig> variants(ModelConfig base) {
         Map<String, ModelConfig> m = new LinkedHashMap<>();
-        m.put("mha-dense", base.withAttention(Attention.MHA).withFfn(Ffn.DENSE));
-        m.put("mla-dense", base.withAttention(Attention.MLA).withFfn(Ffn.DENSE));
-        m.put("mha-moe", base.withAttention(Attention.MHA).withFfn(Ffn.MOE));
-        m.put("mla-moe", base.withAttention(Attention.MLA).withFfn(Ffn.MOE));
+        m.put("mha-dense", base.withAttention(AttentionKind.MHA).withFfn(FfnKind.DENSE));
+        m.put("mla-dense", base.withAttention(AttentionKind.MLA).withFfn(FfnKind.DENSE));
+        m.put("mha-moe", base.withAttention(AttentionKind.MHA).withFfn(FfnKind.MOE));
+        m.put("mla-moe", base.withAttention(AttentionKind.MLA).withFfn(FfnKind.MOE));
         return m;
     }
 

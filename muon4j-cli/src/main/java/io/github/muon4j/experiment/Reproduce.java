@@ -34,7 +34,7 @@ public final class Reproduce {
         if (!budget.isTime()) {
             return (int) Math.max(1, budget.tokens() / perStep);
         }
-        ModelConfig mc = Run.modelConfigFor(base, Tokenizers.byName(base.tokenizerOrDefault()));
+        ModelConfig mc = io.github.muon4j.train.ModelChoice.of(base, Tokenizers.byName(base.tokenizerOrDefault()));
         double slowest = 0;
         for (ModelConfig v : InferenceBench.variants(mc).values()) {
             TrainBench.Result r = TrainBench.run(v, true, base.batchSize(), base.seqLen(), 3, 1, null);
@@ -51,7 +51,7 @@ public final class Reproduce {
         int steps = steps(base, budget, log);
         TrainConfig b = base.overlay(String.format("{\"steps\": %d, \"warmup\": %d, \"eval_every\": %d}", steps, Math.max(1, steps / 10),
                 Math.max(1, steps / 10)), "reproduce");
-        ModelConfig mc = Run.modelConfigFor(b, Tokenizers.byName(b.tokenizerOrDefault()));
+        ModelConfig mc = io.github.muon4j.train.ModelChoice.of(b, Tokenizers.byName(b.tokenizerOrDefault()));
         int ctx = Math.max(1, Math.min(mc.contextLength() - 32, mc.contextLength() / 2));
         Map<String, String[]> archs = new LinkedHashMap<>();
         archs.put("mha-dense", new String[] {"mha", "dense"});

@@ -5,7 +5,7 @@ import com.google.gson.JsonParser;
 import io.github.muon4j.train.Metrics;
 import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainConfig;
-import io.github.muon4j.train.Trainer;
+import io.github.muon4j.train.TrainLoop;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -81,6 +81,10 @@ public final class RunCache {
         JsonObject o = JsonParser.parseString(c.toJson()).getAsJsonObject();
         NOT_KEYED.forEach(o::remove);
         o.entrySet().removeIf(e -> e.getValue().isJsonNull() && !KEYED_WHEN_NULL.contains(e.getKey()));
+        // settings added later are keyed only away from their default, so stored summaries keep their keys
+        if (o.has("precision") && "fp32".equals(o.get("precision").getAsString())) {
+            o.remove("precision");
+        }
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(o.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h).substring(0, 12);
@@ -115,6 +119,7 @@ public final class RunCache {
         if (offline || System.nanoTime() > deadlineNanos) {
             throw new NotCached(label);
         }
+        io.github.muon4j.train.StopSignals.throwIfStopRequested(); // a signal between runs: stop before the next
         String key = key(c);
         Path dir = scratch.resolve(label + "-" + key);
         Compare.clear(dir);
@@ -125,8 +130,11 @@ public final class RunCache {
         boolean stopped = false;
         log.printf("  train %s (%s lr %s seed %d) ...%n", label, cfg.optimizer(), cfg.lr(), cfg.seed());
         try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            new Trainer(run, new PrintStream(OutputStream.nullOutputStream())).train();
-        } catch (Trainer.DivergedException e) {
+            TrainLoop.Result r = new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
+            if (r.stoppedBy() != null) { // stopped mid-run by a signal: no summary; the run restarts next time
+                throw new io.github.muon4j.train.StopSignals.Stopped(r.stoppedBy());
+            }
+        } catch (TrainLoop.DivergedException e) {
             stopped = true;
         }
         double wall = (System.nanoTime() - t0) / 1e9;

@@ -2,7 +2,7 @@ package io.github.muon4j.experiment;
 
 import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainConfig;
-import io.github.muon4j.train.Trainer;
+import io.github.muon4j.train.TrainLoop;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -64,8 +64,8 @@ public final class RunStore {
         long t0 = System.nanoTime();
         boolean stopped = false;
         try (Run r = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            new Trainer(r, new PrintStream(OutputStream.nullOutputStream())).train();
-        } catch (Trainer.DivergedException e) {
+            new TrainLoop(r, new PrintStream(OutputStream.nullOutputStream())).train();
+        } catch (TrainLoop.DivergedException e) {
             stopped = true;
         }
         double wall = (System.nanoTime() - t0) / 1e9;

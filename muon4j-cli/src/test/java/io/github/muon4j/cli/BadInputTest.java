@@ -72,6 +72,7 @@ class BadInputTest {
         rejects("--contexts", "bench", "inference", "--contexts", "0");
         rejects("--variants", "bench", "inference", "--variants", "gqa-dense");
         rejects("--threads", "bench", "inference", "--threads", "0");
+        rejects("--precision", "bench", "train", "--precision", "fp16");
     }
 
     @Test

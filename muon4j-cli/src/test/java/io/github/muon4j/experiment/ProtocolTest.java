@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.tracker.Tracker;
 import com.google.gson.JsonObject;
 import io.github.muon4j.Backend;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.MuonWithAdamW;
 import io.github.muon4j.optim.ParamRole;
@@ -81,7 +81,7 @@ class ProtocolTest {
         // per layer: wq, wk, wv, wo (d x d) and the SwiGLU's w1, w3 (h x d) and w2 (d x h)
         assertEquals(dense.nLayers() * (4 * f(d, d) + 3 * f(h, d)), Cost.of(dense, 64, true).nsFlopsPerStep(), 1);
         assertEquals(0, Cost.of(dense, 64, false).nsFlopsPerStep());
-        ModelConfig moe = dense.withFfn(Ffn.MOE);
+        ModelConfig moe = dense.withFfn(FfnKind.MOE);
         long e = moe.nRoutedExperts(), eh = moe.expertHidden(), shared = (long) moe.nSharedExperts() * eh;
         double layer = 4 * f(d, d) + 3 * e * f(eh, d) + 3 * f(shared, d);
         int moeLayers = moe.nLayers() - moe.nDenseLayers();
@@ -108,7 +108,7 @@ class ProtocolTest {
         float[][] after = new float[4][];
         try (NDManager mg = Backend.get().newManager()) {
             for (int arm = 0; arm < 2; arm++) {
-                MuonWithAdamW opt = Run.optimizerFor(arm == 0, roles, Tracker.fixed(0.03f), Tracker.fixed(0.004f), 0.05f);
+                MuonWithAdamW opt = io.github.muon4j.train.OptimizerRecipe.of(arm == 0, roles, Tracker.fixed(0.03f), Tracker.fixed(0.004f), 0.05f);
                 Map<String, NDArray[]> wg = new LinkedHashMap<>();
                 wg.put("embedding", new NDArray[] {mg.arange(12f).reshape(4, 3).div(10f), mg.arange(12f).reshape(4, 3).sub(5f)});
                 wg.put("gain", new NDArray[] {mg.ones(new ai.djl.ndarray.types.Shape(3)), mg.create(new float[] {1f, -2f, 3f})});

@@ -8,7 +8,7 @@ import com.knuddels.jtokkit.api.IntArrayList;
 import java.nio.charset.StandardCharsets;
 
 /** OpenAI's byte-pair encodings through jtokkit: GPT-2's r50k_base and cl100k_base. */
-public final class BpeTokenizer implements Tokenizer {
+final class BpeTokenizer implements Tokenizer {
 
     private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
 

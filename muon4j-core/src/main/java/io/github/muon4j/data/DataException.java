@@ -4,6 +4,11 @@ package io.github.muon4j.data;
 public final class DataException extends IllegalArgumentException {
 
     public DataException(String message) {
-        super(message);
+        super(oneLine(message));
+    }
+
+    /** Line breaks and other control characters (from a file's own text, say) shown as spaces: one line, always. */
+    static String oneLine(String s) {
+        return s == null ? null : s.replaceAll("\\p{Cntrl}+", " ");
     }
 }

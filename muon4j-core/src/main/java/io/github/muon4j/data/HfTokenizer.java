@@ -36,7 +36,7 @@ import java.util.Map;
  * <p>{@link #name()} is the absolute path of the file (what checkpoints record, so that generate and
  * resume find it again); {@link #cacheTag()} is a digest of its contents.
  */
-public final class HfTokenizer implements Tokenizer {
+final class HfTokenizer implements Tokenizer {
 
     /** End-of-text names tried, in order, when no tokenizer_config.json names the eos token. */
     static final List<String> EOT_NAMES =
@@ -76,8 +76,15 @@ public final class HfTokenizer implements Tokenizer {
         if (!root.has("model") || !root.get("model").isJsonObject()) {
             throw new DataException(file + ": not a tokenizer.json (no \"model\" object)");
         }
-        int vocab = vocabSize(file, root);
-        int eot = eotToken(file, root);
+        int vocab, eot;
+        try {
+            vocab = vocabSize(file, root);
+            eot = eotToken(file, root);
+        } catch (DataException e) {
+            throw e;
+        } catch (RuntimeException e) { // a vocabulary or added token of the wrong shape
+            throw new DataException(file + ": not a tokenizer.json (a vocabulary entry or added token is missing a field or has the wrong type)");
+        }
         HuggingFaceTokenizer hf;
         try {
             hf = HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));

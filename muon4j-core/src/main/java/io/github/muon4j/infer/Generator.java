@@ -48,15 +48,15 @@ public final class Generator {
     private DecoderWeights weights;
     private Stats last;
 
-    /** A generator using all cores. */
+    /** A generator whose thread count follows the work of a step ({@link BatchDecoder#defaultThreads}). */
     public Generator(DecoderLM model) {
-        this(model, Runtime.getRuntime().availableProcessors());
+        this(model, 0);
     }
 
     /**
      * @param model an initialised model; its weights are copied at the first generation (a
      *     generator does not see later training: make a new one)
-     * @param threads threads of each decode step
+     * @param threads threads of each decode step; 0 chooses by the step's work ({@link BatchDecoder#defaultThreads})
      */
     public Generator(DecoderLM model, int threads) {
         if (model.manager() == null) {
@@ -123,7 +123,8 @@ public final class Generator {
         int[] n = new int[b];
         Sampler[] samplers = new Sampler[b];
         float[][] first = new float[b][];
-        try (BatchDecoder dec = new BatchDecoder(model, weights, b, capacity, threads)) {
+        int nThreads = threads > 0 ? threads : BatchDecoder.defaultThreads(c, b);
+        try (BatchDecoder dec = new BatchDecoder(model, weights, b, capacity, nThreads)) {
             long t0 = System.nanoTime();
             for (int i = 0; i < b; i++) {
                 first[i] = dec.prefill(i, p[i]);

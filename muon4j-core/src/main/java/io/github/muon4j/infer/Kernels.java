@@ -42,10 +42,10 @@ public abstract class Kernels {
     /** Short description, e.g. "SIMD 512-bit (16 floats)" or "plain Java". */
     public abstract String name();
 
-    /** sum_i a[ao + i] * b[bo + i], i < n. */
+    /** sum_i a[ao + i] * b[bo + i], i &lt; n. */
     public abstract float dot(float[] a, int ao, float[] b, int bo, int n);
 
-    /** y[yo + i] += alpha * x[xo + i], i < n. */
+    /** y[yo + i] += alpha * x[xo + i], i &lt; n. */
     public abstract void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n);
 
     /**
@@ -57,14 +57,14 @@ public abstract class Kernels {
             float[] y, int yo, int ys, int r0, int r1);
 
     /**
-     * Softmax numerator in place: {@code a[o + i] = exp((a[o + i] - max) * scale)}, i < n.
+     * Softmax numerator in place: {@code a[o + i] = exp((a[o + i] - max) * scale)}, i &lt; n.
      *
      * @return the sum of the new values
      */
     public abstract float expShift(float[] a, int o, int n, float max, float scale);
 
     /**
-     * Weighted sum of n rows: {@code y[yo + i] += sum_t p[po + t] * v[vo + t*vs + i]}, i < len,
+     * Weighted sum of n rows: {@code y[yo + i] += sum_t p[po + t] * v[vo + t*vs + i]}, i &lt; len,
      * keeping the accumulators in registers across the rows.
      */
     public abstract void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs,
@@ -72,7 +72,7 @@ public abstract class Kernels {
 
     /**
      * {@link #weightedSum} for h weight rows over the same n rows of v: {@code y[yo + j*ys + i] +=
-     * sum_t p[po + j*ps + t] * v[vo + t*vs + i]}, j < h, reading each row of v once for 4 of them.
+     * sum_t p[po + j*ps + t] * v[vo + t*vs + i]}, j &lt; h, reading each row of v once for 4 of them.
      */
     public void weightedSums(float[] p, int po, int ps, int h, int n, float[] v, int vo, int vs,
             float[] y, int yo, int ys, int len) {

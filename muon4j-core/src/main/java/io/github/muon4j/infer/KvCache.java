@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +22,7 @@ import java.util.List;
  */
 public final class KvCache {
 
-    private final Attention kind;
+    private final AttentionKind kind;
     private final int capacity;
     private final List<NDArray[]> layers = new ArrayList<>();
     private int length;
@@ -35,7 +35,7 @@ public final class KvCache {
         this.kind = c.attention();
         this.capacity = capacity;
         for (int l = 0; l < c.nLayers(); l++) {
-            if (kind == Attention.MHA) {
+            if (kind == AttentionKind.MHA) {
                 Shape s = new Shape(batch, c.nHeads(), capacity, c.headDim());
                 layers.add(new NDArray[] {m.zeros(s, type), m.zeros(s, type)});
             } else {
@@ -47,7 +47,7 @@ public final class KvCache {
         }
     }
 
-    public Attention kind() {
+    public AttentionKind kind() {
         return kind;
     }
 
@@ -70,7 +70,7 @@ public final class KvCache {
      * MLA: a = c (B, T, kv_lora_rank), b = k_pe (B, T, rope).
      */
     void write(int layer, NDArray a, NDArray b, int start) {
-        int end = start + (int) a.getShape().get(kind == Attention.MHA ? 2 : 1);
+        int end = start + (int) a.getShape().get(kind == AttentionKind.MHA ? 2 : 1);
         if (end > capacity) {
             throw new IllegalStateException(
                     "kv cache full: capacity " + capacity + " positions, need " + end);
@@ -99,7 +99,7 @@ public final class KvCache {
     }
 
     private NDIndex index(int start, int end) {
-        return kind == Attention.MHA
+        return kind == AttentionKind.MHA
                 ? new NDIndex(":, :, {}:{}, :", start, end)
                 : new NDIndex(":, {}:{}, :", start, end);
     }

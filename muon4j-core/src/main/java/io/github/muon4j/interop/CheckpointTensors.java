@@ -68,8 +68,20 @@ public final class CheckpointTensors {
                             + (e == null ? " is missing" : " has shape " + Arrays.toString(e.shape())
                                     + ", the model's is " + a.getShape()));
                 }
-                a.set(r.floats(name));
+                replaceValues(a, r.floats(name));
             }
+        }
+    }
+
+    /**
+     * Overwrites the values of {@code target} (a parameter, at least 1-D) with {@code values} of the
+     * same shape, bit for bit, in place (tied weights stay tied). {@code NDArray.set(float[])} would
+     * copy through a PyTorch path that prints "AutoNonVariableTypeMode is deprecated" on stderr; an
+     * indexed put of the whole array prints nothing.
+     */
+    static void replaceValues(NDArray target, float[] values) {
+        try (NDArray fresh = target.getManager().create(values, target.getShape())) {
+            target.set(new ai.djl.ndarray.index.NDIndex(":"), fresh);
         }
     }
 
@@ -112,7 +124,12 @@ public final class CheckpointTensors {
                 go.add("steps", steps);
                 meta.add(go);
             }
-            writeHeader(out, shapes, Map.of("format", "muon4j-optimizer", "groups", meta.toString()));
+            // an ordered map: Map.of iterates in an order that changes from one JVM to the next, and the
+            // file of the same state must be the same bytes in every process
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "muon4j-optimizer");
+            metadata.put("groups", meta.toString());
+            writeHeader(out, shapes, metadata);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ)) {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 20);
                 for (Group g : groups) {

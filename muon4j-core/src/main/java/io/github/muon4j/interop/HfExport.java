@@ -107,7 +107,7 @@ public final class HfExport {
             o.addProperty("qk_rope_head_dim", c.qkRopeHeadDim());
             o.addProperty("v_head_dim", c.vHeadDim());
             o.addProperty("rope_interleave", true);
-            boolean moe = c.ffn() == io.github.muon4j.model.Ffn.MOE;
+            boolean moe = c.ffn() == io.github.muon4j.model.FfnKind.MOE;
             o.addProperty("n_routed_experts", c.nRoutedExperts());
             o.addProperty("n_shared_experts", c.nSharedExperts());
             o.addProperty("num_experts_per_tok", c.topK());

@@ -8,9 +8,9 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import java.io.IOException;
@@ -89,8 +89,36 @@ public final class HfImport {
         }
     }
 
-    /** The muon4j config that represents this model exactly, with {@code seed} for anything new. */
+    /**
+     * The muon4j config that represents this model exactly, with {@code seed} for anything new. A
+     * field of the wrong type is bad input naming config.json; so are sizes that the safetensors
+     * files are too small to hold (checked before any model is built from them).
+     */
     public ModelConfig modelConfig(long seed) {
+        ModelConfig mc;
+        try {
+            mc = readModelConfig(seed);
+        } catch (UnsupportedOperationException | IllegalStateException | ClassCastException | NullPointerException
+                | NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + ": a field is missing or has the wrong type");
+        }
+        long bytes = 0;
+        try {
+            for (Path s : shardPaths()) {
+                bytes += Files.size(s);
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--init-from " + dir + ": cannot read its safetensors files (" + e.getMessage() + ")");
+        }
+        // every parameter takes at least 2 bytes (bf16/f16): a config describing more than the files hold is refused here
+        if (mc.totalParams() > bytes / 2) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + ": describes " + mc.totalParams()
+                    + " parameters, more than its safetensors files (" + bytes + " bytes) can hold");
+        }
+        return mc;
+    }
+
+    private ModelConfig readModelConfig(long seed) {
         require(!has("rope_scaling"), "rope_scaling", "is set: only plain RoPE is supported");
         if (has("rope_parameters") && cfg.get("rope_parameters").isJsonObject()) {
             JsonObject rp = cfg.getAsJsonObject("rope_parameters");
@@ -126,11 +154,11 @@ public final class HfImport {
         b.seed = seed;
         b.ffnHidden = num("intermediate_size");
         if (arch.equals(HfLayout.LLAMA)) {
-            b.attention = Attention.MHA;
-            b.ffn = Ffn.DENSE;
+            b.attention = AttentionKind.MHA;
+            b.ffn = FfnKind.DENSE;
             b.headDim = has("head_dim") ? num("head_dim") : b.dModel / heads;
         } else {
-            b.attention = Attention.MLA;
+            b.attention = AttentionKind.MLA;
             require(b.normEps == HfLayout.MLA_NORM_EPS, "rms_norm_eps", "is " + b.normEps + ": muon4j's MLA latent norms"
                     + " share it, DeepseekV3ForCausalLM's use 1e-6");
             b.qLoraRank = has("q_lora_rank") ? num("q_lora_rank") : 0;
@@ -148,10 +176,10 @@ public final class HfImport {
                 b.expertHidden = num("moe_intermediate_size");
             }
             if (dense >= b.nLayers) {
-                b.ffn = Ffn.DENSE;
+                b.ffn = FfnKind.DENSE;
                 b.nDenseLayers = 0;
             } else {
-                b.ffn = Ffn.MOE;
+                b.ffn = FfnKind.MOE;
                 b.nDenseLayers = dense;
                 num("n_routed_experts");
                 num("num_experts_per_tok");
@@ -235,23 +263,7 @@ public final class HfImport {
     /** Files holding each tensor: one model.safetensors, or the shards of model.safetensors.index.json. */
     private Map<String, Path> tensorFiles() throws IOException {
         Map<String, Path> files = new HashMap<>();
-        Path single = dir.resolve("model.safetensors");
-        Path index = dir.resolve("model.safetensors.index.json");
-        List<Path> shards = new ArrayList<>();
-        if (Files.isRegularFile(single)) {
-            shards.add(single);
-        } else if (Files.isRegularFile(index)) {
-            JsonObject map = JsonParser.parseString(Files.readString(index)).getAsJsonObject().getAsJsonObject("weight_map");
-            for (Map.Entry<String, JsonElement> e : map.entrySet()) {
-                Path p = dir.resolve(e.getValue().getAsString());
-                if (!shards.contains(p)) {
-                    shards.add(p);
-                }
-            }
-        } else {
-            throw new IllegalArgumentException("--init-from " + dir + ": no model.safetensors (only safetensors weights are read)");
-        }
-        for (Path s : shards) {
+        for (Path s : shardPaths()) {
             try (Safetensors.Reader r = Safetensors.Reader.open(s)) {
                 for (String name : r.entries().keySet()) {
                     files.put(name, s);
@@ -259,6 +271,42 @@ public final class HfImport {
             }
         }
         return files;
+    }
+
+    /** model.safetensors, or the shards that model.safetensors.index.json names (plain file names in the directory). */
+    private List<Path> shardPaths() throws IOException {
+        Path single = dir.resolve("model.safetensors");
+        Path index = dir.resolve("model.safetensors.index.json");
+        List<Path> shards = new ArrayList<>();
+        if (Files.isRegularFile(single)) {
+            shards.add(single);
+        } else if (Files.isRegularFile(index)) {
+            JsonObject map;
+            try {
+                map = JsonParser.parseString(Files.readString(index)).getAsJsonObject().getAsJsonObject("weight_map");
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(index + ": not a JSON object with a \"weight_map\" object");
+            }
+            if (map == null) {
+                throw new IllegalArgumentException(index + ": no \"weight_map\" object");
+            }
+            for (Map.Entry<String, JsonElement> e : map.entrySet()) {
+                if (!e.getValue().isJsonPrimitive() || !e.getValue().getAsJsonPrimitive().isString()
+                        || !e.getValue().getAsString().matches("[A-Za-z0-9._-]+") || e.getValue().getAsString().startsWith(".")) {
+                    throw new IllegalArgumentException(index + ": tensor " + e.getKey() + " names no file of this directory");
+                }
+                Path p = dir.resolve(e.getValue().getAsString());
+                if (!shards.contains(p)) {
+                    if (!Files.isRegularFile(p)) {
+                        throw new IllegalArgumentException(index + ": shard " + p.getFileName() + " is missing");
+                    }
+                    shards.add(p);
+                }
+            }
+        } else {
+            throw new IllegalArgumentException("--init-from " + dir + ": no model.safetensors (only safetensors weights are read)");
+        }
+        return shards;
     }
 
     /**
@@ -306,7 +354,7 @@ public final class HfImport {
                 }
             }
             for (Map.Entry<String, float[]> e : built.entrySet()) {
-                params.get(e.getKey()).getArray().set(e.getValue());
+                CheckpointTensors.replaceValues(params.get(e.getKey()).getArray(), e.getValue());
             }
             List<float[]> biases = new ArrayList<>();
             for (int l = 0; l < c.nLayers(); l++) {

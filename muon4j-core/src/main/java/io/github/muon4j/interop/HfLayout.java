@@ -1,7 +1,7 @@
 package io.github.muon4j.interop;
 
-import io.github.muon4j.model.Attention;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.AttentionKind;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import java.util.ArrayList;
@@ -48,15 +48,15 @@ public final class HfLayout {
      * IllegalArgumentException} in one line when none does.
      */
     public static String architecture(ModelConfig c) {
-        if (c.attention() == Attention.MHA) {
-            if (c.ffn() == Ffn.MOE) {
+        if (c.attention() == AttentionKind.MHA) {
+            if (c.ffn() == FfnKind.MOE) {
                 throw new IllegalArgumentException("no transformers class represents MHA attention with an MoE"
                         + " feed-forward exactly (Llama has no experts, DeepSeek-V3 uses MLA): train with --attention mla"
                         + " to export an MoE model");
             }
             return LLAMA;
         }
-        if (c.ffn() == Ffn.MOE && c.scoreFunction() != ScoreFunction.SIGMOID) {
+        if (c.ffn() == FfnKind.MOE && c.scoreFunction() != ScoreFunction.SIGMOID) {
             throw new IllegalArgumentException("no transformers class represents a softmax MoE router with a"
                     + " selection bias exactly (DeepseekV3ForCausalLM routes with sigmoid scores): train with"
                     + " score_function sigmoid (the default) to export");
@@ -65,7 +65,7 @@ public final class HfLayout {
             throw new IllegalArgumentException("no transformers class represents this model exactly: DeepseekV3ForCausalLM"
                     + " normalises the MLA latents with eps 1e-6 whatever rms_norm_eps is, and norm_eps is " + c.normEps());
         }
-        if (c.ffn() == Ffn.MOE && c.nRoutedExperts() < 2) {
+        if (c.ffn() == FfnKind.MOE && c.nRoutedExperts() < 2) {
             throw new IllegalArgumentException("DeepseekV3ForCausalLM needs at least 2 routed experts, the model has "
                     + c.nRoutedExperts());
         }

@@ -30,17 +30,27 @@ import java.util.Map;
  *       of rank r is found by running BPE on the token's bytes with only the ranks below r, which
  *       ends in exactly two parts; merges are listed by rank, so HF's merge priority (list order)
  *       is tiktoken's (lowest rank first). {@code ignore_merges} makes a pre-token that is itself
- *       a token map to it directly, as tiktoken does. Pre-tokenization: GPT-2's regex (the
- *       ByteLevel pre-tokenizer's own) for r50k, the cl100k pattern as a Split for cl100k.
- *   <li>{@code byte}: the 256 byte characters as ids 0..255 and no merges.
+ *       a token map to it directly, as tiktoken does. Pre-tokenization is laid out as Llama 3's own
+ *       {@code tokenizer.json}: {@code Sequence[Split(pattern, Isolated), ByteLevel(use_regex:
+ *       false)]}, with GPT-2's pattern for r50k and the cl100k pattern for cl100k.
+ *   <li>{@code byte}: the 256 byte characters as ids 0..255, no merges, {@code ignore_merges:
+ *       false} and {@code Sequence[ByteLevel(use_regex: false)]}: the whole input is one pre-token
+ *       that is always split into its bytes, even when it is exactly {@code <|endoftext|>} (with
+ *       {@code ignore_merges: true} that input would be looked up whole and become id 256).
  * </ul>
  *
  * The end-of-text token {@code <|endoftext|>} is an ordinary vocabulary entry, not an added
  * (special) token: muon4j encodes that string as plain text, and so does this tokenizer.
+ *
+ * <p>Engines that apply the byte-to-character mapping only when {@code ByteLevel} sits inside a
+ * {@code Sequence} read this layout too: every pre-tokenizer written here is a {@code Sequence}.
  */
 public final class HfTokenizerJson {
 
     public static final String EOT = "<|endoftext|>";
+
+    /** GPT-2's pre-tokenizer pattern: the one the ByteLevel pre-tokenizer applies with {@code use_regex: true}. */
+    static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
     static final String CL100K_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
             + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -190,7 +200,8 @@ public final class HfTokenizerJson {
         model.add("end_of_word_suffix", JsonNull.INSTANCE);
         model.addProperty("fuse_unk", false);
         model.addProperty("byte_fallback", false);
-        model.addProperty("ignore_merges", true);
+        // byte: no merges, so every pre-token must split into its bytes (never a whole-word lookup)
+        model.addProperty("ignore_merges", !name.equals("byte"));
         model.add("vocab", vocab);
         model.add("merges", merges);
         o.add("model", model);
@@ -208,28 +219,24 @@ public final class HfTokenizerJson {
         return b;
     }
 
+    /** {@code Sequence[Split(pattern, Isolated), ByteLevel(use_regex: false)]}, or {@code Sequence[ByteLevel]} for bytes. */
     private static JsonObject preTokenizer(String name) {
-        switch (name) {
-            case "gpt2":
-                return byteLevel(true); // GPT-2's own pattern
-            case "byte":
-                return byteLevel(false); // no merges: splitting cannot change the ids
-            default:
-                JsonObject split = new JsonObject();
-                split.addProperty("type", "Split");
-                JsonObject pattern = new JsonObject();
-                pattern.addProperty("Regex", CL100K_PATTERN);
-                split.add("pattern", pattern);
-                split.addProperty("behavior", "Isolated");
-                split.addProperty("invert", false);
-                JsonArray seq = new JsonArray();
-                seq.add(split);
-                seq.add(byteLevel(false));
-                JsonObject s = new JsonObject();
-                s.addProperty("type", "Sequence");
-                s.add("pretokenizers", seq);
-                return s;
+        JsonArray seq = new JsonArray();
+        if (!name.equals("byte")) {
+            JsonObject split = new JsonObject();
+            split.addProperty("type", "Split");
+            JsonObject pattern = new JsonObject();
+            pattern.addProperty("Regex", name.equals("gpt2") ? GPT2_PATTERN : CL100K_PATTERN);
+            split.add("pattern", pattern);
+            split.addProperty("behavior", "Isolated");
+            split.addProperty("invert", false);
+            seq.add(split);
         }
+        seq.add(byteLevel(false));
+        JsonObject s = new JsonObject();
+        s.addProperty("type", "Sequence");
+        s.add("pretokenizers", seq);
+        return s;
     }
 
     /**

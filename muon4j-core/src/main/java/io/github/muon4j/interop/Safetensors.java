@@ -90,6 +90,9 @@ public final class Safetensors {
 
     private static final int CHUNK = 1 << 20; // elements per write
 
+    /** The largest header read (the format's reference reader allows 100 MB). */
+    static final long MAX_HEADER = 100_000_000;
+
     /**
      * Streams a safetensors file to {@code out}.
      *
@@ -166,11 +169,15 @@ public final class Safetensors {
             channel = FileChannel.open(path, StandardOpenOption.READ);
             try {
                 long size = channel.size();
+                if (size < 8) {
+                    throw bad("shorter than its 8-byte header length (" + size + " bytes)");
+                }
                 ByteBuffer lb = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
                 readFully(0, lb);
                 long n = lb.flip().getLong();
-                if (size < 8 || n <= 0 || n > 100_000_000 || 8 + n > size) {
-                    throw bad("bad header length " + n);
+                // checked against the file's size before anything is allocated for it
+                if (n <= 1 || n > MAX_HEADER || n > size - 8) {
+                    throw bad("header length " + Long.toUnsignedString(n) + " does not fit a file of " + size + " bytes");
                 }
                 ByteBuffer hb = ByteBuffer.allocate((int) n);
                 readFully(8, hb);
@@ -178,44 +185,115 @@ public final class Safetensors {
                 try {
                     JsonElement h = JsonParser.parseString(new String(hb.array(), StandardCharsets.UTF_8));
                     header = h.getAsJsonObject();
-                } catch (JsonParseException | IllegalStateException e) {
+                } catch (JsonParseException | IllegalStateException | StackOverflowError e) {
                     throw bad("header is not a JSON object");
                 }
                 dataStart = 8 + n;
+                long dataSize = size - dataStart;
                 for (Map.Entry<String, JsonElement> e : header.entrySet()) {
                     if (e.getKey().equals("__metadata__")) {
+                        if (!e.getValue().isJsonObject()) {
+                            throw bad("__metadata__ is not an object of strings");
+                        }
                         for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                            if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString()) {
+                                throw bad("__metadata__ value '" + m.getKey() + "' is not a string");
+                            }
                             metadata.put(m.getKey(), m.getValue().getAsString());
                         }
                         continue;
                     }
-                    entries.put(e.getKey(), entry(e.getKey(), e.getValue().getAsJsonObject(), size - dataStart));
+                    if (!e.getValue().isJsonObject()) {
+                        throw bad("tensor " + e.getKey() + " is not described by an object");
+                    }
+                    entries.put(e.getKey(), entry(e.getKey(), e.getValue().getAsJsonObject(), dataSize));
                 }
+                checkTiling(dataSize);
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 throw e;
             }
         }
 
+        /** The tensors must cover the data section exactly: no overlap, no gap, nothing after the last. */
+        private void checkTiling(long dataSize) {
+            Entry[] byStart = entries.values().toArray(new Entry[0]);
+            java.util.Arrays.sort(byStart, java.util.Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+            long at = 0;
+            Entry previous = null;
+            for (Entry e : byStart) {
+                if (e.begin() < at) {
+                    throw bad("tensors " + previous.name() + " and " + e.name() + " overlap (bytes " + e.begin() + " to " + at + ")");
+                }
+                if (e.begin() > at) {
+                    throw bad("a gap of " + (e.begin() - at) + " bytes before tensor " + e.name() + " (tensors must tile the data exactly)");
+                }
+                at = e.end();
+                previous = e;
+            }
+            if (at != dataSize) {
+                throw bad("the tensors cover " + at + " of the " + dataSize + " data bytes (they must tile the data exactly)");
+            }
+        }
+
         private Entry entry(String name, JsonObject o, long dataSize) {
-            String t = o.get("dtype").getAsString();
+            JsonElement t = o.get("dtype");
+            if (t == null || !t.isJsonPrimitive() || !t.getAsJsonPrimitive().isString()) {
+                throw bad("tensor " + name + " has no dtype");
+            }
             DType dtype;
             try {
-                dtype = DType.valueOf(t);
+                dtype = DType.valueOf(t.getAsString());
             } catch (IllegalArgumentException e) {
-                throw bad("tensor " + name + " has dtype " + t + " (supported: F32, BF16, F16)");
+                throw bad("tensor " + name + " has dtype " + t.getAsString() + " (supported: F32, BF16, F16)");
             }
-            JsonArray s = o.getAsJsonArray("shape");
-            long[] shape = new long[s.size()];
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = s.get(i).getAsLong();
+            long[] shape = longs(o.get("shape"), -1, name, "shape");
+            long[] off = longs(o.get("data_offsets"), 2, name, "data_offsets");
+            long elements = 1;
+            for (long d : shape) {
+                if (d < 0) {
+                    throw bad("tensor " + name + " has a negative dimension");
+                }
+                // a shape whose byte size exceeds the file is refused before any multiplication can overflow
+                if (d != 0 && elements > dataSize / d) {
+                    elements = Long.MAX_VALUE;
+                } else {
+                    elements *= d;
+                }
             }
-            JsonArray off = o.getAsJsonArray("data_offsets");
-            Entry e = new Entry(name, dtype, shape, off.get(0).getAsLong(), off.get(1).getAsLong());
-            if (e.begin() < 0 || e.end() > dataSize || e.end() - e.begin() != e.elements() * dtype.bytes) {
-                throw bad("tensor " + name + " has offsets that do not fit its shape or the file");
+            if (off[0] < 0 || off[1] < off[0] || off[1] > dataSize) {
+                throw bad("tensor " + name + " has data_offsets [" + off[0] + ", " + off[1] + "] outside the " + dataSize + " data bytes");
             }
-            return e;
+            if (elements == Long.MAX_VALUE || elements > dataSize / dtype.bytes || off[1] - off[0] != elements * dtype.bytes) {
+                throw bad("tensor " + name + " has data_offsets [" + off[0] + ", " + off[1] + "] that do not match its shape "
+                        + java.util.Arrays.toString(shape) + " and dtype " + dtype);
+            }
+            return new Entry(name, dtype, shape, off[0], off[1]);
+        }
+
+        /** A JSON array of integers ({@code n} of them, or any number when n < 0). */
+        private long[] longs(JsonElement e, int n, String name, String field) {
+            if (e == null || !e.isJsonArray() || (n >= 0 && e.getAsJsonArray().size() != n) || e.getAsJsonArray().size() > 64) {
+                throw bad("tensor " + name + " has no valid " + field);
+            }
+            JsonArray a = e.getAsJsonArray();
+            long[] out = new long[a.size()];
+            for (int i = 0; i < out.length; i++) {
+                JsonElement x = a.get(i);
+                if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber()) {
+                    throw bad("tensor " + name + " has a " + field + " that is not a list of integers");
+                }
+                try {
+                    // exactly a long, checked before any arithmetic on it (a huge exponent is refused, not expanded)
+                    out[i] = new java.math.BigDecimal(x.getAsString()).longValueExact();
+                } catch (NumberFormatException | ArithmeticException notALong) {
+                    throw bad("tensor " + name + " has a " + field + " that is not a list of integers in range");
+                }
+                if (out[i] < 0) {
+                    throw bad("tensor " + name + " has a negative " + field + " value");
+                }
+            }
+            return out;
         }
 
         /** Opens {@code path}; a file that is not safetensors fails with one line naming it. */
@@ -273,7 +351,8 @@ public final class Safetensors {
         }
 
         private IllegalArgumentException bad(String why) {
-            return new IllegalArgumentException(path + " is not a valid safetensors file: " + why);
+            // tensor names come from the file: control characters are shown as spaces, so the message stays one line
+            return new IllegalArgumentException(path + " is not a valid safetensors file: " + why.replaceAll("\\p{Cntrl}+", " "));
         }
 
         @Override

@@ -1,23 +1,7 @@
 package io.github.muon4j.model;
 
-import com.google.gson.FieldNamingPolicy;
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.JsonSyntaxException;
-import com.google.gson.TypeAdapter;
-import com.google.gson.TypeAdapterFactory;
-import com.google.gson.reflect.TypeToken;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
-import com.google.gson.stream.JsonWriter;
-import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Architecture of a decoder-only language model: sizes, attention kind (MHA or MLA), feed-forward
@@ -29,12 +13,15 @@ import java.util.Set;
  *
  * <p>Presets ({@link #preset(String)}): {@code tiny}, {@code 6L-256d}, {@code 6L-512d}, {@code
  * 9L-512d}, {@code 12L-768d}, {@code 12L-1024d}. A preset carries the MLA and MoE sizes as well, so
- * {@code withAttention(Attention.MLA)} and {@code withFfn(Ffn.MOE)} only switch the kind. Derived
+ * {@code withAttention(AttentionKind.MLA)} and {@code withFfn(FfnKind.MOE)} only switch the kind. Derived
  * defaults: {@code head_dim = d_model / n_heads}; MLA {@code kv_lora_rank = d_model / 2}, {@code
  * q_lora_rank = 0}, {@code qk_nope_head_dim = v_head_dim = head_dim}, {@code qk_rope_head_dim =
  * head_dim / 2} (DeepSeek-V2's proportions); dense {@code ffn_hidden = 8 d / 3} rounded up to a
  * multiple of 64; MoE {@code expert_hidden = ffn_hidden / (n_shared_experts + top_k)} so that the
  * active expert parameters match the dense feed-forward.
+ *
+ * <p>{@link ModelSize} ({@link #size()}) counts parameters, KV cache and FLOPs; {@code ModelConfigJson}
+ * reads and writes the JSON form ({@link #toJson()}, {@link #fromJson(String)}).
  *
  * @param vocabSize vocabulary size (set by the trainer from the tokenizer)
  * @param contextLength maximum sequence length
@@ -43,22 +30,10 @@ import java.util.Set;
  * @param nHeads attention heads
  * @param headDim MHA head dimension (queries, keys and values)
  * @param attention MHA or MLA
- * @param kvLoraRank MLA latent size c (cached)
- * @param qLoraRank MLA query low-rank size, 0 for a plain query projection
- * @param qkNopeHeadDim MLA position-free query/key head dimension
- * @param qkRopeHeadDim MLA rotary query/key head dimension (even); one rotary key per token
- * @param vHeadDim MLA value head dimension
+ * @param mla the MLA sizes (used when {@code attention} is MLA)
  * @param ffn DENSE or MOE
  * @param ffnHidden SwiGLU hidden size of dense layers
- * @param nRoutedExperts routed experts per MoE layer
- * @param nSharedExperts shared (always active) experts per MoE layer
- * @param topK routed experts per token
- * @param expertHidden SwiGLU hidden size of one expert
- * @param scoreFunction router score function
- * @param auxLossCoef sequence-wise balance loss coefficient alpha (0 = off)
- * @param biasUpdateRate loss-free balancing bias step u (0 = off)
- * @param zLossCoef router z-loss coefficient (0 = off)
- * @param nDenseLayers leading layers that stay dense in a MoE model
+ * @param moe the MoE sizes and balancing (used when {@code ffn} is MOE)
  * @param normEps RMSNorm epsilon
  * @param ropeBase RoPE base (theta)
  * @param tiedEmbeddings whether the LM head reuses the embedding table
@@ -72,23 +47,11 @@ public record ModelConfig(
         int dModel,
         int nHeads,
         int headDim,
-        Attention attention,
-        int kvLoraRank,
-        int qLoraRank,
-        int qkNopeHeadDim,
-        int qkRopeHeadDim,
-        int vHeadDim,
-        Ffn ffn,
+        AttentionKind attention,
+        Mla mla,
+        FfnKind ffn,
         int ffnHidden,
-        int nRoutedExperts,
-        int nSharedExperts,
-        int topK,
-        int expertHidden,
-        ScoreFunction scoreFunction,
-        double auxLossCoef,
-        double biasUpdateRate,
-        double zLossCoef,
-        int nDenseLayers,
+        Moe moe,
         double normEps,
         double ropeBase,
         boolean tiedEmbeddings,
@@ -105,8 +68,37 @@ public record ModelConfig(
     public static final List<String> PRESETS =
             List.of("tiny", "6L-256d", "6L-512d", "9L-512d", "12L-768d", "12L-1024d");
 
+    /**
+     * Multi-head latent attention sizes (DeepSeek-V2).
+     *
+     * @param kvLoraRank MLA latent size c (cached)
+     * @param qLoraRank MLA query low-rank size, 0 for a plain query projection
+     * @param qkNopeHeadDim MLA position-free query/key head dimension
+     * @param qkRopeHeadDim MLA rotary query/key head dimension (even); one rotary key per token
+     * @param vHeadDim MLA value head dimension
+     */
+    public record Mla(int kvLoraRank, int qLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {}
+
+    /**
+     * Mixture-of-experts sizes and balancing (DeepSeekMoE, DeepSeek-V3's routing).
+     *
+     * @param nRoutedExperts routed experts per MoE layer
+     * @param nSharedExperts shared (always active) experts per MoE layer
+     * @param topK routed experts per token
+     * @param expertHidden SwiGLU hidden size of one expert
+     * @param scoreFunction router score function
+     * @param auxLossCoef sequence-wise balance loss coefficient alpha (0 = off)
+     * @param biasUpdateRate loss-free balancing bias step u (0 = off)
+     * @param zLossCoef router z-loss coefficient (0 = off)
+     * @param nDenseLayers leading layers that stay dense in a MoE model
+     */
+    public record Moe(int nRoutedExperts, int nSharedExperts, int topK, int expertHidden, ScoreFunction scoreFunction,
+            double auxLossCoef, double biasUpdateRate, double zLossCoef, int nDenseLayers) {}
+
     /** Validates every field; see the class comment for the rules. */
     public ModelConfig {
+        require(mla != null, "mla", "must be given");
+        require(moe != null, "moe", "must be given");
         positive("vocab_size", vocabSize);
         positive("context_length", contextLength);
         positive("n_layers", nLayers);
@@ -118,38 +110,38 @@ public record ModelConfig(
         require(vocabSize >= 2, "vocab_size", "must be at least 2, got " + vocabSize);
         require(attention != null, "attention", "must be MHA or MLA");
         require(ffn != null, "ffn", "must be DENSE or MOE");
-        if (attention == Attention.MHA) {
+        if (attention == AttentionKind.MHA) {
             require(headDim % 2 == 0, "head_dim", "must be even for RoPE with MHA, got " + headDim);
         } else {
-            positive("kv_lora_rank", kvLoraRank);
-            require(qLoraRank >= 0, "q_lora_rank", "must be 0 (plain query) or positive, got "
-                    + qLoraRank);
-            positive("qk_nope_head_dim", qkNopeHeadDim);
-            positive("qk_rope_head_dim", qkRopeHeadDim);
-            require(qkRopeHeadDim % 2 == 0, "qk_rope_head_dim", "must be even for RoPE, got "
-                    + qkRopeHeadDim);
-            positive("v_head_dim", vHeadDim);
+            positive("kv_lora_rank", mla.kvLoraRank());
+            require(mla.qLoraRank() >= 0, "q_lora_rank", "must be 0 (plain query) or positive, got "
+                    + mla.qLoraRank());
+            positive("qk_nope_head_dim", mla.qkNopeHeadDim());
+            positive("qk_rope_head_dim", mla.qkRopeHeadDim());
+            require(mla.qkRopeHeadDim() % 2 == 0, "qk_rope_head_dim", "must be even for RoPE, got "
+                    + mla.qkRopeHeadDim());
+            positive("v_head_dim", mla.vHeadDim());
         }
-        boolean anyDense = ffn == Ffn.DENSE || nDenseLayers > 0;
+        boolean anyDense = ffn == FfnKind.DENSE || moe.nDenseLayers() > 0;
         if (anyDense) {
             positive("ffn_hidden", ffnHidden);
         }
-        if (ffn == Ffn.MOE) {
-            positive("n_routed_experts", nRoutedExperts);
-            require(nSharedExperts >= 0, "n_shared_experts", "must be >= 0, got " + nSharedExperts);
-            positive("top_k", topK);
-            require(topK <= nRoutedExperts, "top_k", "must not exceed n_routed_experts (top_k="
-                    + topK + ", n_routed_experts=" + nRoutedExperts + ")");
-            positive("expert_hidden", expertHidden);
-            require(scoreFunction != null, "score_function", "must be SOFTMAX or SIGMOID");
-            nonNegative("aux_loss_coef", auxLossCoef);
-            nonNegative("bias_update_rate", biasUpdateRate);
-            nonNegative("z_loss_coef", zLossCoef);
-            require(nDenseLayers >= 0 && nDenseLayers < nLayers, "n_dense_layers",
+        if (ffn == FfnKind.MOE) {
+            positive("n_routed_experts", moe.nRoutedExperts());
+            require(moe.nSharedExperts() >= 0, "n_shared_experts", "must be >= 0, got " + moe.nSharedExperts());
+            positive("top_k", moe.topK());
+            require(moe.topK() <= moe.nRoutedExperts(), "top_k", "must not exceed n_routed_experts (top_k="
+                    + moe.topK() + ", n_routed_experts=" + moe.nRoutedExperts() + ")");
+            positive("expert_hidden", moe.expertHidden());
+            require(moe.scoreFunction() != null, "score_function", "must be SOFTMAX or SIGMOID");
+            nonNegative("aux_loss_coef", moe.auxLossCoef());
+            nonNegative("bias_update_rate", moe.biasUpdateRate());
+            nonNegative("z_loss_coef", moe.zLossCoef());
+            require(moe.nDenseLayers() >= 0 && moe.nDenseLayers() < nLayers, "n_dense_layers",
                     "must be in [0, n_layers) so that at least one layer is MoE, got "
-                            + nDenseLayers);
+                            + moe.nDenseLayers());
         } else {
-            require(nDenseLayers >= 0, "n_dense_layers", "must be >= 0, got " + nDenseLayers);
+            require(moe.nDenseLayers() >= 0, "n_dense_layers", "must be >= 0, got " + moe.nDenseLayers());
         }
         require(normEps > 0 && Double.isFinite(normEps), "norm_eps", "must be positive, got "
                 + normEps);
@@ -157,6 +149,78 @@ public record ModelConfig(
                 + ropeBase);
         require(initScale > 0 && Double.isFinite(initScale), "init_scale", "must be positive, got "
                 + initScale);
+    }
+
+    // ------------------------------------------------------------------ the MLA and MoE parts, flat
+
+    /** {@link Mla#kvLoraRank()}. */
+    public int kvLoraRank() {
+        return mla.kvLoraRank();
+    }
+
+    /** {@link Mla#qLoraRank()}. */
+    public int qLoraRank() {
+        return mla.qLoraRank();
+    }
+
+    /** {@link Mla#qkNopeHeadDim()}. */
+    public int qkNopeHeadDim() {
+        return mla.qkNopeHeadDim();
+    }
+
+    /** {@link Mla#qkRopeHeadDim()}. */
+    public int qkRopeHeadDim() {
+        return mla.qkRopeHeadDim();
+    }
+
+    /** {@link Mla#vHeadDim()}. */
+    public int vHeadDim() {
+        return mla.vHeadDim();
+    }
+
+    /** {@link Moe#nRoutedExperts()}. */
+    public int nRoutedExperts() {
+        return moe.nRoutedExperts();
+    }
+
+    /** {@link Moe#nSharedExperts()}. */
+    public int nSharedExperts() {
+        return moe.nSharedExperts();
+    }
+
+    /** {@link Moe#topK()}. */
+    public int topK() {
+        return moe.topK();
+    }
+
+    /** {@link Moe#expertHidden()}. */
+    public int expertHidden() {
+        return moe.expertHidden();
+    }
+
+    /** {@link Moe#scoreFunction()}. */
+    public ScoreFunction scoreFunction() {
+        return moe.scoreFunction();
+    }
+
+    /** {@link Moe#auxLossCoef()}. */
+    public double auxLossCoef() {
+        return moe.auxLossCoef();
+    }
+
+    /** {@link Moe#biasUpdateRate()}. */
+    public double biasUpdateRate() {
+        return moe.biasUpdateRate();
+    }
+
+    /** {@link Moe#zLossCoef()}. */
+    public double zLossCoef() {
+        return moe.zLossCoef();
+    }
+
+    /** {@link Moe#nDenseLayers()}. */
+    public int nDenseLayers() {
+        return moe.nDenseLayers();
     }
 
     // ------------------------------------------------------------------ presets
@@ -202,8 +266,8 @@ public record ModelConfig(
         b.nLayers = layers;
         b.dModel = d;
         b.nHeads = heads;
-        b.attention = Attention.MHA;
-        b.ffn = Ffn.DENSE;
+        b.attention = AttentionKind.MHA;
+        b.ffn = FfnKind.DENSE;
         // DeepSeek-V3's routing: sigmoid scores, selection-only bias balancing, a small
         // sequence-wise auxiliary loss, no z-loss
         b.scoreFunction = ScoreFunction.SIGMOID;
@@ -226,13 +290,13 @@ public record ModelConfig(
         return new Builder(this);
     }
 
-    public ModelConfig withAttention(Attention a) {
+    public ModelConfig withAttention(AttentionKind a) {
         Builder b = toBuilder();
         b.attention = a;
         return b.build();
     }
 
-    public ModelConfig withFfn(Ffn f) {
+    public ModelConfig withFfn(FfnKind f) {
         Builder b = toBuilder();
         b.ffn = f;
         return b.build();
@@ -281,164 +345,61 @@ public record ModelConfig(
 
     /** True when layer {@code layer} (0-based) uses the MoE feed-forward. */
     public boolean isMoeLayer(int layer) {
-        return ffn == Ffn.MOE && layer >= nDenseLayers;
+        return ffn == FfnKind.MOE && layer >= nDenseLayers();
     }
 
     /** Number of MoE layers. */
     public int moeLayers() {
-        return ffn == Ffn.MOE ? nLayers - nDenseLayers : 0;
+        return ffn == FfnKind.MOE ? nLayers - nDenseLayers() : 0;
     }
 
     /** Query/key head dimension used in the attention scores. */
     public int qkHeadDim() {
-        return attention == Attention.MHA ? headDim : qkNopeHeadDim + qkRopeHeadDim;
+        return attention == AttentionKind.MHA ? headDim : qkNopeHeadDim() + qkRopeHeadDim();
     }
 
     /** Value head dimension. */
     public int valueHeadDim() {
-        return attention == Attention.MHA ? headDim : vHeadDim;
+        return attention == AttentionKind.MHA ? headDim : vHeadDim();
     }
 
     /** Rotary dimension per head (MHA: the whole head; MLA: the decoupled slice). */
     public int ropeDim() {
-        return attention == Attention.MHA ? headDim : qkRopeHeadDim;
+        return attention == AttentionKind.MHA ? headDim : qkRopeHeadDim();
     }
 
-    /** Attention weight-matrix parameters of one layer (the pre-norm gain not included). */
-    public long attentionMatrixParams() {
-        long d = dModel;
-        long h = nHeads;
-        if (attention == Attention.MHA) {
-            return 4 * d * h * headDim;
-        }
-        long qk = qkHeadDim();
-        long q = qLoraRank == 0 ? d * h * qk : d * qLoraRank + (long) qLoraRank * h * qk;
-        return q
-                + d * (kvLoraRank + qkRopeHeadDim)
-                + (long) kvLoraRank * h * (qkNopeHeadDim + vHeadDim)
-                + h * vHeadDim * d;
+    // ------------------------------------------------------------------ sizes (see ModelSize)
+
+    /** Parameter, FLOP and KV-cache accounting of this architecture. */
+    public ModelSize size() {
+        return new ModelSize(this);
     }
 
-    /** Attention parameters of one layer, including MLA's internal norms. */
-    public long attentionParams() {
-        long norms = attention == Attention.MLA ? kvLoraRank + (long) qLoraRank : 0;
-        return attentionMatrixParams() + norms;
-    }
-
-    /** Parameters of one dense SwiGLU feed-forward. */
-    public long denseFfnParams() {
-        return 3L * dModel * ffnHidden;
-    }
-
-    /** Parameters of one SwiGLU expert. */
-    public long expertParams() {
-        return 3L * dModel * expertHidden;
-    }
-
-    /** Router parameters of one MoE layer. */
-    public long routerParams() {
-        return (long) nRoutedExperts * dModel;
-    }
-
-    /** All parameters of one MoE feed-forward (router, routed and shared experts). */
-    public long moeParams() {
-        return routerParams() + (long) (nRoutedExperts + nSharedExperts) * expertParams();
-    }
-
-    /** Active parameters of one MoE feed-forward: router, shared and top-k routed experts. */
-    public long moeActiveParams() {
-        return routerParams() + (long) (nSharedExperts + topK) * expertParams();
-    }
-
-    private long ffnParams(int layer, boolean active) {
-        if (!isMoeLayer(layer)) {
-            return denseFfnParams();
-        }
-        return active ? moeActiveParams() : moeParams();
-    }
-
-    /** All parameters, by closed form (equals the sum of the model's parameter sizes). */
+    /** All parameters: {@link ModelSize#totalParams()}. */
     public long totalParams() {
-        return count(false);
+        return size().totalParams();
     }
 
-    /** Parameters used per token: for MoE only the router, shared and top-k routed experts. */
+    /** Parameters used per token: {@link ModelSize#activeParams()}. */
     public long activeParams() {
-        return count(true);
+        return size().activeParams();
     }
 
-    private long count(boolean active) {
-        long d = dModel;
-        long n = (long) vocabSize * d * (tiedEmbeddings ? 1 : 2) + d; // embedding, head, final norm
-        for (int l = 0; l < nLayers; l++) {
-            n += 2 * d + attentionParams() + ffnParams(l, active);
-        }
-        return n;
-    }
-
-    /**
-     * Active weight-matrix parameters that take part in a matmul per token: attention and active
-     * feed-forward matrices (router included) of all layers plus the LM head (vocab x d_model, also
-     * when tied). Norm gains and the embedding lookup are excluded.
-     */
-    public long activeMatrixParams() {
-        long n = (long) vocabSize * dModel;
-        for (int l = 0; l < nLayers; l++) {
-            n += attentionMatrixParams() + ffnParams(l, true);
-        }
-        return n;
-    }
-
-    /** Cached values per token in one layer: MHA 2 * n_heads * head_dim; MLA kv_lora_rank + rope. */
-    public long kvCacheValuesPerTokenPerLayer() {
-        return attention == Attention.MHA
-                ? 2L * nHeads * headDim
-                : (long) kvLoraRank + qkRopeHeadDim;
-    }
-
-    /** Cached values per token over all layers. */
+    /** Cached values per token over all layers: {@link ModelSize#kvCacheValuesPerToken()}. */
     public long kvCacheValuesPerToken() {
-        return kvCacheValuesPerTokenPerLayer() * nLayers;
+        return size().kvCacheValuesPerToken();
     }
 
-    /**
-     * Attention width used by the FLOP formula: {@code n_heads * (qk_head_dim + v_head_dim) / 2},
-     * which is {@code n_heads * head_dim} for MHA.
-     */
-    public double attentionWidth() {
-        return nHeads * (qkHeadDim() + valueHeadDim()) / 2.0;
-    }
-
-    /**
-     * Training FLOPs per token (forward and backward) at sequence length {@code seqLen}: {@code 6 *
-     * activeMatrixParams() + 12 * n_layers * seqLen * attentionWidth()}. The second term counts
-     * the score (QK^T) and value (AV) matmuls, 2 FLOPs per multiply-add, times 3 for forward plus
-     * backward, over the full sequence (no causal halving, as in PaLM's MFU convention).
-     */
+    /** Training FLOPs per token: {@link ModelSize#flopsPerToken(int)}. */
     public double flopsPerToken(int seqLen) {
-        return 6.0 * activeMatrixParams() + 12.0 * nLayers * (double) seqLen * attentionWidth();
+        return size().flopsPerToken(seqLen);
     }
 
-    // ------------------------------------------------------------------ JSON
-
-    /**
-     * Gson with the JSON spelling: snake_case names from the Java names ({@code nLayers} ->
-     * {@code n_layers}, {@code vHeadDim} -> {@code v_head_dim}) and enums in lower case (read in any
-     * case).
-     */
-    private static final Gson GSON = new GsonBuilder()
-            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
-            .registerTypeAdapterFactory(new LowerCaseEnums())
-            .setPrettyPrinting()
-            .create();
-
-    /** Fields re-derived from the sizes when those change (see {@link Builder#deriveDefaults}). */
-    private static final Set<String> DERIVED = Set.of("head_dim", "kv_lora_rank", "q_lora_rank",
-            "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "ffn_hidden", "expert_hidden");
+    // ------------------------------------------------------------------ JSON (see ModelConfigJson)
 
     /** All fields as pretty JSON with snake_case names, loadable by {@link #fromJson}. */
     public String toJson() {
-        return GSON.toJson(this);
+        return ModelConfigJson.toJson(this);
     }
 
     /**
@@ -447,90 +408,7 @@ public record ModelConfig(
      * expert_hidden, ...) are re-derived unless given too. Unknown keys are rejected.
      */
     public static ModelConfig fromJson(String json) {
-        JsonObject o;
-        try {
-            JsonElement e = JsonParser.parseString(json);
-            if (!e.isJsonObject()) {
-                throw new IllegalArgumentException("model config JSON: expected an object");
-            }
-            o = e.getAsJsonObject();
-        } catch (JsonParseException e) {
-            throw new IllegalArgumentException("model config JSON: " + e.getMessage(), e);
-        }
-        String preset = o.has("preset") ? o.get("preset").getAsString() : "tiny";
-        JsonObject merged = GSON.toJsonTree(preset(preset).toBuilder()).getAsJsonObject();
-        for (String key : o.keySet()) {
-            if (!key.equals("preset") && !merged.has(key)) {
-                throw new IllegalArgumentException(
-                        "model config JSON: unknown field '" + key + "'");
-            }
-        }
-        boolean sizesChanged = false;
-        for (String key : o.keySet()) {
-            if (!key.equals("preset") && !DERIVED.contains(key)) {
-                sizesChanged |= !merged.get(key).equals(o.get(key));
-                merged.add(key, o.get(key));
-            }
-        }
-        Builder b = builder(merged);
-        if (sizesChanged) {
-            b.deriveDefaults();
-            merged = GSON.toJsonTree(b).getAsJsonObject();
-        }
-        for (String key : DERIVED) {
-            if (o.has(key)) {
-                merged.add(key, o.get(key));
-            }
-        }
-        return builder(merged).build();
-    }
-
-    private static Builder builder(JsonObject o) {
-        try {
-            return GSON.fromJson(o.toString(), Builder.class); // from text: a tree would truncate 2.5 to an int
-        } catch (JsonParseException | IllegalArgumentException e) {
-            String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
-            throw new IllegalArgumentException("model config JSON: bad value (" + why + ")", e);
-        }
-    }
-
-    /** Enums as lower-case names; read case-insensitively. */
-    private static final class LowerCaseEnums implements TypeAdapterFactory {
-        @Override
-        @SuppressWarnings({"unchecked", "rawtypes"})
-        public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
-            Class<? super T> raw = type.getRawType();
-            if (!raw.isEnum()) {
-                return null;
-            }
-            Class<? extends Enum> e = (Class<? extends Enum>) raw;
-            return (TypeAdapter<T>) new TypeAdapter<Enum>() {
-                @Override
-                public void write(JsonWriter out, Enum v) throws IOException {
-                    if (v == null) {
-                        out.nullValue();
-                    } else {
-                        out.value(v.name().toLowerCase(Locale.ROOT));
-                    }
-                }
-
-                @Override
-                public Enum read(JsonReader in) throws IOException {
-                    if (in.peek() == JsonToken.NULL) {
-                        in.nextNull();
-                        return null;
-                    }
-                    String name = in.nextString();
-                    try {
-                        return Enum.valueOf(e, name.toUpperCase(Locale.ROOT));
-                    } catch (IllegalArgumentException x) {
-                        throw new JsonSyntaxException("'" + name + "' is not one of "
-                                + java.util.Arrays.toString(e.getEnumConstants()).toLowerCase(Locale.ROOT)
-                                + " at " + in.getPreviousPath());
-                    }
-                }
-            };
-        }
+        return ModelConfigJson.fromJson(json);
     }
 
     private static void positive(String field, long v) {
@@ -555,13 +433,13 @@ public record ModelConfig(
         public int dModel;
         public int nHeads;
         public int headDim;
-        public Attention attention;
+        public AttentionKind attention;
         public int kvLoraRank;
         public int qLoraRank;
         public int qkNopeHeadDim;
         public int qkRopeHeadDim;
         public int vHeadDim;
-        public Ffn ffn;
+        public FfnKind ffn;
         public int ffnHidden;
         public int nRoutedExperts;
         public int nSharedExperts;
@@ -588,22 +466,22 @@ public record ModelConfig(
             nHeads = c.nHeads;
             headDim = c.headDim;
             attention = c.attention;
-            kvLoraRank = c.kvLoraRank;
-            qLoraRank = c.qLoraRank;
-            qkNopeHeadDim = c.qkNopeHeadDim;
-            qkRopeHeadDim = c.qkRopeHeadDim;
-            vHeadDim = c.vHeadDim;
+            kvLoraRank = c.kvLoraRank();
+            qLoraRank = c.qLoraRank();
+            qkNopeHeadDim = c.qkNopeHeadDim();
+            qkRopeHeadDim = c.qkRopeHeadDim();
+            vHeadDim = c.vHeadDim();
             ffn = c.ffn;
             ffnHidden = c.ffnHidden;
-            nRoutedExperts = c.nRoutedExperts;
-            nSharedExperts = c.nSharedExperts;
-            topK = c.topK;
-            expertHidden = c.expertHidden;
-            scoreFunction = c.scoreFunction;
-            auxLossCoef = c.auxLossCoef;
-            biasUpdateRate = c.biasUpdateRate;
-            zLossCoef = c.zLossCoef;
-            nDenseLayers = c.nDenseLayers;
+            nRoutedExperts = c.nRoutedExperts();
+            nSharedExperts = c.nSharedExperts();
+            topK = c.topK();
+            expertHidden = c.expertHidden();
+            scoreFunction = c.scoreFunction();
+            auxLossCoef = c.auxLossCoef();
+            biasUpdateRate = c.biasUpdateRate();
+            zLossCoef = c.zLossCoef();
+            nDenseLayers = c.nDenseLayers();
             normEps = c.normEps;
             ropeBase = c.ropeBase;
             tiedEmbeddings = c.tiedEmbeddings;
@@ -637,10 +515,10 @@ public record ModelConfig(
         /** Validates and returns the config. */
         public ModelConfig build() {
             return new ModelConfig(vocabSize, contextLength, nLayers, dModel, nHeads, headDim,
-                    attention, kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim, ffn,
-                    ffnHidden, nRoutedExperts, nSharedExperts, topK, expertHidden, scoreFunction,
-                    auxLossCoef, biasUpdateRate, zLossCoef, nDenseLayers, normEps, ropeBase,
-                    tiedEmbeddings, initScale, seed);
+                    attention, new Mla(kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim),
+                    ffn, ffnHidden, new Moe(nRoutedExperts, nSharedExperts, topK, expertHidden, scoreFunction,
+                            auxLossCoef, biasUpdateRate, zLossCoef, nDenseLayers),
+                    normEps, ropeBase, tiedEmbeddings, initScale, seed);
         }
     }
 }

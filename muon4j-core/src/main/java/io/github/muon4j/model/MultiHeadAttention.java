@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.muon4j.optim.ParamRole;
@@ -64,6 +63,7 @@ public final class MultiHeadAttention extends ModelBlock implements SelfAttentio
 
     /** Attention of q over keys/values (B, heads, S, ·) with causal offset {@code start}. */
     public NDArray attend(NDArray q, NDArray k, NDArray v, int start) {
+        // float32 under bf16 autocast too: with K = head_dim these products gained nothing from bf16 operands (measured)
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
         return AttentionCore.causalWeights(scores, 1.0 / Math.sqrt(headDim), start).matMul(v);
     }
@@ -75,7 +75,7 @@ public final class MultiHeadAttention extends ModelBlock implements SelfAttentio
     }
 
     static NDArray project(NDArray x, NDArray w) {
-        return Linear.linear(x, w).singletonOrThrow();
+        return Autocast.linear(x, w);
     }
 
     /** (B, T, h*dh) -> (B, h, T, dh). */

@@ -12,7 +12,7 @@ import java.util.Random;
  * values are identical on every platform and engine, and independent of the order in which
  * parameters are initialised. A std of 0 gives ones (norm gains).
  */
-public final class SeededNormal implements Initializer {
+final class SeededNormal implements Initializer {
 
     private final long seed;
     private final double std;

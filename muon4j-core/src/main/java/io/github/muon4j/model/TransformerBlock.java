@@ -22,7 +22,7 @@ public final class TransformerBlock extends ModelBlock {
      */
     public TransformerBlock(ModelConfig c, int layer) {
         attnNorm = addChildBlock("attn_norm", new RMSNorm(c.dModel(), c.normEps()));
-        attention = addChildBlock("attention", c.attention() == Attention.MHA
+        attention = addChildBlock("attention", c.attention() == AttentionKind.MHA
                 ? new MultiHeadAttention(c)
                 : new MultiHeadLatentAttention(c));
         ffnNorm = addChildBlock("ffn_norm", new RMSNorm(c.dModel(), c.normEps()));

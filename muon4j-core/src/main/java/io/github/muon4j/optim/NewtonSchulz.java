@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.github.muon4j.model.Autocast;
 
 /**
  * Newton-Schulz orthogonalization: an odd matrix polynomial, iterated, that maps a matrix
@@ -28,6 +29,9 @@ import ai.djl.ndarray.types.Shape;
  *
  * <p>A batch is iterated with batched products on a GPU and matrix by matrix on a CPU, where a
  * loop of 2-D products is faster than PyTorch's batched product.
+ *
+ * <p>The products run in the thread's {@link Autocast} precision (bf16 operands under a bf16
+ * scope, as the reference Muon iterates in bf16); the iterate itself stays float32.
  *
  * <p>Memory: the result is attached to the input's manager (or to a manager the caller names);
  * every intermediate array lives in a sub-manager that is closed before returning.
@@ -208,12 +212,12 @@ public final class NewtonSchulz {
             float[] abc = coefficients.triple(i);
             NDArray next;
             try (NDArray xt = x.swapAxes(nd - 2, nd - 1);
-                    NDArray a = x.matMul(xt);
+                    NDArray a = Autocast.matMul(x, xt);
                     NDArray ca = a.mul(abc[2])) {
                 addToDiagonal(ca, abc[1]);
-                try (NDArray b = a.matMul(ca)) {
+                try (NDArray b = Autocast.matMul(a, ca)) {
                     addToDiagonal(b, abc[0]);
-                    next = b.matMul(x);
+                    next = Autocast.matMul(b, x);
                 }
             }
             if (x != x0) {

@@ -6,12 +6,40 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import ai.djl.training.loss.Loss;
+import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Tensors;
 
-/** Next-token cross-entropy of a language model. */
-public final class LmLoss {
+/**
+ * Next-token cross-entropy of a language model, as a DJL {@link Loss} (for DJL's {@code Trainer} and
+ * {@code EasyTrain.fit}) and as the static functions muon4j's own step uses.
+ *
+ * <p>As a {@code Loss}: labels are the (B, T) next tokens; predictions are what {@link
+ * io.github.muon4j.model.DecoderLM} returns, (B, T, V) logits and, when present, the scalar MoE
+ * balancing loss, which is added (it is part of what the model is trained on).
+ */
+public final class LmLoss extends Loss {
 
-    private LmLoss() {}
+    /** The loss under the name "LmLoss". */
+    public LmLoss() {
+        this("LmLoss");
+    }
+
+    /** The loss under {@code name} (the key of DJL's training listeners). */
+    public LmLoss(String name) {
+        super(name);
+    }
+
+    /**
+     * @param labels (B, T) next-token ids
+     * @param predictions (B, T, V) logits, then optionally a scalar auxiliary loss
+     * @return the mean cross-entropy plus the auxiliary loss: a scalar
+     */
+    @Override
+    public NDArray evaluate(NDList labels, NDList predictions) {
+        NDArray ce = crossEntropy(predictions.get(0), labels.head());
+        return predictions.size() > 1 ? ce.add(predictions.get(1)) : ce;
+    }
 
     /**
      * Mean negative log-likelihood of {@code targets} under {@code logits}.
@@ -80,16 +108,16 @@ public final class LmLoss {
                 NDArray hc = in(hd.get(s + ":" + e), cm); //                 (c, d)
                 NDArray yc = in(y.get(s + ":" + e), cm).expandDims(1); //    (c, 1)
                 NDArray logp;
-                try (NDArray logits = hc.matMul(wt)) { //                    (c, V)
+                try (NDArray logits = Autocast.matMul(hc, wt)) { //                    (c, V)
                     logp = in(logits.logSoftmax(1), cm);
                 }
                 NDArray picked = in(logp.gather(yc, 1).sum().neg(), cm); // sum of -log p[y]
                 NDArray p = in(logp.exp(), cm); //                           (c, V)
                 logp.close();
-                NDArray dhc = p.matMul(wd); //                               (c, d)
+                NDArray dhc = Autocast.matMul(p, wd); //                               (c, d)
                 dhc.attach(m);
                 dh.add(dhc);
-                NDArray dwc = in(p.transpose().matMul(hc), cm); //           (V, d)
+                NDArray dwc = in(Autocast.matMul(p.transpose(), hc), cm); //           (V, d)
                 if (dw == null) {
                     dw = dwc;
                     dw.attach(m);

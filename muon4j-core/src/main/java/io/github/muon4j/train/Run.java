@@ -1,16 +1,8 @@
 package io.github.muon4j.train;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.training.tracker.ParameterTracker;
-import ai.djl.training.tracker.Tracker;
-import com.google.gson.Gson;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.github.muon4j.Backend;
 import io.github.muon4j.data.BatchLoader;
 import io.github.muon4j.data.DataSets;
@@ -21,28 +13,17 @@ import io.github.muon4j.infer.Generator;
 import io.github.muon4j.interop.CheckpointTensors;
 import io.github.muon4j.interop.HfImport;
 import io.github.muon4j.infer.SamplingConfig;
-import io.github.muon4j.model.Attention;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
 import io.github.muon4j.model.ModelConfig;
-import io.github.muon4j.optim.DecoupledAdamW;
-import io.github.muon4j.optim.AdjustLr;
-import io.github.muon4j.optim.Muon;
 import io.github.muon4j.optim.MuonWithAdamW;
-import io.github.muon4j.optim.ParamRole;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -50,8 +31,6 @@ import java.util.Map;
  * counters a checkpoint holds. Built fresh by {@link #start} or from a checkpoint by {@link #resume}.
  */
 public final class Run implements AutoCloseable {
-
-    private static final Gson GSON = new Gson();
 
     private final TrainConfig config;
     private final ModelConfig modelConfig;
@@ -77,7 +56,7 @@ public final class Run implements AutoCloseable {
         this.modelConfig = modelConfig;
         this.tokenizer = tokenizer;
         this.out = out;
-        Backend backend = Backend.init(config.threads(), config.device());
+        Backend backend = Backend.init(config.threads(), config.device().toString());
         this.manager = backend.newManager();
         try {
             DataSets.Pair data =
@@ -86,15 +65,15 @@ public final class Run implements AutoCloseable {
             this.valData = data.val();
             this.model = new DecoderLM(modelConfig);
             model.initialize(manager, DataType.FLOAT32);
-            boolean muon = "muon".equals(config.optimizer());
-            LrSchedule.Kind kind = LrSchedule.Kind.valueOf(config.schedule().toUpperCase(Locale.ROOT));
+            boolean muon = config.optimizer() == OptimizerKind.MUON;
+            LrSchedule.Kind kind = config.schedule();
             this.matrixLr = LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
             this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
             // the schedules follow the trainer's step, not the optimizers' update counts, which skip
             // non-finite steps: the learning rate logged for a step is the one applied in it
             this.matrixApplied = matrixLr.atStep(() -> stepInProgress);
             this.otherApplied = otherLr.atStep(() -> stepInProgress);
-            this.optimizer = optimizerFor(muon, model.roles(), matrixApplied, otherApplied, (float) config.weightDecay());
+            this.optimizer = OptimizerRecipe.of(muon, model.roles(), matrixApplied, otherApplied, (float) config.weightDecay());
             this.trainLoader =
                     new BatchLoader(trainData, config.batchSize(), config.seqLen(), config.seed(), BatchLoader.Order.RANDOM, 4);
         } catch (RuntimeException e) {
@@ -104,73 +83,25 @@ public final class Run implements AutoCloseable {
     }
 
     /**
-     * Muon for hidden matrices and expert stacks, AdamW for the rest; or AdamW for everything, matrices
-     * at {@code matrixLr}. The policy is the same in both arms: the non-matrix parameters (embedding,
-     * head, norms, routers) get AdamW at {@code otherLr} with the same betas and decay either way; only
-     * the matrices' optimizer and rate differ. Muon's update uses Keller Jordan's ORIGINAL scaling
-     * (msign(G) x sqrt(max(1, rows/cols)), update RMS about 1/sqrt(cols), not matched to AdamW's), so
-     * its rate is not on AdamW's scale and must be tuned on its own. Weight decay is decoupled and
-     * multiplied by each parameter's own rate (PyTorch's convention, in Muon as in AdamW), applied to
-     * every parameter in both arms.
-     */
-    public static MuonWithAdamW optimizerFor(
-            boolean muon, Map<String, ParamRole> roles, Tracker matrixLr, Tracker otherLr, float weightDecay) {
-        // AdamW-only: every parameter goes to AdamW, matrices still at their own learning rate
-        ParameterTracker adamLr =
-                muon ? otherLr : (ParameterTracker) (name, n) -> {
-                    ParamRole r = roles.get(name);
-                    return (r != null && r.isMuon() ? matrixLr : otherLr).getNewValue(n);
-                };
-        DecoupledAdamW adamw =
-                DecoupledAdamW.builder()
-                        .optLearningRateTracker(adamLr)
-                        .optBeta1(0.9f)
-                        .optBeta2(0.95f)
-                        .optEpsilon(1e-8f)
-                        .optWeightDecays(weightDecay)
-                        .build();
-        MuonWithAdamW.Builder b = MuonWithAdamW.builder().optAdamW(adamw).optRoles(roles);
-        if (muon) {
-            b.optMuon(
-                    Muon.builder()
-                            .optLearningRateTracker(matrixLr)
-                            .optMomentum(0.95f)
-                            .optNesterov(true)
-                            .optNsSteps(5)
-                            .optAdjustLr(AdjustLr.ORIGINAL)
-                            .optWeightDecays(weightDecay)
-                            .build());
-        } else {
-            b.optOverride(".*", MuonWithAdamW.Group.ADAMW);
-        }
-        return b.build();
-    }
-
-    /**
      * A fresh run. Refuses a run directory that already holds a run, or that another process has
      * locked (two runs started at the same moment on one {@code --out}: one wins).
      */
     public static Run start(TrainConfig config, PrintStream log) throws IOException {
         HfImport hf = config.initFrom() != null ? HfImport.open(Path.of(config.initFrom())) : null;
         Tokenizer tok = hf != null ? hf.tokenizer() : Tokenizers.byName(config.tokenizerOrDefault());
-        ModelConfig mc = hf != null ? initFromConfig(config, hf, tok) : modelConfigFor(config, tok);
-        Path out = Path.of(config.out() != null ? config.out() : defaultOut("train"));
-        refuseExistingRun(out);
+        ModelConfig mc = hf != null ? ModelChoice.initFrom(config, hf, tok) : ModelChoice.of(config, tok);
+        Path out = Path.of(config.out() != null ? config.out() : RunDirectory.defaultOut("train"));
+        RunDirectory.refuseExistingRun(out);
         Run run = new Run(config, mc, tok, out, log);
         try {
             if (hf != null) {
                 hf.loadInto(run.model);
                 log.println("muon4j: initialised from " + config.initFrom());
             }
-            try {
-                run.lock = RunLock.acquire(out);
-            } catch (java.nio.file.FileSystemException e) {
-                String why = e.getReason() != null ? e.getReason() : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : "cannot write there";
-                throw new IllegalArgumentException("--out " + out + ": cannot create the run directory (" + why + ")");
-            }
-            refuseExistingRun(out);
+            run.lock = RunDirectory.lock(out);
+            RunDirectory.refuseExistingRun(out);
             Checkpoint.removeTemporaries(out);
-            writeAtomically(out.resolve("config.json"), configJson(config, mc, tok));
+            RunDirectory.writeAtomically(out.resolve(RunDirectory.CONFIG), RunDirectory.configJson(config, mc, tok));
             run.metrics = Metrics.open(out.resolve("metrics.jsonl"), -1);
         } catch (IOException | RuntimeException e) {
             run.close();
@@ -179,33 +110,47 @@ public final class Run implements AutoCloseable {
         return run;
     }
 
-    private static void refuseExistingRun(Path out) throws IOException {
-        if (Files.exists(out.resolve("config.json")) || !Checkpoint.list(out).isEmpty()) {
-            throw new IllegalArgumentException(
-                    "--out " + out + " already holds a run: use --resume " + out + " to continue it, or another --out");
-        }
+    /** {@code resume} with no flags besides {@code --tokenizer}. */
+    public static Run resume(Path dir, String tokenizerFlag, PrintStream log) throws IOException {
+        return resume(dir, tokenizerFlag, new JsonObject(), f -> "--" + f.replace('_', '-'), log);
     }
 
     /**
      * Continues the run whose checkpoint (or run directory) is {@code dir}, exactly where it stopped.
-     * Given a run directory, damaged newer checkpoints are skipped with one warning line on {@code log}.
+     * Given a run directory, damaged newer checkpoints are skipped with one warning line on {@code log};
+     * a run directory whose run stopped before its first checkpoint restarts from step 0 with its
+     * {@code config.json} (one line says so). {@code given}: other flags given with the resume, as
+     * snake_case settings, applied or refused by {@code ResumeFlags}; {@code flag} spells a setting as
+     * its flag in messages.
      */
-    public static Run resume(Path dir, String tokenizerFlag, PrintStream log) throws IOException {
+    public static Run resume(Path dir, String tokenizerFlag, JsonObject given, java.util.function.Function<String, String> flag,
+            PrintStream log) throws IOException {
         Path runDir = Files.exists(dir.resolve(Checkpoint.MANIFEST)) ? dir.toAbsolutePath().getParent() : dir;
         // lock first: the checkpoint chosen must not be pruned or rewritten by a live run under us
         RunLock lock = Files.isDirectory(runDir) ? RunLock.acquire(runDir) : null;
         Run run = null;
         try {
-            Checkpoint ck = Checkpoint.openNewestIntact(dir, log::println);
-            Saved saved = Saved.of(ck);
-            if (tokenizerFlag != null && !io.github.muon4j.data.Tokenizers.canonicalName(tokenizerFlag).equals(saved.tokenizer())) {
-                throw new IllegalArgumentException(
-                        "tokenizer mismatch: checkpoint " + ck.dir() + " was trained with '" + saved.tokenizer() + "', not '"
-                                + tokenizerFlag + "'");
+            if (runDir == dir && RunDirectory.startedWithoutCheckpoint(runDir)) {
+                RunDirectory.Saved saved = RunDirectory.Saved.of(runDir);
+                checkTokenizer(tokenizerFlag, saved, runDir.toString());
+                TrainConfig tc = ResumeFlags.apply(saved.train(), 0, given, flag, log::println);
+                log.println("muon4j: " + runDir + " stopped before its first checkpoint: restarting it from step 0 with its config.json");
+                Checkpoint.removeTemporaries(runDir);
+                Files.deleteIfExists(runDir.resolve("metrics.jsonl"));
+                run = new Run(tc, saved.model(), Tokenizers.byName(saved.tokenizer()), runDir, log);
+                run.lock = lock;
+                lock = null;
+                RunDirectory.writeAtomically(runDir.resolve(RunDirectory.CONFIG), RunDirectory.configJson(tc, saved.model(), run.tokenizer));
+                run.metrics = Metrics.open(runDir.resolve("metrics.jsonl"), -1);
+                return run;
             }
+            Checkpoint ck = Checkpoint.openNewestIntact(dir, log::println);
+            RunDirectory.Saved saved = RunDirectory.Saved.of(ck);
+            checkTokenizer(tokenizerFlag, saved, "checkpoint " + ck.dir());
+            TrainConfig tc = ResumeFlags.apply(saved.train(), ck.step(), given, flag, log::println);
             Tokenizer tok = Tokenizers.byName(saved.tokenizer());
             Path out = ck.dir().getParent();
-            run = new Run(saved.train(), saved.model(), tok, out, log);
+            run = new Run(tc, saved.model(), tok, out, log);
             run.lock = lock;
             lock = null;
             try {
@@ -216,6 +161,9 @@ public final class Run implements AutoCloseable {
             int removed = Checkpoint.removeTemporaries(out);
             if (removed > 0) {
                 log.println("muon4j: removed " + removed + " unfinished checkpoint write(s) left in " + out);
+            }
+            if (tc != saved.train()) {
+                RunDirectory.writeAtomically(out.resolve(RunDirectory.CONFIG), RunDirectory.configJson(tc, saved.model(), tok));
             }
             run.metrics = Metrics.open(out.resolve("metrics.jsonl"), run.state.step());
             return run;
@@ -230,96 +178,11 @@ public final class Run implements AutoCloseable {
         }
     }
 
-    /** What a checkpoint's {@code config.json} holds; a missing or ill-typed field is bad input. */
-    record Saved(TrainConfig train, ModelConfig model, String tokenizer) {
-        static Saved of(Checkpoint ck) {
-            String where = "checkpoint " + ck.dir() + ": config.json ";
-            JsonObject o;
-            try {
-                o = JsonParser.parseString(ck.partText("config.json")).getAsJsonObject();
-            } catch (RuntimeException e) {
-                if (e instanceof IllegalArgumentException iae && iae.getMessage().contains("has no part")) {
-                    throw iae;
-                }
-                throw new IllegalArgumentException(where + "is not a JSON object");
-            }
-            if (!(o.get("train") instanceof JsonObject t) || !(o.get("model") instanceof JsonObject m)
-                    || o.get("tokenizer") == null || !o.get("tokenizer").isJsonPrimitive()) {
-                throw new IllegalArgumentException(where + "lacks 'train', 'model' or 'tokenizer'");
-            }
-            TrainConfig tc = TrainConfig.fromJson(t.toString(), ck.dir() + "/config.json");
-            ModelConfig mc;
-            try {
-                mc = ModelConfig.fromJson(m.toString());
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(where + e.getMessage());
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException(where + "'model' has a field of the wrong type");
-            }
-            return new Saved(tc, mc, o.get("tokenizer").getAsString());
-        }
-    }
-
-    /** The model of an {@code --init-from} directory; the tokenizer and sequence length must fit it. */
-    static ModelConfig initFromConfig(TrainConfig c, HfImport hf, Tokenizer tok) {
-        ModelConfig mc = hf.modelConfig(c.seed());
-        if (c.tokenizer() != null && !c.tokenizer().equals(tok.name())) {
-            throw new IllegalArgumentException("--tokenizer " + c.tokenizer() + " differs from the tokenizer of --init-from "
-                    + c.initFrom() + " (" + tok.name() + ")");
-        }
-        if (mc.vocabSize() < tok.vocabSize()) {
-            throw new IllegalArgumentException("--init-from " + c.initFrom() + ": vocab_size " + mc.vocabSize()
-                    + " is smaller than its tokenizer's vocabulary (" + tok.vocabSize() + ")");
-        }
-        if (c.seqLen() > mc.contextLength()) {
-            throw new IllegalArgumentException("seq_len " + c.seqLen() + " exceeds max_position_embeddings "
-                    + mc.contextLength() + " of --init-from " + c.initFrom());
-        }
-        return mc;
-    }
-
-    /** The preset with the flags applied, then the {@code model} overrides; validated. */
-    public static ModelConfig modelConfigFor(TrainConfig c, Tokenizer tok) {
-        ModelConfig mc =
-                ModelConfig.preset(c.preset())
-                        .withAttention(Attention.valueOf(c.attention().toUpperCase(Locale.ROOT)))
-                        .withFfn(Ffn.valueOf(c.ffn().toUpperCase(Locale.ROOT)))
-                        .withVocab(tok.vocabSize())
-                        .withSeed(c.seed());
-        if (c.model() != null && c.model().size() > 0) {
-            JsonObject flags = JsonParser.parseString(mc.toJson()).getAsJsonObject();
-            JsonObject o = new JsonObject();
-            o.addProperty("preset", c.preset());
-            for (String k : new String[] {"attention", "ffn", "vocab_size", "seed"}) {
-                o.add(k, flags.get(k));
-            }
-            for (var e : c.model().entrySet()) {
-                o.add(e.getKey(), e.getValue());
-            }
-            mc = ModelConfig.fromJson(o.toString());
-            if (mc.vocabSize() < tok.vocabSize()) {
-                throw new IllegalArgumentException(
-                        "vocab_size " + mc.vocabSize() + " is smaller than the vocabulary of tokenizer '" + tok.name() + "' (" + tok.vocabSize() + ")");
-            }
-        }
-        if (c.seqLen() > mc.contextLength()) {
+    private static void checkTokenizer(String tokenizerFlag, RunDirectory.Saved saved, String where) {
+        if (tokenizerFlag != null && !Tokenizers.canonicalName(tokenizerFlag).equals(saved.tokenizer())) {
             throw new IllegalArgumentException(
-                    "seq_len " + c.seqLen() + " exceeds the model's context_length " + mc.contextLength() + " (preset " + c.preset() + ")");
+                    "tokenizer mismatch: " + where + " was trained with '" + saved.tokenizer() + "', not '" + tokenizerFlag + "'");
         }
-        return mc;
-    }
-
-    static String configJson(TrainConfig c, ModelConfig mc, Tokenizer tok) {
-        JsonObject o = new JsonObject();
-        o.add("train", JsonParser.parseString(c.toJson()));
-        o.add("model", JsonParser.parseString(mc.toJson()));
-        o.addProperty("tokenizer", tok.name());
-        o.addProperty("vocab_size", tok.vocabSize());
-        return new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(o);
-    }
-
-    static String defaultOut(String command) {
-        return "runs/" + command + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     }
 
     // ------------------------------------------------------------------ checkpoints
@@ -327,7 +190,7 @@ public final class Run implements AutoCloseable {
     /** Writes a checkpoint of the current step. */
     public void saveCheckpoint() throws IOException {
         Map<String, Checkpoint.Part> parts = new LinkedHashMap<>();
-        parts.put("config.json", o -> o.write(configJson(config, modelConfig, tokenizer).getBytes(StandardCharsets.UTF_8)));
+        parts.put(RunDirectory.CONFIG, o -> o.write(RunDirectory.configJson(config, modelConfig, tokenizer).getBytes(StandardCharsets.UTF_8)));
         parts.put("model.safetensors", o -> CheckpointTensors.writeWeights(model, o));
         parts.put("optimizer.safetensors", o -> CheckpointTensors.writeOptimizer(optimizer, o));
         String st = state.withSnapshot(trainLoader.state(), model.balanceBiases()).toJson();
@@ -385,7 +248,7 @@ public final class Run implements AutoCloseable {
         return prompt + tokenizer.decode(ids).replace('\n', ' ');
     }
 
-    // ------------------------------------------------------------------ accessors used by Trainer
+    // ------------------------------------------------------------------ accessors used by TrainLoop
 
     /** The run's progress (what {@code state.json} of its next checkpoint will hold). */
     public RunState state() {
@@ -473,12 +336,6 @@ public final class Run implements AutoCloseable {
     public String title() {
         return String.format(
                 "%s %s/%s, %s, %s tokens", config.preset(), config.attention(), config.ffn(), config.optimizer(), tokenizer.name());
-    }
-
-    static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Override

@@ -16,7 +16,7 @@ import java.nio.file.StandardOpenOption;
  * on {@code kill -9}). A lock file left by a dead process is taken over. A lock file naming another
  * live Java process is respected even where the file system does not lock (some network mounts).
  */
-public final class RunLock implements AutoCloseable {
+final class RunLock implements AutoCloseable {
 
     static final String FILE = "run.lock";
 

@@ -17,7 +17,7 @@ import java.util.List;
  * @param data the loader position (null in memory: taken from the loader when saved)
  * @param balanceBiases null in memory: taken from the model when saved
  */
-public record RunState(
+record RunState(
         int step,
         long tokens,
         @SerializedName("bad_streak") int badStreak,

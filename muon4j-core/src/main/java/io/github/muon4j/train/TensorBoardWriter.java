@@ -29,7 +29,7 @@ import java.util.zip.CRC32C;
  * {@code session_log (7){status (1): START}} at the first step it will write, which tells TensorBoard
  * to drop the older files' points from that step on (the steps redone after the checkpoint).
  */
-public final class TensorBoardWriter implements AutoCloseable {
+final class TensorBoardWriter implements AutoCloseable {
 
     static final String FILE_VERSION = "brain.Event:2";
     private static final int MASK_DELTA = 0xa282ead8;

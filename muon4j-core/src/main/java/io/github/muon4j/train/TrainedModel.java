@@ -24,7 +24,7 @@ public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig
     public static TrainedModel load(Path dir, NDManager manager, java.util.function.Consumer<String> warn) {
         Checkpoint ck = Checkpoint.openNewestIntact(dir, warn);
         try {
-            Run.Saved saved = Run.Saved.of(ck);
+            RunDirectory.Saved saved = RunDirectory.Saved.of(ck);
             TrainConfig tc = saved.train();
             ModelConfig mc = saved.model();
             Tokenizer tok = Tokenizers.byName(saved.tokenizer());

@@ -177,7 +177,8 @@ public class HfTokenizerTest {
         Tokenizer t = Tokenizers.byName(f.toString());
         assertEquals(eot + 1, t.vocabSize());
         assertEquals(eot, t.eotToken());
-        for (String text : new String[] {"the theme of the other thing", "Thé, 𝄞 and\ttabs\n", "hehe the"}) {
+        // whole inputs that are one vocabulary entry ("the", "he") go through the merges like any other
+        for (String text : new String[] {"the theme of the other thing", "Thé, 𝄞 and\ttabs\n", "hehe the", "the", "he", "t"}) {
             List<String> symbols = new ArrayList<>();
             for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
                 symbols.add(String.valueOf(bc[b & 0xff]));
@@ -186,6 +187,9 @@ public class HfTokenizerTest {
             assertArrayEquals(expect, t.encode(text), text);
             assertEquals(text, t.decode(t.encode(text)));
         }
+        // a special added token's string is that token, also when it is the whole input
+        assertArrayEquals(new int[] {eot}, t.encode("<|endoftext|>"));
+        assertArrayEquals(new int[] {eot, eot}, t.encode("<|endoftext|><|endoftext|>"));
         // the end-of-text token decodes to nothing
         int[] ids = t.encode("the");
         int[] withEot = java.util.Arrays.copyOf(ids, ids.length + 1);
@@ -224,6 +228,25 @@ public class HfTokenizerTest {
         int[] mgot = new int[(int) md.size()];
         md.read(0, mgot, 0, mgot.length);
         assertArrayEquals(seq.stream().mapToInt(Integer::intValue).toArray(), mgot);
+    }
+
+    /**
+     * muon4j's exported byte tokenizer.json, read back as {@code --tokenizer PATH}, gives the byte
+     * tokenizer's ids, also on an input that is exactly a vocabulary entry such as {@code <|endoftext|>}
+     * (plain text to muon4j: its 13 bytes).
+     */
+    @Test
+    void exportedByteTokenizerReadsBackWithTheSameIds(@TempDir Path dir) throws IOException {
+        Tokenizer bytes = new ByteTokenizer();
+        Files.writeString(dir.resolve("tokenizer.json"), io.github.muon4j.interop.HfTokenizerJson.tokenizerJson(bytes));
+        Files.writeString(dir.resolve("tokenizer_config.json"),
+                io.github.muon4j.interop.HfTokenizerJson.tokenizerConfig(bytes, 64).toString());
+        Tokenizer back = Tokenizers.byName(dir.toString());
+        assertEquals(bytes.eotToken(), back.eotToken());
+        for (String text : new String[] {"<|endoftext|>", "a<|endoftext|>", "<|endoftext|>\n", " ", "\n\n", "é", "Hello, world.\n"}) {
+            assertArrayEquals(bytes.encode(text), back.encode(text), "on the whole input: " + text);
+        }
+        assertEquals(13, back.encode("<|endoftext|>").length);
     }
 
     @Test

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import io.github.muon4j.model.Small;
@@ -26,12 +26,12 @@ class BatchDecoderTest {
     /** MHA and MLA (plain and low-rank queries) with dense and MoE (softmax and sigmoid routers). */
     static List<ModelConfig> configs() {
         List<ModelConfig> cs = new ArrayList<>();
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 cs.add(Small.config(a, f));
             }
         }
-        ModelConfig.Builder b = Small.config(Attention.MLA, Ffn.MOE).toBuilder();
+        ModelConfig.Builder b = Small.config(AttentionKind.MLA, FfnKind.MOE).toBuilder();
         b.qLoraRank = 12;
         b.scoreFunction = ScoreFunction.SIGMOID;
         b.nDenseLayers = 1;
@@ -173,8 +173,8 @@ class BatchDecoderTest {
 
     @Test
     void cacheIsPreallocatedAtTheFormulaSizeAndRewindReplays() {
-        for (Attention a : Attention.values()) {
-            ModelConfig c = Small.config(a, Ffn.DENSE);
+        for (AttentionKind a : AttentionKind.values()) {
+            ModelConfig c = Small.config(a, FfnKind.DENSE);
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
                 try (BatchDecoder dec = new BatchDecoder(lm, 2, 12, 1)) {
@@ -192,7 +192,7 @@ class BatchDecoderTest {
                     assertEquals(2, work.steps());
                     assertEquals(4, work.tokens());
                     // each step reads every matrix once: the non-embedding matrices plus the head
-                    assertEquals(2 * 4.0 * c.activeMatrixParams(), work.weightBytes(), 1e-6 * work.weightBytes());
+                    assertEquals(2 * 4.0 * c.size().activeMatrixParams(), work.weightBytes(), 1e-6 * work.weightBytes());
                     // and the 4 cached positions of both sequences, in every layer
                     assertEquals(2 * 2 * 4 * 4.0 * c.kvCacheValuesPerToken(), work.cacheBytes(), 1e-9);
                     for (int i = 0; i < 8; i++) {

@@ -6,9 +6,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Small;
 import java.util.ArrayList;
@@ -24,8 +24,8 @@ class GeneratorTest {
 
     @Test
     void greedyGenerationEqualsArgmaxOverFullForwardPasses() {
-        for (Attention a : Attention.values()) {
-            ModelConfig c = Small.config(a, Ffn.MOE);
+        for (AttentionKind a : AttentionKind.values()) {
+            ModelConfig c = Small.config(a, FfnKind.MOE);
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
                 int[] prompt = {3, 14, 15, 9, 2};
@@ -56,8 +56,8 @@ class GeneratorTest {
 
     @Test
     void batchedGenerationEqualsOneAtATime() {
-        for (Attention a : Attention.values()) {
-            ModelConfig c = Small.config(a, Ffn.MOE);
+        for (AttentionKind a : AttentionKind.values()) {
+            ModelConfig c = Small.config(a, FfnKind.MOE);
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
                 int[][] prompts = {{3, 14, 15}, {9}, {2, 6, 5, 3, 5, 8, 9}};
@@ -90,7 +90,7 @@ class GeneratorTest {
 
     @Test
     void stopTokenEndsGenerationAndSeedsReproduce() {
-        ModelConfig c = Small.config(Attention.MLA, Ffn.DENSE);
+        ModelConfig c = Small.config(AttentionKind.MLA, FfnKind.DENSE);
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
             Generator g = new Generator(lm);
@@ -110,7 +110,7 @@ class GeneratorTest {
 
     @Test
     void badRequestsAreRejectedAndLongPromptsTruncated() {
-        ModelConfig c = Small.config(Attention.MHA, Ffn.DENSE); // context 32
+        ModelConfig c = Small.config(AttentionKind.MHA, FfnKind.DENSE); // context 32
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
             Generator g = new Generator(lm);

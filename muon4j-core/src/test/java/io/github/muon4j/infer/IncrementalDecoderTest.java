@@ -7,9 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Small;
 import org.junit.jupiter.api.Test;
@@ -52,8 +52,8 @@ class IncrementalDecoderTest {
 
     @Test
     void incrementalLogitsEqualTheFullForwardPass() {
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 ModelConfig c = Small.config(a, f);
                 try (NDManager m = Small.newManager()) {
                     DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
@@ -71,7 +71,7 @@ class IncrementalDecoderTest {
 
     @Test
     void mlaAbsorbedEqualsMlaPlain() {
-        ModelConfig.Builder cb = Small.config(Attention.MLA, Ffn.DENSE).toBuilder();
+        ModelConfig.Builder cb = Small.config(AttentionKind.MLA, FfnKind.DENSE).toBuilder();
         cb.qLoraRank = 12; // low-rank query path too
         ModelConfig c = cb.build();
         try (NDManager m = Small.newManager()) {
@@ -89,8 +89,8 @@ class IncrementalDecoderTest {
 
     @Test
     void cacheHoldsTheFormulaBytesAndNothingGrowsPerToken() {
-        for (Attention a : Attention.values()) {
-            ModelConfig c = Small.config(a, Ffn.DENSE);
+        for (AttentionKind a : AttentionKind.values()) {
+            ModelConfig c = Small.config(a, FfnKind.DENSE);
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
                 int before = m.getManagedArrays().size();
@@ -113,8 +113,8 @@ class IncrementalDecoderTest {
             }
         }
         // MLA at d=32, 4 heads: latent 16 + rope 4 = 20 values vs MHA 2 * 4 * 8 = 64
-        assertEquals(20, Small.config(Attention.MLA, Ffn.DENSE).kvCacheValuesPerTokenPerLayer());
-        assertEquals(64, Small.config(Attention.MHA, Ffn.DENSE).kvCacheValuesPerTokenPerLayer());
+        assertEquals(20, Small.config(AttentionKind.MLA, FfnKind.DENSE).size().kvCacheValuesPerTokenPerLayer());
+        assertEquals(64, Small.config(AttentionKind.MHA, FfnKind.DENSE).size().kvCacheValuesPerTokenPerLayer());
     }
 
     static double maxDiff(float[] a, float[] b) {

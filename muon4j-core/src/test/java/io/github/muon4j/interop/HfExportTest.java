@@ -11,9 +11,9 @@ import com.google.gson.JsonParser;
 import io.github.muon4j.data.ByteTokenizer;
 import io.github.muon4j.infer.Generator;
 import io.github.muon4j.infer.SamplingConfig;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import io.github.muon4j.model.Small;
@@ -39,17 +39,17 @@ class HfExportTest {
     }
 
     /** 2 layers, d 32, 4 heads, byte vocabulary, context 32. */
-    static ModelConfig config(Attention a, Ffn f, boolean tied, int qLoraRank) {
+    static ModelConfig config(AttentionKind a, FfnKind f, boolean tied, int qLoraRank) {
         ModelConfig.Builder b = Small.config(a, f).toBuilder();
         b.vocabSize = 257;
         b.tiedEmbeddings = tied;
         b.scoreFunction = ScoreFunction.SIGMOID;
-        if (a == Attention.MLA) {
+        if (a == AttentionKind.MLA) {
             b.qLoraRank = qLoraRank;
             b.qkRopeHeadDim = 4;
             b.vHeadDim = 6;
         }
-        if (f == Ffn.MOE) {
+        if (f == FfnKind.MOE) {
             b.nLayers = 3;
             b.nDenseLayers = 1;
         }
@@ -99,6 +99,11 @@ class HfExportTest {
     }
 
     private void check(String what, ModelConfig c, String arch, Path dir) throws Exception {
+        check(what, c, arch, dir, false);
+    }
+
+    /** The export read back by the Java reader, and with {@code numpy} also by scripts/hf_forward.py. */
+    private void check(String what, ModelConfig c, String arch, Path dir, boolean numpy) throws Exception {
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = model(c, m);
             HfExport.write(lm, new ByteTokenizer(), dir, Safetensors.DType.F32);
@@ -129,7 +134,7 @@ class HfExportTest {
                     SamplingConfig.greedy().withStopToken(ByteTokenizer.EOT), t -> {});
             assertArrayEquals(ref.greedy(prompt, 10), greedyOurs, what + " greedy, Java reader");
 
-            if (Python.available()) {
+            if (numpy) {
                 JsonArray rows = Python.run("logits", dir.toString(), csv(ids)).getAsJsonArray("logits");
                 double pmax = 0;
                 for (int t = 0; t < ids.length; t++) {
@@ -152,22 +157,31 @@ class HfExportTest {
 
     @Test
     void llamaExportGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
-        check("MHA dense -> Llama (untied head)", config(Attention.MHA, Ffn.DENSE, false, 0), HfLayout.LLAMA, dir);
+        check("MHA dense -> Llama (untied head)", config(AttentionKind.MHA, FfnKind.DENSE, false, 0), HfLayout.LLAMA, dir);
+    }
+
+    @Test
+    void theNumpyReaderGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Python.available(),
+                "needs python3 with numpy and regex (scripts/hf_forward.py, the independent reader)");
+        check("MHA dense -> Llama, numpy", config(AttentionKind.MHA, FfnKind.DENSE, false, 0), HfLayout.LLAMA, dir.resolve("l"), true);
+        check("MLA + MoE -> DeepSeek-V3, numpy", config(AttentionKind.MLA, FfnKind.MOE, false, 12), HfLayout.DEEPSEEK_V3,
+                dir.resolve("d"), true);
     }
 
     @Test
     void deepseekV3ExportGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
-        check("MLA + MoE -> DeepSeek-V3 (plain query, tied)", config(Attention.MLA, Ffn.MOE, true, 0),
+        check("MLA + MoE -> DeepSeek-V3 (plain query, tied)", config(AttentionKind.MLA, FfnKind.MOE, true, 0),
                 HfLayout.DEEPSEEK_V3, dir.resolve("a"));
-        check("MLA + MoE -> DeepSeek-V3 (low-rank query, untied)", config(Attention.MLA, Ffn.MOE, false, 12),
+        check("MLA + MoE -> DeepSeek-V3 (low-rank query, untied)", config(AttentionKind.MLA, FfnKind.MOE, false, 12),
                 HfLayout.DEEPSEEK_V3, dir.resolve("b"));
-        check("MLA dense -> DeepSeek-V3", config(Attention.MLA, Ffn.DENSE, true, 0), HfLayout.DEEPSEEK_V3,
+        check("MLA dense -> DeepSeek-V3", config(AttentionKind.MLA, FfnKind.DENSE, true, 0), HfLayout.DEEPSEEK_V3,
                 dir.resolve("c"));
     }
 
     @Test
     void deepseekV3ConfigCarriesTheKeysConvertersNeed(@TempDir Path dir) throws Exception {
-        ModelConfig c = config(Attention.MLA, Ffn.MOE, true, 0);
+        ModelConfig c = config(AttentionKind.MLA, FfnKind.MOE, true, 0);
         JsonObject cfg = HfExport.config(c, new ByteTokenizer(), "float32");
         for (String k : new String[] {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
             "v_head_dim", "n_routed_experts", "n_shared_experts", "num_experts_per_tok", "moe_intermediate_size",
@@ -184,9 +198,9 @@ class HfExportTest {
 
     @Test
     void modelsNoClassRepresentsAreRefusedInOneLine(@TempDir Path dir) {
-        ModelConfig mhaMoe = config(Attention.MHA, Ffn.MOE, true, 0);
-        ModelConfig softmax = config(Attention.MLA, Ffn.MOE, true, 0).withBalancing(ScoreFunction.SOFTMAX, 0, 1e-3, 0);
-        ModelConfig.Builder eps = config(Attention.MLA, Ffn.DENSE, true, 0).toBuilder();
+        ModelConfig mhaMoe = config(AttentionKind.MHA, FfnKind.MOE, true, 0);
+        ModelConfig softmax = config(AttentionKind.MLA, FfnKind.MOE, true, 0).withBalancing(ScoreFunction.SOFTMAX, 0, 1e-3, 0);
+        ModelConfig.Builder eps = config(AttentionKind.MLA, FfnKind.DENSE, true, 0).toBuilder();
         eps.normEps = 1e-5; // DeepSeek-V3's latent norms always use 1e-6
         for (ModelConfig c : new ModelConfig[] {mhaMoe, softmax, eps.build()}) {
             try (NDManager m = Small.newManager()) {
@@ -204,7 +218,7 @@ class HfExportTest {
     @Test
     void bf16AndF16ExportsRoundToNearest(@TempDir Path dir) throws Exception {
         try (NDManager m = Small.newManager()) {
-            DecoderLM lm = model(config(Attention.MHA, Ffn.DENSE, true, 0), m);
+            DecoderLM lm = model(config(AttentionKind.MHA, FfnKind.DENSE, true, 0), m);
             for (Safetensors.DType t : new Safetensors.DType[] {Safetensors.DType.BF16, Safetensors.DType.F16}) {
                 Path d = dir.resolve(t.name());
                 HfExport.write(lm, new ByteTokenizer(), d, t);

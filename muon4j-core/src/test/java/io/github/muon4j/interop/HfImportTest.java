@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.muon4j.data.ByteTokenizer;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Small;
 import ai.djl.ndarray.types.Shape;
@@ -49,19 +49,19 @@ class HfImportTest {
 
     @Test
     void llamaRoundTripsBitExactly(@TempDir Path dir) throws Exception {
-        roundTrip(HfExportTest.config(Attention.MHA, Ffn.DENSE, false, 0), dir);
+        roundTrip(HfExportTest.config(AttentionKind.MHA, FfnKind.DENSE, false, 0), dir);
     }
 
     @Test
     void deepseekV3RoundTripsBitExactly(@TempDir Path dir) throws Exception {
-        roundTrip(HfExportTest.config(Attention.MLA, Ffn.MOE, true, 12), dir.resolve("moe"));
-        roundTrip(HfExportTest.config(Attention.MLA, Ffn.DENSE, false, 0), dir.resolve("dense"));
+        roundTrip(HfExportTest.config(AttentionKind.MLA, FfnKind.MOE, true, 12), dir.resolve("moe"));
+        roundTrip(HfExportTest.config(AttentionKind.MLA, FfnKind.DENSE, false, 0), dir.resolve("dense"));
     }
 
     /** A tokenizer.json that is not a built-in one is used by path, and exported as it is. */
     @Test
     void aForeignTokenizerJsonIsUsedByPathAndCopied(@TempDir Path dir) throws Exception {
-        ModelConfig c = HfExportTest.config(Attention.MHA, Ffn.DENSE, true, 0);
+        ModelConfig c = HfExportTest.config(AttentionKind.MHA, FfnKind.DENSE, true, 0);
         Path a = dir.resolve("a");
         try (NDManager m = Small.newManager()) {
             HfExport.write(HfExportTest.model(c, m), new ByteTokenizer(), a, Safetensors.DType.F32);
@@ -90,7 +90,7 @@ class HfImportTest {
     /** A grouped-query Llama (2 key/value heads for 4 query heads) imports exactly as MHA. */
     @Test
     void groupedQueryLlamaImportsExactly(@TempDir Path dir) throws Exception {
-        ModelConfig c = HfExportTest.config(Attention.MHA, Ffn.DENSE, false, 0);
+        ModelConfig c = HfExportTest.config(AttentionKind.MHA, FfnKind.DENSE, false, 0);
         Path a = dir.resolve("gqa");
         try (NDManager m = Small.newManager()) {
             HfExport.write(HfExportTest.model(c, m), new ByteTokenizer(), a, Safetensors.DType.F32);
@@ -136,7 +136,7 @@ class HfImportTest {
     void unsupportedClassesAndShapesAreRefusedInOneLine(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("a");
         try (NDManager m = Small.newManager()) {
-            HfExport.write(HfExportTest.model(HfExportTest.config(Attention.MLA, Ffn.MOE, true, 0), m),
+            HfExport.write(HfExportTest.model(HfExportTest.config(AttentionKind.MLA, FfnKind.MOE, true, 0), m),
                     new ByteTokenizer(), a, Safetensors.DType.F32);
         }
         String cfg = Files.readString(a.resolve("config.json"));

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import java.nio.file.Files;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,6 +53,15 @@ class HfTokenizerJsonTest {
         return t;
     }
 
+    /**
+     * Inputs that are exactly one vocabulary entry or special string: a BPE model that looks such a
+     * word up whole ({@code ignore_merges}) would give one id where muon4j gives several.
+     */
+    static List<String> wholeInputs() {
+        return List.of(HfTokenizerJson.EOT, "<|fim_prefix|>", "<|endofprompt|>", "<s>", "</s>", "the", " the", "Commission",
+                "\u0120", "\u00e9", "ab", "<|endoftext|><|endoftext|>");
+    }
+
     private static long[] toLong(int[] v) {
         long[] l = new long[v.length];
         for (int i = 0; i < v.length; i++) {
@@ -74,6 +86,9 @@ class HfTokenizerJsonTest {
                     assertEquals(tok.decode(want), hf.decode(e.getIds(), false), name + " decode of: " + text);
                     n += want.length;
                 }
+                for (String text : wholeInputs()) {
+                    assertArrayEquals(toLong(tok.encode(text)), hf.encode(text, false, false).getIds(), name + " on the whole input: " + text);
+                }
                 long[] eot = {tok.eotToken()};
                 assertEquals(HfTokenizerJson.EOT, hf.decode(eot, false), name + " end-of-text id");
             }
@@ -83,9 +98,7 @@ class HfTokenizerJsonTest {
 
     @Test
     void independentPythonBpeGivesMuon4jIds(@TempDir Path dir) throws Exception {
-        if (!Python.available()) {
-            return;
-        }
+        Assumptions.assumeTrue(Python.available(), "needs python3 with the regex module (scripts/hf_forward.py)");
         for (String name : new String[] {"byte", "gpt2", "cl100k"}) {
             Tokenizer tok = Tokenizers.byName(name);
             Path d = dir.resolve(name);
@@ -102,6 +115,27 @@ class HfTokenizerJsonTest {
             }
             assertArrayEquals(want, g, name);
             System.out.printf("tokenizer %s: Python BPE over tokenizer.json = muon4j on %d tokens%n", name, want.length);
+        }
+    }
+
+    /** Llama 3's layout: every pre-tokenizer a Sequence ending in ByteLevel without its regex; bytes never merge whole. */
+    @Test
+    void layoutIsLlama3s() throws Exception {
+        for (String name : new String[] {"byte", "gpt2", "cl100k"}) {
+            JsonObject root = JsonParser.parseString(HfTokenizerJson.tokenizerJson(Tokenizers.byName(name))).getAsJsonObject();
+            JsonObject pre = root.getAsJsonObject("pre_tokenizer");
+            assertEquals("Sequence", pre.get("type").getAsString(), name);
+            JsonArray steps = pre.getAsJsonArray("pretokenizers");
+            JsonObject last = steps.get(steps.size() - 1).getAsJsonObject();
+            assertEquals("ByteLevel", last.get("type").getAsString(), name);
+            assertFalse(last.get("use_regex").getAsBoolean(), name);
+            if (name.equals("byte")) {
+                assertEquals(1, steps.size());
+                assertFalse(root.getAsJsonObject("model").get("ignore_merges").getAsBoolean());
+            } else {
+                assertEquals(2, steps.size(), name);
+                assertEquals("Isolated", steps.get(0).getAsJsonObject().get("behavior").getAsString(), name);
+            }
         }
     }
 

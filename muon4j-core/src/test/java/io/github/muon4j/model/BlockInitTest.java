@@ -52,7 +52,7 @@ class BlockInitTest {
     @Test
     void everyBlockHasAnInitializerOfItsDeclaredScale() {
         Small.init();
-        ModelConfig c = Small.config(Attention.MLA, Ffn.MOE);
+        ModelConfig c = Small.config(AttentionKind.MLA, FfnKind.MOE);
         try (NDManager m = Small.newManager()) {
             List<ModelBlock> blocks = List.of(
                     new SwiGLU(c, 64), new MoE(c), new Gate(c), new MultiHeadLatentAttention(c),
@@ -83,7 +83,7 @@ class BlockInitTest {
     @Test
     void decoderLmThroughDjlsStandardCallIsItsSeededInit() {
         Small.init();
-        ModelConfig c = Small.config(Attention.MHA, Ffn.DENSE);
+        ModelConfig c = Small.config(AttentionKind.MHA, FfnKind.DENSE);
         try (NDManager m = Small.newManager()) {
             DecoderLM seeded = Small.model(c, m, DataType.FLOAT32);
             DecoderLM standard = new DecoderLM(c);
@@ -121,7 +121,7 @@ class BlockInitTest {
                 m.zeros(new Shape(1)); // the engine is loaded and has set what it sets
                 Map<String, String> before = snapshot();
                 new RMSNorm(8, 1e-6).initialize(m, DataType.FLOAT32, new Shape(2, 8));
-                ModelConfig c = Small.config(Attention.MLA, Ffn.MOE);
+                ModelConfig c = Small.config(AttentionKind.MLA, FfnKind.MOE);
                 DecoderLM lm = new DecoderLM(c);
                 lm.initialize(m, DataType.FLOAT32, new Shape(2, 8));
                 Map<String, String> after = snapshot();

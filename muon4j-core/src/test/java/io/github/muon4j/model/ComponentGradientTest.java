@@ -24,7 +24,7 @@ class ComponentGradientTest {
     private static final DataType F64 = DataType.FLOAT64;
 
     /** vocab 11, d 8, 2 heads of 4, MLA latent 4 + rope 2, 4 routed + 1 shared experts top-2. */
-    static ModelConfig micro(Attention a, Ffn f) {
+    static ModelConfig micro(AttentionKind a, FfnKind f) {
         ModelConfig.Builder b = ModelConfig.preset("tiny").toBuilder();
         b.vocabSize = 11;
         b.contextLength = 8;
@@ -81,19 +81,19 @@ class ComponentGradientTest {
 
     @Test
     void multiHeadAttention() {
-        MultiHeadAttention mha = new MultiHeadAttention(micro(Attention.MHA, Ffn.DENSE));
+        MultiHeadAttention mha = new MultiHeadAttention(micro(AttentionKind.MHA, FfnKind.DENSE));
         checkBlock(mha, new long[] {2, 4, 8}, (ps, x) -> mha.forward(ps, x, true));
     }
 
     @Test
     void multiHeadLatentAttention() {
-        MultiHeadLatentAttention mla = new MultiHeadLatentAttention(micro(Attention.MLA, Ffn.DENSE));
+        MultiHeadLatentAttention mla = new MultiHeadLatentAttention(micro(AttentionKind.MLA, FfnKind.DENSE));
         checkBlock(mla, new long[] {2, 4, 8}, (ps, x) -> mla.forward(ps, x, true));
     }
 
     @Test
     void multiHeadLatentAttentionWithLowRankQuery() {
-        ModelConfig.Builder b = micro(Attention.MLA, Ffn.DENSE).toBuilder();
+        ModelConfig.Builder b = micro(AttentionKind.MLA, FfnKind.DENSE).toBuilder();
         b.qLoraRank = 6;
         MultiHeadLatentAttention mla = new MultiHeadLatentAttention(b.build());
         checkBlock(mla, new long[] {2, 4, 8}, (ps, x) -> mla.forward(ps, x, true));
@@ -101,14 +101,14 @@ class ComponentGradientTest {
 
     @Test
     void swiGLU() {
-        SwiGLU ffn = new SwiGLU(micro(Attention.MHA, Ffn.DENSE), 12);
+        SwiGLU ffn = new SwiGLU(micro(AttentionKind.MHA, FfnKind.DENSE), 12);
         checkBlock(ffn, new long[] {2, 3, 8}, (ps, x) -> ffn.forward(ps, x, true));
     }
 
     @Test
     void gateWeights() {
         for (ScoreFunction sf : ScoreFunction.values()) {
-            ModelConfig c = micro(Attention.MHA, Ffn.MOE).withBalancing(sf, 0.01, 0.001, 0.001);
+            ModelConfig c = micro(AttentionKind.MHA, FfnKind.MOE).withBalancing(sf, 0.01, 0.001, 0.001);
             Gate gate = new Gate(c);
             gate.setBias(new float[] {0.05f, -0.05f, 0f, 0.02f});
             checkBlock(gate, new long[] {6, 8}, (ps, x) -> gate.route(ps, x, true).weights());
@@ -118,7 +118,7 @@ class ComponentGradientTest {
     @Test
     void moeWithBalanceLosses() {
         for (ScoreFunction sf : ScoreFunction.values()) {
-            ModelConfig c = micro(Attention.MHA, Ffn.MOE).withBalancing(sf, 0.1, 0.001, 0.05);
+            ModelConfig c = micro(AttentionKind.MHA, FfnKind.MOE).withBalancing(sf, 0.1, 0.001, 0.05);
             MoE moe = new MoE(c);
             checkBlock(moe, new long[] {2, 5, 8}, (ps, x) -> {
                 FeedForward.Result r = moe.apply(ps, x, true);
@@ -129,14 +129,14 @@ class ComponentGradientTest {
 
     @Test
     void transformerBlockMlaMoe() {
-        TransformerBlock block = new TransformerBlock(micro(Attention.MLA, Ffn.MOE), 1);
+        TransformerBlock block = new TransformerBlock(micro(AttentionKind.MLA, FfnKind.MOE), 1);
         checkBlock(block, new long[] {1, 4, 8}, (ps, x) -> block.forward(ps, x, true).out());
     }
 
     @Test
     void decoderLM() {
-        for (Attention a : Attention.values()) {
-            ModelConfig c = micro(a, Ffn.MOE).withTiedEmbeddings(false);
+        for (AttentionKind a : AttentionKind.values()) {
+            ModelConfig c = micro(a, FfnKind.MOE).withTiedEmbeddings(false);
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = Small.model(c, m, F64);
                 Map<String, NDArray> leaves = new LinkedHashMap<>();
@@ -156,7 +156,7 @@ class ComponentGradientTest {
     @Test
     void float64ForwardStaysFloat64() {
         try (NDManager m = Small.newManager()) {
-            DecoderLM lm = Small.model(micro(Attention.MLA, Ffn.MOE), m, F64);
+            DecoderLM lm = Small.model(micro(AttentionKind.MLA, FfnKind.MOE), m, F64);
             NDList out = lm.forward(Small.store(m), new NDList(Small.tokens(m, 1, 3, 11, 1)), false);
             assertEquals(F64, out.get(0).getDataType());
             assertEquals(F64, out.get(1).getDataType());

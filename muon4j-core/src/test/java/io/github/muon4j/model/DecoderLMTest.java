@@ -26,8 +26,8 @@ class DecoderLMTest {
 
     @Test
     void tinyForwardShapesInAllFourCombinations() {
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 ModelConfig c = ModelConfig.preset("tiny").withAttention(a).withFfn(f);
                 try (NDManager m = Backend.get().newManager()) {
                     DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
@@ -46,7 +46,7 @@ class DecoderLMTest {
                             }
                             assertEquals(2 * 16 * c.topK(), sum, 0.0);
                         }
-                        if (f == Ffn.DENSE) {
+                        if (f == FfnKind.DENSE) {
                             assertEquals(0f, out.balanceLoss().getFloat());
                         } else {
                             assertTrue(out.balanceLoss().getFloat() > 0);
@@ -63,8 +63,8 @@ class DecoderLMTest {
 
     @Test
     void rolesCoverExactlyTheParameterNames() {
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 ModelConfig c = Small.config(a, f).withTiedEmbeddings(false);
                 DecoderLM lm = new DecoderLM(c);
                 Map<String, ParamRole> roles = lm.roles();
@@ -91,15 +91,15 @@ class DecoderLMTest {
                         assertEquals(2, dims, n);
                     }
                 }
-                assertEquals(f == Ffn.MOE, roles.containsValue(ParamRole.EXPERT_STACK));
-                assertEquals(f == Ffn.MOE, roles.containsValue(ParamRole.ROUTER));
+                assertEquals(f == FfnKind.MOE, roles.containsValue(ParamRole.EXPERT_STACK));
+                assertEquals(f == FfnKind.MOE, roles.containsValue(ParamRole.ROUTER));
             }
         }
     }
 
     @Test
     void initialisationIsSeededAndScaled() {
-        ModelConfig c = Small.config(Attention.MHA, Ffn.DENSE);
+        ModelConfig c = Small.config(AttentionKind.MHA, FfnKind.DENSE);
         try (NDManager m = Backend.get().newManager()) {
             DecoderLM a = Small.model(c, m, DataType.FLOAT32);
             DecoderLM b = Small.model(c, m, DataType.FLOAT32);
@@ -138,8 +138,8 @@ class DecoderLMTest {
 
     @Test
     void laterTokensNeverChangeEarlierLogits() {
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 ModelConfig c = Small.config(a, f);
                 try (NDManager m = Backend.get().newManager()) {
                     DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
@@ -176,8 +176,8 @@ class DecoderLMTest {
 
     @Test
     void forwardAndBackwardInAStepManagerLeaveNothingInTheModelManager() {
-        for (Attention a : Attention.values()) {
-            for (Ffn f : Ffn.values()) {
+        for (AttentionKind a : AttentionKind.values()) {
+            for (FfnKind f : FfnKind.values()) {
                 ModelConfig c = Small.config(a, f).withTiedEmbeddings(false);
                 try (NDManager m = Backend.get().newManager()) {
                     DecoderLM lm = Small.model(c, m, DataType.FLOAT32);

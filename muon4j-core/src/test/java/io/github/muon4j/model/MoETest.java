@@ -23,7 +23,7 @@ class MoETest {
 
     /** d 8, 6 routed + 1 shared experts of hidden 5, top-2. */
     private static ModelConfig config(ScoreFunction sf) {
-        ModelConfig.Builder b = ComponentGradientTest.micro(Attention.MHA, Ffn.MOE).toBuilder();
+        ModelConfig.Builder b = ComponentGradientTest.micro(AttentionKind.MHA, FfnKind.MOE).toBuilder();
         b.nRoutedExperts = 6;
         b.expertHidden = 5;
         b.scoreFunction = sf;
@@ -99,7 +99,7 @@ class MoETest {
 
     @Test
     void deepSeekV3RoutingIsTheDefault() {
-        ModelConfig c = ModelConfig.preset("tiny").withFfn(Ffn.MOE);
+        ModelConfig c = ModelConfig.preset("tiny").withFfn(FfnKind.MOE);
         assertEquals(ScoreFunction.SIGMOID, c.scoreFunction());
         assertTrue(c.biasUpdateRate() > 0, "bias balancing on");
         assertTrue(c.auxLossCoef() > 0 && c.auxLossCoef() <= 1e-3, "a small sequence-wise aux loss");
@@ -222,7 +222,7 @@ class MoETest {
             b.nHeads = 2;
             b.nRoutedExperts = 8;
             b.topK = 2;
-            b.ffn = Ffn.MOE;
+            b.ffn = FfnKind.MOE;
             b.scoreFunction = sf;
             b.biasUpdateRate = 0.005;
             b.initScale = 0.3; // per-token score spread well above the bias step
@@ -302,7 +302,7 @@ class MoETest {
 
     @Test
     void denseLayersAreNotRouted() {
-        ModelConfig.Builder b = Small.config(Attention.MHA, Ffn.MOE).toBuilder();
+        ModelConfig.Builder b = Small.config(AttentionKind.MHA, FfnKind.MOE).toBuilder();
         b.nDenseLayers = 1;
         ModelConfig c = b.build();
         DecoderLM lm = new DecoderLM(c);

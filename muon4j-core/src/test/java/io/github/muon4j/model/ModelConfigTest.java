@@ -26,27 +26,27 @@ class ModelConfigTest {
         rejects("n_layers", "positive", b -> b.nLayers = 0);
         rejects("head_dim", "even", b -> b.headDim = 31);
         rejects("top_k", "must not exceed n_routed_experts", b -> {
-            b.ffn = Ffn.MOE;
+            b.ffn = FfnKind.MOE;
             b.topK = 15;
         });
         rejects("qk_rope_head_dim", "even", b -> {
-            b.attention = Attention.MLA;
+            b.attention = AttentionKind.MLA;
             b.qkRopeHeadDim = 7;
         });
         rejects("kv_lora_rank", "positive", b -> {
-            b.attention = Attention.MLA;
+            b.attention = AttentionKind.MLA;
             b.kvLoraRank = 0;
         });
         rejects("q_lora_rank", "0 (plain query) or positive", b -> {
-            b.attention = Attention.MLA;
+            b.attention = AttentionKind.MLA;
             b.qLoraRank = -1;
         });
         rejects("n_dense_layers", "[0, n_layers)", b -> {
-            b.ffn = Ffn.MOE;
+            b.ffn = FfnKind.MOE;
             b.nDenseLayers = b.nLayers;
         });
         rejects("aux_loss_coef", ">= 0", b -> {
-            b.ffn = Ffn.MOE;
+            b.ffn = FfnKind.MOE;
             b.auxLossCoef = -1;
         });
         rejects("norm_eps", "positive", b -> b.normEps = 0);
@@ -71,8 +71,8 @@ class ModelConfigTest {
             assertEquals(shapes[i][2], c.nHeads());
             assertEquals(c.dModel() / c.nHeads(), c.headDim());
             assertEquals(c.dModel() / 2, c.kvLoraRank(), "MLA latent d/2");
-            assertEquals(Attention.MHA, c.attention());
-            assertEquals(Ffn.DENSE, c.ffn());
+            assertEquals(AttentionKind.MHA, c.attention());
+            assertEquals(FfnKind.DENSE, c.ffn());
             assertEquals(0, c.ffnHidden() % 64);
             assertTrue(c.ffnHidden() >= 8 * c.dModel() / 3);
             if (i > 0) {
@@ -86,11 +86,11 @@ class ModelConfigTest {
                 long p = c.totalParams();
                 assertTrue(p > 1_000_000 && p < 3_000_000, "tiny has " + p);
             }
-            ModelConfig moe = c.withFfn(Ffn.MOE);
-            double ratio = (double) moe.moeActiveParams() / c.denseFfnParams();
+            ModelConfig moe = c.withFfn(FfnKind.MOE);
+            double ratio = (double) moe.size().moeActiveParams() / c.size().denseFfnParams();
             assertTrue(ratio > 0.95 && ratio < 1.10, "active MoE/dense FFN " + ratio);
-            ModelConfig mla = c.withAttention(Attention.MLA);
-            double attn = (double) mla.attentionParams() / c.attentionParams();
+            ModelConfig mla = c.withAttention(AttentionKind.MLA);
+            double attn = (double) mla.size().attentionParams() / c.size().attentionParams();
             assertTrue(attn > 0.9 && attn < 1.2, "MLA/MHA attention params " + attn);
         }
         assertEquals(ModelConfig.preset("6l-512d"), ModelConfig.preset("6L-512d"));
@@ -99,8 +99,8 @@ class ModelConfigTest {
     @Test
     void closedFormCountsEqualTheBuiltModelForEveryPresetAndCombination() {
         for (String name : ModelConfig.PRESETS) {
-            for (Attention a : Attention.values()) {
-                for (Ffn f : Ffn.values()) {
+            for (AttentionKind a : AttentionKind.values()) {
+                for (FfnKind f : FfnKind.values()) {
                     for (boolean tied : new boolean[] {true, false}) {
                         ModelConfig c = ModelConfig.preset(name).withAttention(a).withFfn(f)
                                 .withTiedEmbeddings(tied).withVocab(ModelConfig.GPT2_VOCAB);
@@ -109,7 +109,7 @@ class ModelConfigTest {
                 }
             }
         }
-        ModelConfig.Builder b = Small.config(Attention.MLA, Ffn.MOE).toBuilder();
+        ModelConfig.Builder b = Small.config(AttentionKind.MLA, FfnKind.MOE).toBuilder();
         b.qLoraRank = 12;
         b.nDenseLayers = 1;
         b.scoreFunction = ScoreFunction.SIGMOID;
@@ -137,14 +137,14 @@ class ModelConfigTest {
         assertEquals(c.totalParams(), total, what);
         assertEquals(c.totalParams(), lm.parameterCount(), what);
         assertEquals(c.activeParams(), active, 0.5, what);
-        assertEquals(c.activeMatrixParams(), matrix, 0.5, what);
-        if (c.ffn() == Ffn.DENSE) {
+        assertEquals(c.size().activeMatrixParams(), matrix, 0.5, what);
+        if (c.ffn() == FfnKind.DENSE) {
             assertEquals(c.totalParams(), c.activeParams(), what);
         } else {
             assertTrue(c.activeParams() < c.totalParams(), what);
         }
         int t = 512;
-        double width = c.attention() == Attention.MHA
+        double width = c.attention() == AttentionKind.MHA
                 ? c.nHeads() * c.headDim()
                 : c.nHeads() * (c.qkNopeHeadDim() + c.qkRopeHeadDim() + c.vHeadDim()) / 2.0;
         assertEquals(6 * matrix + 12.0 * c.nLayers() * t * width, c.flopsPerToken(t), 1.0, what);
@@ -153,16 +153,16 @@ class ModelConfigTest {
     @Test
     void kvCachePerTokenFollowsTheAttentionKind() {
         ModelConfig c = ModelConfig.preset("6L-512d");
-        assertEquals(2 * 8 * 64, c.kvCacheValuesPerTokenPerLayer());
+        assertEquals(2 * 8 * 64, c.size().kvCacheValuesPerTokenPerLayer());
         assertEquals(6 * 2 * 8 * 64, c.kvCacheValuesPerToken());
-        ModelConfig m = c.withAttention(Attention.MLA);
-        assertEquals(256 + 32, m.kvCacheValuesPerTokenPerLayer());
+        ModelConfig m = c.withAttention(AttentionKind.MLA);
+        assertEquals(256 + 32, m.size().kvCacheValuesPerTokenPerLayer());
         assertEquals(6 * (256 + 32), m.kvCacheValuesPerToken());
     }
 
     @Test
     void jsonRoundTripsAndUsesSnakeCase() {
-        ModelConfig c = ModelConfig.preset("9L-512d").withAttention(Attention.MLA).withFfn(Ffn.MOE)
+        ModelConfig c = ModelConfig.preset("9L-512d").withAttention(AttentionKind.MLA).withFfn(FfnKind.MOE)
                 .withVocab(257).withSeed(123456789012L)
                 .withBalancing(ScoreFunction.SIGMOID, 0.02, 0.002, 0.0);
         String json = c.toJson();
@@ -184,7 +184,7 @@ class ModelConfigTest {
         assertEquals(100, c.kvLoraRank());
         assertEquals(32, c.qkRopeHeadDim());
         assertEquals(1024, c.ffnHidden());
-        assertEquals(Attention.MLA, c.attention());
+        assertEquals(AttentionKind.MLA, c.attention());
         assertEquals(ModelConfig.preset("tiny"), ModelConfig.fromJson("{}"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ModelConfig.fromJson("{\"n_layer\": 3}"));
@@ -209,7 +209,7 @@ class ModelConfigTest {
         // the routing defaults of eed57b6 (softmax router, aux 0.01, bias 1e-3, z 1e-3); DeepSeek-V3's
         // routing became the default later (issue 11), and the file still carries the old values
         ModelConfig tiny = ModelConfig.preset("tiny").withBalancing(ScoreFunction.SOFTMAX, 0.01, 1e-3, 1e-3);
-        ModelConfig big = ModelConfig.preset("9L-512d").withAttention(Attention.MLA).withFfn(Ffn.MOE)
+        ModelConfig big = ModelConfig.preset("9L-512d").withAttention(AttentionKind.MLA).withFfn(FfnKind.MOE)
                 .withVocab(100277).withSeed(123456789012L)
                 .withBalancing(ScoreFunction.SIGMOID, 0.02, 0.002, 0.0).withTiedEmbeddings(false);
         String[] files = {"tiny-mha-dense.json", "9l-512d-mla-moe.json"};
@@ -226,7 +226,7 @@ class ModelConfigTest {
 
     @Test
     void jsonValuesAreCheckedByTypeAndEnumsReadInAnyCase() {
-        assertEquals(Attention.MLA, ModelConfig.fromJson("{\"attention\": \"Mla\"}").attention());
+        assertEquals(AttentionKind.MLA, ModelConfig.fromJson("{\"attention\": \"Mla\"}").attention());
         assertEquals(ScoreFunction.SIGMOID,
                 ModelConfig.fromJson("{\"ffn\": \"moe\", \"score_function\": \"SIGMOID\"}").scoreFunction());
         for (String bad : new String[] {"{\"attention\": \"gqa\"}", "{\"top_k\": \"two\"}",

@@ -22,7 +22,7 @@ public final class Small {
     }
 
     /** 2 layers, d 32, 4 heads, vocab 50; MoE: 1 shared + top-2 of 6 routed. */
-    public static ModelConfig config(Attention a, Ffn f) {
+    public static ModelConfig config(AttentionKind a, FfnKind f) {
         ModelConfig.Builder b = ModelConfig.preset("tiny").toBuilder();
         b.vocabSize = 50;
         b.contextLength = 32;

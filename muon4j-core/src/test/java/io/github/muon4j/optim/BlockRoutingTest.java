@@ -16,9 +16,9 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.util.Pair;
 import io.github.muon4j.Backend;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.Small;
 import io.github.muon4j.optim.MuonWithAdamW.Group;
 import java.util.LinkedHashMap;
@@ -81,8 +81,8 @@ class BlockRoutingTest {
     void decoderLmRoutesByItsDeclaredRolesUnderDjlIds() {
         Small.init();
         try (NDManager m = Small.newManager()) {
-            for (Ffn ffn : Ffn.values()) {
-                DecoderLM model = Small.model(Small.config(Attention.MLA, ffn), m, DataType.FLOAT32);
+            for (FfnKind ffn : FfnKind.values()) {
+                DecoderLM model = Small.model(Small.config(AttentionKind.MLA, ffn), m, DataType.FLOAT32);
                 Map<String, ParamRole> roles = model.roles();
                 MuonWithAdamW opt = MuonWithAdamW.builder().optBlock(model).build();
                 int muon = 0;

@@ -24,9 +24,9 @@ import ai.djl.training.Trainer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.util.Pair;
 import io.github.muon4j.Backend;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.Small;
 import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainStep;
@@ -109,9 +109,9 @@ class GradientAccumulationTest {
     /** Three TrainSteps over the same 12 rows, {@code batch} rows per micro-batch; the weights. */
     private static List<float[]> trainDecoder(NDManager parent, List<int[]> rows, int batch, int accum) {
         try (NDManager m = parent.newSubManager()) {
-            DecoderLM model = Small.model(Small.config(Attention.MHA, Ffn.DENSE), m, DataType.FLOAT32);
+            DecoderLM model = Small.model(Small.config(AttentionKind.MHA, FfnKind.DENSE), m, DataType.FLOAT32);
             TrainStep step = new TrainStep(model,
-                    Run.optimizerFor(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f), m);
+                    io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f), m);
             int[] next = {0};
             Supplier<int[]> batches = () -> {
                 int[] out = new int[batch * 17];

@@ -54,7 +54,7 @@ class FaultInjectionTest {
         System.setProperty("muon4j.cache", dir.resolve("cache").toString());
         Path a = dir.resolve("reference");
         try (Run run = Run.start(config(a), QUIET)) {
-            new Trainer(run, QUIET).train();
+            new TrainLoop(run, QUIET).train();
         }
         reference = losses(a);
         assertEquals(STEPS, reference.size());
@@ -72,7 +72,7 @@ class FaultInjectionTest {
 
     static void finish(Path out) throws IOException {
         try (Run run = Run.resume(out, null, QUIET)) {
-            new Trainer(run, QUIET).train();
+            new TrainLoop(run, QUIET).train();
         }
     }
 
@@ -84,18 +84,18 @@ class FaultInjectionTest {
         int s1 = 3 + rnd.nextInt(3), s2 = s1 + 1 + rnd.nextInt(3), s3 = s2 + 1 + rnd.nextInt(STEPS - s2 - 1);
         String which = "seed " + seed + ": stops after steps " + s1 + ", " + s2 + ", " + s3;
         try (Run run = Run.start(config(b), QUIET)) {
-            new Trainer(run, QUIET).stopAfter(s1).train();
+            new TrainLoop(run, QUIET).stopAfter(s1).train();
         }
         try (Run run = Run.resume(b, null, QUIET)) {
             assertEquals(s1 / 3 * 3, run.step(), which);
-            new Trainer(run, QUIET).stopAfter(s2).train();
+            new TrainLoop(run, QUIET).stopAfter(s2).train();
         }
         // killed while writing the next checkpoint: a half-written temporary directory is left behind
         Path partial = Files.createDirectories(b.resolve(String.format(".ckpt-%06d.tmp", s2 + 1)));
         Files.write(partial.resolve("model.params"), new byte[] {1, 2, 3});
         try (Run run = Run.resume(b, null, QUIET)) {
             assertFalse(Files.exists(partial), "the next start removes an unfinished checkpoint write");
-            new Trainer(run, QUIET).stopAfter(s3).train();
+            new TrainLoop(run, QUIET).stopAfter(s3).train();
         }
         finish(b);
         assertEquals(reference, losses(b), which);
@@ -107,7 +107,7 @@ class FaultInjectionTest {
         List<Integer> halted = new ArrayList<>();
         ByteArrayOutputStream said = new ByteArrayOutputStream();
         StopSignals signals = new StopSignals(new PrintStream(said, true, StandardCharsets.UTF_8), halted::add);
-        Trainer.Result r;
+        TrainLoop.Result r;
         try (Run run = Run.start(config(c), QUIET)) {
             // deliver SIGTERM from another thread once step 4 is under way, as the JVM's signal thread would
             Thread sender = new Thread(() -> {
@@ -117,7 +117,7 @@ class FaultInjectionTest {
                 signals.deliver("TERM");
             });
             sender.start();
-            r = new Trainer(run, QUIET).stopOn(signals).train();
+            r = new TrainLoop(run, QUIET).stopOn(signals).train();
             sender.join();
         }
         assertEquals("TERM", r.stoppedBy());
@@ -183,7 +183,7 @@ class FaultInjectionTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (Run run = Run.resume(copy, null, new PrintStream(log, true, StandardCharsets.UTF_8))) {
             assertEquals(older, run.step());
-            new Trainer(run, QUIET).train();
+            new TrainLoop(run, QUIET).train();
         }
         String said = log.toString(StandardCharsets.UTF_8);
         assertEquals(1, said.lines().filter(l -> l.contains("warning")).count(), said);
@@ -209,10 +209,10 @@ class FaultInjectionTest {
         Checkpoint.storage = f -> new FullDisk(Checkpoint.DISK.create(f), written, 10_000);
         try (Run run = Run.start(config(d), QUIET)) {
             Checkpoint.storage = Checkpoint.DISK;
-            new Trainer(run, QUIET).stopAfter(3).train(); // ckpt-000003 written normally
+            new TrainLoop(run, QUIET).stopAfter(3).train(); // ckpt-000003 written normally
             written[0] = 0;
             Checkpoint.storage = f -> new FullDisk(Checkpoint.DISK.create(f), written, 10_000);
-            IOException e = assertThrows(IOException.class, () -> new Trainer(run, QUIET).train());
+            IOException e = assertThrows(IOException.class, () -> new TrainLoop(run, QUIET).train());
             assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
             assertTrue(e.getMessage().contains("newest intact checkpoint is " + d.resolve("ckpt-000003") + " (step 3)"), e.getMessage());
             try (Stream<Path> s = Files.list(d)) {
@@ -222,7 +222,7 @@ class FaultInjectionTest {
             assertEquals(6, run.step(), "the step whose save failed was done");
             // space again: the same run goes on as if nothing had happened
             Checkpoint.storage = Checkpoint.DISK;
-            new Trainer(run, QUIET).train();
+            new TrainLoop(run, QUIET).train();
         } finally {
             Checkpoint.storage = Checkpoint.DISK;
         }
@@ -233,7 +233,7 @@ class FaultInjectionTest {
     void theLearningRateLoggedIsTheOneAppliedAfterSkippedSteps() throws Exception {
         Path e = dir.resolve("skips");
         try (Run run = Run.start(config(e, ", \"save_every\": 0, \"steps\": 6"), QUIET)) {
-            new Trainer(run, QUIET).poisonSteps(s -> s == 2 || s == 3).train();
+            new TrainLoop(run, QUIET).poisonSteps(s -> s == 2 || s == 3).train();
             // in step 6 Muon and AdamW made their 4th update, and asked the schedule at step 6
             LrSchedule m = LrSchedule.of(LrSchedule.Kind.COSINE, 0.02f, 2, 6);
             assertEquals(m.getNewValue(6), run.matrixApplied().given());
@@ -265,7 +265,7 @@ class FaultInjectionTest {
         Path m = dir.resolve("moe-accum");
         float[][] bias;
         try (Run run = Run.start(config(m, ", \"ffn\": \"moe\", \"grad_accum\": 3, \"steps\": 1, \"warmup\": 0, \"save_every\": 0"), QUIET)) {
-            new Trainer(run, QUIET).train();
+            new TrainLoop(run, QUIET).train();
             bias = run.model().balanceBiases().toArray(new float[0][]);
         }
         JsonObject rec = Metrics.read(m.resolve("metrics.jsonl")).stream().filter(o -> o.has("expert_load")).findFirst().orElseThrow();

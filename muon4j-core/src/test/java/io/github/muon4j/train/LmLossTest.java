@@ -10,9 +10,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-import io.github.muon4j.model.Attention;
+import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
-import io.github.muon4j.model.Ffn;
+import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Small;
 import java.util.LinkedHashMap;
@@ -35,8 +35,8 @@ class LmLossTest {
     @Test
     void fusedHeadEqualsPlainLossAndGradients() {
         for (boolean tied : new boolean[] {true, false}) {
-            for (Ffn f : Ffn.values()) {
-                ModelConfig c = Small.config(Attention.MHA, f).withTiedEmbeddings(tied);
+            for (FfnKind f : FfnKind.values()) {
+                ModelConfig c = Small.config(AttentionKind.MHA, f).withTiedEmbeddings(tied);
                 try (NDManager m = Small.newManager()) {
                     DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
                     ParameterStore ps = Small.store(m);

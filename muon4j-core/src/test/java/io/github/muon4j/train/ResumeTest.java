@@ -40,15 +40,15 @@ class ResumeTest {
         PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream());
         Path a = dir.resolve("a"), b = dir.resolve("b");
         try (Run run = Run.start(config(a, ffn), quiet)) {
-            new Trainer(run, quiet).train();
+            new TrainLoop(run, quiet).train();
         }
         // killed after step 7: the newest checkpoint is step 4, steps 5-7 are lost and redone
         try (Run run = Run.start(config(b, ffn), quiet)) {
-            new Trainer(run, quiet).stopAfter(7).train();
+            new TrainLoop(run, quiet).stopAfter(7).train();
         }
         try (Run run = Run.resume(b, null, quiet)) {
             assertEquals(4, run.step());
-            new Trainer(run, quiet).train();
+            new TrainLoop(run, quiet).train();
         }
         Map<Integer, Double> la = losses(a), lb = losses(b);
         assertEquals(12, la.size());
@@ -72,7 +72,7 @@ class ResumeTest {
         Path out = dir.resolve("nan");
         TrainConfig c = config(out, "dense").overlay("{\"lr\": 1e30, \"adamw_lr\": 1e30, \"warmup\": 0, \"save_every\": 1, \"max_bad_steps\": 3}", "test");
         try (Run run = Run.start(c, quiet)) {
-            Trainer.DivergedException e = assertThrows(Trainer.DivergedException.class, () -> new Trainer(run, quiet).train());
+            TrainLoop.DivergedException e = assertThrows(TrainLoop.DivergedException.class, () -> new TrainLoop(run, quiet).train());
             assertTrue(e.getMessage().contains("3 steps in a row"), e.getMessage());
         }
         List<JsonObject> rows = Metrics.read(out.resolve("metrics.jsonl"));

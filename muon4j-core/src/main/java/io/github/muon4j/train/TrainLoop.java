@@ -33,7 +33,7 @@ import java.util.Map;
  * checkpoints on their schedules. A non-finite loss skips the step; {@code max_bad_steps} in a row
  * stop the run with the last good checkpoint intact.
  */
-public final class Trainer {
+public final class TrainLoop {
 
     /**
      * What a finished run reports. {@code stoppedBy}: "TERM" or "INT" when a signal stopped it early
@@ -60,13 +60,15 @@ public final class Trainer {
     private StopSignals signals;
     private java.util.function.IntPredicate poisoned = s -> false;
 
-    public Trainer(Run run, PrintStream log) {
+    /** A training loop that stops cleanly on the process's {@link StopSignals}, if a command installed them. */
+    public TrainLoop(Run run, PrintStream log) {
         this.run = run;
         this.log = log;
+        this.signals = StopSignals.active();
     }
 
     /** Test hook: stop (as if killed) right after step {@code step}, without the end-of-run work. */
-    public Trainer stopAfter(int step) {
+    public TrainLoop stopAfter(int step) {
         this.stopAfter = step;
         return this;
     }
@@ -75,13 +77,13 @@ public final class Trainer {
      * Test hook: these steps behave as if their loss were non-finite (their batches are drawn and
      * dropped, nothing is updated), as a real divergence would.
      */
-    public Trainer poisonSteps(java.util.function.IntPredicate steps) {
+    public TrainLoop poisonSteps(java.util.function.IntPredicate steps) {
         this.poisoned = steps;
         return this;
     }
 
     /** Stops cleanly (checkpoint, then return) when {@code signals} reports a SIGTERM or SIGINT. */
-    public Trainer stopOn(StopSignals signals) {
+    public TrainLoop stopOn(StopSignals signals) {
         this.signals = signals;
         return this;
     }
@@ -133,6 +135,7 @@ public final class Trainer {
         Engine engine = manager.getEngine();
 
         TrainStep trainStep = new TrainStep(model, opt, run.manager());
+        trainStep.setPrecision(cfg.precision().resolve(manager.getDevice()));
         for (int step = run.step() + 1; step <= cfg.steps(); step++) {
             if (signals != null) {
                 signals.arm(step);
