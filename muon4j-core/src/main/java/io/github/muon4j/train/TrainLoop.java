@@ -68,7 +68,7 @@ public final class TrainLoop {
     }
 
     /** Test hook: stop (as if killed) right after step {@code step}, without the end-of-run work. */
-    public TrainLoop stopAfter(int step) {
+    TrainLoop stopAfter(int step) {
         this.stopAfter = step;
         return this;
     }
@@ -77,7 +77,7 @@ public final class TrainLoop {
      * Test hook: these steps behave as if their loss were non-finite (their batches are drawn and
      * dropped, nothing is updated), as a real divergence would.
      */
-    public TrainLoop poisonSteps(java.util.function.IntPredicate steps) {
+    TrainLoop poisonSteps(java.util.function.IntPredicate steps) {
         this.poisoned = steps;
         return this;
     }
