@@ -1,13 +1,13 @@
 /**
- * muon4j-core: train decoder-only language models with the Muon optimizer, Multi-head Latent Attention
- * and Mixture-of-Experts on DJL's PyTorch engine.
+ * muon4j-core: train decoder-only language models with the Muon optimizer, Multi-head Latent
+ * Attention and Mixture-of-Experts on DJL's PyTorch engine.
  *
- * <p>The public API: {@code io.github.muon4j.optim} (Muon, MuonWithAdamW, DecoupledAdamW, NewtonSchulz,
- * parameter roles), {@code io.github.muon4j.model} (DecoderLM and its blocks, ModelConfig),
- * {@code io.github.muon4j.data} (tokenizers, token data, the DJL Dataset), {@code io.github.muon4j.train}
- * (TrainStep, TrainLoop, LmLoss, TrainConfig, checkpoints), {@code io.github.muon4j.infer} (generation) and
- * {@code io.github.muon4j.interop} (safetensors, Hugging Face export and import). Types not declared
- * {@code public} are internal.
+ * <p>The public API: {@code io.github.muon4j.optim} (Muon, MuonWithAdamW, DecoupledAdamW,
+ * NewtonSchulz, parameter roles), {@code io.github.muon4j.model} (DecoderLM and its blocks,
+ * ModelConfig), {@code io.github.muon4j.data} (tokenizers, token data, the DJL Dataset), {@code
+ * io.github.muon4j.train} (TrainStep, TrainLoop, LmLoss, TrainConfig, checkpoints), {@code
+ * io.github.muon4j.infer} (generation) and {@code io.github.muon4j.interop} (safetensors, Hugging
+ * Face export and import). Types not declared {@code public} are internal.
  */
 module io.github.muon4j.core {
     requires transitive ai.djl.api;
@@ -28,9 +28,12 @@ module io.github.muon4j.core {
     exports io.github.muon4j.interop;
 
     // Gson reads and writes the run files' records reflectively
-    opens io.github.muon4j.train to com.google.gson;
-    opens io.github.muon4j.model to com.google.gson;
-    opens io.github.muon4j.interop to com.google.gson;
+    opens io.github.muon4j.train to
+            com.google.gson;
+    opens io.github.muon4j.model to
+            com.google.gson;
+    opens io.github.muon4j.interop to
+            com.google.gson;
 
     uses io.github.muon4j.data.Corpus;
 }

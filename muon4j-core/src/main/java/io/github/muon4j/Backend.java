@@ -10,11 +10,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 
 /**
- * Owns engine set-up: the intra-op thread count, the default device, and the compute precision.
- * It changes no system property and no logging setting: the CLI sets those for its own JVM
- * ({@code cli.Main}); a library user's JVM is left as it is. Only {@link #init} (called by the
- * CLI and the trainer, or by {@link #get} on first use) touches the engine, through PyTorch's
- * thread API.
+ * Owns engine set-up: the intra-op thread count, the default device, and the compute precision. It
+ * changes no system property and no logging setting: the CLI sets those for its own JVM ({@code
+ * cli.Main}); a library user's JVM is left as it is. Only {@link #init} (called by the CLI and the
+ * trainer, or by {@link #get} on first use) touches the engine, through PyTorch's thread API.
  *
  * <p>Parameters are float32 on every device: DJL 0.36's native layer cannot create or cast to a
  * bfloat16 array (it aborts the JVM, see {@link #checkDataType}). Mixed precision (bf16 matrix
@@ -33,8 +32,8 @@ public final class Backend {
     }
 
     /**
-     * Initialises the engine once per process: loads PyTorch, sets its intra-op threads and
-     * picks the device.
+     * Initialises the engine once per process: loads PyTorch, sets its intra-op threads and picks
+     * the device.
      *
      * @param threads intra-op threads; 0 or less means all available cores, unless the JVM was
      *     started with {@code -Dai.djl.pytorch.num_threads} (which DJL applies when it loads)
@@ -46,7 +45,8 @@ public final class Backend {
         }
         Engine engine = Engine.getEngine("PyTorch");
         if (threads > 0 || System.getProperty("ai.djl.pytorch.num_threads") == null) {
-            JniUtils.setNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+            JniUtils.setNumThreads(
+                    threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         }
         singleInteropThread();
         int gpus = engine.getGpuCount();
@@ -107,7 +107,10 @@ public final class Backend {
         return device.isGpu();
     }
 
-    /** Type of parameters and activations: float32 everywhere (bf16 products: {@link io.github.muon4j.model.Autocast}). */
+    /**
+     * Type of parameters and activations: float32 everywhere (bf16 products: {@link
+     * io.github.muon4j.model.Autocast}).
+     */
     public DataType computeType() {
         return DataType.FLOAT32;
     }
@@ -160,5 +163,4 @@ public final class Backend {
             return 2.0 * n * n * (double) n * reps / sec / 1e9;
         }
     }
-
 }

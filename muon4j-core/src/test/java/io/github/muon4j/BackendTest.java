@@ -26,7 +26,9 @@ class BackendTest {
         assertTrue(e.getMessage().contains("bfloat16"));
         Backend.checkDataType(DataType.FLOAT32, Device.cpu());
         // the abort is in DJL's type mapping, shared by the CPU and CUDA natives
-        assertThrows(IllegalArgumentException.class, () -> Backend.checkDataType(DataType.BFLOAT16, Device.gpu()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Backend.checkDataType(DataType.BFLOAT16, Device.gpu()));
     }
 
     @Test

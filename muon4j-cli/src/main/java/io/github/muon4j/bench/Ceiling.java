@@ -19,9 +19,9 @@ import java.util.Locale;
  *       second), between steps: what the engine offered while the steps ran;
  *   <li>{@link #sampleShapes}: libtorch's rate on the model's own products (in the precision asked;
  *       bench train asks fp32);
- *   <li>{@link #sampleBest}: the best the machine offers: the largest of a 2048^3 product
- *       through libtorch and through an independent BLAS ({@code ExternalBlas}: numpy), best of
- *       3 each; and in bf16, libtorch's bf16 2048^3 rate.
+ *   <li>{@link #sampleBest}: the best the machine offers: the largest of a 2048^3 product through
+ *       libtorch and through an independent BLAS ({@code ExternalBlas}: numpy), best of 3 each; and
+ *       in bf16, libtorch's bf16 2048^3 rate.
  * </ul>
  */
 public final class Ceiling {
@@ -65,8 +65,8 @@ public final class Ceiling {
     }
 
     /**
-     * Samples the machine's best: libtorch fp32 2048^3 (best of 3), the external BLAS (best of 3
-     * of its own), and with {@code bf16} libtorch's bf16 2048^3. Keeps the largest seen.
+     * Samples the machine's best: libtorch fp32 2048^3 (best of 3), the external BLAS (best of 3 of
+     * its own), and with {@code bf16} libtorch's bf16 2048^3. Keeps the largest seen.
      */
     public void sampleBest(boolean bf16) {
         Gemm big = new Gemm(2048, 2048, 2048);
@@ -96,11 +96,16 @@ public final class Ceiling {
 
     /** GFLOP/s of {@code reps} passes over {@code gemms}, after one untimed pass. */
     private double rate(List<Gemm> gemms, int reps, Precision precision) {
-        try (NDManager m = backend.newManager(); Autocast ac = Autocast.enter(precision)) {
+        try (NDManager m = backend.newManager();
+                Autocast ac = Autocast.enter(precision)) {
             List<NDArray[]> ops = new ArrayList<>();
             double flops = 0;
             for (Gemm g : gemms) {
-                ops.add(new NDArray[] {m.randomNormal(new Shape(g.m(), g.k())), m.randomNormal(new Shape(g.k(), g.n()))});
+                ops.add(
+                        new NDArray[] {
+                            m.randomNormal(new Shape(g.m(), g.k())),
+                            m.randomNormal(new Shape(g.k(), g.n()))
+                        });
                 flops += g.flops();
             }
             long t0 = 0;
@@ -190,8 +195,15 @@ public final class Ceiling {
 
     /** "median GFLOP/s (min-max, n samples)". */
     public String describe() {
-        return String.format(Locale.ROOT, "%.1f GFLOP/s (%.1f-%.1f over %d samples), load %.2f-%.2f",
-                median(), min(), max(), samples(), loadMin(), loadMax());
+        return String.format(
+                Locale.ROOT,
+                "%.1f GFLOP/s (%.1f-%.1f over %d samples), load %.2f-%.2f",
+                median(),
+                min(),
+                max(),
+                samples(),
+                loadMin(),
+                loadMax());
     }
 
     /** The 1-minute load average from /proc/loadavg, NaN where there is none. */

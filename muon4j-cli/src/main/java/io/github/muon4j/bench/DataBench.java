@@ -1,7 +1,7 @@
 package io.github.muon4j.bench;
 
-import io.github.muon4j.data.BatchLoader;
 import io.github.muon4j.corpus.Europarl;
+import io.github.muon4j.data.BatchLoader;
 import io.github.muon4j.data.DataSets;
 import io.github.muon4j.data.TokenDataset;
 import io.github.muon4j.data.Tokenizer;
@@ -19,10 +19,17 @@ import java.util.List;
 public final class DataBench {
 
     /** One tokenizer's figures on the built-in corpus. */
-    public record Tokenize(String tokenizer, long documents, long bytes, long tokens, double mbPerSecond, double pipelineMbPerSecond) {}
+    public record Tokenize(
+            String tokenizer,
+            long documents,
+            long bytes,
+            long tokens,
+            double mbPerSecond,
+            double pipelineMbPerSecond) {}
 
     /** Batch assembly: batches/s and tokens/s for B x T windows. */
-    public record Assembly(int batch, int seqLen, int prefetch, double batchesPerSecond, double tokensPerSecond) {}
+    public record Assembly(
+            int batch, int seqLen, int prefetch, double batchesPerSecond, double tokensPerSecond) {}
 
     private DataBench() {}
 
@@ -69,11 +76,19 @@ public final class DataBench {
 
     /** Measures tokenization and batch assembly and prints them as Markdown tables. */
     public static void report(java.io.PrintStream out) throws Exception {
-        out.println("| tokenizer | documents | MB | tokens | bytes/token | MB/s (1 thread) | MB/s end to end (read corpus, filter, tokenize in parallel, write cache) |");
+        out.println(
+                "| tokenizer | documents | MB | tokens | bytes/token | MB/s (1 thread) | MB/s end to end (read corpus, filter, tokenize in parallel, write cache) |");
         out.println("|---|---|---|---|---|---|---|");
         for (Tokenize r : tokenize(List.of("byte", "gpt2", "cl100k"))) {
-            out.printf("| %s | %,d | %.2f | %,d | %.2f | %.1f | %.1f |%n", r.tokenizer(), r.documents(), r.bytes() / 1e6, r.tokens(),
-                    (double) r.bytes() / r.tokens(), r.mbPerSecond(), r.pipelineMbPerSecond());
+            out.printf(
+                    "| %s | %,d | %.2f | %,d | %.2f | %.1f | %.1f |%n",
+                    r.tokenizer(),
+                    r.documents(),
+                    r.bytes() / 1e6,
+                    r.tokens(),
+                    (double) r.bytes() / r.tokens(),
+                    r.mbPerSecond(),
+                    r.pipelineMbPerSecond());
         }
         Path cache = Files.createTempDirectory("muon4j-bench");
         TokenDataset d = DataSets.tokens(null, Tokenizers.byName("gpt2"), cache, null, "text");
@@ -82,7 +97,9 @@ public final class DataBench {
         out.println("|---|---|---|---|");
         for (int prefetch : new int[] {0, 4}) {
             Assembly a = assemble(d, 8, 512, prefetch, 2000);
-            out.printf("| %dx%d | %d | %.0f | %.3g |%n", a.batch(), a.seqLen(), a.prefetch(), a.batchesPerSecond(), a.tokensPerSecond());
+            out.printf(
+                    "| %dx%d | %d | %.0f | %.3g |%n",
+                    a.batch(), a.seqLen(), a.prefetch(), a.batchesPerSecond(), a.tokensPerSecond());
         }
     }
 }

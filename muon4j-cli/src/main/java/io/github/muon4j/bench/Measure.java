@@ -11,7 +11,9 @@ public final class Measure {
 
     private Measure() {}
 
-    /** The q-quantile (0 = min, 0.5 = median, 1 = max) with linear interpolation; NaN when empty. */
+    /**
+     * The q-quantile (0 = min, 0.5 = median, 1 = max) with linear interpolation; NaN when empty.
+     */
     public static double quantile(double[] values, double q) {
         if (values.length == 0) {
             return Double.NaN;

@@ -15,9 +15,9 @@ import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.FeedForward;
 import io.github.muon4j.model.FfnKind;
+import io.github.muon4j.model.MoE;
 import io.github.muon4j.model.ModelBlock;
 import io.github.muon4j.model.ModelConfig;
-import io.github.muon4j.model.MoE;
 import io.github.muon4j.model.SwiGLU;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,9 +25,9 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * Model speed on this machine: forward+backward time per token and achieved GFLOP/s (against
- * the measured fp32 matmul rate) for MHA/MLA x DENSE/MOE, one MoE layer against a dense SwiGLU of
- * the same active size, and decode tokens/s against context length.
+ * Model speed on this machine: forward+backward time per token and achieved GFLOP/s (against the
+ * measured fp32 matmul rate) for MHA/MLA x DENSE/MOE, one MoE layer against a dense SwiGLU of the
+ * same active size, and decode tokens/s against context length.
  *
  * <p>Run: {@code java -cp ... io.github.muon4j.bench.ModelBench [--threads 0] [--preset 6L-512d]
  * [--seq 512] [--batch 1] [--reps 2] [--layer-tokens 2048] [--contexts 64,256,496] [--decode 16]}
@@ -36,8 +36,14 @@ import java.util.Random;
 public final class ModelBench {
 
     /** What to measure. */
-    public record Options(String preset, int seq, int batch, int reps, int layerTokens,
-            int[] contexts, int decodeTokens) {
+    public record Options(
+            String preset,
+            int seq,
+            int batch,
+            int reps,
+            int layerTokens,
+            int[] contexts,
+            int decodeTokens) {
 
         public static Options defaults() {
             return new Options("6L-512d", 512, 1, 2, 2048, new int[] {64, 256, 496}, 16);
@@ -45,8 +51,15 @@ public final class ModelBench {
     }
 
     /** One training-step measurement. */
-    public record Train(AttentionKind attention, FfnKind ffn, long totalParams, long activeParams,
-            double secondsPerStep, double microsPerToken, double gflops, double mfu) {}
+    public record Train(
+            AttentionKind attention,
+            FfnKind ffn,
+            long totalParams,
+            long activeParams,
+            double secondsPerStep,
+            double microsPerToken,
+            double gflops,
+            double mfu) {}
 
     /** One MoE-layer-against-dense measurement. */
     public record Layer(int tokens, double moeMillis, double denseMillis) {
@@ -56,42 +69,83 @@ public final class ModelBench {
     }
 
     /** One decode measurement. */
-    public record Decode(AttentionKind attention, FfnKind ffn, int context, double tokensPerSecond,
+    public record Decode(
+            AttentionKind attention,
+            FfnKind ffn,
+            int context,
+            double tokensPerSecond,
             double cacheBytesPerToken) {}
 
     /** All results of one run. */
-    public record Result(Options options, double matmulGflops, List<Train> train, Layer layer,
+    public record Result(
+            Options options,
+            double matmulGflops,
+            List<Train> train,
+            Layer layer,
             List<Decode> decode) {
 
         /** The results as markdown tables. */
         public String toMarkdown() {
             StringBuilder b = new StringBuilder();
             Options o = options;
-            b.append(String.format(Locale.ROOT,
-                    "preset %s, seq %d, batch %d, %d timed reps after 1 warm-up, %d intra-op threads;"
-                            + " fp32 matmul ceiling %.1f GFLOP/s (1024^3, same run)%n%n",
-                    o.preset(), o.seq(), o.batch(), o.reps(), Backend.get().threads(),
-                    matmulGflops));
-        b.append("Forward+backward (cross-entropy), GFLOP/s = flopsPerToken(seq) x tokens / time\n\n");
-            b.append("| attention | ffn | total params | active params | s/step | us/token |"
-                    + " GFLOP/s | of matmul ceiling |\n|---|---|---|---|---|---|---|---|\n");
+            b.append(
+                    String.format(
+                            Locale.ROOT,
+                            "preset %s, seq %d, batch %d, %d timed reps after 1 warm-up, %d intra-op threads;"
+                                    + " fp32 matmul ceiling %.1f GFLOP/s (1024^3, same run)%n%n",
+                            o.preset(),
+                            o.seq(),
+                            o.batch(),
+                            o.reps(),
+                            Backend.get().threads(),
+                            matmulGflops));
+            b.append(
+                    "Forward+backward (cross-entropy), GFLOP/s = flopsPerToken(seq) x tokens / time\n\n");
+            b.append(
+                    "| attention | ffn | total params | active params | s/step | us/token |"
+                            + " GFLOP/s | of matmul ceiling |\n|---|---|---|---|---|---|---|---|\n");
             for (Train t : train) {
-                b.append(String.format(Locale.ROOT, "| %s | %s | %,d | %,d | %.2f | %.0f | %.1f | %.0f%% |%n",
-                        t.attention().name(), t.ffn().name(), t.totalParams(), t.activeParams(),
-                        t.secondsPerStep(), t.microsPerToken(), t.gflops(), 100 * t.mfu()));
+                b.append(
+                        String.format(
+                                Locale.ROOT,
+                                "| %s | %s | %,d | %,d | %.2f | %.0f | %.1f | %.0f%% |%n",
+                                t.attention().name(),
+                                t.ffn().name(),
+                                t.totalParams(),
+                                t.activeParams(),
+                                t.secondsPerStep(),
+                                t.microsPerToken(),
+                                t.gflops(),
+                                100 * t.mfu()));
             }
-            b.append(String.format(Locale.ROOT,
-                    "%nMoE layer vs dense SwiGLU of the same active size, forward+backward on %d"
-                            + " tokens: MoE %.1f ms, dense %.1f ms, ratio %.2fx%n%n",
-                    layer.tokens(), layer.moeMillis(), layer.denseMillis(), layer.ratio()));
-            b.append(String.format(Locale.ROOT, "Decode, batch 1, greedy, median of %d single-token"
-                + " steps after a prefill of `context` tokens%n%n", o.decodeTokens()));
-        b.append("| attention | ffn | context | decode tokens/s | KV cache bytes/token (measured) |"
-                    + "\n|---|---|---|---|---|\n");
+            b.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%nMoE layer vs dense SwiGLU of the same active size, forward+backward on %d"
+                                    + " tokens: MoE %.1f ms, dense %.1f ms, ratio %.2fx%n%n",
+                            layer.tokens(),
+                            layer.moeMillis(),
+                            layer.denseMillis(),
+                            layer.ratio()));
+            b.append(
+                    String.format(
+                            Locale.ROOT,
+                            "Decode, batch 1, greedy, median of %d single-token"
+                                    + " steps after a prefill of `context` tokens%n%n",
+                            o.decodeTokens()));
+            b.append(
+                    "| attention | ffn | context | decode tokens/s | KV cache bytes/token (measured) |"
+                            + "\n|---|---|---|---|---|\n");
             for (Decode d : decode) {
-                b.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %,.0f |%n",
-                        d.attention().name(), d.ffn().name(), d.context(), d.tokensPerSecond(),
-                        d.cacheBytesPerToken()));
+                b.append(
+                        String.format(
+                                Locale.ROOT,
+                                "| %s | %s | %d | %.1f | %,.0f |%n",
+                                d.attention().name(),
+                                d.ffn().name(),
+                                d.context(),
+                                d.tokensPerSecond(),
+                                d.cacheBytesPerToken()));
             }
             return b.toString();
         }
@@ -106,14 +160,16 @@ public final class ModelBench {
         List<Train> train = new ArrayList<>();
         for (AttentionKind a : AttentionKind.values()) {
             for (FfnKind f : FfnKind.values()) {
-                train.add(train(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o, peak));
+                train.add(
+                        train(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o, peak));
             }
         }
         Layer layer = moeVsDense(ModelConfig.preset(o.preset()).withFfn(FfnKind.MOE), o);
         List<Decode> decode = new ArrayList<>();
         for (AttentionKind a : AttentionKind.values()) {
             for (FfnKind f : FfnKind.values()) {
-                decode.addAll(decode(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o));
+                decode.addAll(
+                        decode(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o));
             }
         }
         return new Result(o, peak, train, layer, decode);
@@ -125,23 +181,42 @@ public final class ModelBench {
             DecoderLM lm = new DecoderLM(c);
             lm.initialize(m, DataType.FLOAT32);
             ParameterStore ps = new ParameterStore(m, false);
-            double sec = time(o.reps(), () -> {
-                try (NDManager s = m.newSubManager()) {
-                    NDArray tok = tokens(s, o.batch(), o.seq() + 1, c.vocabSize());
-                    NDArray in = tok.get(":, :-1");
-                    NDArray target = tok.get(":, 1:").toType(DataType.INT64, false).expandDims(2);
-                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        DecoderLM.Output out = lm.forward(ps, in, true);
-                        NDArray nll = out.logits().logSoftmax(2).gather(target, 2).mean().neg();
-                        gc.backward(nll.add(out.balanceLoss()));
-                    }
-                }
-                zeroGradients(lm);
-            });
+            double sec =
+                    time(
+                            o.reps(),
+                            () -> {
+                                try (NDManager s = m.newSubManager()) {
+                                    NDArray tok = tokens(s, o.batch(), o.seq() + 1, c.vocabSize());
+                                    NDArray in = tok.get(":, :-1");
+                                    NDArray target =
+                                            tok.get(":, 1:")
+                                                    .toType(DataType.INT64, false)
+                                                    .expandDims(2);
+                                    try (GradientCollector gc =
+                                            Engine.getInstance().newGradientCollector()) {
+                                        DecoderLM.Output out = lm.forward(ps, in, true);
+                                        NDArray nll =
+                                                out.logits()
+                                                        .logSoftmax(2)
+                                                        .gather(target, 2)
+                                                        .mean()
+                                                        .neg();
+                                        gc.backward(nll.add(out.balanceLoss()));
+                                    }
+                                }
+                                zeroGradients(lm);
+                            });
             double tokens = (double) o.batch() * o.seq();
             double gflops = c.flopsPerToken(o.seq()) * tokens / sec / 1e9;
-            return new Train(c.attention(), c.ffn(), c.totalParams(), c.activeParams(), sec,
-                    sec / tokens * 1e6, gflops, gflops / peak);
+            return new Train(
+                    c.attention(),
+                    c.ffn(),
+                    c.totalParams(),
+                    c.activeParams(),
+                    sec,
+                    sec / tokens * 1e6,
+                    gflops,
+                    gflops / peak);
         }
     }
 
@@ -162,12 +237,23 @@ public final class ModelBench {
             dense.initialize(m, DataType.FLOAT32, c.seed());
             ParameterStore ps = new ParameterStore(m, false);
             for (int i = -1; i < reps; i++) { // i = -1: warm-up
-                double a = stepSeconds(m, moe, c, tokens, (x) -> {
-                    FeedForward.Result r = moe.apply(ps, x, true);
-                    return r.out().square().mean().add(r.balanceLoss());
-                });
-                double b = stepSeconds(m, dense, c, tokens,
-                        (x) -> dense.forward(ps, x, true).square().mean());
+                double a =
+                        stepSeconds(
+                                m,
+                                moe,
+                                c,
+                                tokens,
+                                (x) -> {
+                                    FeedForward.Result r = moe.apply(ps, x, true);
+                                    return r.out().square().mean().add(r.balanceLoss());
+                                });
+                double b =
+                        stepSeconds(
+                                m,
+                                dense,
+                                c,
+                                tokens,
+                                (x) -> dense.forward(ps, x, true).square().mean());
                 if (i >= 0) {
                     tm[i] = a;
                     td[i] = b;
@@ -177,7 +263,11 @@ public final class ModelBench {
         return new Layer(tokens, median(tm) * 1e3, median(td) * 1e3);
     }
 
-    private static double stepSeconds(NDManager m, ModelBlock block, ModelConfig c, int tokens,
+    private static double stepSeconds(
+            NDManager m,
+            ModelBlock block,
+            ModelConfig c,
+            int tokens,
             java.util.function.Function<NDArray, NDArray> loss) {
         long t0 = System.nanoTime();
         try (NDManager s = m.newSubManager()) {
@@ -199,8 +289,8 @@ public final class ModelBench {
     }
 
     /**
-     * Prefill each context length, then time single-token steps (MLA absorbed); tokens/s from
-     * the median step time.
+     * Prefill each context length, then time single-token steps (MLA absorbed); tokens/s from the
+     * median step time.
      */
     public static List<Decode> decode(ModelConfig c, Options o) {
         List<Decode> out = new ArrayList<>();
@@ -219,8 +309,13 @@ public final class ModelBench {
                         logits = dec.next(new int[] {Sampler.argmax(logits)});
                         sec[i] = (System.nanoTime() - t0) / 1e9;
                     }
-                    out.add(new Decode(c.attention(), c.ffn(), context, 1 / median(sec),
-                            dec.cache().bytesPerToken()));
+                    out.add(
+                            new Decode(
+                                    c.attention(),
+                                    c.ffn(),
+                                    context,
+                                    1 / median(sec),
+                                    dec.cache().bytesPerToken()));
                 }
             }
         }

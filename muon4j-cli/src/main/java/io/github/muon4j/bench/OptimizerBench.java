@@ -11,7 +11,6 @@ import io.github.muon4j.Backend;
 import io.github.muon4j.optim.DecoupledAdamW;
 import io.github.muon4j.optim.Muon;
 import io.github.muon4j.optim.NewtonSchulz;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -20,9 +19,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Times one optimizer step over the hidden matrices of a transformer (per layer: attention 4 x
- * [d, d]; SwiGLU [ffn, d] twice and [d, ffn] once): Muon batched and one by one, our AdamW, and
- * DJL's AdamW; and Newton-Schulz throughput against the fp32 matmul rate measured in the same run.
+ * Times one optimizer step over the hidden matrices of a transformer (per layer: attention 4 x [d,
+ * d]; SwiGLU [ffn, d] twice and [d, ffn] once): Muon batched and one by one, our AdamW, and DJL's
+ * AdamW; and Newton-Schulz throughput against the fp32 matmul rate measured in the same run.
  *
  * <p>{@code java -cp ... io.github.muon4j.bench.OptimizerBench [layers d ffn reps]} (defaults 6 512
  * 1365 5).
@@ -70,40 +69,72 @@ public final class OptimizerBench {
         /** A Markdown table of the figures. */
         public String toMarkdown() {
             StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT,
-                    "%d layers, d_model %d, ffn %d: %d hidden matrices, %d threads,"
-                            + " medians of %d interleaved rounds%n%n",
-                    layers, dModel, ffn, parameters, threads, rounds));
+            b.append(
+                    String.format(
+                            Locale.ROOT,
+                            "%d layers, d_model %d, ffn %d: %d hidden matrices, %d threads,"
+                                    + " medians of %d interleaved rounds%n%n",
+                            layers,
+                            dModel,
+                            ffn,
+                            parameters,
+                            threads,
+                            rounds));
             b.append("| measure | value |\n|---|---|\n");
-            row(b, "fp32 matmul rate, Backend.matmulGflops(d_model)", "%.1f GFLOP/s (min %.1f, max %.1f over %d rounds)",
-                    matmulGflops, matmulGflopsMin, matmulGflopsMax, rounds);
+            row(
+                    b,
+                    "fp32 matmul rate, Backend.matmulGflops(d_model)",
+                    "%.1f GFLOP/s (min %.1f, max %.1f over %d rounds)",
+                    matmulGflops,
+                    matmulGflopsMin,
+                    matmulGflopsMax,
+                    rounds);
             row(b, "load average (1 min) during the rounds", "%.2f-%.2f", loadMin, loadMax);
             row(b, "fp32 matmul rate, outputs freed each call", "%.1f GFLOP/s", steadyMatmulGflops);
             row(b, "Newton-Schulz FLOPs per step (5 iterations)", "%.2f GFLOP", nsFlops / 1e9);
             row(b, "Newton-Schulz, same-shape stacks batched", "%.1f ms", nsBatchedMs);
-            row(b, "Newton-Schulz rate, batched", "%.1f GFLOP/s (%.0f%% / %.0f%% of matmul)",
-                    nsGflops(), 100 * nsGflops() / matmulGflops,
+            row(
+                    b,
+                    "Newton-Schulz rate, batched",
+                    "%.1f GFLOP/s (%.0f%% / %.0f%% of matmul)",
+                    nsGflops(),
+                    100 * nsGflops() / matmulGflops,
                     100 * nsGflops() / steadyMatmulGflops);
             row(b, "Newton-Schulz, one matrix per call", "%.1f ms", nsOneByOneMs);
-            row(b, "Newton-Schulz rate, one by one", "%.1f GFLOP/s (%.0f%% / %.0f%% of matmul)",
-                    nsOneByOneGflops(), 100 * nsOneByOneGflops() / matmulGflops,
+            row(
+                    b,
+                    "Newton-Schulz rate, one by one",
+                    "%.1f GFLOP/s (%.0f%% / %.0f%% of matmul)",
+                    nsOneByOneGflops(),
+                    100 * nsOneByOneGflops() / matmulGflops,
                     100 * nsOneByOneGflops() / steadyMatmulGflops);
             row(b, "Muon step, Muon.step default (per parameter on CPU)", "%.1f ms", muonStepMs);
             row(b, "Muon step, Muon.step stacking same shapes", "%.1f ms", muonStackedMs);
             row(b, "Muon step, one by one (Muon.update)", "%.1f ms", muonOneByOneMs);
             row(b, "our AdamW step", "%.1f ms", adamWStepMs);
             row(b, "DJL AdamW step (Optimizer.adamW())", "%.1f ms", djlAdamWStepMs);
-            row(b, "Muon budget: NS FLOPs at matmul rate + AdamW step", "%.1f ms (Muon at %.2fx)",
-                    muonBudgetMs(), muonStepMs / muonBudgetMs());
+            row(
+                    b,
+                    "Muon budget: NS FLOPs at matmul rate + AdamW step",
+                    "%.1f ms (Muon at %.2fx)",
+                    muonBudgetMs(),
+                    muonStepMs / muonBudgetMs());
             double steadyBudget = nsFlops / (steadyMatmulGflops * 1e6) + adamWStepMs;
-            row(b, "same, at the freed-outputs matmul rate", "%.1f ms (Muon at %.2fx)",
-                    steadyBudget, muonStepMs / steadyBudget);
+            row(
+                    b,
+                    "same, at the freed-outputs matmul rate",
+                    "%.1f ms (Muon at %.2fx)",
+                    steadyBudget,
+                    muonStepMs / steadyBudget);
             return b.toString();
         }
 
         private static void row(StringBuilder b, String name, String fmt, Object... v) {
-            b.append("| ").append(name).append(" | ")
-                    .append(String.format(Locale.ROOT, fmt, v)).append(" |\n");
+            b.append("| ")
+                    .append(name)
+                    .append(" | ")
+                    .append(String.format(Locale.ROOT, fmt, v))
+                    .append(" |\n");
         }
     }
 
@@ -157,24 +188,30 @@ public final class OptimizerBench {
             double[][] rates = new double[2][reps];
             int[] round = {0};
             double[] load = new double[reps];
-            tasks.put("matmul", () -> {
-                rates[0][round[0]] = backend.matmulGflops(d, 50);
-                load[round[0]] = Ceiling.loadAverage();
-            });
+            tasks.put(
+                    "matmul",
+                    () -> {
+                        rates[0][round[0]] = backend.matmulGflops(d, 50);
+                        load[round[0]] = Ceiling.loadAverage();
+                    });
             tasks.put("steady", () -> rates[1][round[0]] = steadyMatmulGflops(m, d, 50));
-            tasks.put("nsBatched", () -> {
-                close(NewtonSchulz.orthogonalize(square, 5));
-                close(NewtonSchulz.orthogonalize(wide, 5));
-            });
-            tasks.put("nsSingle", () -> {
-                for (NDArray[] wg : params.values()) {
-                    close(NewtonSchulz.orthogonalize(wg[1], 5));
-                }
-            });
+            tasks.put(
+                    "nsBatched",
+                    () -> {
+                        close(NewtonSchulz.orthogonalize(square, 5));
+                        close(NewtonSchulz.orthogonalize(wide, 5));
+                    });
+            tasks.put(
+                    "nsSingle",
+                    () -> {
+                        for (NDArray[] wg : params.values()) {
+                            close(NewtonSchulz.orthogonalize(wg[1], 5));
+                        }
+                    });
             tasks.put("muon", () -> muon.step(params));
             tasks.put("muonStacked", () -> stacked.step(params));
-            tasks.put("muonSingle", () ->
-                    params.forEach((k, v) -> muonSingle.update(k, v[0], v[1])));
+            tasks.put(
+                    "muonSingle", () -> params.forEach((k, v) -> muonSingle.update(k, v[0], v[1])));
             tasks.put("adamW", () -> params.forEach((k, v) -> adamW.update(k, v[0], v[1])));
             tasks.put("djl", () -> params.forEach((k, v) -> djl.update(k, v[0], v[1])));
             tasks.values().forEach(Runnable::run); // warm-up, and optimizer state allocated
@@ -189,13 +226,26 @@ public final class OptimizerBench {
                     times.get(t.getKey())[round[0]] = (System.nanoTime() - t0) / 1e6;
                 }
             }
-            return new Result(layers, d, ffn, shapes.size(), backend.threads(), reps,
-                    median(rates[0]), median(rates[1]), nsFlops,
-                    median(times.get("nsBatched")), median(times.get("nsSingle")),
-                    median(times.get("muon")), median(times.get("muonStacked")),
-                    median(times.get("muonSingle")), median(times.get("adamW")),
-                    median(times.get("djl")), Arrays.stream(rates[0]).min().orElse(Double.NaN),
-                    Arrays.stream(rates[0]).max().orElse(Double.NaN), Arrays.stream(load).min().orElse(Double.NaN),
+            return new Result(
+                    layers,
+                    d,
+                    ffn,
+                    shapes.size(),
+                    backend.threads(),
+                    reps,
+                    median(rates[0]),
+                    median(rates[1]),
+                    nsFlops,
+                    median(times.get("nsBatched")),
+                    median(times.get("nsSingle")),
+                    median(times.get("muon")),
+                    median(times.get("muonStacked")),
+                    median(times.get("muonSingle")),
+                    median(times.get("adamW")),
+                    median(times.get("djl")),
+                    Arrays.stream(rates[0]).min().orElse(Double.NaN),
+                    Arrays.stream(rates[0]).max().orElse(Double.NaN),
+                    Arrays.stream(load).min().orElse(Double.NaN),
                     Arrays.stream(load).max().orElse(Double.NaN));
         }
     }

@@ -11,7 +11,6 @@ import io.github.muon4j.model.Precision;
 import io.github.muon4j.optim.MuonWithAdamW;
 import io.github.muon4j.optim.NewtonSchulz;
 import io.github.muon4j.optim.ParamRole;
-import io.github.muon4j.train.Run;
 import io.github.muon4j.train.StepProfile;
 import io.github.muon4j.train.TrainStep;
 import java.io.IOException;
@@ -29,22 +28,28 @@ import java.util.SplittableRandom;
  * update) on random tokens, against matrix-product ceilings sampled in the same process before,
  * between and after the timed steps ({@link Ceiling}, with the load average): libtorch's 1024^3
  * sgemm (median and spread), libtorch at the model's own shapes, and the machine's best (the
- * largest 2048^3 rate of libtorch and of an independent BLAS; in bf16, also libtorch's bf16).
- * MFU = model FLOPs per token (6 x active matrix parameters + attention) x tokens/s / ceiling;
- * HFU adds the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW). {@code mfuBest}
- * and {@code hfuBest} are against the machine's best; {@code mfu}, {@code hfu} against libtorch's
- * 1024^3 median.
+ * largest 2048^3 rate of libtorch and of an independent BLAS; in bf16, also libtorch's bf16). MFU =
+ * model FLOPs per token (6 x active matrix parameters + attention) x tokens/s / ceiling; HFU adds
+ * the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW). {@code mfuBest} and {@code
+ * hfuBest} are against the machine's best; {@code mfu}, {@code hfu} against libtorch's 1024^3
+ * median.
  *
  * <p>Also the optimizer's share of the step, the process's user and kernel CPU time and minor page
  * faults over the timed steps (from {@code /proc/self/stat}), and step time, resident memory and
- * live native arrays early against late in the run (flat = no leak). With several head chunk
- * sizes the variants take turns step by step on the same model, so they see the same machine
- * (A/B under a shared, drifting load); with profiling, each phase of the step is timed.
+ * live native arrays early against late in the run (flat = no leak). With several head chunk sizes
+ * the variants take turns step by step on the same model, so they see the same machine (A/B under a
+ * shared, drifting load); with profiling, each phase of the step is timed.
  */
 public final class TrainBench {
 
     /** One phase of the step, per step. */
-    public record Phase(String phase, double seconds, double share, double userSeconds, double sysSeconds, double minorFaults) {}
+    public record Phase(
+            String phase,
+            double seconds,
+            double share,
+            double userSeconds,
+            double sysSeconds,
+            double minorFaults) {}
 
     /** Figures of one configuration. */
     public record Result(
@@ -93,24 +98,48 @@ public final class TrainBench {
     private TrainBench() {}
 
     /** One configuration with the default fused head, no profile, float32. */
-    public static Result run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup, PrintStream log) {
-        return run(mc, muon, b, t, steps, warmup, new int[] {TrainStep.DEFAULT_HEAD_CHUNK}, false, log).get(0);
+    public static Result run(
+            ModelConfig mc, boolean muon, int b, int t, int steps, int warmup, PrintStream log) {
+        return run(
+                        mc,
+                        muon,
+                        b,
+                        t,
+                        steps,
+                        warmup,
+                        new int[] {TrainStep.DEFAULT_HEAD_CHUNK},
+                        false,
+                        log)
+                .get(0);
     }
 
     /** As below, in float32. */
-    public static List<Result> run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup,
-            int[] headChunks, boolean profile, PrintStream log) {
-        return run(mc, muon, b, t, steps, warmup, headChunks, profile, List.of(Precision.FP32), log);
+    public static List<Result> run(
+            ModelConfig mc,
+            boolean muon,
+            int b,
+            int t,
+            int steps,
+            int warmup,
+            int[] headChunks,
+            boolean profile,
+            PrintStream log) {
+        return run(
+                mc, muon, b, t, steps, warmup, headChunks, profile, List.of(Precision.FP32), log);
     }
 
     /**
-     * The model's own products for {@code b x t} tokens: the attention and output projections,
-     * the FFN's three (dense: d -> hidden -> d), and one chunk of the LM head.
+     * The model's own products for {@code b x t} tokens: the attention and output projections, the
+     * FFN's three (dense: d -> hidden -> d), and one chunk of the LM head.
      */
     static List<Ceiling.Gemm> modelGemms(ModelConfig mc, int b, int t) {
         long n = (long) b * t, d = mc.dModel();
-        long hidden = mc.ffn() == io.github.muon4j.model.FfnKind.MOE ? mc.expertHidden() : mc.ffnHidden();
-        return List.of(new Ceiling.Gemm(n, d, d), new Ceiling.Gemm(n, d, hidden), new Ceiling.Gemm(n, hidden, d),
+        long hidden =
+                mc.ffn() == io.github.muon4j.model.FfnKind.MOE ? mc.expertHidden() : mc.ffnHidden();
+        return List.of(
+                new Ceiling.Gemm(n, d, d),
+                new Ceiling.Gemm(n, d, hidden),
+                new Ceiling.Gemm(n, hidden, d),
                 new Ceiling.Gemm(Math.min(n, TrainStep.DEFAULT_HEAD_CHUNK), d, mc.vocabSize()));
     }
 
@@ -121,8 +150,17 @@ public final class TrainBench {
      * model and optimizer, so that they see the same machine. The machine's best sgemm is sampled
      * before and after the steps.
      */
-    public static List<Result> run(ModelConfig mc, boolean muon, int b, int t, int steps, int warmup,
-            int[] chunks, boolean profile, List<Precision> precisions, PrintStream log) {
+    public static List<Result> run(
+            ModelConfig mc,
+            boolean muon,
+            int b,
+            int t,
+            int steps,
+            int warmup,
+            int[] chunks,
+            boolean profile,
+            List<Precision> precisions,
+            PrintStream log) {
         Backend backend = Backend.get();
         Ceiling ceiling = new Ceiling(backend, 4);
         List<Ceiling.Gemm> gemms = modelGemms(mc, b, t);
@@ -143,12 +181,15 @@ public final class TrainBench {
             DecoderLM model = new DecoderLM(mc);
             model.initialize(manager, DataType.FLOAT32);
             Map<String, ParamRole> roles = model.roles();
-            MuonWithAdamW optimizer = io.github.muon4j.train.OptimizerRecipe.of(muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
+            MuonWithAdamW optimizer =
+                    io.github.muon4j.train.OptimizerRecipe.of(
+                            muon, roles, Tracker.fixed(0.02f), Tracker.fixed(1e-3f), 0.1f);
             double optFlopsPerStep = muon ? newtonSchulzFlops(model, roles) : 0;
             TrainStep step = new TrainStep(model, optimizer, manager);
             SplittableRandom rnd = new SplittableRandom(1);
             int v = mc.vocabSize();
-            java.util.function.Supplier<int[]> batches = () -> rnd.ints((long) b * (t + 1), 0, v).toArray();
+            java.util.function.Supplier<int[]> batches =
+                    () -> rnd.ints((long) b * (t + 1), 0, v).toArray();
             for (int i = 0; i < warmup * k; i++) {
                 step.setHeadChunk(headChunks[i % k]);
                 step.setPrecision(precision[i % k]);
@@ -156,7 +197,10 @@ public final class TrainBench {
             }
             ceiling.sample();
             int window = Math.max(1, steps / 10);
-            double[] total = new double[k], opt = new double[k], early = new double[k], late = new double[k];
+            double[] total = new double[k],
+                    opt = new double[k],
+                    early = new double[k],
+                    late = new double[k];
             double[] user = new double[k], sys = new double[k], faults = new double[k];
             double[][] each = new double[k][steps];
             double rssEarly = 0;
@@ -198,10 +242,26 @@ public final class TrainBench {
                     ceiling.sampleShapes(gemms, Precision.FP32);
                 }
                 if (log != null && (n + 1) % Math.max(1, steps / 5) == 0) {
-                    log.printf(Locale.ROOT, "  step %d/%d  %s  head chunk %d  %.3f s/step  loss %.3f  rss %.0f MB  sys %.0f%%  matmul %.1f GFLOP/s  load %.2f%n",
-                            n + 1, steps, precision[j].flag(), headChunks[j], sec, o.loss(), rssMb(),
-                            100 * (p0 != null && p1 != null ? (p1[1] - p0[1]) / (double) Math.max(1, p1[0] + p1[1] - p0[0] - p0[1]) : Double.NaN),
-                            g, Ceiling.loadAverage());
+                    log.printf(
+                            Locale.ROOT,
+                            "  step %d/%d  %s  head chunk %d  %.3f s/step  loss %.3f  rss %.0f MB  sys %.0f%%  matmul %.1f GFLOP/s  load %.2f%n",
+                            n + 1,
+                            steps,
+                            precision[j].flag(),
+                            headChunks[j],
+                            sec,
+                            o.loss(),
+                            rssMb(),
+                            100
+                                    * (p0 != null && p1 != null
+                                            ? (p1[1] - p0[1])
+                                                    / (double)
+                                                            Math.max(
+                                                                    1,
+                                                                    p1[0] + p1[1] - p0[0] - p0[1])
+                                            : Double.NaN),
+                            g,
+                            Ceiling.loadAverage());
                 }
             }
             for (int i = 0; i < 2; i++) {
@@ -216,17 +276,49 @@ public final class TrainBench {
             for (int j = 0; j < k; j++) {
                 double tps = (double) b * t * steps / total[j];
                 double best = ceiling.best(precision[j]);
-                out.add(new Result(
-                        describe(mc), muon ? "muon" : "adamw", b, t, steps, headChunks[j], precision[j].flag(), tps, total[j] / steps,
-                        Measure.median(each[j]), opt[j] / total[j], fpt, ofpt, fpt + ofpt, gflops, ceiling.min(), ceiling.max(),
-                        ceiling.samples(), ceiling.loadMin(), ceiling.loadMax(),
-                        fpt * tps / (gflops * 1e9), (fpt + ofpt) * tps / (gflops * 1e9),
-                        ceiling.shapesMedian(), ceiling.libtorch2048(), ceiling.libtorch2048Bf16(),
-                        ceiling.external2048(), ceiling.externalSource(), best,
-                        fpt * tps / (best * 1e9), (fpt + ofpt) * tps / (best * 1e9),
-                        user[j] / steps, sys[j] / steps, sys[j] / Math.max(1e-9, user[j] + sys[j]), faults[j] / steps,
-                        early[j] / window, late[j] / window, rssEarly, rssMb(),
-                        arraysEarly, manager.getManagedArrays().size(), phases(profiles[j], steps)));
+                out.add(
+                        new Result(
+                                describe(mc),
+                                muon ? "muon" : "adamw",
+                                b,
+                                t,
+                                steps,
+                                headChunks[j],
+                                precision[j].flag(),
+                                tps,
+                                total[j] / steps,
+                                Measure.median(each[j]),
+                                opt[j] / total[j],
+                                fpt,
+                                ofpt,
+                                fpt + ofpt,
+                                gflops,
+                                ceiling.min(),
+                                ceiling.max(),
+                                ceiling.samples(),
+                                ceiling.loadMin(),
+                                ceiling.loadMax(),
+                                fpt * tps / (gflops * 1e9),
+                                (fpt + ofpt) * tps / (gflops * 1e9),
+                                ceiling.shapesMedian(),
+                                ceiling.libtorch2048(),
+                                ceiling.libtorch2048Bf16(),
+                                ceiling.external2048(),
+                                ceiling.externalSource(),
+                                best,
+                                fpt * tps / (best * 1e9),
+                                (fpt + ofpt) * tps / (best * 1e9),
+                                user[j] / steps,
+                                sys[j] / steps,
+                                sys[j] / Math.max(1e-9, user[j] + sys[j]),
+                                faults[j] / steps,
+                                early[j] / window,
+                                late[j] / window,
+                                rssEarly,
+                                rssMb(),
+                                arraysEarly,
+                                manager.getManagedArrays().size(),
+                                phases(profiles[j], steps)));
             }
             return out;
         }
@@ -256,8 +348,14 @@ public final class TrainBench {
         double all = p.wallSeconds();
         for (Map.Entry<StepProfile.Phase, StepProfile.Totals> e : p.totals().entrySet()) {
             StepProfile.Totals tt = e.getValue();
-            out.add(new Phase(e.getKey().name().toLowerCase(Locale.ROOT), tt.wallSeconds / steps, tt.wallSeconds / all,
-                    tt.userSeconds / steps, tt.sysSeconds / steps, (double) tt.minorFaults / steps));
+            out.add(
+                    new Phase(
+                            e.getKey().name().toLowerCase(Locale.ROOT),
+                            tt.wallSeconds / steps,
+                            tt.wallSeconds / all,
+                            tt.userSeconds / steps,
+                            tt.sysSeconds / steps,
+                            (double) tt.minorFaults / steps));
         }
         return out;
     }
@@ -265,25 +363,52 @@ public final class TrainBench {
     /** The profile of a result as a Markdown table. */
     public static String profileMarkdown(Result r) {
         StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "%s, %s, %s, %dx%d, head chunk %s: per step%n%n", r.model(), r.optimizer(), r.precision(), r.batch(), r.seqLen(),
-                r.headChunk() == 0 ? "0 (plain full logits)" : Integer.toString(r.headChunk())));
-        s.append("| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "%s, %s, %s, %dx%d, head chunk %s: per step%n%n",
+                        r.model(),
+                        r.optimizer(),
+                        r.precision(),
+                        r.batch(),
+                        r.seqLen(),
+                        r.headChunk() == 0
+                                ? "0 (plain full logits)"
+                                : Integer.toString(r.headChunk())));
+        s.append(
+                "| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
         double w = 0, u = 0, y = 0, f = 0;
         for (Phase p : r.profile()) {
-            s.append(String.format(Locale.ROOT, "| %s | %.3f | %.1f%% | %.2f | %.2f | %,.0f |%n",
-                    p.phase(), p.seconds(), 100 * p.share(), p.userSeconds(), p.sysSeconds(), p.minorFaults()));
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %.3f | %.1f%% | %.2f | %.2f | %,.0f |%n",
+                            p.phase(),
+                            p.seconds(),
+                            100 * p.share(),
+                            p.userSeconds(),
+                            p.sysSeconds(),
+                            p.minorFaults()));
             w += p.seconds();
             u += p.userSeconds();
             y += p.sysSeconds();
             f += p.minorFaults();
         }
-        s.append(String.format(Locale.ROOT, "| **step** | %.3f | 100%% | %.2f | %.2f (%.0f%% of CPU) | %,.0f |%n",
-                w, u, y, 100 * y / Math.max(1e-9, u + y), f));
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "| **step** | %.3f | 100%% | %.2f | %.2f (%.0f%% of CPU) | %,.0f |%n",
+                        w,
+                        u,
+                        y,
+                        100 * y / Math.max(1e-9, u + y),
+                        f));
         return s.toString();
     }
 
     static String describe(ModelConfig mc) {
-        return String.format("%dL/%dd %s/%s", mc.nLayers(), mc.dModel(), mc.attention(), mc.ffn()).toLowerCase();
+        return String.format("%dL/%dd %s/%s", mc.nLayers(), mc.dModel(), mc.attention(), mc.ffn())
+                .toLowerCase();
     }
 
     /** Resident set size of this process from /proc (NaN where there is none). */

@@ -11,7 +11,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code muon4j export}: a checkpoint as a Hugging Face directory (safetensors, config, tokenizer). */
+/**
+ * {@code muon4j export}: a checkpoint as a Hugging Face directory (safetensors, config, tokenizer).
+ */
 @Command(
         name = "export",
         mixinStandardHelpOptions = true,
@@ -22,19 +24,28 @@ import picocli.CommandLine.Option;
         })
 public final class ExportCommand implements Callable<Integer> {
 
-    @Option(names = "--checkpoint", required = true, paramLabel = "RUN_OR_CKPT", description = "run or checkpoint directory")
+    @Option(
+            names = "--checkpoint",
+            required = true,
+            paramLabel = "RUN_OR_CKPT",
+            description = "run or checkpoint directory")
     Path checkpoint;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32 | bf16 | f16 (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--dtype",
+            defaultValue = "f32",
+            description = "f32 | bf16 | f16 (default: ${DEFAULT-VALUE})")
     String dtype;
 
     @Override
     public Integer call() throws Exception {
-        // a SIGTERM/SIGINT ends the command at once (exit 143/130) without a JVM crash in native code
-        try (io.github.muon4j.train.StopSignals signals = io.github.muon4j.train.StopSignals.install(System.err)) {
+        // a SIGTERM/SIGINT ends the command at once (exit 143/130) without a JVM crash in native
+        // code
+        try (io.github.muon4j.train.StopSignals signals =
+                io.github.muon4j.train.StopSignals.install(System.err)) {
             return body();
         }
     }
@@ -45,8 +56,14 @@ public final class ExportCommand implements Callable<Integer> {
             TrainedModel tm = TrainedModel.load(checkpoint, manager);
             String arch = HfLayout.architecture(tm.config());
             HfExport.write(tm.model(), tm.tokenizer(), out, t);
-            System.err.printf("muon4j: exported %s (step %d) as %s, %s, tokenizer %s -> %s%n",
-                    tm.checkpoint().dir(), tm.checkpoint().step(), arch, dtype, tm.tokenizer().name(), out);
+            System.err.printf(
+                    "muon4j: exported %s (step %d) as %s, %s, tokenizer %s -> %s%n",
+                    tm.checkpoint().dir(),
+                    tm.checkpoint().step(),
+                    arch,
+                    dtype,
+                    tm.tokenizer().name(),
+                    out);
         }
         return 0;
     }

@@ -16,28 +16,50 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code muon4j generate}: streams text from a checkpoint, decoding with the KV cache. */
-@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate text from a checkpoint (KV-cache decoding).")
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description = "Generate text from a checkpoint (KV-cache decoding).")
 public final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--checkpoint", required = true, paramLabel = "DIR", description = "checkpoint or run directory")
+    @Option(
+            names = "--checkpoint",
+            required = true,
+            paramLabel = "DIR",
+            description = "checkpoint or run directory")
     Path checkpoint;
 
     @Option(names = "--prompt", required = true, description = "text to continue")
     String prompt;
 
-    @Option(names = "--max-tokens", defaultValue = "100", description = "tokens to generate (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "100",
+            description = "tokens to generate (default: ${DEFAULT-VALUE})")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--temperature",
+            defaultValue = "0.8",
+            description = "0 = greedy (default: ${DEFAULT-VALUE})")
     double temperature;
 
-    @Option(names = "--top-k", defaultValue = "40", description = "0 = off (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--top-k",
+            defaultValue = "40",
+            description = "0 = off (default: ${DEFAULT-VALUE})")
     int topK;
 
-    @Option(names = "--top-p", defaultValue = "1.0", description = "nucleus sampling threshold (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--top-p",
+            defaultValue = "1.0",
+            description = "nucleus sampling threshold (default: ${DEFAULT-VALUE})")
     double topP;
 
-    @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            description = "sampling seed (default: ${DEFAULT-VALUE})")
     long seed;
 
     @Option(names = "--json", description = "print one JSON object as the last line")
@@ -45,8 +67,10 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        // a SIGTERM/SIGINT ends the command at once (exit 143/130) without a JVM crash in native code
-        try (io.github.muon4j.train.StopSignals signals = io.github.muon4j.train.StopSignals.install(System.err)) {
+        // a SIGTERM/SIGINT ends the command at once (exit 143/130) without a JVM crash in native
+        // code
+        try (io.github.muon4j.train.StopSignals signals =
+                io.github.muon4j.train.StopSignals.install(System.err)) {
             return body();
         }
     }
@@ -64,34 +88,55 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             int room = tm.config().contextLength() - promptIds.length;
             if (room < 1) {
-                throw new IllegalArgumentException("--prompt is " + promptIds.length + " tokens, longer than the context of " + tm.config().contextLength());
+                throw new IllegalArgumentException(
+                        "--prompt is "
+                                + promptIds.length
+                                + " tokens, longer than the context of "
+                                + tm.config().contextLength());
             }
             int n = Math.min(maxTokens, room);
-            SamplingConfig s = (temperature <= 0 ? SamplingConfig.greedy() : SamplingConfig.of(temperature, topK, topP, seed)).withStopToken(tm.tokenizer().eotToken());
+            SamplingConfig s =
+                    (temperature <= 0
+                                    ? SamplingConfig.greedy()
+                                    : SamplingConfig.of(temperature, topK, topP, seed))
+                            .withStopToken(tm.tokenizer().eotToken());
             Generator g = new Generator(tm.model());
             List<Integer> ids = new ArrayList<>();
             StringBuilder shown = new StringBuilder();
             out.print(prompt);
             int[] result =
-                    g.generate(promptIds, n, s, t -> {
-                        ids.add(t);
-                        // decode the whole continuation and print what is new: BPE pieces and UTF-8 bytes
-                        // that straddle tokens come out whole
-                        String text = tm.tokenizer().decode(ids.stream().mapToInt(Integer::intValue).toArray());
-                        int safe = text.endsWith("\uFFFD") ? text.length() - 1 : text.length();
-                        if (safe > shown.length()) {
-                            out.print(text.substring(shown.length(), safe));
-                            shown.setLength(0);
-                            shown.append(text, 0, safe);
-                        }
-                    });
+                    g.generate(
+                            promptIds,
+                            n,
+                            s,
+                            t -> {
+                                ids.add(t);
+                                // decode the whole continuation and print what is new: BPE pieces
+                                // and UTF-8 bytes
+                                // that straddle tokens come out whole
+                                String text =
+                                        tm.tokenizer()
+                                                .decode(
+                                                        ids.stream()
+                                                                .mapToInt(Integer::intValue)
+                                                                .toArray());
+                                int safe =
+                                        text.endsWith("\uFFFD") ? text.length() - 1 : text.length();
+                                if (safe > shown.length()) {
+                                    out.print(text.substring(shown.length(), safe));
+                                    shown.setLength(0);
+                                    shown.append(text, 0, safe);
+                                }
+                            });
             String full = tm.tokenizer().decode(result);
             if (full.length() > shown.length()) {
                 out.print(full.substring(shown.length()));
             }
             out.println();
             Generator.Stats st = g.lastStats();
-            System.err.printf("muon4j: %d tokens, decode %.1f tokens/s%n", result.length, st.decodeTokensPerSecond());
+            System.err.printf(
+                    "muon4j: %d tokens, decode %.1f tokens/s%n",
+                    result.length, st.decodeTokensPerSecond());
             if (json) {
                 JsonObject o = new JsonObject();
                 o.addProperty("prompt", prompt);

@@ -20,9 +20,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code muon4j bench inference}: KV-cache memory and decode speed of MHA/MLA x dense/MoE at
- * long contexts and in batches, each point beside its bytes and FLOPs per token and the
- * bandwidth and FLOP ceilings measured in the same run (a roofline).
+ * {@code muon4j bench inference}: KV-cache memory and decode speed of MHA/MLA x dense/MoE at long
+ * contexts and in batches, each point beside its bytes and FLOPs per token and the bandwidth and
+ * FLOP ceilings measured in the same run (a roofline).
  */
 @Command(
         name = "inference",
@@ -41,39 +41,76 @@ public final class InferenceBenchCommand implements Callable<Integer> {
     @Option(names = "--vocab", description = "vocabulary size (default: the preset's)")
     Integer vocab;
 
-    @Option(names = "--variants", split = ",", description = "subset of mha-dense, mla-dense, mha-moe, mla-moe (default: all)")
+    @Option(
+            names = "--variants",
+            split = ",",
+            description = "subset of mha-dense, mla-dense, mha-moe, mla-moe (default: all)")
     List<String> only;
 
-    @Option(names = "--contexts", split = ",", description = "cached positions before decoding, any length (RoPE is computed) (default: 128,512,2048,8192)")
+    @Option(
+            names = "--contexts",
+            split = ",",
+            description =
+                    "cached positions before decoding, any length (RoPE is computed) (default: 128,512,2048,8192)")
     List<Integer> contexts;
 
-    @Option(names = "--batch", split = ",", description = "sequences decoded together, one or more sizes (default: 1)")
+    @Option(
+            names = "--batch",
+            split = ",",
+            description = "sequences decoded together, one or more sizes (default: 1)")
     List<Integer> batches;
 
-    @Option(names = "--kv-budget", paramLabel = "SIZE", description = "memory-budget mode: at each context decode as many sequences as fit SIZE of fp32 KV cache (e.g. 512m, 2g)")
+    @Option(
+            names = "--kv-budget",
+            paramLabel = "SIZE",
+            description =
+                    "memory-budget mode: at each context decode as many sequences as fit SIZE of fp32 KV cache (e.g. 512m, 2g)")
     String kvBudget;
 
-    @Option(names = "--max-batch", defaultValue = "64", description = "cap of the budget mode (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--max-batch",
+            defaultValue = "64",
+            description = "cap of the budget mode (default: ${DEFAULT-VALUE})")
     int maxBatch;
 
-    @Option(names = "--new-tokens", defaultValue = "32", description = "decode steps timed per point (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--new-tokens",
+            defaultValue = "32",
+            description = "decode steps timed per point (default: ${DEFAULT-VALUE})")
     int newTokens;
 
-    @Option(names = "--reps", defaultValue = "2", description = "repetitions, best kept (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--reps",
+            defaultValue = "2",
+            description = "repetitions, best kept (default: ${DEFAULT-VALUE})")
     int reps;
 
-    @Option(names = "--threads", description = "decode threads (default: by the work of a step: 1 for small models, else all cores)")
+    @Option(
+            names = "--threads",
+            description =
+                    "decode threads (default: by the work of a step: 1 for small models, else all cores)")
     Integer threads;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "write REPORT.md, results.json and PNG charts here")
+    @Option(
+            names = "--out",
+            paramLabel = "DIR",
+            description = "write REPORT.md, results.json and PNG charts here")
     Path out;
 
     @Option(names = "--json", description = "print one JSON object as the last line")
     boolean json;
 
     /** Ceilings and settings of one run. */
-    record Run(String kernels, int threads, long budget, double bandwidth, double flopRate,
-            List<Double> bandwidthSamples, List<Double> flopSamples, double loadBefore, double loadAfter) {}
+    record Run(
+            String kernels,
+            int threads,
+            long budget,
+            double bandwidth,
+            double flopRate,
+            List<Double> bandwidthSamples,
+            List<Double> flopSamples,
+            double loadBefore,
+            double loadAfter) {}
 
     @Override
     public Integer call() throws Exception {
@@ -104,9 +141,11 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("--max-batch must be at least 1");
         }
-        int nThreads = threads == null
-                ? io.github.muon4j.infer.BatchDecoder.defaultThreads(base, batches.stream().mapToInt(Integer::intValue).max().orElse(1))
-                : threads;
+        int nThreads =
+                threads == null
+                        ? io.github.muon4j.infer.BatchDecoder.defaultThreads(
+                                base, batches.stream().mapToInt(Integer::intValue).max().orElse(1))
+                        : threads;
         if (nThreads < 1 || nThreads > 256) {
             throw new IllegalArgumentException("--threads: " + nThreads + " is outside [1, 256]");
         }
@@ -114,33 +153,56 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         if (only != null && !only.isEmpty()) {
             for (String v : only) {
                 if (!all.containsKey(v)) {
-                    throw new IllegalArgumentException("--variants: unknown variant '" + v + "' (mha-dense, mla-dense, mha-moe, mla-moe)");
+                    throw new IllegalArgumentException(
+                            "--variants: unknown variant '"
+                                    + v
+                                    + "' (mha-dense, mla-dense, mha-moe, mla-moe)");
                 }
             }
             all.keySet().retainAll(only);
         }
         int[] ctx = new TreeSet<>(contexts).stream().mapToInt(Integer::intValue).toArray();
         int[] bs = new TreeSet<>(batches).stream().mapToInt(Integer::intValue).toArray();
-        InferenceBench.Plan plan = new InferenceBench.Plan(ctx, bs, budget, maxBatch, newTokens, reps, nThreads);
+        InferenceBench.Plan plan =
+                new InferenceBench.Plan(ctx, bs, budget, maxBatch, newTokens, reps, nThreads);
         double loadBefore = InferenceBench.loadAverage();
         InferenceBench.Ceilings ceilings = new InferenceBench.Ceilings(nThreads);
         List<InferenceBench.Variant> results = new ArrayList<>();
         for (Map.Entry<String, ModelConfig> e : all.entrySet()) {
-            results.add(InferenceBench.run(e.getKey(), e.getValue(), plan, ceilings, s -> System.err.println("bench inference: " + s)));
+            results.add(
+                    InferenceBench.run(
+                            e.getKey(),
+                            e.getValue(),
+                            plan,
+                            ceilings,
+                            s -> System.err.println("bench inference: " + s)));
         }
         ceilings.release();
-        Run run = new Run(Kernels.get().name(), nThreads, budget, InferenceBench.Ceilings.median(ceilings.bandwidth()),
-                InferenceBench.Ceilings.median(ceilings.flops()), ceilings.bandwidth(), ceilings.flops(), loadBefore,
-                InferenceBench.loadAverage());
+        Run run =
+                new Run(
+                        Kernels.get().name(),
+                        nThreads,
+                        budget,
+                        InferenceBench.Ceilings.median(ceilings.bandwidth()),
+                        InferenceBench.Ceilings.median(ceilings.flops()),
+                        ceilings.bandwidth(),
+                        ceilings.flops(),
+                        loadBefore,
+                        InferenceBench.loadAverage());
         String report = report(base, results, run);
         System.out.print(report);
         JsonObject o = toJson(results, run);
         if (out != null) {
             Files.createDirectories(out);
             writeCharts(results, run);
-            Files.writeString(out.resolve("results.json"), new GsonBuilder().setPrettyPrinting().create().toJson(o));
-            Files.writeString(out.resolve("REPORT.md"), "# Inference: MLA and MoE\n\n" + report
-                    + "\n![KV cache](kv_cache.png)\n\n![decode](decode.png)\n\n![prefill](prefill.png)\n");
+            Files.writeString(
+                    out.resolve("results.json"),
+                    new GsonBuilder().setPrettyPrinting().create().toJson(o));
+            Files.writeString(
+                    out.resolve("REPORT.md"),
+                    "# Inference: MLA and MoE\n\n"
+                            + report
+                            + "\n![KV cache](kv_cache.png)\n\n![decode](decode.png)\n\n![prefill](prefill.png)\n");
             System.err.println("bench inference: wrote " + out.resolve("REPORT.md"));
         }
         if (json) {
@@ -164,7 +226,8 @@ public final class InferenceBenchCommand implements Callable<Integer> {
             }
             return (long) (v * mult);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--kv-budget: '" + s + "' is not a positive size such as 512m or 2g");
+            throw new IllegalArgumentException(
+                    "--kv-budget: '" + s + "' is not a positive size such as 512m or 2g");
         }
     }
 
@@ -209,8 +272,12 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                 q.addProperty("kernel_flops_per_s", p.flopRate());
                 q.addProperty("roofline_tokens_per_s", p.rooflineTokensPerSecond());
                 q.addProperty("roofline_bound", p.bound());
-                q.addProperty("fraction_of_roofline", p.decodeTokensPerSecond() / p.rooflineTokensPerSecond());
-                q.addProperty("weight_bandwidth_bound_tokens_per_s", p.bandwidth() / p.weightBytesPerToken());
+                q.addProperty(
+                        "fraction_of_roofline",
+                        p.decodeTokensPerSecond() / p.rooflineTokensPerSecond());
+                q.addProperty(
+                        "weight_bandwidth_bound_tokens_per_s",
+                        p.bandwidth() / p.weightBytesPerToken());
                 q.addProperty("load_average", p.load());
                 q.addProperty("tokens_per_cpu_second", p.tokensPerCpuSecond());
                 pts.add(q);
@@ -242,41 +309,95 @@ public final class InferenceBenchCommand implements Callable<Integer> {
     private static String spread(List<Double> v, double unit) {
         double lo = v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN) / unit;
         double hi = v.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN) / unit;
-        return String.format("%.1f (%d samples, %.1f-%.1f)", InferenceBench.Ceilings.median(v) / unit, v.size(), lo, hi);
+        return String.format(
+                "%.1f (%d samples, %.1f-%.1f)",
+                InferenceBench.Ceilings.median(v) / unit, v.size(), lo, hi);
     }
 
     static String report(ModelConfig base, List<InferenceBench.Variant> rs, Run run) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format("%d layers, d_model %d, %d heads, vocab %d; fp32, MLA absorbed, random weights; decode kernels: %s, %d thread%s%n%n",
-                base.nLayers(), base.dModel(), base.nHeads(), base.vocabSize(), run.kernels(), run.threads(), run.threads() == 1 ? "" : "s"));
-        b.append(String.format("Ceilings, sampled before every point: memory bandwidth %s GB/s (streaming sum of 128 MB); kernel FLOP rate %s GFLOP/s "
-                        + "(cache-resident matrix product). Each point's roofline uses the samples taken just before it. "
-                        + "Load average %.2f before, %.2f after.%n%n",
-                spread(run.bandwidthSamples(), 1e9), spread(run.flopSamples(), 1e9), run.loadBefore(), run.loadAfter()));
+        b.append(
+                String.format(
+                        "%d layers, d_model %d, %d heads, vocab %d; fp32, MLA absorbed, random weights; decode kernels: %s, %d thread%s%n%n",
+                        base.nLayers(),
+                        base.dModel(),
+                        base.nHeads(),
+                        base.vocabSize(),
+                        run.kernels(),
+                        run.threads(),
+                        run.threads() == 1 ? "" : "s"));
+        b.append(
+                String.format(
+                        "Ceilings, sampled before every point: memory bandwidth %s GB/s (streaming sum of 128 MB); kernel FLOP rate %s GFLOP/s "
+                                + "(cache-resident matrix product). Each point's roofline uses the samples taken just before it. "
+                                + "Load average %.2f before, %.2f after.%n%n",
+                        spread(run.bandwidthSamples(), 1e9),
+                        spread(run.flopSamples(), 1e9),
+                        run.loadBefore(),
+                        run.loadAfter()));
         if (run.budget() > 0) {
-            b.append(String.format("Memory-budget mode: at each context, as many sequences as fit %,d bytes of fp32 KV cache.%n%n", run.budget()));
+            b.append(
+                    String.format(
+                            "Memory-budget mode: at each context, as many sequences as fit %,d bytes of fp32 KV cache.%n%n",
+                            run.budget()));
         }
         InferenceBench.Variant ref = rs.get(0);
-        b.append("| variant | total params | active params | KV bytes/token (formula) | measured | vs " + ref.name() + " |\n|---|---|---|---|---|---|\n");
+        b.append(
+                "| variant | total params | active params | KV bytes/token (formula) | measured | vs "
+                        + ref.name()
+                        + " |\n|---|---|---|---|---|---|\n");
         for (InferenceBench.Variant v : rs) {
-            b.append(String.format("| %s | %,d | %,d | %,d | %,.0f | %.2fx (%.0f%% smaller) |%n", v.name(), v.totalParams(), v.activeParams(),
-                    v.kvCacheBytesPerTokenFormula(), v.kvCacheBytesPerTokenMeasured(),
-                    (double) v.kvCacheBytesPerTokenFormula() / ref.kvCacheBytesPerTokenFormula(),
-                    100.0 * (1 - (double) v.kvCacheBytesPerTokenFormula() / ref.kvCacheBytesPerTokenFormula())));
+            b.append(
+                    String.format(
+                            "| %s | %,d | %,d | %,d | %,.0f | %.2fx (%.0f%% smaller) |%n",
+                            v.name(),
+                            v.totalParams(),
+                            v.activeParams(),
+                            v.kvCacheBytesPerTokenFormula(),
+                            v.kvCacheBytesPerTokenMeasured(),
+                            (double) v.kvCacheBytesPerTokenFormula()
+                                    / ref.kvCacheBytesPerTokenFormula(),
+                            100.0
+                                    * (1
+                                            - (double) v.kvCacheBytesPerTokenFormula()
+                                                    / ref.kvCacheBytesPerTokenFormula())));
         }
-        b.append("\nPer token: weight and cache bytes read, FLOPs; roofline = min(bandwidth / bytes, FLOP rate / FLOPs) with the ceilings "
-                + "(GB/s, GFLOP/s) sampled next to the point.\n\n");
-        b.append("| variant | context | batch | decode tok/s | weight MB/tok | cache MB/tok | MFLOP/tok | GB/s | GFLOP/s | roofline tok/s | bound | of roofline | vs " + ref.name() + " | prefill tok/s | tok per CPU-s | load |\n");
+        b.append(
+                "\nPer token: weight and cache bytes read, FLOPs; roofline = min(bandwidth / bytes, FLOP rate / FLOPs) with the ceilings "
+                        + "(GB/s, GFLOP/s) sampled next to the point.\n\n");
+        b.append(
+                "| variant | context | batch | decode tok/s | weight MB/tok | cache MB/tok | MFLOP/tok | GB/s | GFLOP/s | roofline tok/s | bound | of roofline | vs "
+                        + ref.name()
+                        + " | prefill tok/s | tok per CPU-s | load |\n");
         b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (InferenceBench.Variant v : rs) {
             for (InferenceBench.Point p : v.points()) {
                 InferenceBench.Point r = at(ref, p.context(), p.batch());
                 double roof = p.rooflineTokensPerSecond();
-                b.append(String.format("| %s | %d | %d | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %.0f%% | %s | %.0f | %.0f | %.2f |%n", v.name(), p.context(), p.batch(),
-                        p.decodeTokensPerSecond(), p.weightBytesPerToken() / 1e6, p.cacheBytesPerToken() / 1e6, p.flopsPerToken() / 1e6,
-                        p.bandwidth() / 1e9, p.flopRate() / 1e9, roof, p.bound(), 100 * p.decodeTokensPerSecond() / roof,
-                        r == null ? "-" : String.format("%.2fx", p.decodeTokensPerSecond() / r.decodeTokensPerSecond()),
-                        p.prefillTokensPerSecond(), p.tokensPerCpuSecond(), p.load()));
+                b.append(
+                        String.format(
+                                "| %s | %d | %d | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %.0f%% | %s | %.0f | %.0f | %.2f |%n",
+                                v.name(),
+                                p.context(),
+                                p.batch(),
+                                p.decodeTokensPerSecond(),
+                                p.weightBytesPerToken() / 1e6,
+                                p.cacheBytesPerToken() / 1e6,
+                                p.flopsPerToken() / 1e6,
+                                p.bandwidth() / 1e9,
+                                p.flopRate() / 1e9,
+                                roof,
+                                p.bound(),
+                                100 * p.decodeTokensPerSecond() / roof,
+                                r == null
+                                        ? "-"
+                                        : String.format(
+                                                "%.2fx",
+                                                p.decodeTokensPerSecond()
+                                                        / r.decodeTokensPerSecond()),
+                                p.prefillTokensPerSecond(),
+                                p.tokensPerCpuSecond(),
+                                p.load()));
             }
         }
         b.append(crossovers(rs));
@@ -284,10 +405,14 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         return b.toString();
     }
 
-    /** MLA over MHA (dense and MoE) at each (context, batch) both measured, and where it crosses 1. */
+    /**
+     * MLA over MHA (dense and MoE) at each (context, batch) both measured, and where it crosses 1.
+     */
     static String crossovers(List<InferenceBench.Variant> rs) {
         StringBuilder b = new StringBuilder();
-        String[][] pairs = {{"mla-dense", "mha-dense"}, {"mla-moe", "mha-moe"}, {"mla-moe", "mha-dense"}};
+        String[][] pairs = {
+            {"mla-dense", "mha-dense"}, {"mla-moe", "mha-moe"}, {"mla-moe", "mha-dense"}
+        };
         for (String[] pr : pairs) {
             InferenceBench.Variant a = find(rs, pr[0]), m = find(rs, pr[1]);
             if (a == null || m == null) {
@@ -308,14 +433,29 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                     line.append(String.format(" %d: %.2fx;", p.context(), ratio));
                     if (cross == null && prevCtx > 0 && (prevRatio - 1) * (ratio - 1) < 0) {
                         double f = (1 - prevRatio) / (ratio - prevRatio); // linear in log(context)
-                        cross = String.format("%.0f", Math.exp(Math.log(prevCtx) + f * (Math.log(p.context()) - Math.log(prevCtx))));
+                        cross =
+                                String.format(
+                                        "%.0f",
+                                        Math.exp(
+                                                Math.log(prevCtx)
+                                                        + f
+                                                                * (Math.log(p.context())
+                                                                        - Math.log(prevCtx))));
                     }
                     prevCtx = p.context();
                     prevRatio = ratio;
                 }
                 if (line.length() > 0) {
-                    b.append(String.format("%n%s / %s, batch %d, by context:%s crossover (ratio 1): %s%n", pr[0], pr[1], batch, line,
-                            cross == null ? "none in the measured range" : "about " + cross + " positions"));
+                    b.append(
+                            String.format(
+                                    "%n%s / %s, batch %d, by context:%s crossover (ratio 1): %s%n",
+                                    pr[0],
+                                    pr[1],
+                                    batch,
+                                    line,
+                                    cross == null
+                                            ? "none in the measured range"
+                                            : "about " + cross + " positions"));
                 }
             }
         }
@@ -331,7 +471,9 @@ public final class InferenceBenchCommand implements Callable<Integer> {
      */
     static String rooflineCrossovers(List<InferenceBench.Variant> rs, Run run) {
         StringBuilder b = new StringBuilder();
-        String[][] pairs = {{"mla-dense", "mha-dense"}, {"mla-moe", "mha-moe"}, {"mla-moe", "mha-dense"}};
+        String[][] pairs = {
+            {"mla-dense", "mha-dense"}, {"mla-moe", "mha-moe"}, {"mla-moe", "mha-dense"}
+        };
         for (String[] pr : pairs) {
             InferenceBench.Variant a = find(rs, pr[0]), m = find(rs, pr[1]);
             if (a == null || m == null) {
@@ -348,8 +490,17 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                 for (int ctx : new int[] {512, 1024, 2048, 4096, 8192, 32768}) {
                     line.append(String.format(" %d: %.2fx;", ctx, rooflineRatio(fa, fm, ctx, run)));
                 }
-                b.append(String.format("%nroofline %s / %s, batch %d (%.1f GB/s, %.1f GFLOP/s):%s reaches 1 at %s, 1.5 at %s%n", pr[0], pr[1], batch,
-                        run.bandwidth() / 1e9, run.flopRate() / 1e9, line, reach(fa, fm, 1, run), reach(fa, fm, 1.5, run)));
+                b.append(
+                        String.format(
+                                "%nroofline %s / %s, batch %d (%.1f GB/s, %.1f GFLOP/s):%s reaches 1 at %s, 1.5 at %s%n",
+                                pr[0],
+                                pr[1],
+                                batch,
+                                run.bandwidth() / 1e9,
+                                run.flopRate() / 1e9,
+                                line,
+                                reach(fa, fm, 1, run),
+                                reach(fa, fm, 1.5, run)));
             }
         }
         return b.length() == 0 ? "" : "\n" + b.toString().strip() + "\n";
@@ -373,14 +524,19 @@ public final class InferenceBenchCommand implements Callable<Integer> {
             return null;
         }
         double ds = hi.context() - lo.context();
-        double bs = (hi.bytesPerToken() - lo.bytesPerToken()) / ds, fs = (hi.flopsPerToken() - lo.flopsPerToken()) / ds;
-        return new double[] {lo.bytesPerToken() - bs * lo.context(), bs, lo.flopsPerToken() - fs * lo.context(), fs};
+        double bs = (hi.bytesPerToken() - lo.bytesPerToken()) / ds,
+                fs = (hi.flopsPerToken() - lo.flopsPerToken()) / ds;
+        return new double[] {
+            lo.bytesPerToken() - bs * lo.context(), bs, lo.flopsPerToken() - fs * lo.context(), fs
+        };
     }
 
     /** Roofline tokens/s of a over m at context s. */
     static double rooflineRatio(double[] a, double[] m, double s, Run run) {
-        double ta = Math.max((a[0] + a[1] * s) / run.bandwidth(), (a[2] + a[3] * s) / run.flopRate());
-        double tm = Math.max((m[0] + m[1] * s) / run.bandwidth(), (m[2] + m[3] * s) / run.flopRate());
+        double ta =
+                Math.max((a[0] + a[1] * s) / run.bandwidth(), (a[2] + a[3] * s) / run.flopRate());
+        double tm =
+                Math.max((m[0] + m[1] * s) / run.bandwidth(), (m[2] + m[3] * s) / run.flopRate());
         return tm / ta;
     }
 
@@ -412,9 +568,20 @@ public final class InferenceBenchCommand implements Callable<Integer> {
         TreeSet<Integer> batchSet = new TreeSet<>();
         rs.forEach(v -> v.points().forEach(p -> batchSet.add(p.batch())));
         boolean budgetMode = run.budget() > 0;
-        LinePlot dec = new LinePlot(budgetMode ? "Decode speed in a fixed KV budget (dashed: roofline)"
-                : "Decode speed, batch " + batchSet.first() + " (dashed: roofline)", "context (tokens)", "tokens/s").logX(true).logY(true);
-        LinePlot pre = new LinePlot("Prefill speed (DJL, one sequence)", "context (tokens)", "tokens/s").logX(true);
+        LinePlot dec =
+                new LinePlot(
+                                budgetMode
+                                        ? "Decode speed in a fixed KV budget (dashed: roofline)"
+                                        : "Decode speed, batch "
+                                                + batchSet.first()
+                                                + " (dashed: roofline)",
+                                "context (tokens)",
+                                "tokens/s")
+                        .logX(true)
+                        .logY(true);
+        LinePlot pre =
+                new LinePlot("Prefill speed (DJL, one sequence)", "context (tokens)", "tokens/s")
+                        .logX(true);
         for (InferenceBench.Variant v : rs) {
             List<InferenceBench.Point> pts = new ArrayList<>();
             for (InferenceBench.Point p : v.points()) {
@@ -423,9 +590,24 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                 }
             }
             double[] x = pts.stream().mapToDouble(InferenceBench.Point::context).toArray();
-            dec.line(v.name(), x, pts.stream().mapToDouble(InferenceBench.Point::decodeTokensPerSecond).toArray());
-            dec.dashed(v.name() + " roofline", x, pts.stream().mapToDouble(InferenceBench.Point::rooflineTokensPerSecond).toArray());
-            pre.line(v.name(), x, pts.stream().mapToDouble(InferenceBench.Point::prefillTokensPerSecond).toArray());
+            dec.line(
+                    v.name(),
+                    x,
+                    pts.stream()
+                            .mapToDouble(InferenceBench.Point::decodeTokensPerSecond)
+                            .toArray());
+            dec.dashed(
+                    v.name() + " roofline",
+                    x,
+                    pts.stream()
+                            .mapToDouble(InferenceBench.Point::rooflineTokensPerSecond)
+                            .toArray());
+            pre.line(
+                    v.name(),
+                    x,
+                    pts.stream()
+                            .mapToDouble(InferenceBench.Point::prefillTokensPerSecond)
+                            .toArray());
         }
         dec.write(out.resolve("decode.png"));
         pre.write(out.resolve("prefill.png"));
@@ -434,12 +616,29 @@ public final class InferenceBenchCommand implements Callable<Integer> {
                 if (batch == batchSet.first()) {
                     continue;
                 }
-                LinePlot p = new LinePlot("Decode speed, batch " + batch + " (dashed: roofline)", "context (tokens)", "tokens/s").logX(true).logY(true);
+                LinePlot p =
+                        new LinePlot(
+                                        "Decode speed, batch " + batch + " (dashed: roofline)",
+                                        "context (tokens)",
+                                        "tokens/s")
+                                .logX(true)
+                                .logY(true);
                 for (InferenceBench.Variant v : rs) {
-                    List<InferenceBench.Point> pts = v.points().stream().filter(q -> q.batch() == batch).toList();
+                    List<InferenceBench.Point> pts =
+                            v.points().stream().filter(q -> q.batch() == batch).toList();
                     double[] x = pts.stream().mapToDouble(InferenceBench.Point::context).toArray();
-                    p.line(v.name(), x, pts.stream().mapToDouble(InferenceBench.Point::decodeTokensPerSecond).toArray());
-                    p.dashed(v.name() + " roofline", x, pts.stream().mapToDouble(InferenceBench.Point::rooflineTokensPerSecond).toArray());
+                    p.line(
+                            v.name(),
+                            x,
+                            pts.stream()
+                                    .mapToDouble(InferenceBench.Point::decodeTokensPerSecond)
+                                    .toArray());
+                    p.dashed(
+                            v.name() + " roofline",
+                            x,
+                            pts.stream()
+                                    .mapToDouble(InferenceBench.Point::rooflineTokensPerSecond)
+                                    .toArray());
                 }
                 p.write(out.resolve("decode_batch" + batch + ".png"));
             }

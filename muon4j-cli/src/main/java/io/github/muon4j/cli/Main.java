@@ -51,8 +51,8 @@ public final class Main implements Runnable {
 
     /**
      * The CLI's settings of its own JVM, each only where the user did not set it with -D: DJL
-     * offline (the native library comes from the jar, nothing is downloaded) and quiet logging
-     * (DJL probes CUDA at start-up and warns on every CPU-only machine). The library sets none.
+     * offline (the native library comes from the jar, nothing is downloaded) and quiet logging (DJL
+     * probes CUDA at start-up and warns on every CPU-only machine). The library sets none.
      */
     static void hostDefaults() {
         setIfAbsent("ai.djl.offline", "true");
@@ -71,11 +71,18 @@ public final class Main implements Runnable {
         CommandLine cl = e.getCommandLine();
         PrintWriter err = cl.getErr();
         String msg = e.getMessage();
-        if (e instanceof CommandLine.UnmatchedArgumentException u && cl.getParent() == null
-                && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+        if (e instanceof CommandLine.UnmatchedArgumentException u
+                && cl.getParent() == null
+                && !u.getUnmatched().isEmpty()
+                && !u.getUnmatched().get(0).startsWith("-")) {
             msg = "unknown command '" + u.getUnmatched().get(0) + "'";
         }
-        err.println("muon4j: " + userText(msg) + " (try: " + cl.getCommandSpec().qualifiedName() + " --help)");
+        err.println(
+                "muon4j: "
+                        + userText(msg)
+                        + " (try: "
+                        + cl.getCommandSpec().qualifiedName()
+                        + " --help)");
         err.flush();
         return 2;
     }
@@ -100,9 +107,10 @@ public final class Main implements Runnable {
         if (System.getenv("MUON4J_DEBUG") != null) {
             e.printStackTrace(err);
         }
-        String msg = e.getMessage() != null && !e.getMessage().isBlank()
-                ? userText(e.getMessage())
-                : "internal error (set MUON4J_DEBUG=1 to see where)";
+        String msg =
+                e.getMessage() != null && !e.getMessage().isBlank()
+                        ? userText(e.getMessage())
+                        : "internal error (set MUON4J_DEBUG=1 to see where)";
         err.println("muon4j: " + (badInput ? "" : "error: ") + msg);
         err.flush();
         return badInput ? 2 : 1;

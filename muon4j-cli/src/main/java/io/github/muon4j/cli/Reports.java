@@ -7,11 +7,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** How the experiment commands publish: results.json and REPORT.md in the run directory, the report on stdout. */
+/**
+ * How the experiment commands publish: results.json and REPORT.md in the run directory, the report
+ * on stdout.
+ */
 final class Reports {
 
-    private static final Gson PRETTY = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
-    private static final Gson LINE = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+    private static final Gson PRETTY =
+            new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    private static final Gson LINE =
+            new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
     private Reports() {}
 
@@ -19,7 +24,9 @@ final class Reports {
      * @param results the raw numbers (results.json), so plots can be redrawn without retraining
      * @param summary printed as the last stdout line with --json
      */
-    static void publish(Path out, String report, JsonObject results, JsonObject summary, boolean json) throws IOException {
+    static void publish(
+            Path out, String report, JsonObject results, JsonObject summary, boolean json)
+            throws IOException {
         Files.writeString(out.resolve("results.json"), PRETTY.toJson(results));
         Files.writeString(out.resolve("REPORT.md"), report);
         System.out.print(report);

@@ -29,7 +29,11 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     @Mixin TrainOptions options = new TrainOptions();
 
-    @Option(names = "--budget", defaultValue = "20m", description = "tokens per run (2M, 500k) or minutes for the whole command (20m) (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--budget",
+            defaultValue = "20m",
+            description =
+                    "tokens per run (2M, 500k) or minutes for the whole command (20m) (default: ${DEFAULT-VALUE})")
     String budget;
 
     @Option(names = "--json", description = "print one JSON object as the last line")
@@ -53,7 +57,10 @@ public final class ReproduceCommand implements Callable<Integer> {
     }
 
     static Reproduce.Cell cell(Reproduce.Result r, String arch, String opt) {
-        return r.cells().stream().filter(c -> c.arch().equals(arch) && c.optimizer().equals(opt)).findFirst().orElseThrow();
+        return r.cells().stream()
+                .filter(c -> c.arch().equals(arch) && c.optimizer().equals(opt))
+                .findFirst()
+                .orElseThrow();
     }
 
     static JsonObject summary(Reproduce.Result r) {
@@ -79,7 +86,11 @@ public final class ReproduceCommand implements Callable<Integer> {
         o.add("cells", cells);
         Reproduce.Cell base = cell(r, "mha-dense", "adamw"), best = cell(r, "mla-moe", "muon");
         double pb = Math.exp(base.run().finalValLoss()), px = Math.exp(best.run().finalValLoss());
-        o.addProperty("kv_memory_reduction", 1 - (double) best.inference().kvCacheBytesPerTokenFormula() / base.inference().kvCacheBytesPerTokenFormula());
+        o.addProperty(
+                "kv_memory_reduction",
+                1
+                        - (double) best.inference().kvCacheBytesPerTokenFormula()
+                                / base.inference().kvCacheBytesPerTokenFormula());
         o.addProperty("decode_speedup", decode(best) / decode(base));
         o.addProperty("perplexity_improvement", (pb - px) / pb);
         o.addProperty("baseline_val_ppl", pb);
@@ -88,13 +99,18 @@ public final class ReproduceCommand implements Callable<Integer> {
     }
 
     static void charts(Reproduce.Result r, Path out) throws Exception {
-        BarChart ppl = new BarChart("Validation perplexity, same steps and tokens (A = AdamW, M = Muon)", "perplexity");
+        BarChart ppl =
+                new BarChart(
+                        "Validation perplexity, same steps and tokens (A = AdamW, M = Muon)",
+                        "perplexity");
         BarChart kv = new BarChart("KV cache per token (fp32)", "bytes");
         BarChart dec = new BarChart("Decode speed, batch 1", "tokens/s");
         LinePlot curves = new LinePlot("Validation loss", "step", "validation loss");
         for (Reproduce.Cell c : r.cells()) {
             String n = c.arch() + " " + c.optimizer();
-            ppl.bar(c.arch() + (c.optimizer().equals("muon") ? " M" : " A"), Math.exp(c.run().finalValLoss()));
+            ppl.bar(
+                    c.arch() + (c.optimizer().equals("muon") ? " M" : " A"),
+                    Math.exp(c.run().finalValLoss()));
             curves.line(n, c.run().curve().steps(), c.run().curve().valLoss());
             if (c.optimizer().equals("muon")) {
                 kv.bar(c.arch(), c.inference().kvCacheBytesPerTokenFormula());
@@ -109,21 +125,51 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     static String report(TrainConfig c, Reproduce.Result r, JsonObject s) {
         StringBuilder b = new StringBuilder("# MLA + MoE + Muon against MHA dense AdamW\n\n");
-        b.append(String.format("Preset `%s`, %s tokens, %d steps of %d x %d tokens for every run (Muon lr %s, AdamW lr %s), seed %d. "
-                + "Decode speed: batch 1, greedy, after a %d-token prefill, random weights of the same shapes.%n%n",
-                c.preset(), c.tokenizerOrDefault(), r.steps(), c.batchSize(), c.seqLen(), c.lr(), c.adamwLr(), c.seed(), r.decodeContext()));
+        b.append(
+                String.format(
+                        "Preset `%s`, %s tokens, %d steps of %d x %d tokens for every run (Muon lr %s, AdamW lr %s), seed %d. "
+                                + "Decode speed: batch 1, greedy, after a %d-token prefill, random weights of the same shapes.%n%n",
+                        c.preset(),
+                        c.tokenizerOrDefault(),
+                        r.steps(),
+                        c.batchSize(),
+                        c.seqLen(),
+                        c.lr(),
+                        c.adamwLr(),
+                        c.seed(),
+                        r.decodeContext()));
         b.append("| claim | paper | measured here |\n|---|---|---|\n");
-        b.append(String.format("| KV-cache memory reduction | 68%% | %.0f%% |%n", 100 * s.get("kv_memory_reduction").getAsDouble()));
-        b.append(String.format("| inference (decode) speed-up | 3.2x | %.2fx |%n", s.get("decode_speedup").getAsDouble()));
-        b.append(String.format("| perplexity improvement | 8-12%% | %.1f%% (%.2f -> %.2f) |%n%n", 100 * s.get("perplexity_improvement").getAsDouble(),
-                s.get("baseline_val_ppl").getAsDouble(), s.get("mla_moe_muon_val_ppl").getAsDouble()));
-        b.append("| architecture | optimizer | total params | active params | KV bytes/token | decode tok/s | final val loss | perplexity |\n|---|---|---|---|---|---|---|---|\n");
+        b.append(
+                String.format(
+                        "| KV-cache memory reduction | 68%% | %.0f%% |%n",
+                        100 * s.get("kv_memory_reduction").getAsDouble()));
+        b.append(
+                String.format(
+                        "| inference (decode) speed-up | 3.2x | %.2fx |%n",
+                        s.get("decode_speedup").getAsDouble()));
+        b.append(
+                String.format(
+                        "| perplexity improvement | 8-12%% | %.1f%% (%.2f -> %.2f) |%n%n",
+                        100 * s.get("perplexity_improvement").getAsDouble(),
+                        s.get("baseline_val_ppl").getAsDouble(),
+                        s.get("mla_moe_muon_val_ppl").getAsDouble()));
+        b.append(
+                "| architecture | optimizer | total params | active params | KV bytes/token | decode tok/s | final val loss | perplexity |\n|---|---|---|---|---|---|---|---|\n");
         for (Reproduce.Cell x : r.cells()) {
-            b.append(String.format("| %s | %s | %,d | %,d | %,d | %.1f | %.4f | %.2f |%n", x.arch(), x.optimizer(), x.inference().totalParams(),
-                    x.inference().activeParams(), x.inference().kvCacheBytesPerTokenFormula(), decode(x), x.run().finalValLoss(),
-                    Math.exp(x.run().finalValLoss())));
+            b.append(
+                    String.format(
+                            "| %s | %s | %,d | %,d | %,d | %.1f | %.4f | %.2f |%n",
+                            x.arch(),
+                            x.optimizer(),
+                            x.inference().totalParams(),
+                            x.inference().activeParams(),
+                            x.inference().kvCacheBytesPerTokenFormula(),
+                            decode(x),
+                            x.run().finalValLoss(),
+                            Math.exp(x.run().finalValLoss())));
         }
-        b.append("\n![perplexity](perplexity.png)\n\n![val loss](val_loss.png)\n\n![kv](kv_cache.png)\n\n![decode](decode.png)\n");
+        b.append(
+                "\n![perplexity](perplexity.png)\n\n![val loss](val_loss.png)\n\n![kv](kv_cache.png)\n\n![decode](decode.png)\n");
         return b.toString();
     }
 }

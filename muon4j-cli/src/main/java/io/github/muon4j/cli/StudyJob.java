@@ -10,9 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A second muon4j process running a command beside this one: the same Java, JVM options, class
- * path and environment (so the same allocator), its stderr copied to ours line by line under a
- * prefix, its stdout dropped. It is stopped if this process exits first.
+ * A second muon4j process running a command beside this one: the same Java, JVM options, class path
+ * and environment (so the same allocator), its stderr copied to ours line by line under a prefix,
+ * its stdout dropped. It is stopped if this process exits first.
  */
 record StudyJob(Process process, Thread pump, Thread reaper) {
 
@@ -29,16 +29,25 @@ record StudyJob(Process process, Thread pump, Thread reaper) {
     }
 
     static StudyJob start(List<String> args, String prefix) throws IOException {
-        Process p = new ProcessBuilder(command(args)).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        Thread pump = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    System.err.println(prefix + line);
-                }
-            } catch (IOException e) {
-                // the child is gone; its exit code says how
-            }
-        }, "study-job-stderr");
+        Process p =
+                new ProcessBuilder(command(args))
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .start();
+        Thread pump =
+                new Thread(
+                        () -> {
+                            try (BufferedReader r =
+                                    new BufferedReader(
+                                            new InputStreamReader(
+                                                    p.getErrorStream(), StandardCharsets.UTF_8))) {
+                                for (String line; (line = r.readLine()) != null; ) {
+                                    System.err.println(prefix + line);
+                                }
+                            } catch (IOException e) {
+                                // the child is gone; its exit code says how
+                            }
+                        },
+                        "study-job-stderr");
         pump.setDaemon(true);
         pump.start();
         Thread reaper = new Thread(p::destroy, "study-job-stop");

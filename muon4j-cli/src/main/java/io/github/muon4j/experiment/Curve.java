@@ -11,7 +11,14 @@ import java.util.List;
  * A run's validation curve: at each evaluation, the step, tokens seen, training FLOPs, wall time
  * and validation loss; and the first point where it reaches a target loss.
  */
-public record Curve(double[] steps, double[] tokens, double[] flops, double[] seconds, double[] valLoss, double[] trainSteps, double[] trainLoss) {
+public record Curve(
+        double[] steps,
+        double[] tokens,
+        double[] flops,
+        double[] seconds,
+        double[] valLoss,
+        double[] trainSteps,
+        double[] trainLoss) {
 
     /** Where a curve first reaches a target: steps, tokens, FLOPs and seconds (NaN if never). */
     public record Hit(double steps, double tokens, double flops, double seconds) {
@@ -28,13 +35,23 @@ public record Curve(double[] steps, double[] tokens, double[] flops, double[] se
             if (o.has("val_loss")) {
                 double tok = o.has("tokens") ? o.get("tokens").getAsDouble() : 0;
                 double sec = o.has("time_s") ? o.get("time_s").getAsDouble() : 0;
-                val.add(new double[] {step, tok, tok * flopsPerToken, sec, o.get("val_loss").getAsDouble()});
+                val.add(
+                        new double[] {
+                            step, tok, tok * flopsPerToken, sec, o.get("val_loss").getAsDouble()
+                        });
             }
             if (o.has("train_loss") && !o.get("train_loss").isJsonNull()) {
                 train.add(new double[] {step, o.get("train_loss").getAsDouble()});
             }
         }
-        return new Curve(col(val, 0), col(val, 1), col(val, 2), col(val, 3), col(val, 4), col(train, 0), col(train, 1));
+        return new Curve(
+                col(val, 0),
+                col(val, 1),
+                col(val, 2),
+                col(val, 3),
+                col(val, 4),
+                col(train, 0),
+                col(train, 1));
     }
 
     private static double[] col(List<double[]> rows, int c) {
@@ -57,7 +74,11 @@ public record Curve(double[] steps, double[] tokens, double[] flops, double[] se
                     return new Hit(steps[0], tokens[0], flops[0], seconds[0]);
                 }
                 double f = (valLoss[i - 1] - target) / (valLoss[i - 1] - valLoss[i]);
-                return new Hit(lerp(steps, i, f), lerp(tokens, i, f), lerp(flops, i, f), lerp(seconds, i, f));
+                return new Hit(
+                        lerp(steps, i, f),
+                        lerp(tokens, i, f),
+                        lerp(flops, i, f),
+                        lerp(seconds, i, f));
             }
         }
         return new Hit(Double.NaN, Double.NaN, Double.NaN, Double.NaN);

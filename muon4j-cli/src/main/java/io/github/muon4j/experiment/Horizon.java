@@ -44,7 +44,9 @@ public final class Horizon {
         for (int i = 1; i < d.length; i++) {
             if (l[i] <= target) {
                 double f = (l[i - 1] - target) / (l[i - 1] - l[i]);
-                return StrictMath.exp(StrictMath.log(d[i - 1]) + f * (StrictMath.log(d[i]) - StrictMath.log(d[i - 1])));
+                return StrictMath.exp(
+                        StrictMath.log(d[i - 1])
+                                + f * (StrictMath.log(d[i]) - StrictMath.log(d[i - 1])));
             }
         }
         return Double.NaN;
@@ -60,7 +62,10 @@ public final class Horizon {
         return new Reach(fit.data(target), l[0] < target ? -1 : +1);
     }
 
-    /** The headline speedup of a loss against a reference ladder at budget {@code budget}: D_ref(loss) / budget. */
+    /**
+     * The headline speedup of a loss against a reference ladder at budget {@code budget}:
+     * D_ref(loss) / budget.
+     */
     public static double speedup(double[] d, double[] ref, double loss, double budget) {
         return reach(d, ref, loss).data() / budget;
     }
@@ -68,8 +73,8 @@ public final class Horizon {
     /**
      * Per-seed (paired) speedups: seed k's loss against seed k's own reference ladder, by
      * interpolation only. Seeds whose loss lies outside their reference's ladder are counted, with
-     * the bound the ladder gives (beyond the largest budget: the speedup is at least D_max / budget;
-     * above the smallest budget's loss: at most D_min / budget), never as NaN.
+     * the bound the ladder gives (beyond the largest budget: the speedup is at least D_max /
+     * budget; above the smallest budget's loss: at most D_min / budget), never as NaN.
      *
      * @param ratios one per seed: the speedup, or the bound for a seed outside the ladder
      * @param position per seed: -1 (at most the bound), 0 (inside), +1 (at least the bound)
@@ -147,45 +152,66 @@ public final class Horizon {
      * @param scale multiplies every speedup (1 for data; reference FLOPs per token x budget / the
      *     arm's total FLOPs at the budget for compute)
      */
-    public static Estimate estimate(double[] d, double[][] ref, double[] loss, double budget, double scale) {
+    public static Estimate estimate(
+            double[] d, double[][] ref, double[] loss, double budget, double scale) {
         double[][] a = new double[loss.length][];
         for (int i = 0; i < loss.length; i++) {
             a[i] = new double[] {loss[i]};
         }
         double[] refMean = columnMeans(ref);
         Reach r = reach(d, refMean, Stats.mean(loss));
-        // a resample of the reference is a multiset of its seeds: its mean ladder and fitted law are computed once per multiset
+        // a resample of the reference is a multiset of its seeds: its mean ladder and fitted law
+        // are computed once per multiset
         java.util.IdentityHashMap<double[], Integer> index = new java.util.IdentityHashMap<>();
         for (int i = 0; i < ref.length; i++) {
             index.put(ref[i], i);
         }
         java.util.Map<String, double[]> means = new java.util.HashMap<>();
         java.util.Map<String, PowerLaw> fits = new java.util.HashMap<>();
-        Stats.Interval ci = Stats.bootstrap(a, ref, (x, y) -> {
-            double m = 0;
-            for (double[] v : x) {
-                m += v[0] / x.length;
-            }
-            int[] idx = new int[y.length];
-            for (int i = 0; i < y.length; i++) {
-                idx[i] = index.get(y[i]);
-            }
-            java.util.Arrays.sort(idx);
-            String key = java.util.Arrays.toString(idx);
-            double[] mean = means.computeIfAbsent(key, k -> columnMeans(y));
-            double data = interpolate(d, mean, m);
-            if (Double.isNaN(data)) {
-                data = fits.computeIfAbsent(key, k -> PowerLaw.fit(d, mean)).data(m);
-            }
-            return data / budget * scale;
-        }, 16);
+        Stats.Interval ci =
+                Stats.bootstrap(
+                        a,
+                        ref,
+                        (x, y) -> {
+                            double m = 0;
+                            for (double[] v : x) {
+                                m += v[0] / x.length;
+                            }
+                            int[] idx = new int[y.length];
+                            for (int i = 0; i < y.length; i++) {
+                                idx[i] = index.get(y[i]);
+                            }
+                            java.util.Arrays.sort(idx);
+                            String key = java.util.Arrays.toString(idx);
+                            double[] mean = means.computeIfAbsent(key, k -> columnMeans(y));
+                            double data = interpolate(d, mean, m);
+                            if (Double.isNaN(data)) {
+                                data =
+                                        fits.computeIfAbsent(key, k -> PowerLaw.fit(d, mean))
+                                                .data(m);
+                            }
+                            return data / budget * scale;
+                        },
+                        16);
         double bound = (r.position() > 0 ? d[d.length - 1] : d[0]) / budget * scale;
-        return new Estimate(r.data() / budget * scale, ci, r.position(), PowerLaw.fit(d, refMean).data(Stats.mean(loss)) / budget * scale, bound);
+        return new Estimate(
+                r.data() / budget * scale,
+                ci,
+                r.position(),
+                PowerLaw.fit(d, refMean).data(Stats.mean(loss)) / budget * scale,
+                bound);
     }
 
-    /** The same estimate with every number multiplied by {@code scale} (FLOPs from data: the interval scales with it). */
+    /**
+     * The same estimate with every number multiplied by {@code scale} (FLOPs from data: the
+     * interval scales with it).
+     */
     public static Estimate scaled(Estimate e, double scale) {
-        return new Estimate(e.value() * scale, new Stats.Interval(e.ci().low() * scale, e.ci().high() * scale), e.position(), e.fitted() * scale,
+        return new Estimate(
+                e.value() * scale,
+                new Stats.Interval(e.ci().low() * scale, e.ci().high() * scale),
+                e.position(),
+                e.fitted() * scale,
                 e.bound() * scale);
     }
 
@@ -193,10 +219,12 @@ public final class Horizon {
      * @param value the headline (interpolated inside the ladder, fitted law outside)
      * @param position where the loss lies against the reference's ladder (see {@link Reach})
      * @param fitted the same read from the fitted law alone, at every budget
-     * @param bound what the reference's trained ladder alone says where the loss lies outside it: at
-     *     least its largest budget / the budget (position +1), at most its smallest (position -1)
+     * @param bound what the reference's trained ladder alone says where the loss lies outside it:
+     *     at least its largest budget / the budget (position +1), at most its smallest (position
+     *     -1)
      */
-    public record Estimate(double value, Stats.Interval ci, int position, double fitted, double bound) {
+    public record Estimate(
+            double value, Stats.Interval ci, int position, double fitted, double bound) {
         public boolean extrapolated() {
             return position != 0;
         }
@@ -208,7 +236,8 @@ public final class Horizon {
      *
      * @return rows {target loss, speedup}, targets descending
      */
-    public static List<double[]> lossMatched(double[] dRef, double[] ref, double[] dArm, double[] arm, int points) {
+    public static List<double[]> lossMatched(
+            double[] dRef, double[] ref, double[] dArm, double[] arm, int points) {
         double hi = Math.min(max(ref), max(arm)), lo = Math.max(min(ref), min(arm));
         List<double[]> out = new ArrayList<>();
         if (!(hi > lo)) {

@@ -23,11 +23,11 @@ import java.util.function.Consumer;
 
 /**
  * MLA and MoE at inference: the four variants (MHA/MLA x dense/MoE) at the same depth and width,
- * each prefilled to every context (DJL, chunked) and then decoding batches of sequences with
- * {@link BatchDecoder} (MLA absorbed). Weights are random (seeded): speed and memory do not
- * depend on training. Each point carries the bytes read and FLOPs done per token, counted by the
- * decoder, next to its speed, so that it can be placed against the bandwidth and FLOP ceilings
- * measured in the same process ({@link Ceilings}).
+ * each prefilled to every context (DJL, chunked) and then decoding batches of sequences with {@link
+ * BatchDecoder} (MLA absorbed). Weights are random (seeded): speed and memory do not depend on
+ * training. Each point carries the bytes read and FLOPs done per token, counted by the decoder,
+ * next to its speed, so that it can be placed against the bandwidth and FLOP ceilings measured in
+ * the same process ({@link Ceilings}).
  *
  * <p>All sequences of a batch share the prefilled cache (copied), but each is fed its own seeded
  * random tokens while decoding, so MoE layers route them differently.
@@ -51,10 +51,19 @@ public final class InferenceBench {
      * @param bandwidth bytes/s of the ceiling sample taken just before this point
      * @param flopRate FLOP/s of the ceiling sample taken just before this point
      */
-    public record Point(int context, int batch, double prefillTokensPerSecond,
-            double decodeTokensPerSecond, long cacheBytes, double weightBytesPerToken,
-            double cacheBytesPerToken, double flopsPerToken, double load, double tokensPerCpuSecond,
-            double bandwidth, double flopRate) {
+    public record Point(
+            int context,
+            int batch,
+            double prefillTokensPerSecond,
+            double decodeTokensPerSecond,
+            long cacheBytes,
+            double weightBytesPerToken,
+            double cacheBytesPerToken,
+            double flopsPerToken,
+            double load,
+            double tokensPerCpuSecond,
+            double bandwidth,
+            double flopRate) {
 
         /** Roofline speed against the ceilings sampled next to this point. */
         public double rooflineTokensPerSecond() {
@@ -78,7 +87,9 @@ public final class InferenceBench {
 
         /** "bandwidth" or "compute": which ceiling the roofline is at. */
         public String bound(double bandwidth, double flopRate) {
-            return bandwidth / bytesPerToken() <= flopRate / flopsPerToken ? "bandwidth" : "compute";
+            return bandwidth / bytesPerToken() <= flopRate / flopsPerToken
+                    ? "bandwidth"
+                    : "compute";
         }
     }
 
@@ -92,9 +103,9 @@ public final class InferenceBench {
             List<Point> points) {}
 
     /**
-     * Ceilings of this process, sampled next to every measurement: memory bandwidth (a streaming sum over a 128 MB array, several
-     * times the size of a last-level cache) and the
-     * FLOP rate of the decode kernels on cache-resident data, both on the decode threads.
+     * Ceilings of this process, sampled next to every measurement: memory bandwidth (a streaming
+     * sum over a 128 MB array, several times the size of a last-level cache) and the FLOP rate of
+     * the decode kernels on cache-resident data, both on the decode threads.
      */
     public static final class Ceilings {
         private final int threads;
@@ -126,7 +137,9 @@ public final class InferenceBench {
             bandwidth.add(best);
             // 16 weight rows x 512 against 8 input rows: 48 KB, stays in L1/L2
             int rows = 16, n = 512, m = 8, calls = 2000;
-            float[][] w = new float[threads][rows * n], x = new float[threads][m * n], y = new float[threads][m * rows];
+            float[][] w = new float[threads][rows * n],
+                    x = new float[threads][m * n],
+                    y = new float[threads][m * rows];
             for (int i = 0; i < threads; i++) {
                 Arrays.fill(w[i], 0.5f);
                 Arrays.fill(x[i], 0.25f);
@@ -134,12 +147,22 @@ public final class InferenceBench {
             best = 0;
             for (int r = 0; r < 3; r++) {
                 long t0 = System.nanoTime();
-                onThreads(i -> {
-                    for (int c = 0; c < calls; c++) {
-                        k.matmul(w[i], 0, n, x[i], 0, n, m, y[i], 0, rows, 0, rows);
-                    }
-                });
-                best = Math.max(best, 2.0 * rows * n * m * calls * threads / ((System.nanoTime() - t0) / 1e9));
+                onThreads(
+                        i -> {
+                            for (int c = 0; c < calls; c++) {
+                                k.matmul(w[i], 0, n, x[i], 0, n, m, y[i], 0, rows, 0, rows);
+                            }
+                        });
+                best =
+                        Math.max(
+                                best,
+                                2.0
+                                        * rows
+                                        * n
+                                        * m
+                                        * calls
+                                        * threads
+                                        / ((System.nanoTime() - t0) / 1e9));
             }
             flops.add(best);
         }
@@ -178,7 +201,11 @@ public final class InferenceBench {
 
         public static double median(List<Double> v) {
             double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            return a.length == 0 ? Double.NaN : a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+            return a.length == 0
+                    ? Double.NaN
+                    : a.length % 2 == 1
+                            ? a[a.length / 2]
+                            : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
         }
     }
 
@@ -187,15 +214,21 @@ public final class InferenceBench {
      *
      * @param contexts cached positions before decoding (any length: RoPE is computed)
      * @param batches sequences per batch; ignored when kvBudget is positive
-     * @param kvBudget bytes of decode cache: when positive, each context decodes as many
-     *     sequences as fit (capped at maxBatch)
+     * @param kvBudget bytes of decode cache: when positive, each context decodes as many sequences
+     *     as fit (capped at maxBatch)
      * @param maxBatch cap of the budget mode
      * @param newTokens timed decode steps per measurement
      * @param reps repetitions, the best kept
      * @param threads decode threads
      */
-    public record Plan(int[] contexts, int[] batches, long kvBudget, int maxBatch, int newTokens,
-            int reps, int threads) {}
+    public record Plan(
+            int[] contexts,
+            int[] batches,
+            long kvBudget,
+            int maxBatch,
+            int newTokens,
+            int reps,
+            int threads) {}
 
     private InferenceBench() {}
 
@@ -212,10 +245,17 @@ public final class InferenceBench {
     /** Batch 1 at each context, all cores (the form {@code reproduce} uses). */
     public static Variant run(String name, ModelConfig c, int[] contexts, int newTokens, int reps) {
         int threads = Runtime.getRuntime().availableProcessors();
-        return run(name, c, new Plan(contexts, new int[] {1}, 0, 1, newTokens, reps, threads), null, s -> {});
+        return run(
+                name,
+                c,
+                new Plan(contexts, new int[] {1}, 0, 1, newTokens, reps, threads),
+                null,
+                s -> {});
     }
 
-    /** Sequences of {@code c} that fit {@code budget} bytes of cache at {@code context} + newTokens. */
+    /**
+     * Sequences of {@code c} that fit {@code budget} bytes of cache at {@code context} + newTokens.
+     */
     public static int sequencesThatFit(ModelConfig c, long budget, int context, int newTokens) {
         long perSeq = 4L * c.kvCacheValuesPerToken() * (context + newTokens + 2);
         return (int) Math.min(Integer.MAX_VALUE, budget / perSeq);
@@ -224,8 +264,8 @@ public final class InferenceBench {
     /**
      * @param ceilings sampled before every point (the point keeps that sample), or null for none
      */
-    public static Variant run(String name, ModelConfig c, Plan plan, Ceilings ceilings,
-            Consumer<String> progress) {
+    public static Variant run(
+            String name, ModelConfig c, Plan plan, Ceilings ceilings, Consumer<String> progress) {
         Backend backend = Backend.get();
         int[] contexts = plan.contexts().clone();
         Arrays.sort(contexts);
@@ -249,12 +289,22 @@ public final class InferenceBench {
                         prefillNanos += System.nanoTime() - t0;
                     }
                     double prefill = ctx / (prefillNanos / 1e9);
-                    int[] batches = plan.kvBudget() > 0
-                            ? new int[] {Math.min(plan.maxBatch(), sequencesThatFit(c, plan.kvBudget(), ctx, plan.newTokens()))}
-                            : plan.batches();
+                    int[] batches =
+                            plan.kvBudget() > 0
+                                    ? new int[] {
+                                        Math.min(
+                                                plan.maxBatch(),
+                                                sequencesThatFit(
+                                                        c, plan.kvBudget(), ctx, plan.newTokens()))
+                                    }
+                                    : plan.batches();
                     for (int b : batches) {
                         if (b < 1) {
-                            progress.accept(name + ": context " + ctx + ": not one sequence fits the budget");
+                            progress.accept(
+                                    name
+                                            + ": context "
+                                            + ctx
+                                            + ": not one sequence fits the budget");
                             continue;
                         }
                         progress.accept(String.format("%s: context %d, batch %d", name, ctx, b));
@@ -266,20 +316,36 @@ public final class InferenceBench {
                         }
                         Point p = decode(model, weights, pre, ctx, b, prefill, plan, rnd, bw, fl);
                         points.add(p);
-                        measuredPerToken = p.cacheBytes() / (double) b / (ctx + plan.newTokens() + 2);
+                        measuredPerToken =
+                                p.cacheBytes() / (double) b / (ctx + plan.newTokens() + 2);
                     }
                 }
             }
-            return new Variant(name, c.totalParams(), c.activeParams(), c.kvCacheValuesPerToken() * 4,
-                    measuredPerToken, points);
+            return new Variant(
+                    name,
+                    c.totalParams(),
+                    c.activeParams(),
+                    c.kvCacheValuesPerToken() * 4,
+                    measuredPerToken,
+                    points);
         }
     }
 
-    private static Point decode(DecoderLM model, DecoderWeights weights, IncrementalDecoder pre,
-            int ctx, int b, double prefill, Plan plan, SplittableRandom rnd, double bw, double fl) {
+    private static Point decode(
+            DecoderLM model,
+            DecoderWeights weights,
+            IncrementalDecoder pre,
+            int ctx,
+            int b,
+            double prefill,
+            Plan plan,
+            SplittableRandom rnd,
+            double bw,
+            double fl) {
         int steps = plan.newTokens();
         int v = model.config().vocabSize();
-        try (BatchDecoder dec = new BatchDecoder(model, weights, b, ctx + steps + 2, plan.threads())) {
+        try (BatchDecoder dec =
+                new BatchDecoder(model, weights, b, ctx + steps + 2, plan.threads())) {
             dec.copyFrom(0, pre, ctx);
             for (int s = 1; s < b; s++) {
                 dec.copySequence(0, s);
@@ -312,8 +378,19 @@ public final class InferenceBench {
                 }
             }
             double tokens = work.tokens();
-            return new Point(ctx, b, prefill, best, dec.cacheBytes(), work.weightBytes() / tokens,
-                    work.cacheBytes() / tokens, work.flops() / tokens, load, perCpu, bw, fl);
+            return new Point(
+                    ctx,
+                    b,
+                    prefill,
+                    best,
+                    dec.cacheBytes(),
+                    work.weightBytes() / tokens,
+                    work.cacheBytes() / tokens,
+                    work.flops() / tokens,
+                    load,
+                    perCpu,
+                    bw,
+                    fl);
         }
     }
 
@@ -325,7 +402,8 @@ public final class InferenceBench {
 
     /** CPU time of this process (all threads), nanoseconds. */
     static long cpuNanos() {
-        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        java.lang.management.OperatingSystemMXBean os =
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         return os instanceof com.sun.management.OperatingSystemMXBean
                 ? ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime()
                 : 0;

@@ -6,11 +6,12 @@ import java.util.List;
 import java.util.function.DoubleUnaryOperator;
 
 /**
- * The tuning protocol, the same for both optimizers: a learning-rate grid on a log scale (a constant
- * factor between neighbours) that extends itself, one rate at a time beyond whichever edge is not yet
- * bracketed, until the best rate is interior: on each side some tried rate has a final validation
- * loss at least {@code delta} above the best (a diverged run counts as +infinity). The search stops
- * at {@code cap} rates tried; the result says whether the optimum was bracketed or the cap was hit.
+ * The tuning protocol, the same for both optimizers: a learning-rate grid on a log scale (a
+ * constant factor between neighbours) that extends itself, one rate at a time beyond whichever edge
+ * is not yet bracketed, until the best rate is interior: on each side some tried rate has a final
+ * validation loss at least {@code delta} above the best (a diverged run counts as +infinity). The
+ * search stops at {@code cap} rates tried; the result says whether the optimum was bracketed or the
+ * cap was hit.
  */
 public final class LrSearch {
 
@@ -23,7 +24,15 @@ public final class LrSearch {
      * @param bracketed both sides of {@code best} hold a rate at least delta worse
      * @param capped the search stopped because it reached the cap
      */
-    public record Result(List<Trial> trials, double best, double bestLoss, boolean bracketed, boolean capped, double factor, int cap, double delta) {
+    public record Result(
+            List<Trial> trials,
+            double best,
+            double bestLoss,
+            boolean bracketed,
+            boolean capped,
+            double factor,
+            int cap,
+            double delta) {
         public List<Double> lrs() {
             return trials.stream().map(Trial::lr).toList();
         }
@@ -36,11 +45,14 @@ public final class LrSearch {
      * @param factor ratio between an edge rate and the next one added (e.g. 2)
      * @param cap the most rates tried in all
      * @param delta how much worse (nats) a neighbour must be to count as measurably worse
-     * @param loss trains at a rate and returns its final validation loss (NaN or infinity: diverged)
+     * @param loss trains at a rate and returns its final validation loss (NaN or infinity:
+     *     diverged)
      */
-    public static Result search(List<Double> initial, double factor, int cap, double delta, DoubleUnaryOperator loss) {
+    public static Result search(
+            List<Double> initial, double factor, int cap, double delta, DoubleUnaryOperator loss) {
         if (initial.isEmpty() || !(factor > 1) || cap < initial.size()) {
-            throw new IllegalArgumentException("learning-rate search: need a non-empty grid, factor > 1 and cap >= the grid size");
+            throw new IllegalArgumentException(
+                    "learning-rate search: need a non-empty grid, factor > 1 and cap >= the grid size");
         }
         List<Trial> trials = new ArrayList<>();
         for (double lr : initial.stream().distinct().sorted().toList()) {
@@ -50,15 +62,35 @@ public final class LrSearch {
             trials.sort(Comparator.comparingDouble(Trial::lr));
             int b = bestIndex(trials);
             Trial best = trials.get(b);
-            boolean lowOk = worseOnSide(trials, b, -1, delta), highOk = worseOnSide(trials, b, +1, delta);
+            boolean lowOk = worseOnSide(trials, b, -1, delta),
+                    highOk = worseOnSide(trials, b, +1, delta);
             if (lowOk && highOk) {
-                return new Result(List.copyOf(trials), best.lr(), best.loss(), true, false, factor, cap, delta);
+                return new Result(
+                        List.copyOf(trials),
+                        best.lr(),
+                        best.loss(),
+                        true,
+                        false,
+                        factor,
+                        cap,
+                        delta);
             }
             if (trials.size() >= cap) {
-                return new Result(List.copyOf(trials), best.lr(), best.loss(), false, true, factor, cap, delta);
+                return new Result(
+                        List.copyOf(trials),
+                        best.lr(),
+                        best.loss(),
+                        false,
+                        true,
+                        factor,
+                        cap,
+                        delta);
             }
             // extend beyond the unbracketed edge (the lower one first when both are open)
-            double next = !lowOk ? trials.get(0).lr() / factor : trials.get(trials.size() - 1).lr() * factor;
+            double next =
+                    !lowOk
+                            ? trials.get(0).lr() / factor
+                            : trials.get(trials.size() - 1).lr() * factor;
             trials.add(new Trial(next, score(loss.applyAsDouble(next))));
         }
     }

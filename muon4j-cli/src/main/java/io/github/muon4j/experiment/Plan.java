@@ -18,13 +18,14 @@ import java.util.function.Function;
 /**
  * The study as a fixed, ordered list of run slots. A slot's settings are either fixed (a tuning
  * grid point) or chosen by a tuning grid's result (a scoring run at the grid's optimum); the list
- * itself (length, order, slot names) depends only on the settings, so {@code --shard I/N} can split it
- * by index before anything has run.
+ * itself (length, order, slot names) depends only on the settings, so {@code --shard I/N} can split
+ * it by index before anything has run.
  *
  * <p>Parts, in order, per size: the lr x wd grid of every arm at each tuned budget ({@code tune}),
- * the non-matrix rate at each two-rate arm's best point ({@code tune-nm}), the scoring runs at every
- * budget x arm x seed ({@code score}), the transfer check at the largest budget ({@code check});
- * after size S: {@code stability} and the batch-size {@code frontier} (its lr grid, then its seeds).
+ * the non-matrix rate at each two-rate arm's best point ({@code tune-nm}), the scoring runs at
+ * every budget x arm x seed ({@code score}), the transfer check at the largest budget ({@code
+ * check}); after size S: {@code stability} and the batch-size {@code frontier} (its lr grid, then
+ * its seeds).
  */
 public final class Plan {
 
@@ -38,7 +39,13 @@ public final class Plan {
      * @param part tune, tune-nm, score, check, stability, frontier-tune, frontier
      * @param waitsFor what the settings depend on (empty for fixed runs)
      */
-    public record Slot(int index, String id, String part, String waitsFor, Function<Lookup, RunSpec> resolve, String labelPrefix) {}
+    public record Slot(
+            int index,
+            String id,
+            String part,
+            String waitsFor,
+            Function<Lookup, RunSpec> resolve,
+            String labelPrefix) {}
 
     /** The finished runs a slot's settings may depend on. */
     public interface Lookup {
@@ -47,7 +54,14 @@ public final class Plan {
     }
 
     /** A tuned point: matrix rate, weight decay, non-matrix rate, and its score. */
-    public record Optimum(double lr, double wd, double nonMatrix, double loss, boolean lrEdge, boolean wdEdge, boolean nmEdge) {}
+    public record Optimum(
+            double lr,
+            double wd,
+            double nonMatrix,
+            double loss,
+            boolean lrEdge,
+            boolean wdEdge,
+            boolean nmEdge) {}
 
     private final Settings s;
     private final TrainConfig user;
@@ -82,17 +96,22 @@ public final class Plan {
         return new Run(Study.label(prefix, r), keys.computeIfAbsent(r, x -> key(spec)), r, spec);
     }
 
-    /** The key of a run's settings (memoized: lookups resolve the same tuning runs again and again). */
+    /**
+     * The key of a run's settings (memoized: lookups resolve the same tuning runs again and again).
+     */
     public String key(RunSpec r) {
         return keys.computeIfAbsent(r, x -> key(Study.spec(user, s, x)));
     }
 
-    private final java.util.Map<RunSpec, String> keys = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<RunSpec, String> keys =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The first 12 hex digits of SHA-256 of the run's spec. */
     public static String key(JsonObject spec) {
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(spec.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] h =
+                    MessageDigest.getInstance("SHA-256")
+                            .digest(spec.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h).substring(0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -106,8 +125,8 @@ public final class Plan {
     // ---- the study's choices, fixed at launch ----
 
     /**
-     * A run failed to learn: stopped on non-finite losses, or its final validation loss is not finite
-     * or above its training loss at the first step (the loss at initialisation).
+     * A run failed to learn: stopped on non-finite losses, or its final validation loss is not
+     * finite or above its training loss at the first step (the loss at initialisation).
      */
     public static boolean diverged(RunSummary r) {
         double fin = r.finalValLoss();
@@ -126,17 +145,29 @@ public final class Plan {
 
     RunSpec tuneSpec(Size z, Arm a, int b, double lr, double wd, double nm) {
         int steps = s.budgets().get(b);
-        return new RunSpec(z, a, s.batch(), steps, evalEvery(steps), lr, wd, nm, s.clip(), s.tuningSeed());
+        return new RunSpec(
+                z, a, s.batch(), steps, evalEvery(steps), lr, wd, nm, s.clip(), s.tuningSeed());
     }
 
-    /** The lr x wd grid's best point at a tuned budget, then the non-matrix rate (two-rate arms); null while unfinished. */
+    /**
+     * The lr x wd grid's best point at a tuned budget, then the non-matrix rate (two-rate arms);
+     * null while unfinished.
+     */
     public Optimum tuned(Lookup l, Size z, Arm a, int b) {
         Study.Grid g = s.grid(a);
         double best = Double.POSITIVE_INFINITY;
         int bi = -1, bj = -1;
         for (int i = 0; i < g.lr().size(); i++) {
             for (int j = 0; j < g.wd().size(); j++) {
-                RunSummary r = l.get(tuneSpec(z, a, b, g.lr().get(i), g.wd().get(j), s.nonMatrixDefault()));
+                RunSummary r =
+                        l.get(
+                                tuneSpec(
+                                        z,
+                                        a,
+                                        b,
+                                        g.lr().get(i),
+                                        g.wd().get(j),
+                                        s.nonMatrixDefault()));
                 if (r == null) {
                     return null;
                 }
@@ -153,7 +184,8 @@ public final class Plan {
             bj = 0;
         }
         double lr = g.lr().get(bi), wd = g.wd().get(bj);
-        boolean lrEdge = bi == 0 || bi == g.lr().size() - 1, wdEdge = bj == 0 || bj == g.wd().size() - 1;
+        boolean lrEdge = bi == 0 || bi == g.lr().size() - 1,
+                wdEdge = bj == 0 || bj == g.wd().size() - 1;
         if (!a.twoRates()) {
             return new Optimum(lr, wd, lr, best, lrEdge, wdEdge, false);
         }
@@ -178,8 +210,8 @@ public final class Plan {
 
     /**
      * The rates a budget's scoring runs use: its own grid's optimum at a tuned budget; beyond, the
-     * last tuned budget's rates with the weight decay scaled by its steps / this budget's steps
-     * (lr x wd x steps constant: the decay's timescale stays the same fraction of the run).
+     * last tuned budget's rates with the weight decay scaled by its steps / this budget's steps (lr
+     * x wd x steps constant: the decay's timescale stays the same fraction of the run).
      */
     public Optimum optimum(Lookup l, Size z, Arm a, int b) {
         int t = s.tunedBudgets() - 1;
@@ -191,17 +223,34 @@ public final class Plan {
             return null;
         }
         double scale = s.budgets().get(t) / (double) s.budgets().get(b);
-        return new Optimum(o.lr(), o.wd() * scale, o.nonMatrix(), Double.NaN, o.lrEdge(), o.wdEdge(), o.nmEdge());
+        return new Optimum(
+                o.lr(),
+                o.wd() * scale,
+                o.nonMatrix(),
+                Double.NaN,
+                o.lrEdge(),
+                o.wdEdge(),
+                o.nmEdge());
     }
 
     public RunSpec scoreSpec(Optimum o, Size z, Arm a, int b, long seed) {
         int steps = s.budgets().get(b);
-        return new RunSpec(z, a, s.batch(), steps, evalEvery(steps), o.lr(), o.wd(), o.nonMatrix(), s.clip(), seed);
+        return new RunSpec(
+                z,
+                a,
+                s.batch(),
+                steps,
+                evalEvery(steps),
+                o.lr(),
+                o.wd(),
+                o.nonMatrix(),
+                s.clip(),
+                seed);
     }
 
     /**
-     * The transfer check at the largest budget, on the tuning seed: the rule's point itself, lr / 2 and
-     * lr x 2 (decay as the rule scales it), and the rule's rates with the decay left unscaled.
+     * The transfer check at the largest budget, on the tuning seed: the rule's point itself, lr / 2
+     * and lr x 2 (decay as the rule scales it), and the rule's rates with the decay left unscaled.
      */
     public static final List<String> CHECKS = List.of("rule", "lr/2", "lr*2", "wd-unscaled");
 
@@ -212,14 +261,41 @@ public final class Plan {
             return null;
         }
         Optimum t = tuned(l, z, a, s.tunedBudgets() - 1);
-        Optimum v = switch (variant) {
-            case "rule" -> o;
-            case "lr/2" -> new Optimum(o.lr() / 2, o.wd(), a.twoRates() ? o.nonMatrix() : o.lr() / 2, 0, false, false, false);
-            case "lr*2" -> new Optimum(o.lr() * 2, o.wd(), a.twoRates() ? o.nonMatrix() : o.lr() * 2, 0, false, false, false);
-            default -> new Optimum(o.lr(), t.wd(), o.nonMatrix(), 0, false, false, false);
-        };
+        Optimum v =
+                switch (variant) {
+                    case "rule" -> o;
+                    case "lr/2" ->
+                            new Optimum(
+                                    o.lr() / 2,
+                                    o.wd(),
+                                    a.twoRates() ? o.nonMatrix() : o.lr() / 2,
+                                    0,
+                                    false,
+                                    false,
+                                    false);
+                    case "lr*2" ->
+                            new Optimum(
+                                    o.lr() * 2,
+                                    o.wd(),
+                                    a.twoRates() ? o.nonMatrix() : o.lr() * 2,
+                                    0,
+                                    false,
+                                    false,
+                                    false);
+                    default -> new Optimum(o.lr(), t.wd(), o.nonMatrix(), 0, false, false, false);
+                };
         int steps = s.budgets().get(b);
-        return new RunSpec(z, a, s.batch(), steps, evalEvery(steps), v.lr(), v.wd(), v.nonMatrix(), s.clip(), s.tuningSeed());
+        return new RunSpec(
+                z,
+                a,
+                s.batch(),
+                steps,
+                evalEvery(steps),
+                v.lr(),
+                v.wd(),
+                v.nonMatrix(),
+                s.clip(),
+                s.tuningSeed());
     }
 
     /** The rate at the ladder's rule for the frontier's budget, for a batch size (lr x factor). */
@@ -231,10 +307,22 @@ public final class Plan {
         }
         int steps = Study.steps(s, s.budgets().get(s.frontierBudget()), batch);
         double lr = o.lr() * factor;
-        return new RunSpec(z, a, batch, steps, Math.max(1, steps / s.frontierEvals()), lr, o.wd(), a.twoRates() ? o.nonMatrix() : lr, s.clip(), seed);
+        return new RunSpec(
+                z,
+                a,
+                batch,
+                steps,
+                Math.max(1, steps / s.frontierEvals()),
+                lr,
+                o.wd(),
+                a.twoRates() ? o.nonMatrix() : lr,
+                s.clip(),
+                seed);
     }
 
-    /** The frontier's best lr factor for a batch size (on the tuning seed), or NaN while unfinished. */
+    /**
+     * The frontier's best lr factor for a batch size (on the tuning seed), or NaN while unfinished.
+     */
     public double frontierFactor(Lookup l, Arm a, int batch) {
         double best = Double.POSITIVE_INFINITY, f = s.frontierLrFactors().get(0);
         for (double x : s.frontierLrFactors()) {
@@ -259,12 +347,23 @@ public final class Plan {
         }
         int steps = s.budgets().get(0);
         double lr = o.lr() * mult;
-        return new RunSpec(z, a, s.batch(), steps, evalEvery(steps), lr, o.wd(), a.twoRates() ? o.nonMatrix() : lr, clip, seed);
+        return new RunSpec(
+                z,
+                a,
+                s.batch(),
+                steps,
+                evalEvery(steps),
+                lr,
+                o.wd(),
+                a.twoRates() ? o.nonMatrix() : lr,
+                clip,
+                seed);
     }
 
     public static final List<Arm> FRONTIER_ARMS = List.of(Arm.MUON, Arm.ADAMW);
 
-    private void add(String id, String part, String waits, String prefix, Function<Lookup, RunSpec> f) {
+    private void add(
+            String id, String part, String waits, String prefix, Function<Lookup, RunSpec> f) {
         slots.add(new Slot(slots.size(), id, part, waits, f, prefix));
     }
 
@@ -278,8 +377,20 @@ public final class Plan {
                     for (double lr : g.lr()) {
                         for (double wd : g.wd()) {
                             RunSpec r = tuneSpec(z, a, b, lr, wd, s.nonMatrixDefault());
-                            add(z.name() + "/D" + steps + "/tune/" + a.id + "/lr" + Study.num(lr) + "/wd" + Study.num(wd), "tune", "",
-                                    z.name() + "-D" + steps + "-tune", l -> r);
+                            add(
+                                    z.name()
+                                            + "/D"
+                                            + steps
+                                            + "/tune/"
+                                            + a.id
+                                            + "/lr"
+                                            + Study.num(lr)
+                                            + "/wd"
+                                            + Study.num(wd),
+                                    "tune",
+                                    "",
+                                    z.name() + "-D" + steps + "-tune",
+                                    l -> r);
                         }
                     }
                 }
@@ -294,34 +405,58 @@ public final class Plan {
                         if (nm == s.nonMatrixDefault()) {
                             continue;
                         }
-                        add(z.name() + "/D" + steps + "/tune-nm/" + a.id + "/nm" + Study.num(nm), "tune-nm",
-                                z.name() + "/D" + steps + "/tune/" + a.id, z.name() + "-D" + steps + "-tune", l -> {
+                        add(
+                                z.name()
+                                        + "/D"
+                                        + steps
+                                        + "/tune-nm/"
+                                        + a.id
+                                        + "/nm"
+                                        + Study.num(nm),
+                                "tune-nm",
+                                z.name() + "/D" + steps + "/tune/" + a.id,
+                                z.name() + "-D" + steps + "-tune",
+                                l -> {
                                     Optimum o = tunedGrid(l, z, a, bb);
-                                    return o == null ? null : tuneSpec(z, a, bb, o.lr(), o.wd(), nm);
+                                    return o == null
+                                            ? null
+                                            : tuneSpec(z, a, bb, o.lr(), o.wd(), nm);
                                 });
                     }
                 }
             }
             for (int b = 0; b < s.budgets().size(); b++) {
                 int steps = s.budgets().get(b), bb = b;
-                String from = z.name() + "/D" + s.budgets().get(Math.min(b, s.tunedBudgets() - 1)) + "/tune*";
+                String from =
+                        z.name()
+                                + "/D"
+                                + s.budgets().get(Math.min(b, s.tunedBudgets() - 1))
+                                + "/tune*";
                 for (long seed : s.seeds()) {
                     for (Arm a : Arm.values()) {
                         if (b >= s.budgetsOf(a)) {
                             continue;
                         }
-                        add(z.name() + "/D" + steps + "/score/" + a.id + "/seed" + seed, "score", from, z.name() + "-D" + steps, l -> {
-                            Optimum o = optimum(l, z, a, bb);
-                            return o == null ? null : scoreSpec(o, z, a, bb, seed);
-                        });
+                        add(
+                                z.name() + "/D" + steps + "/score/" + a.id + "/seed" + seed,
+                                "score",
+                                from,
+                                z.name() + "-D" + steps,
+                                l -> {
+                                    Optimum o = optimum(l, z, a, bb);
+                                    return o == null ? null : scoreSpec(o, z, a, bb, seed);
+                                });
                     }
                 }
             }
             int last = s.budgets().get(s.armBudgets() - 1);
             for (Arm a : Arm.values()) {
                 for (String v : CHECKS) {
-                    add(z.name() + "/D" + last + "/check/" + a.id + "/" + v, "check",
-                            z.name() + "/D" + s.budgets().get(s.tunedBudgets() - 1) + "/tune*", z.name() + "-D" + last + "-check",
+                    add(
+                            z.name() + "/D" + last + "/check/" + a.id + "/" + v,
+                            "check",
+                            z.name() + "/D" + s.budgets().get(s.tunedBudgets() - 1) + "/tune*",
+                            z.name() + "-D" + last + "-check",
                             l -> checkSpec(l, z, a, v));
                 }
             }
@@ -337,27 +472,62 @@ public final class Plan {
             for (double clip : s.stabilityClips()) {
                 for (int m : s.stabilityMultipliers()) {
                     for (long seed : s.stabilitySeeds()) {
-                        add(String.format(Locale.ROOT, "%s/stability/%s/x%d/%s/seed%d", z.name(), a.id, m, clip == 0 ? "noclip" : "clip", seed),
-                                "stability", d1, z.name() + "-stab-x" + m, l -> stabilitySpec(l, a, m, clip, seed));
+                        add(
+                                String.format(
+                                        Locale.ROOT,
+                                        "%s/stability/%s/x%d/%s/seed%d",
+                                        z.name(),
+                                        a.id,
+                                        m,
+                                        clip == 0 ? "noclip" : "clip",
+                                        seed),
+                                "stability",
+                                d1,
+                                z.name() + "-stab-x" + m,
+                                l -> stabilitySpec(l, a, m, clip, seed));
                     }
                 }
             }
         }
         int fb = s.budgets().get(s.frontierBudget());
-        String rule = z.name() + "/D" + s.budgets().get(Math.min(s.frontierBudget(), s.tunedBudgets() - 1)) + "/tune*";
+        String rule =
+                z.name()
+                        + "/D"
+                        + s.budgets().get(Math.min(s.frontierBudget(), s.tunedBudgets() - 1))
+                        + "/tune*";
         for (int batch : s.frontierBatches()) {
             for (Arm a : FRONTIER_ARMS) {
                 for (double f : s.frontierLrFactors()) {
-                    add(String.format(Locale.ROOT, "%s/frontier/b%d/tune/%s/x%s", z.name(), batch, a.id, Study.num(f)), "frontier-tune", rule,
-                            z.name() + "-front-b" + batch + "-tune", l -> frontierSpec(l, a, batch, f, s.tuningSeed()));
+                    add(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s/frontier/b%d/tune/%s/x%s",
+                                    z.name(),
+                                    batch,
+                                    a.id,
+                                    Study.num(f)),
+                            "frontier-tune",
+                            rule,
+                            z.name() + "-front-b" + batch + "-tune",
+                            l -> frontierSpec(l, a, batch, f, s.tuningSeed()));
                 }
             }
         }
         for (int batch : s.frontierBatches()) {
             for (Arm a : FRONTIER_ARMS) {
                 for (long seed : s.frontierSeeds()) {
-                    add(String.format(Locale.ROOT, "%s/frontier/b%d/%s/seed%d", z.name(), batch, a.id, seed), "frontier",
-                            z.name() + "/frontier/b" + batch + "/tune/" + a.id, z.name() + "-front-b" + batch, l -> {
+                    add(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s/frontier/b%d/%s/seed%d",
+                                    z.name(),
+                                    batch,
+                                    a.id,
+                                    seed),
+                            "frontier",
+                            z.name() + "/frontier/b" + batch + "/tune/" + a.id,
+                            z.name() + "-front-b" + batch,
+                            l -> {
                                 double f = frontierFactor(l, a, batch);
                                 return Double.isNaN(f) ? null : frontierSpec(l, a, batch, f, seed);
                             });

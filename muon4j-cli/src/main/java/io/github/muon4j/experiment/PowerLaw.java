@@ -3,8 +3,8 @@ package io.github.muon4j.experiment;
 /**
  * A fitted loss-vs-data law L(D) = E + A D^-a (the form of Kaplan et al. 2020 and Hoffmann et al.
  * 2022 in one variable), by least squares on L: for each exponent a the best E and A are linear
- * least squares in x = D^-a; a itself is scanned on a log grid and refined by golden-section search.
- * E is kept >= 0 and A > 0 (a loss cannot fall below zero, and more data does not hurt).
+ * least squares in x = D^-a; a itself is scanned on a log grid and refined by golden-section
+ * search. E is kept >= 0 and A > 0 (a loss cannot fall below zero, and more data does not hurt).
  */
 public record PowerLaw(double e, double a, double alpha, double rss) {
 
@@ -35,7 +35,8 @@ public record PowerLaw(double e, double a, double alpha, double rss) {
             }
         }
         // golden-section search on log(alpha) in the grid cell on either side of the best point
-        double x0 = lo + (hi - lo) * Math.max(0, bi - 1) / n, x1 = lo + (hi - lo) * Math.min(n, bi + 1) / n;
+        double x0 = lo + (hi - lo) * Math.max(0, bi - 1) / n,
+                x1 = lo + (hi - lo) * Math.min(n, bi + 1) / n;
         double g = (StrictMath.sqrt(5) - 1) / 2;
         double c = x1 - g * (x1 - x0), e = x0 + g * (x1 - x0);
         PowerLaw pc = at(d, l, StrictMath.exp(c)), pe = at(d, l, StrictMath.exp(e));

@@ -23,16 +23,25 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Trains a configuration once and keeps only its {@link RunSummary}: {@code <summaries>/<label>-<key>.json}.
- * A configuration whose summary exists is never trained again, so an experiment stopped at any point
- * resumes where it was, and the summaries (a few kB each) can be committed so that every reported
- * number traces back to them. The run directory lives under {@code scratch} while the run trains and is
- * deleted afterwards unless {@code keepRuns}.
+ * Trains a configuration once and keeps only its {@link RunSummary}: {@code
+ * <summaries>/<label>-<key>.json}. A configuration whose summary exists is never trained again, so
+ * an experiment stopped at any point resumes where it was, and the summaries (a few kB each) can be
+ * committed so that every reported number traces back to them. The run directory lives under {@code
+ * scratch} while the run trains and is deleted afterwards unless {@code keepRuns}.
  */
 public final class RunCache {
 
     /** Settings that do not change what is trained (and so are not part of the key). */
-    private static final List<String> NOT_KEYED = List.of("out", "threads", "device", "log_every", "save_every", "keep_checkpoints", "samples", "diag_every");
+    private static final List<String> NOT_KEYED =
+            List.of(
+                    "out",
+                    "threads",
+                    "device",
+                    "log_every",
+                    "save_every",
+                    "keep_checkpoints",
+                    "samples",
+                    "diag_every");
 
     private final Path summaries;
     private final Path scratch;
@@ -69,24 +78,32 @@ public final class RunCache {
         this.log = log;
     }
 
-    /** Settings that were part of the key while unset (null) from the start; stored keys depend on them. */
-    private static final List<String> KEYED_WHEN_NULL = List.of("data", "val_data", "tokenizer", "model");
+    /**
+     * Settings that were part of the key while unset (null) from the start; stored keys depend on
+     * them.
+     */
+    private static final List<String> KEYED_WHEN_NULL =
+            List.of("data", "val_data", "tokenizer", "model");
 
     /**
-     * The key of a configuration: the first 12 hex digits of SHA-256 of its keyed settings. A setting
-     * added to {@link TrainConfig} later (say {@code init_from}) is left out while it is unset, so that
-     * a new optional setting does not orphan the stored summaries.
+     * The key of a configuration: the first 12 hex digits of SHA-256 of its keyed settings. A
+     * setting added to {@link TrainConfig} later (say {@code init_from}) is left out while it is
+     * unset, so that a new optional setting does not orphan the stored summaries.
      */
     public static String key(TrainConfig c) {
         JsonObject o = JsonParser.parseString(c.toJson()).getAsJsonObject();
         NOT_KEYED.forEach(o::remove);
-        o.entrySet().removeIf(e -> e.getValue().isJsonNull() && !KEYED_WHEN_NULL.contains(e.getKey()));
-        // settings added later are keyed only away from their default, so stored summaries keep their keys
+        o.entrySet()
+                .removeIf(e -> e.getValue().isJsonNull() && !KEYED_WHEN_NULL.contains(e.getKey()));
+        // settings added later are keyed only away from their default, so stored summaries keep
+        // their keys
         if (o.has("precision") && "fp32".equals(o.get("precision").getAsString())) {
             o.remove("precision");
         }
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(o.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] h =
+                    MessageDigest.getInstance("SHA-256")
+                            .digest(o.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h).substring(0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -103,7 +120,11 @@ public final class RunCache {
         if (!Files.exists(f) && Files.isDirectory(summaries)) {
             String suffix = "-" + key(c) + ".json";
             try (var files = Files.list(summaries)) {
-                f = files.filter(q -> q.getFileName().toString().endsWith(suffix)).sorted().findFirst().orElse(f);
+                f =
+                        files.filter(q -> q.getFileName().toString().endsWith(suffix))
+                                .sorted()
+                                .findFirst()
+                                .orElse(f);
             }
         }
         return Files.exists(f) ? RunSummary.fromJson(Files.readString(f)) : null;
@@ -119,26 +140,45 @@ public final class RunCache {
         if (offline || System.nanoTime() > deadlineNanos) {
             throw new NotCached(label);
         }
-        io.github.muon4j.train.StopSignals.throwIfStopRequested(); // a signal between runs: stop before the next
+        io.github.muon4j.train.StopSignals
+                .throwIfStopRequested(); // a signal between runs: stop before the next
         String key = key(c);
         Path dir = scratch.resolve(label + "-" + key);
         Compare.clear(dir);
-        TrainConfig cfg = c.overlay("{\"out\": " + new com.google.gson.Gson().toJson(dir.toString())
-                + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}", "study").validate();
+        TrainConfig cfg =
+                c.overlay(
+                                "{\"out\": "
+                                        + new com.google.gson.Gson().toJson(dir.toString())
+                                        + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}",
+                                "study")
+                        .validate();
         double load0 = loadAverage();
         long t0 = System.nanoTime();
         boolean stopped = false;
-        log.printf("  train %s (%s lr %s seed %d) ...%n", label, cfg.optimizer(), cfg.lr(), cfg.seed());
+        log.printf(
+                "  train %s (%s lr %s seed %d) ...%n",
+                label, cfg.optimizer(), cfg.lr(), cfg.seed());
         try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            TrainLoop.Result r = new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
-            if (r.stoppedBy() != null) { // stopped mid-run by a signal: no summary; the run restarts next time
+            TrainLoop.Result r =
+                    new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
+            if (r.stoppedBy()
+                    != null) { // stopped mid-run by a signal: no summary; the run restarts next
+                // time
                 throw new io.github.muon4j.train.StopSignals.Stopped(r.stoppedBy());
             }
         } catch (TrainLoop.DivergedException e) {
             stopped = true;
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        s = summarize(key, label, cfg, dir.resolve("metrics.jsonl"), stopped, wall, new double[] {load0, loadAverage()});
+        s =
+                summarize(
+                        key,
+                        label,
+                        cfg,
+                        dir.resolve("metrics.jsonl"),
+                        stopped,
+                        wall,
+                        new double[] {load0, loadAverage()});
         Files.createDirectories(summaries);
         Path f = file(label, c), tmp = f.resolveSibling(f.getFileName() + ".tmp");
         Files.writeString(tmp, s.toJson());
@@ -147,11 +187,21 @@ public final class RunCache {
             Compare.clear(dir);
         }
         trained++;
-        log.printf("    final val loss %.4f%s, %.0f s%n", s.finalValLoss(), s.diverged() ? " (diverged)" : "", wall);
+        log.printf(
+                "    final val loss %.4f%s, %.0f s%n",
+                s.finalValLoss(), s.diverged() ? " (diverged)" : "", wall);
         return s;
     }
 
-    static RunSummary summarize(String key, String label, TrainConfig cfg, Path metrics, boolean stopped, double wall, double[] load) throws IOException {
+    static RunSummary summarize(
+            String key,
+            String label,
+            TrainConfig cfg,
+            Path metrics,
+            boolean stopped,
+            double wall,
+            double[] load)
+            throws IOException {
         List<double[]> val = new ArrayList<>();
         double[] train = new double[cfg.steps()];
         Arrays.fill(train, Double.NaN);
@@ -160,8 +210,13 @@ public final class RunCache {
             int step = o.get("step").getAsInt();
             last = Math.max(last, step);
             if (o.has("val_loss")) {
-                val.add(new double[] {step, o.get("tokens").getAsDouble(), o.has("time_s") ? o.get("time_s").getAsDouble() : 0,
-                        o.get("val_loss").getAsDouble()});
+                val.add(
+                        new double[] {
+                            step,
+                            o.get("tokens").getAsDouble(),
+                            o.has("time_s") ? o.get("time_s").getAsDouble() : 0,
+                            o.get("val_loss").getAsDouble()
+                        });
             }
             if (step >= 1 && o.has("train_loss") && !o.get("train_loss").isJsonNull()) {
                 train[step - 1] = round(o.get("train_loss").getAsDouble());
@@ -170,12 +225,33 @@ public final class RunCache {
         double[] trainLoss = Arrays.copyOf(train, Math.min(train.length, last));
         double[] st = col(val, 0), tok = col(val, 1), sec = col(val, 2), vl = col(val, 3);
         double fin = vl.length == 0 ? Double.NaN : vl[vl.length - 1];
-        boolean diverged = stopped || !Double.isFinite(fin) || vl.length == 0 || fin > vl[0] || st[st.length - 1] < cfg.steps();
+        boolean diverged =
+                stopped
+                        || !Double.isFinite(fin)
+                        || vl.length == 0
+                        || fin > vl[0]
+                        || st[st.length - 1] < cfg.steps();
         JsonObject conf = JsonParser.parseString(cfg.toJson()).getAsJsonObject();
         NOT_KEYED.forEach(conf::remove);
-        int windows = io.github.muon4j.train.Evaluator.windowCount(cfg.evalBatches(), cfg.batchSize());
-        return new RunSummary(key, label, conf, Cost.of(cfg), windows, st, tok, sec, vl, trainLoss, diverged, stopped, Math.round(wall * 10) / 10.0,
-                load, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), null);
+        int windows =
+                io.github.muon4j.train.Evaluator.windowCount(cfg.evalBatches(), cfg.batchSize());
+        return new RunSummary(
+                key,
+                label,
+                conf,
+                Cost.of(cfg),
+                windows,
+                st,
+                tok,
+                sec,
+                vl,
+                trainLoss,
+                diverged,
+                stopped,
+                Math.round(wall * 10) / 10.0,
+                load,
+                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+                null);
     }
 
     private static double round(double v) {
@@ -189,7 +265,8 @@ public final class RunCache {
     /** The 1-minute load average (/proc/loadavg), NaN where unavailable. */
     public static double loadAverage() {
         try {
-            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+            return Double.parseDouble(
+                    Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }

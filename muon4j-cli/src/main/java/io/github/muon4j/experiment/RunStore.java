@@ -20,12 +20,13 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A study's shared results directory: one summary per finished run, {@code <dir>/<label>-<key>.json},
- * found by its key; several processes (on one machine or many, sharing the directory) train into it.
+ * A study's shared results directory: one summary per finished run, {@code
+ * <dir>/<label>-<key>.json}, found by its key; several processes (on one machine or many, sharing
+ * the directory) train into it.
  *
  * <ul>
- *   <li>A summary is written to a temporary file named after the writing process, then renamed
- *       into place (atomic), so a reader never sees half a summary.
+ *   <li>A summary is written to a temporary file named after the writing process, then renamed into
+ *       place (atomic), so a reader never sees half a summary.
  *   <li>A run is claimed by an exclusive lock ({@code fcntl}, through {@link FileChannel#tryLock})
  *       on {@code <dir>/.claims/<key>.lock}, held while it trains: no two processes train one run.
  *       The kernel (or the network file system's lock manager) drops the lock when its process
@@ -56,10 +57,16 @@ public final class RunStore {
     }
 
     /** Trains the run in {@code runDir}, summarizes it and deletes the directory. */
-    static RunSummary trainForReal(String label, String key, TrainConfig c, Path runDir) throws IOException {
+    static RunSummary trainForReal(String label, String key, TrainConfig c, Path runDir)
+            throws IOException {
         Compare.clear(runDir);
-        TrainConfig cfg = c.overlay("{\"out\": " + new com.google.gson.Gson().toJson(runDir.toString())
-                + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}", "study").validate();
+        TrainConfig cfg =
+                c.overlay(
+                                "{\"out\": "
+                                        + new com.google.gson.Gson().toJson(runDir.toString())
+                                        + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}",
+                                "study")
+                        .validate();
         double load0 = RunCache.loadAverage();
         long t0 = System.nanoTime();
         boolean stopped = false;
@@ -69,7 +76,15 @@ public final class RunStore {
             stopped = true;
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        RunSummary s = RunCache.summarize(key, label, cfg, runDir.resolve("metrics.jsonl"), stopped, wall, new double[] {load0, RunCache.loadAverage()});
+        RunSummary s =
+                RunCache.summarize(
+                        key,
+                        label,
+                        cfg,
+                        runDir.resolve("metrics.jsonl"),
+                        stopped,
+                        wall,
+                        new double[] {load0, RunCache.loadAverage()});
         Compare.clear(runDir);
         return s;
     }
@@ -109,8 +124,13 @@ public final class RunStore {
             return;
         }
         try (var files = Files.list(dir)) {
-            for (Path f : files.filter(q -> q.getFileName().toString().endsWith(".json") && !q.getFileName().toString().startsWith(".")).sorted()
-                    .toList()) {
+            for (Path f :
+                    files.filter(
+                                    q ->
+                                            q.getFileName().toString().endsWith(".json")
+                                                    && !q.getFileName().toString().startsWith("."))
+                            .sorted()
+                            .toList()) {
                 String n = f.getFileName().toString();
                 String key = n.substring(n.lastIndexOf('-') + 1, n.length() - 5);
                 if (!index.containsKey(key)) {
@@ -149,7 +169,8 @@ public final class RunStore {
      *
      * @param json the study's spec of the run (stored beside the full configuration)
      */
-    public Outcome train(String label, String key, TrainConfig c, com.google.gson.JsonObject json) throws IOException {
+    public Outcome train(String label, String key, TrainConfig c, com.google.gson.JsonObject json)
+            throws IOException {
         if (get(key) != null) {
             return Outcome.ALREADY_DONE;
         }
@@ -168,7 +189,12 @@ public final class RunStore {
             write(dir.resolve(label + "-" + key + ".json"), s.toJson());
             index.put(key, s);
             trained++;
-            log.printf("    %s: final val loss %.4f%s, %.0f s%n", label, s.finalValLoss(), Plan.diverged(s) ? " (diverged)" : "", s.wallSeconds());
+            log.printf(
+                    "    %s: final val loss %.4f%s, %.0f s%n",
+                    label,
+                    s.finalValLoss(),
+                    Plan.diverged(s) ? " (diverged)" : "",
+                    s.wallSeconds());
             return Outcome.TRAINED;
         }
     }
@@ -176,17 +202,23 @@ public final class RunStore {
     /** Writes a file atomically: a temporary file of this process beside it, then a rename. */
     public static void write(Path f, String text) throws IOException {
         Files.createDirectories(f.toAbsolutePath().getParent());
-        Path tmp = f.resolveSibling("." + f.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        Path tmp =
+                f.resolveSibling(
+                        "." + f.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         Files.writeString(tmp, text);
         Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** An exclusive lock on a claim file, held until closed; null from {@link #take} when another process holds it. */
+    /**
+     * An exclusive lock on a claim file, held until closed; null from {@link #take} when another
+     * process holds it.
+     */
     record Claim(FileChannel channel, FileLock lock) implements AutoCloseable {
 
         static Claim take(Path f, String owner) throws IOException {
             Files.createDirectories(f.getParent());
-            FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileChannel ch =
+                    FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = ch.tryLock();

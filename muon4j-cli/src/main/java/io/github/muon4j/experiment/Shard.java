@@ -17,7 +17,8 @@ public record Shard(int index, int count) {
 
     public Shard {
         if (count < 1 || index < 0 || index >= count) {
-            throw new IllegalArgumentException("--shard: need I/N with 0 <= I < N (got " + index + "/" + count + ")");
+            throw new IllegalArgumentException(
+                    "--shard: need I/N with 0 <= I < N (got " + index + "/" + count + ")");
         }
     }
 
@@ -68,11 +69,13 @@ public record Shard(int index, int count) {
     }
 
     /**
-     * Trains this shard's slots, then helps with the rest, until the plan is finished or the deadline.
+     * Trains this shard's slots, then helps with the rest, until the plan is finished or the
+     * deadline.
      *
      * @param pollSeconds how long to wait when every unfinished slot waits for another process
      */
-    public Progress run(Plan plan, RunStore store, PrintStream log, double pollSeconds) throws IOException, InterruptedException {
+    public Progress run(Plan plan, RunStore store, PrintStream log, double pollSeconds)
+            throws IOException, InterruptedException {
         Plan.Lookup l = lookup(plan, store);
         List<Plan.Slot> mine = of(plan);
         List<Plan.Slot> rest = new ArrayList<>(plan.slots());
@@ -82,7 +85,8 @@ public record Shard(int index, int count) {
         long lastNote = 0;
         while (!store.pastDeadline()) {
             store.refresh();
-            if (trainFirst(plan, store, l, mine, log, done) || trainFirst(plan, store, l, rest, log, done)) {
+            if (trainFirst(plan, store, l, mine, log, done)
+                    || trainFirst(plan, store, l, rest, log, done)) {
                 here++;
                 continue;
             }
@@ -91,8 +95,9 @@ public record Shard(int index, int count) {
                 break;
             }
             if (System.nanoTime() - lastNote > 600e9) {
-                log.printf("study: shard %d/%d waits (%d of %d runs finished; the rest wait for runs other processes are training)%n", index, count,
-                        finished, plan.slots().size());
+                log.printf(
+                        "study: shard %d/%d waits (%d of %d runs finished; the rest wait for runs other processes are training)%n",
+                        index, count, finished, plan.slots().size());
                 lastNote = System.nanoTime();
             }
             Thread.sleep((long) (pollSeconds * 1000));
@@ -100,8 +105,16 @@ public record Shard(int index, int count) {
         return new Progress(finished(plan, store), plan.slots().size(), here);
     }
 
-    /** Trains the first trainable, unfinished, unclaimed slot of the list; false if there is none. */
-    private static boolean trainFirst(Plan plan, RunStore store, Plan.Lookup l, List<Plan.Slot> slots, PrintStream log, java.util.Set<Integer> done)
+    /**
+     * Trains the first trainable, unfinished, unclaimed slot of the list; false if there is none.
+     */
+    private static boolean trainFirst(
+            Plan plan,
+            RunStore store,
+            Plan.Lookup l,
+            List<Plan.Slot> slots,
+            PrintStream log,
+            java.util.Set<Integer> done)
             throws IOException {
         for (Plan.Slot s : slots) {
             if (store.pastDeadline()) {
@@ -118,7 +131,8 @@ public record Shard(int index, int count) {
                 done.add(s.index());
                 continue;
             }
-            if (store.train(r.label(), r.key(), plan.config(r), r.json()) == RunStore.Outcome.TRAINED) {
+            if (store.train(r.label(), r.key(), plan.config(r), r.json())
+                    == RunStore.Outcome.TRAINED) {
                 return true;
             }
         }

@@ -11,16 +11,23 @@ import java.util.function.BiFunction;
  */
 public final class Stats {
 
-    /** A 95% interval; either end may be +/-infinity (unbounded), never NaN unless there were no data. */
+    /**
+     * A 95% interval; either end may be +/-infinity (unbounded), never NaN unless there were no
+     * data.
+     */
     public record Interval(double low, double high) {}
 
     /** Two-sided 97.5% quantiles of Student's t, for 1..30 degrees of freedom (standard tables). */
     private static final double[] T975 = {
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+                2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+                2.045, 2.042
     };
 
-    /** Above this many equally likely resamples, the bootstrap draws {@link #MC_DRAWS} at random. */
+    /**
+     * Above this many equally likely resamples, the bootstrap draws {@link #MC_DRAWS} at random.
+     */
     static final long EXACT_LIMIT = 200_000;
 
     static final int MC_DRAWS = 20_000;
@@ -64,12 +71,16 @@ public final class Stats {
     }
 
     /**
-     * Percentile bootstrap of {@code stat(a*, b*)}, a* and b* resampled with replacement from a and b
-     * independently. The interval is the nearest-rank 2.5% and 97.5% points of the resampled values
-     * ({@code sorted[ceil(p N) - 1]}); a statistic of +infinity (say, a target never reached) sorts
-     * last, so an interval can be unbounded above.
+     * Percentile bootstrap of {@code stat(a*, b*)}, a* and b* resampled with replacement from a and
+     * b independently. The interval is the nearest-rank 2.5% and 97.5% points of the resampled
+     * values ({@code sorted[ceil(p N) - 1]}); a statistic of +infinity (say, a target never
+     * reached) sorts last, so an interval can be unbounded above.
      */
-    public static Interval bootstrap(double[][] a, double[][] b, BiFunction<double[][], double[][], Double> stat, long seed) {
+    public static Interval bootstrap(
+            double[][] a,
+            double[][] b,
+            BiFunction<double[][], double[][], Double> stat,
+            long seed) {
         long combos = pow(a.length, a.length);
         combos = combos > EXACT_LIMIT ? Long.MAX_VALUE : combos * pow(b.length, b.length);
         double[] vals;

@@ -24,9 +24,10 @@ import java.util.TreeMap;
 
 /**
  * The study's report, rebuilt from the run summaries alone: REPORT.md, summary.json and the figures
- * ({@link StudyFigures}). Both text files are deterministic (no times, no machine names; numbers from
- * the summaries through StrictMath), so {@code --report-only} on the committed summaries reproduces
- * them byte for byte; wall times and load averages, which depend on the machine, go to TIMING.md.
+ * ({@link StudyFigures}). Both text files are deterministic (no times, no machine names; numbers
+ * from the summaries through StrictMath), so {@code --report-only} on the committed summaries
+ * reproduces them byte for byte; wall times and load averages, which depend on the machine, go to
+ * TIMING.md.
  */
 public final class StudyReport {
 
@@ -48,8 +49,18 @@ public final class StudyReport {
     }
 
     /** One size x budget of the headline: the speedups against both AdamW baselines. */
-    record Cell(Size size, int budget, long tokens, ArmRuns muon, ArmRuns adamw, ArmRuns adamw1, Horizon.Estimate data, Horizon.Estimate flops,
-            Horizon.Paired paired, Horizon.Estimate data1, Horizon.Estimate flops1) {}
+    record Cell(
+            Size size,
+            int budget,
+            long tokens,
+            ArmRuns muon,
+            ArmRuns adamw,
+            ArmRuns adamw1,
+            Horizon.Estimate data,
+            Horizon.Estimate flops,
+            Horizon.Paired paired,
+            Horizon.Estimate data1,
+            Horizon.Estimate flops1) {}
 
     private final Plan plan;
     private final Settings s;
@@ -62,7 +73,8 @@ public final class StudyReport {
         this.l = Shard.lookup(plan, store);
     }
 
-    public static Output write(Plan plan, RunStore store, Path dir, String command) throws IOException {
+    public static Output write(Plan plan, RunStore store, Path dir, String command)
+            throws IOException {
         store.refresh();
         Files.createDirectories(dir);
         return new StudyReport(plan, store).build(store, dir, command);
@@ -86,10 +98,16 @@ public final class StudyReport {
 
     /** The tokens of the budgets an arm trains. */
     double[] budgetTokens(Arm a) {
-        return s.budgets().stream().limit(s.budgetsOf(a)).mapToDouble(x -> (double) s.tokens(x)).toArray();
+        return s.budgets().stream()
+                .limit(s.budgetsOf(a))
+                .mapToDouble(x -> (double) s.tokens(x))
+                .toArray();
     }
 
-    /** Per seed, an arm's final losses at every budget (null unless every budget and seed is finished). */
+    /**
+     * Per seed, an arm's final losses at every budget (null unless every budget and seed is
+     * finished).
+     */
     double[][] ladder(Size z, Arm a) {
         int nb = s.budgetsOf(a), ns = s.seeds().size();
         double[][] out = new double[ns][nb];
@@ -107,7 +125,9 @@ public final class StudyReport {
 
     List<Cell> cells(Size z) {
         List<Cell> out = new ArrayList<>();
-        double[] d = budgetTokens(Arm.MUON), dRef = budgetTokens(Arm.ADAMW), dRef1 = budgetTokens(Arm.ADAMW1);
+        double[] d = budgetTokens(Arm.MUON),
+                dRef = budgetTokens(Arm.ADAMW),
+                dRef1 = budgetTokens(Arm.ADAMW1);
         double[][] ref = ladder(z, Arm.ADAMW), ref1 = ladder(z, Arm.ADAMW1);
         for (int b = 0; b < s.armBudgets(); b++) {
             ArmRuns m = arm(z, Arm.MUON, b), a = arm(z, Arm.ADAMW, b), a1 = arm(z, Arm.ADAMW1, b);
@@ -128,7 +148,19 @@ public final class StudyReport {
                     flops1 = Horizon.scaled(data1, perToken * d[b] / muonFlops);
                 }
             }
-            out.add(new Cell(z, b, s.tokens(s.budgets().get(b)), m, a, a1, data, flops, paired, data1, flops1));
+            out.add(
+                    new Cell(
+                            z,
+                            b,
+                            s.tokens(s.budgets().get(b)),
+                            m,
+                            a,
+                            a1,
+                            data,
+                            flops,
+                            paired,
+                            data1,
+                            flops1));
         }
         return out;
     }
@@ -147,24 +179,42 @@ public final class StudyReport {
         JsonArray speedup = new JsonArray(), speedup1 = new JsonArray();
 
         h1("Muon vs AdamW, horizon-matched (" + s.name() + ")");
-        p("Command: `" + command + "`; rebuilt from the run summaries in `runs/` by `" + command + " --report-only`.");
-        p(String.format(Locale.ROOT, "Progress: **%d of %d runs finished**%s.", finished, total, finished == total ? "" : " (the tables below cover "
-                + "what has finished; a section waiting for runs says so)"));
+        p(
+                "Command: `"
+                        + command
+                        + "`; rebuilt from the run summaries in `runs/` by `"
+                        + command
+                        + " --report-only`.");
+        p(
+                String.format(
+                        Locale.ROOT,
+                        "Progress: **%d of %d runs finished**%s.",
+                        finished,
+                        total,
+                        finished == total
+                                ? ""
+                                : " (the tables below cover "
+                                        + "what has finished; a section waiting for runs says so)"));
         progress(store);
         method();
         sizesTable();
 
         h2("1. Speedup at each data budget");
-        p("Speedup of Muon over AdamW at budget D = D_AdamW(L_Muon(D)) / D: the data AdamW (two rates, tuned) needs to reach Muon's "
-                + "final loss at D, over D. **Headline: AdamW's data read by linear interpolation in (log D, loss) between its own budgets** "
-                + "(seed-mean losses); where Muon's loss lies outside AdamW's ladder the fitted L(D) = E + A D^-a over AdamW's four "
-                + "budgets stands in, and the cell is marked *extrapolated*. Compute: AdamW's model FLOPs at D_AdamW over Muon's model "
-                + "+ Newton-Schulz FLOPs at D. Intervals: 95% percentile bootstrap, Muon's " + s.seeds().size() + " seeds and AdamW's "
-                + s.seeds().size() + " seeds (each seed's whole ladder as one unit) resampled independently, every resample enumerated. "
-                + "Paired: seed k's Muon loss against seed k's own AdamW ladder (interpolation only; a seed outside its ladder is "
-                + "counted and shown as a bound).");
-        md.append("| size | D (tokens) | tokens/param | Muon loss | AdamW loss | **data speedup** [95%] | **FLOPs speedup** [95%] | fitted-law data "
-                + "speedup | paired per seed | vs one-rate AdamW: data [95%] | Muon lr, wd, nm | AdamW lr, wd, nm | one-rate AdamW lr, wd |\n");
+        p(
+                "Speedup of Muon over AdamW at budget D = D_AdamW(L_Muon(D)) / D: the data AdamW (two rates, tuned) needs to reach Muon's "
+                        + "final loss at D, over D. **Headline: AdamW's data read by linear interpolation in (log D, loss) between its own budgets** "
+                        + "(seed-mean losses); where Muon's loss lies outside AdamW's ladder the fitted L(D) = E + A D^-a over AdamW's four "
+                        + "budgets stands in, and the cell is marked *extrapolated*. Compute: AdamW's model FLOPs at D_AdamW over Muon's model "
+                        + "+ Newton-Schulz FLOPs at D. Intervals: 95% percentile bootstrap, Muon's "
+                        + s.seeds().size()
+                        + " seeds and AdamW's "
+                        + s.seeds().size()
+                        + " seeds (each seed's whole ladder as one unit) resampled independently, every resample enumerated. "
+                        + "Paired: seed k's Muon loss against seed k's own AdamW ladder (interpolation only; a seed outside its ladder is "
+                        + "counted and shown as a bound).");
+        md.append(
+                "| size | D (tokens) | tokens/param | Muon loss | AdamW loss | **data speedup** [95%] | **FLOPs speedup** [95%] | fitted-law data "
+                        + "speedup | paired per seed | vs one-rate AdamW: data [95%] | Muon lr, wd, nm | AdamW lr, wd, nm | one-rate AdamW lr, wd |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         Map<String, List<Cell>> bySize = new LinkedHashMap<>();
         for (Size z : s.sizes()) {
@@ -181,10 +231,11 @@ public final class StudyReport {
             }
         }
         md.append('\n');
-        p("*extrapolated*: Muon's loss lies beyond AdamW's largest budget (or above its smallest budget's loss), so the number comes from the "
-                + "fitted law, not from a trained AdamW run; what the trained ladder alone says is given beside it (a bound), and the fitted "
-                + "law is unreliable far outside the ladder (its intervals show it). `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
-                + "sits on the edge of its tuning grid. Rates at budgets beyond the second are the transfer rule's (see 3).");
+        p(
+                "*extrapolated*: Muon's loss lies beyond AdamW's largest budget (or above its smallest budget's loss), so the number comes from the "
+                        + "fitted law, not from a trained AdamW run; what the trained ladder alone says is given beside it (a bound), and the fitted "
+                        + "law is unreliable far outside the ladder (its intervals show it). `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
+                        + "sits on the edge of its tuning grid. Rates at budgets beyond the second are the transfer rule's (see 3).");
         fig.speedup(bySize, s);
         img("speedup", "data speedup per size and budget");
         summary.add("speedup", speedup);
@@ -230,7 +281,13 @@ public final class StudyReport {
         }
         md.append("| size and part | runs finished |\n|---|---|\n");
         for (var e : counts.entrySet()) {
-            md.append(String.format(Locale.ROOT, "| %s | %d of %d |%n", e.getKey(), e.getValue()[0], e.getValue()[1]));
+            md.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %d of %d |%n",
+                            e.getKey(),
+                            e.getValue()[0],
+                            e.getValue()[1]));
         }
         md.append('\n');
     }
@@ -238,42 +295,90 @@ public final class StudyReport {
     private void method() {
         h2("Method");
         int last = s.budgets().get(s.armBudgets() - 1);
-        p(String.format(Locale.ROOT, "Data: %s, byte tokens, 2%% held out; every evaluation scores the same %d held-out windows of %d tokens. "
-                        + "Budgets: %s optimizer steps of %d x %d tokens (%s tokens), a geometric ladder spanning %dx; the reference, AdamW "
-                        + "with two rates, also trains %s steps, so that its ladder reaches past Muon's largest budget. Every run is a whole "
-                        + "schedule ending at its budget: linear warm-up over the first 10%% of steps, cosine decay to 10%% of the peak at the "
-                        + "last step, gradient clipping at %s; %d evaluations per run, the last at the end. Only final losses enter the "
-                        + "speedups; no run is read mid-schedule for them.",
-                plan.user().data() == null ? "the built-in corpus (English Europarl)" : "`" + plan.user().data() + "`", s.evalWindows(), s.seqLen(),
-                s.budgets().subList(0, s.armBudgets()), s.batch(), s.seqLen(), fmtTokens(budgetTokens(Arm.MUON)), last / s.budgets().get(0),
-                s.budgets().subList(s.armBudgets(), s.budgets().size()), num(s.clip()), s.evals()));
-        p(String.format(Locale.ROOT, "Arms: **Muon** (hidden matrices; AdamW for embedding, head and norms at its own rate `nm`), **AdamW** "
-                        + "with two rates (hidden matrices `lr`, the rest `nm`, searched separately as in Muon's run) and **AdamW with one rate** "
-                        + "for every parameter (the usual baseline). Weight decay is decoupled and multiplied by each parameter's own rate, so "
-                        + "the same number is not the same regularisation in two arms: it is searched per arm. Muon: Nesterov momentum 0.95, "
-                        + "5 Newton-Schulz steps, Keller Jordan's scaling; AdamW betas (0.9, 0.95), eps 1e-8 (warm-up and beta2 are tuned for "
-                        + "neither arm)."));
-        p(String.format(Locale.ROOT, "Tuning (fixed grids, on seed %d, which is never a scoring seed): at each of the %d smallest budgets and "
-                        + "each size, every arm's matrix rate x weight decay (Muon lr %s x wd %s; both AdamW arms lr %s x wd %s) at nm = %s; "
-                        + "then, at each two-rate arm's best (lr, wd), nm in %s. A diverged run (loss above the loss at step 1, or "
-                        + "non-finite) scores +infinity. Larger budgets use the last tuned budget's rates with wd scaled by steps_tuned / "
-                        + "steps (lr x wd x steps constant); the rule is checked at the largest budget (section 3). Scoring: seeds %s at "
-                        + "every budget.",
-                s.tuningSeed(), s.tunedBudgets(), nums(s.muon().lr()), nums(s.muon().wd()), nums(s.adamw().lr()), nums(s.adamw().wd()),
-                num(s.nonMatrixDefault()), nums(s.nonMatrix()), s.seeds()));
+        p(
+                String.format(
+                        Locale.ROOT,
+                        "Data: %s, byte tokens, 2%% held out; every evaluation scores the same %d held-out windows of %d tokens. "
+                                + "Budgets: %s optimizer steps of %d x %d tokens (%s tokens), a geometric ladder spanning %dx; the reference, AdamW "
+                                + "with two rates, also trains %s steps, so that its ladder reaches past Muon's largest budget. Every run is a whole "
+                                + "schedule ending at its budget: linear warm-up over the first 10%% of steps, cosine decay to 10%% of the peak at the "
+                                + "last step, gradient clipping at %s; %d evaluations per run, the last at the end. Only final losses enter the "
+                                + "speedups; no run is read mid-schedule for them.",
+                        plan.user().data() == null
+                                ? "the built-in corpus (English Europarl)"
+                                : "`" + plan.user().data() + "`",
+                        s.evalWindows(),
+                        s.seqLen(),
+                        s.budgets().subList(0, s.armBudgets()),
+                        s.batch(),
+                        s.seqLen(),
+                        fmtTokens(budgetTokens(Arm.MUON)),
+                        last / s.budgets().get(0),
+                        s.budgets().subList(s.armBudgets(), s.budgets().size()),
+                        num(s.clip()),
+                        s.evals()));
+        p(
+                String.format(
+                        Locale.ROOT,
+                        "Arms: **Muon** (hidden matrices; AdamW for embedding, head and norms at its own rate `nm`), **AdamW** "
+                                + "with two rates (hidden matrices `lr`, the rest `nm`, searched separately as in Muon's run) and **AdamW with one rate** "
+                                + "for every parameter (the usual baseline). Weight decay is decoupled and multiplied by each parameter's own rate, so "
+                                + "the same number is not the same regularisation in two arms: it is searched per arm. Muon: Nesterov momentum 0.95, "
+                                + "5 Newton-Schulz steps, Keller Jordan's scaling; AdamW betas (0.9, 0.95), eps 1e-8 (warm-up and beta2 are tuned for "
+                                + "neither arm)."));
+        p(
+                String.format(
+                        Locale.ROOT,
+                        "Tuning (fixed grids, on seed %d, which is never a scoring seed): at each of the %d smallest budgets and "
+                                + "each size, every arm's matrix rate x weight decay (Muon lr %s x wd %s; both AdamW arms lr %s x wd %s) at nm = %s; "
+                                + "then, at each two-rate arm's best (lr, wd), nm in %s. A diverged run (loss above the loss at step 1, or "
+                                + "non-finite) scores +infinity. Larger budgets use the last tuned budget's rates with wd scaled by steps_tuned / "
+                                + "steps (lr x wd x steps constant); the rule is checked at the largest budget (section 3). Scoring: seeds %s at "
+                                + "every budget.",
+                        s.tuningSeed(),
+                        s.tunedBudgets(),
+                        nums(s.muon().lr()),
+                        nums(s.muon().wd()),
+                        nums(s.adamw().lr()),
+                        nums(s.adamw().wd()),
+                        num(s.nonMatrixDefault()),
+                        nums(s.nonMatrix()),
+                        s.seeds()));
     }
 
     private void sizesTable() {
-        md.append("| size | layers x width (heads) | parameters (all, embeddings included) | non-embedding | tokens per parameter at each budget |\n");
+        md.append(
+                "| size | layers x width (heads) | parameters (all, embeddings included) | non-embedding | tokens per parameter at each budget |\n");
         md.append("|---|---|---|---|---|\n");
         for (Size z : s.sizes()) {
-            Cost c = Cost.of(Study.config(plan.user(), s, new RunSpec(z, Arm.ADAMW, s.batch(), 1, 1, 1e-3, 0.1, 3e-3, s.clip(), 1)));
+            Cost c =
+                    Cost.of(
+                            Study.config(
+                                    plan.user(),
+                                    s,
+                                    new RunSpec(
+                                            z, Arm.ADAMW, s.batch(), 1, 1, 1e-3, 0.1, 3e-3,
+                                            s.clip(), 1)));
             StringBuilder tpp = new StringBuilder();
             for (int b : s.budgets()) {
-                tpp.append(tpp.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", s.tokens(b) / (double) c.totalParams()));
+                tpp.append(tpp.length() == 0 ? "" : ", ")
+                        .append(
+                                String.format(
+                                        Locale.ROOT,
+                                        "%.2f",
+                                        s.tokens(b) / (double) c.totalParams()));
             }
-            md.append(String.format(Locale.ROOT, "| %s | %d x %d (%d) | %,d | %,d | %s |%n", z.name(), z.layers(), z.dModel(), z.heads(), c.totalParams(),
-                    c.nonEmbeddingParams(), tpp));
+            md.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %d x %d (%d) | %,d | %,d | %s |%n",
+                            z.name(),
+                            z.layers(),
+                            z.dModel(),
+                            z.heads(),
+                            c.totalParams(),
+                            c.nonEmbeddingParams(),
+                            tpp));
         }
         md.append('\n');
         p("Tokens per parameter count every parameter, embeddings and head included.");
@@ -281,19 +386,42 @@ public final class StudyReport {
 
     private void row(Cell c) {
         double[] m = c.muon().finals(), a = c.adamw().finals();
-        String mr = rates(c.muon().rates(), true), ar = rates(c.adamw().rates(), true), a1 = rates(c.adamw1().rates(), false);
+        String mr = rates(c.muon().rates(), true),
+                ar = rates(c.adamw().rates(), true),
+                a1 = rates(c.adamw1().rates(), false);
         String data = c.data() == null ? "waits for runs" : est(c.data());
         String flops = c.flops() == null ? "" : est(c.flops());
         String fitted = c.data() == null ? "" : ratio(c.data().fitted());
         String paired = c.paired() == null ? "" : paired(c.paired());
         String one = c.data1() == null ? "" : est(c.data1());
-        md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", c.size().name(),
-                fmtInt(c.tokens()), tpp(c.size(), c.tokens()), loss(m, c.muon().seeds()), loss(a, c.adamw().seeds()), data, flops, fitted, paired, one,
-                mr, ar, a1));
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "| %s | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                        c.size().name(),
+                        fmtInt(c.tokens()),
+                        tpp(c.size(), c.tokens()),
+                        loss(m, c.muon().seeds()),
+                        loss(a, c.adamw().seeds()),
+                        data,
+                        flops,
+                        fitted,
+                        paired,
+                        one,
+                        mr,
+                        ar,
+                        a1));
     }
 
     double tpp(Size z, long tokens) {
-        Cost c = Cost.of(Study.config(plan.user(), s, new RunSpec(z, Arm.ADAMW, s.batch(), 1, 1, 1e-3, 0.1, 3e-3, s.clip(), 1)));
+        Cost c =
+                Cost.of(
+                        Study.config(
+                                plan.user(),
+                                s,
+                                new RunSpec(
+                                        z, Arm.ADAMW, s.batch(), 1, 1, 1e-3, 0.1, 3e-3, s.clip(),
+                                        1)));
         return tokens / (double) c.totalParams();
     }
 
@@ -306,8 +434,14 @@ public final class StudyReport {
         o.add("flops_speedup", jnum(flops.value()));
         o.add("flops_speedup_ci95", pair(flops.ci()));
         o.addProperty("extrapolated", data.extrapolated());
-        o.addProperty("extrapolated_side", data.position() > 0 ? "beyond the largest budget" : data.position() < 0 ? "below the smallest budget" : "none");
-        o.add("data_speedup_ladder_bound", data.extrapolated() ? jnum(data.bound()) : JsonNull.INSTANCE);
+        o.addProperty(
+                "extrapolated_side",
+                data.position() > 0
+                        ? "beyond the largest budget"
+                        : data.position() < 0 ? "below the smallest budget" : "none");
+        o.add(
+                "data_speedup_ladder_bound",
+                data.extrapolated() ? jnum(data.bound()) : JsonNull.INSTANCE);
         Optimum mo = c.muon().rates(), ao = ref.rates();
         o.add("muon_lr", jnum(mo.lr()));
         o.add("muon_wd", jnum(mo.wd()));
@@ -325,7 +459,11 @@ public final class StudyReport {
                 JsonObject e = new JsonObject();
                 e.addProperty("seed", s.seeds().get(k));
                 e.add("data_speedup", jnum(c.paired().ratios()[k]));
-                e.addProperty("bound", c.paired().position()[k] == 0 ? "none" : c.paired().position()[k] > 0 ? "at least" : "at most");
+                e.addProperty(
+                        "bound",
+                        c.paired().position()[k] == 0
+                                ? "none"
+                                : c.paired().position()[k] > 0 ? "at least" : "at most");
                 pr.add(e);
             }
             o.add("paired", pr);
@@ -340,7 +478,10 @@ public final class StudyReport {
         for (int b : s.budgets()) {
             md.append(fmtInt(s.tokens(b))).append(" tokens | ");
         }
-        md.append('\n').append("|---|".repeat(1)).append("---|".repeat(s.budgets().size())).append('\n');
+        md.append('\n')
+                .append("|---|".repeat(1))
+                .append("---|".repeat(s.budgets().size()))
+                .append('\n');
         Map<Arm, double[][]> ladders = new LinkedHashMap<>();
         for (Arm a : Arm.values()) {
             md.append("| ").append(a.title).append(" | ");
@@ -369,8 +510,16 @@ public final class StudyReport {
             double[] d = budgetTokens(a);
             if (lad != null) {
                 PowerLaw f = PowerLaw.fit(d, Horizon.columnMeans(lad));
-                md.append(String.format(Locale.ROOT, "- %s: fitted L(D) = %.4f + %.4g D^-%.4f (residual sum of squares %.2e over %d budgets)%n", a.title,
-                        f.e(), f.a(), f.alpha(), f.rss(), d.length));
+                md.append(
+                        String.format(
+                                Locale.ROOT,
+                                "- %s: fitted L(D) = %.4f + %.4g D^-%.4f (residual sum of squares %.2e over %d budgets)%n",
+                                a.title,
+                                f.e(),
+                                f.a(),
+                                f.alpha(),
+                                f.rss(),
+                                d.length));
                 JsonObject fo = new JsonObject();
                 fo.add("E", jnum(f.e()));
                 fo.add("A", jnum(f.a()));
@@ -383,8 +532,13 @@ public final class StudyReport {
         fig.lossVsData(z, this, ladders);
         img(z.name() + "-loss_vs_data", "final loss vs data, size " + z.name());
         if (ladders.get(Arm.MUON) != null && ladders.get(Arm.ADAMW) != null) {
-            List<double[]> lm = Horizon.lossMatched(budgetTokens(Arm.ADAMW), Horizon.columnMeans(ladders.get(Arm.ADAMW)), budgetTokens(Arm.MUON),
-                    Horizon.columnMeans(ladders.get(Arm.MUON)), 25);
+            List<double[]> lm =
+                    Horizon.lossMatched(
+                            budgetTokens(Arm.ADAMW),
+                            Horizon.columnMeans(ladders.get(Arm.ADAMW)),
+                            budgetTokens(Arm.MUON),
+                            Horizon.columnMeans(ladders.get(Arm.MUON)),
+                            25);
             JsonArray arr = new JsonArray();
             for (double[] p : lm) {
                 JsonArray e = new JsonArray();
@@ -394,10 +548,15 @@ public final class StudyReport {
             }
             out.add("loss_matched_speedup", arr);
             if (!lm.isEmpty()) {
-                p(String.format(Locale.ROOT, "Loss-matched: over the losses both ladders reach (%.3f to %.3f), AdamW needs %.2f-%.2fx Muon's data "
-                                + "(each arm's data read off its own ladder by log-data interpolation).",
-                        lm.get(lm.size() - 1)[0], lm.get(0)[0], lm.stream().mapToDouble(x -> x[1]).min().orElse(Double.NaN),
-                        lm.stream().mapToDouble(x -> x[1]).max().orElse(Double.NaN)));
+                p(
+                        String.format(
+                                Locale.ROOT,
+                                "Loss-matched: over the losses both ladders reach (%.3f to %.3f), AdamW needs %.2f-%.2fx Muon's data "
+                                        + "(each arm's data read off its own ladder by log-data interpolation).",
+                                lm.get(lm.size() - 1)[0],
+                                lm.get(0)[0],
+                                lm.stream().mapToDouble(x -> x[1]).min().orElse(Double.NaN),
+                                lm.stream().mapToDouble(x -> x[1]).max().orElse(Double.NaN)));
                 fig.lossMatched(z, lm);
                 img(z.name() + "-loss_matched", "loss-matched speedup, size " + z.name());
             }
@@ -411,8 +570,11 @@ public final class StudyReport {
 
     private JsonObject tuning() {
         JsonObject out = new JsonObject();
-        p("Final validation loss of every tuning run (seed " + s.tuningSeed() + "); **bold**: the grid's optimum; ∞: diverged; *edge*: the "
-                + "optimum sits on the grid's edge (a wider grid might find a better point there).");
+        p(
+                "Final validation loss of every tuning run (seed "
+                        + s.tuningSeed()
+                        + "); **bold**: the grid's optimum; ∞: diverged; *edge*: the "
+                        + "optimum sits on the grid's edge (a wider grid might find a better point there).");
         for (Size z : s.sizes()) {
             JsonObject zo = new JsonObject();
             for (int b = 0; b < s.tunedBudgets(); b++) {
@@ -420,18 +582,35 @@ public final class StudyReport {
                 for (Arm a : Arm.values()) {
                     Study.Grid g = s.grid(a);
                     Optimum o = plan.tuned(l, z, a, b);
-                    md.append(String.format(Locale.ROOT, "**%s, %s, %s tokens** (lr rows x wd columns, nm = %s)%s%n%n", z.name(), a.title,
-                            fmtInt(s.tokens(steps)), num(s.nonMatrixDefault()), o == null ? " (waits for runs)" : ""));
+                    md.append(
+                            String.format(
+                                    Locale.ROOT,
+                                    "**%s, %s, %s tokens** (lr rows x wd columns, nm = %s)%s%n%n",
+                                    z.name(),
+                                    a.title,
+                                    fmtInt(s.tokens(steps)),
+                                    num(s.nonMatrixDefault()),
+                                    o == null ? " (waits for runs)" : ""));
                     md.append("| lr \\ wd |");
                     for (double wd : g.wd()) {
                         md.append(' ').append(num(wd)).append(" |");
                     }
-                    md.append('\n').append("|---|").append("---|".repeat(g.wd().size())).append('\n');
+                    md.append('\n')
+                            .append("|---|")
+                            .append("---|".repeat(g.wd().size()))
+                            .append('\n');
                     for (double lr : g.lr()) {
                         md.append("| ").append(num(lr)).append(" |");
                         for (double wd : g.wd()) {
-                            RunSummary r = l.get(plan.tuneSpec(z, a, b, lr, wd, s.nonMatrixDefault()));
-                            String v = r == null ? "..." : Plan.diverged(r) ? "∞" : String.format(Locale.ROOT, "%.4f", r.finalValLoss());
+                            RunSummary r =
+                                    l.get(plan.tuneSpec(z, a, b, lr, wd, s.nonMatrixDefault()));
+                            String v =
+                                    r == null
+                                            ? "..."
+                                            : Plan.diverged(r)
+                                                    ? "∞"
+                                                    : String.format(
+                                                            Locale.ROOT, "%.4f", r.finalValLoss());
                             boolean best = o != null && o.lr() == lr && o.wd() == wd;
                             md.append(' ').append(best ? "**" + v + "**" : v).append(" |");
                         }
@@ -442,15 +621,40 @@ public final class StudyReport {
                         StringBuilder nm = new StringBuilder();
                         for (double v : s.nonMatrix()) {
                             RunSummary r = l.get(plan.tuneSpec(z, a, b, o.lr(), o.wd(), v));
-                            nm.append(nm.length() == 0 ? "" : ", ").append(num(v)).append(": ").append(r == null ? "..."
-                                    : Plan.diverged(r) ? "∞" : String.format(Locale.ROOT, "%.4f", r.finalValLoss()));
+                            nm.append(nm.length() == 0 ? "" : ", ")
+                                    .append(num(v))
+                                    .append(": ")
+                                    .append(
+                                            r == null
+                                                    ? "..."
+                                                    : Plan.diverged(r)
+                                                            ? "∞"
+                                                            : String.format(
+                                                                    Locale.ROOT,
+                                                                    "%.4f",
+                                                                    r.finalValLoss()));
                         }
-                        md.append("Non-matrix rate at (lr ").append(num(o.lr())).append(", wd ").append(num(o.wd())).append("): ").append(nm)
-                                .append("; chosen ").append(num(o.nonMatrix())).append(o.nmEdge() ? " (*edge*)" : "").append(".\n\n");
+                        md.append("Non-matrix rate at (lr ")
+                                .append(num(o.lr()))
+                                .append(", wd ")
+                                .append(num(o.wd()))
+                                .append("): ")
+                                .append(nm)
+                                .append("; chosen ")
+                                .append(num(o.nonMatrix()))
+                                .append(o.nmEdge() ? " (*edge*)" : "")
+                                .append(".\n\n");
                     }
                     if (o != null) {
-                        md.append(String.format(Locale.ROOT, "Chosen: lr %s%s, wd %s%s%s.%n%n", num(o.lr()), o.lrEdge() ? " (*edge*)" : "", num(o.wd()),
-                                o.wdEdge() ? " (*edge*)" : "", a.twoRates() ? ", nm " + num(o.nonMatrix()) : ""));
+                        md.append(
+                                String.format(
+                                        Locale.ROOT,
+                                        "Chosen: lr %s%s, wd %s%s%s.%n%n",
+                                        num(o.lr()),
+                                        o.lrEdge() ? " (*edge*)" : "",
+                                        num(o.wd()),
+                                        o.wdEdge() ? " (*edge*)" : "",
+                                        a.twoRates() ? ", nm " + num(o.nonMatrix()) : ""));
                         JsonObject jo = new JsonObject();
                         jo.add("lr", jnum(o.lr()));
                         jo.add("wd", jnum(o.wd()));
@@ -470,15 +674,29 @@ public final class StudyReport {
 
     private void transfer(Size z, JsonObject zo) {
         int last = s.armBudgets() - 1;
-        md.append(String.format(Locale.ROOT, "**Transfer check, size %s, %s tokens** (seed %d): the rule's point against its neighbours%n%n", z.name(),
-                fmtInt(s.tokens(s.budgets().get(last))), s.tuningSeed()));
-        md.append("| arm | tuned at the two smallest budgets (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | rule best? |\n|---|---|---|---|---|---|---|\n");
+        md.append(
+                String.format(
+                        Locale.ROOT,
+                        "**Transfer check, size %s, %s tokens** (seed %d): the rule's point against its neighbours%n%n",
+                        z.name(),
+                        fmtInt(s.tokens(s.budgets().get(last))),
+                        s.tuningSeed()));
+        md.append(
+                "| arm | tuned at the two smallest budgets (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | rule best? |\n|---|---|---|---|---|---|---|\n");
         JsonObject jo = new JsonObject();
         for (Arm a : Arm.values()) {
             StringBuilder tuned = new StringBuilder();
             for (int b = 0; b < s.tunedBudgets(); b++) {
                 Optimum o = plan.tuned(l, z, a, b);
-                tuned.append(b == 0 ? "" : "; ").append(o == null ? "..." : num(o.lr()) + ", " + num(o.wd()) + ", " + num(o.nonMatrix()));
+                tuned.append(b == 0 ? "" : "; ")
+                        .append(
+                                o == null
+                                        ? "..."
+                                        : num(o.lr())
+                                                + ", "
+                                                + num(o.wd())
+                                                + ", "
+                                                + num(o.nonMatrix()));
             }
             md.append("| ").append(a.title).append(" | ").append(tuned).append(" |");
             double rule = Double.NaN, best = Double.POSITIVE_INFINITY;
@@ -495,10 +713,25 @@ public final class StudyReport {
                 if (r != null) {
                     best = Math.min(best, sc);
                 }
-                md.append(' ').append(r == null ? "..." : Double.isInfinite(sc) ? "∞" : String.format(Locale.ROOT, "%.4f", sc)).append(" |");
+                md.append(' ')
+                        .append(
+                                r == null
+                                        ? "..."
+                                        : Double.isInfinite(sc)
+                                                ? "∞"
+                                                : String.format(Locale.ROOT, "%.4f", sc))
+                        .append(" |");
                 ao.add(v, jnum(sc));
             }
-            md.append(' ').append(!all ? "..." : rule <= best ? "yes" : String.format(Locale.ROOT, "no (%.4f worse)", rule - best)).append(" |\n");
+            md.append(' ')
+                    .append(
+                            !all
+                                    ? "..."
+                                    : rule <= best
+                                            ? "yes"
+                                            : String.format(
+                                                    Locale.ROOT, "no (%.4f worse)", rule - best))
+                    .append(" |\n");
             jo.add(a.id, ao);
         }
         md.append('\n');
@@ -508,11 +741,20 @@ public final class StudyReport {
     private JsonObject stability(StudyFigures fig) throws IOException {
         JsonObject out = new JsonObject();
         Size z = s.sizes().get(0);
-        p(String.format(Locale.ROOT, "Size %s, %s tokens, the smallest budget's tuned rates x %s, gradient clipping at %s and off, seeds %s. "
-                        + "Diverged: the final validation loss is above the training loss at step 1 (the loss at initialisation) or non-finite, "
-                        + "or the run stopped on %d non-finite steps in a row.",
-                z.name(), fmtInt(s.tokens(s.budgets().get(0))), s.stabilityMultipliers(), num(s.clip()), s.stabilitySeeds(), 5));
-        md.append("| arm | clipping | multiple of the tuned rate | rate | diverged | final loss per seed |\n|---|---|---|---|---|---|\n");
+        p(
+                String.format(
+                        Locale.ROOT,
+                        "Size %s, %s tokens, the smallest budget's tuned rates x %s, gradient clipping at %s and off, seeds %s. "
+                                + "Diverged: the final validation loss is above the training loss at step 1 (the loss at initialisation) or non-finite, "
+                                + "or the run stopped on %d non-finite steps in a row.",
+                        z.name(),
+                        fmtInt(s.tokens(s.budgets().get(0))),
+                        s.stabilityMultipliers(),
+                        num(s.clip()),
+                        s.stabilitySeeds(),
+                        5));
+        md.append(
+                "| arm | clipping | multiple of the tuned rate | rate | diverged | final loss per seed |\n|---|---|---|---|---|---|\n");
         Map<String, List<double[]>> series = new TreeMap<>();
         for (Arm a : Plan.FRONTIER_ARMS) {
             for (double clip : s.stabilityClips()) {
@@ -533,13 +775,28 @@ public final class StudyReport {
                         n++;
                         boolean dv = Plan.diverged(r);
                         div += dv ? 1 : 0;
-                        per.append(per.length() == 0 ? "" : ", ").append(Double.isFinite(r.finalValLoss())
-                                ? String.format(Locale.ROOT, "%.4f", r.finalValLoss()) : "non-finite").append(dv ? " (diverged)" : "");
-                        series.computeIfAbsent(a.id + (clip == 0 ? "-noclip" : "-clip"), k -> new ArrayList<>())
+                        per.append(per.length() == 0 ? "" : ", ")
+                                .append(
+                                        Double.isFinite(r.finalValLoss())
+                                                ? String.format(
+                                                        Locale.ROOT, "%.4f", r.finalValLoss())
+                                                : "non-finite")
+                                .append(dv ? " (diverged)" : "");
+                        series.computeIfAbsent(
+                                        a.id + (clip == 0 ? "-noclip" : "-clip"),
+                                        k -> new ArrayList<>())
                                 .add(new double[] {mult, r.finalValLoss(), dv ? 1 : 0, seed});
                     }
-                    md.append(String.format(Locale.ROOT, "| %s | %s | %dx | %s | %s | %s |%n", a.title, clip == 0 ? "off" : "at " + num(clip), mult,
-                            Double.isNaN(rate) ? "..." : num(rate), n == 0 ? "..." : div + " of " + n, per));
+                    md.append(
+                            String.format(
+                                    Locale.ROOT,
+                                    "| %s | %s | %dx | %s | %s | %s |%n",
+                                    a.title,
+                                    clip == 0 ? "off" : "at " + num(clip),
+                                    mult,
+                                    Double.isNaN(rate) ? "..." : num(rate),
+                                    n == 0 ? "..." : div + " of " + n,
+                                    per));
                     JsonObject o = new JsonObject();
                     o.addProperty("diverged", div);
                     o.addProperty("runs", n);
@@ -555,7 +812,11 @@ public final class StudyReport {
     }
 
     private String timing(RunStore store, String command) throws IOException {
-        StringBuilder t = new StringBuilder("# Timing of " + s.name() + " (machine-dependent; not part of the reproducible report)\n\n");
+        StringBuilder t =
+                new StringBuilder(
+                        "# Timing of "
+                                + s.name()
+                                + " (machine-dependent; not part of the reproducible report)\n\n");
         double wall = 0, loadSum = 0;
         java.time.Instant first = null, last = null;
         int n = 0;
@@ -572,14 +833,31 @@ public final class StudyReport {
                 n++;
             }
         }
-        t.append(String.format(Locale.ROOT, "%d run summaries; %.0f s (%.2f h) of run wall time in all.%n%n", store.all().size(), wall, wall / 3600));
+        t.append(
+                String.format(
+                        Locale.ROOT,
+                        "%d run summaries; %.0f s (%.2f h) of run wall time in all.%n%n",
+                        store.all().size(),
+                        wall,
+                        wall / 3600));
         if (first != null) {
             double elapsed = java.time.Duration.between(first, last).toMillis() / 1000.0;
-            t.append(String.format(Locale.ROOT, "First run started %s, last run finished %s: %.0f s (%.2f h) elapsed, including any pauses "
-                    + "between sittings.%n%n", first, last, elapsed, elapsed / 3600));
+            t.append(
+                    String.format(
+                            Locale.ROOT,
+                            "First run started %s, last run finished %s: %.0f s (%.2f h) elapsed, including any pauses "
+                                    + "between sittings.%n%n",
+                            first,
+                            last,
+                            elapsed,
+                            elapsed / 3600));
         }
-        t.append(String.format(Locale.ROOT, "Mean 1-minute load average at the runs' starts and ends: %.2f (the machine has %d cores here).%n",
-                n == 0 ? Double.NaN : loadSum / n, Runtime.getRuntime().availableProcessors()));
+        t.append(
+                String.format(
+                        Locale.ROOT,
+                        "Mean 1-minute load average at the runs' starts and ends: %.2f (the machine has %d cores here).%n",
+                        n == 0 ? Double.NaN : loadSum / n,
+                        Runtime.getRuntime().availableProcessors()));
         return t.toString();
     }
 
@@ -626,21 +904,46 @@ public final class StudyReport {
     }
 
     static String ratio(double v) {
-        return Double.isInfinite(v) ? "unbounded" : Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
+        return Double.isInfinite(v)
+                ? "unbounded"
+                : Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
     }
 
     static String est(Horizon.Estimate e) {
-        String ex = e.position() > 0 ? String.format(Locale.ROOT, " *extrapolated*; trained ladder: > %.2f", e.bound())
-                : e.position() < 0 ? String.format(Locale.ROOT, " *extrapolated*; trained ladder: < %.2f", e.bound()) : "";
-        return String.format(Locale.ROOT, "**%s** [%s, %s]%s", ratio(e.value()), ratio(e.ci().low()), ratio(e.ci().high()), ex);
+        String ex =
+                e.position() > 0
+                        ? String.format(
+                                Locale.ROOT, " *extrapolated*; trained ladder: > %.2f", e.bound())
+                        : e.position() < 0
+                                ? String.format(
+                                        Locale.ROOT,
+                                        " *extrapolated*; trained ladder: < %.2f",
+                                        e.bound())
+                                : "";
+        return String.format(
+                Locale.ROOT,
+                "**%s** [%s, %s]%s",
+                ratio(e.value()),
+                ratio(e.ci().low()),
+                ratio(e.ci().high()),
+                ex);
     }
 
     static String paired(Horizon.Paired p) {
         List<String> o = new ArrayList<>();
         for (int k = 0; k < p.ratios().length; k++) {
-            o.add((p.position()[k] > 0 ? ">" : p.position()[k] < 0 ? "<" : "") + String.format(Locale.ROOT, "%.2f", p.ratios()[k]));
+            o.add(
+                    (p.position()[k] > 0 ? ">" : p.position()[k] < 0 ? "<" : "")
+                            + String.format(Locale.ROOT, "%.2f", p.ratios()[k]));
         }
-        String tail = p.beyond() + p.below() == 0 ? "" : String.format(Locale.ROOT, " (%d beyond, %d below the ladder)", p.beyond(), p.below());
+        String tail =
+                p.beyond() + p.below() == 0
+                        ? ""
+                        : String.format(
+                                Locale.ROOT,
+                                " (%d beyond, %d below the ladder)",
+                                p.beyond(),
+                                p.below());
         return String.join(", ", o) + tail;
     }
 
@@ -653,7 +956,9 @@ public final class StudyReport {
         if (v.length < 2) {
             return base + " (1 seed)";
         }
-        return base + String.format(Locale.ROOT, " [%.4f, %.4f]", ci.low(), ci.high()) + (v.length < seeds ? " (" + v.length + " of " + seeds + " seeds)" : "");
+        return base
+                + String.format(Locale.ROOT, " [%.4f, %.4f]", ci.low(), ci.high())
+                + (v.length < seeds ? " (" + v.length + " of " + seeds + " seeds)" : "");
     }
 
     /** lr, wd (and nm); a grid value at the edge of its grid is starred. */
@@ -661,7 +966,11 @@ public final class StudyReport {
         if (o == null) {
             return "...";
         }
-        return num(o.lr()) + (o.lrEdge() ? "*" : "") + ", " + num(o.wd()) + (o.wdEdge() ? "*" : "")
+        return num(o.lr())
+                + (o.lrEdge() ? "*" : "")
+                + ", "
+                + num(o.wd())
+                + (o.wdEdge() ? "*" : "")
                 + (nm ? ", " + num(o.nonMatrix()) + (o.nmEdge() ? "*" : "") : "");
     }
 
@@ -670,7 +979,8 @@ public final class StudyReport {
         if (!Double.isFinite(v)) {
             return JsonNull.INSTANCE;
         }
-        return new JsonPrimitive(new java.math.BigDecimal(v).round(new java.math.MathContext(6)).doubleValue());
+        return new JsonPrimitive(
+                new java.math.BigDecimal(v).round(new java.math.MathContext(6)).doubleValue());
     }
 
     static JsonArray pair(Stats.Interval ci) {

@@ -15,20 +15,52 @@ import java.util.Locale;
 public final class Sweep {
 
     /** One grid point and its run. */
-    public record Point(int batchSize, String optimizer, double lr, long seed, RunSummary run, boolean diverged, boolean spiked) {}
+    public record Point(
+            int batchSize,
+            String optimizer,
+            double lr,
+            long seed,
+            RunSummary run,
+            boolean diverged,
+            boolean spiked) {}
 
     private Sweep() {}
 
-    public static List<Point> run(TrainConfig base, List<Integer> batchSizes, List<String> optimizers, List<Double> lrs, List<Long> seeds,
-            RunCache cache, PrintStream log) throws IOException {
+    public static List<Point> run(
+            TrainConfig base,
+            List<Integer> batchSizes,
+            List<String> optimizers,
+            List<Double> lrs,
+            List<Long> seeds,
+            RunCache cache,
+            PrintStream log)
+            throws IOException {
         List<Point> points = new ArrayList<>();
         for (int bs : batchSizes) {
             for (String opt : optimizers) {
-                List<Double> rates = lrs.isEmpty() ? List.of(opt.equals("muon") ? base.lr() : TrainConfig.defaultLr("adamw")) : lrs;
+                List<Double> rates =
+                        lrs.isEmpty()
+                                ? List.of(
+                                        opt.equals("muon")
+                                                ? base.lr()
+                                                : TrainConfig.defaultLr("adamw"))
+                                : lrs;
                 for (double lr : rates) {
                     for (long seed : seeds) {
-                        TrainConfig c = Compare.arm(base.overlay("{\"batch_size\": " + bs + "}", "sweep"), opt, lr, seed);
-                        RunSummary r = cache.get(String.format(Locale.ROOT, "bs%d-%s", bs, Compare.label("", opt, lr, seed)), c);
+                        TrainConfig c =
+                                Compare.arm(
+                                        base.overlay("{\"batch_size\": " + bs + "}", "sweep"),
+                                        opt,
+                                        lr,
+                                        seed);
+                        RunSummary r =
+                                cache.get(
+                                        String.format(
+                                                Locale.ROOT,
+                                                "bs%d-%s",
+                                                bs,
+                                                Compare.label("", opt, lr, seed)),
+                                        c);
                         points.add(new Point(bs, opt, lr, seed, r, r.diverged(), r.spikes() > 0));
                     }
                 }

@@ -42,11 +42,20 @@ public final class Figures {
 
     public static BasicStroke stroke(int seedIndex) {
         float[] d = DASHES[Math.floorMod(seedIndex, DASHES.length)];
-        return d == null ? new BasicStroke(1.6f) : new BasicStroke(1.6f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, d, 0f);
+        return d == null
+                ? new BasicStroke(1.6f)
+                : new BasicStroke(1.6f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, d, 0f);
     }
 
     public static XYChart chart(String title, String xTitle, String yTitle) {
-        XYChart c = new XYChartBuilder().width(820).height(480).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        XYChart c =
+                new XYChartBuilder()
+                        .width(820)
+                        .height(480)
+                        .title(title)
+                        .xAxisTitle(xTitle)
+                        .yAxisTitle(yTitle)
+                        .build();
         Styler s = c.getStyler();
         c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         c.getStyler().setChartBackgroundColor(Color.WHITE);
@@ -80,14 +89,20 @@ public final class Figures {
     }
 
     /**
-     * The label of a log2 tick: the value at whole powers of two; blank elsewhere, as a run of spaces of
-     * a length unique to the tick (XChart drops every label of an axis whose labels repeat).
+     * The label of a log2 tick: the value at whole powers of two; blank elsewhere, as a run of
+     * spaces of a length unique to the tick (XChart drops every label of an axis whose labels
+     * repeat).
      */
     static String tick(double v, DoubleFunction<String> label) {
-        return Math.abs(v - Math.rint(v)) < 1e-6 ? label.apply(Math.pow(2, Math.rint(v))) : " ".repeat(1 + (int) Math.round((v + 100) * 8) % 400);
+        return Math.abs(v - Math.rint(v)) < 1e-6
+                ? label.apply(Math.pow(2, Math.rint(v)))
+                : " ".repeat(1 + (int) Math.round((v + 100) * 8) % 400);
     }
 
-    /** A log2 y axis from 2^0 to the power of two above {@code max}, so that labelled ticks fall inside it. */
+    /**
+     * A log2 y axis from 2^0 to the power of two above {@code max}, so that labelled ticks fall
+     * inside it.
+     */
     public static void boundsLog2(XYChart c, double max) {
         c.getStyler().setYAxisMin(0.0);
         c.getStyler().setYAxisMax(Math.ceil(Math.log(Math.max(2, max)) / Math.log(2)));
@@ -102,7 +117,14 @@ public final class Figures {
     }
 
     /** A line (with markers at the data, or none). */
-    public static XYSeries line(XYChart c, String name, double[] x, double[] y, Color col, BasicStroke stroke, Marker marker) {
+    public static XYSeries line(
+            XYChart c,
+            String name,
+            double[] x,
+            double[] y,
+            Color col,
+            BasicStroke stroke,
+            Marker marker) {
         XYSeries s = c.addSeries(name, x, y);
         s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
         s.setLineColor(col);
@@ -113,7 +135,8 @@ public final class Figures {
     }
 
     /** Points without a line. */
-    public static XYSeries points(XYChart c, String name, double[] x, double[] y, Color col, Marker marker) {
+    public static XYSeries points(
+            XYChart c, String name, double[] x, double[] y, Color col, Marker marker) {
         XYSeries s = c.addSeries(name, x, y);
         s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         s.setMarker(marker);
@@ -122,12 +145,17 @@ public final class Figures {
     }
 
     /** A vertical interval at each x (drawn only where both ends are finite), not in the legend. */
-    public static void intervals(XYChart c, String name, double[] x, double[] lo, double[] hi, Color col) {
+    public static void intervals(
+            XYChart c, String name, double[] x, double[] lo, double[] hi, Color col) {
         for (int i = 0; i < x.length; i++) {
             if (!Double.isFinite(lo[i]) || !Double.isFinite(hi[i])) {
                 continue;
             }
-            XYSeries s = c.addSeries(name + " interval " + i, new double[] {x[i], x[i]}, new double[] {lo[i], hi[i]});
+            XYSeries s =
+                    c.addSeries(
+                            name + " interval " + i,
+                            new double[] {x[i], x[i]},
+                            new double[] {lo[i], hi[i]});
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
             s.setLineColor(col);
             s.setLineStyle(new BasicStroke(1.3f));
@@ -141,21 +169,35 @@ public final class Figures {
         XYSeries s = c.addSeries(name, new double[] {x0, x1}, new double[] {y, y});
         s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
         s.setLineColor(col);
-        s.setLineStyle(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {3f, 3f}, 0f));
+        s.setLineStyle(
+                new BasicStroke(
+                        1f,
+                        BasicStroke.CAP_BUTT,
+                        BasicStroke.JOIN_MITER,
+                        10f,
+                        new float[] {3f, 3f},
+                        0f));
         s.setMarker(SeriesMarkers.NONE);
         s.setShowInLegend(false);
     }
 
-    /** Writes {@code base}.svg and {@code base}.png (each written whole, then renamed into place). */
+    /**
+     * Writes {@code base}.svg and {@code base}.png (each written whole, then renamed into place).
+     */
     public static void save(XYChart c, Path base) throws IOException {
         ByteArrayOutputStream svg = new ByteArrayOutputStream();
-        VectorGraphicsEncoder.saveVectorGraphic(c, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
+        VectorGraphicsEncoder.saveVectorGraphic(
+                c, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
         write(base.resolveSibling(base.getFileName() + ".svg"), svg.toByteArray());
-        write(base.resolveSibling(base.getFileName() + ".png"), BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG));
+        write(
+                base.resolveSibling(base.getFileName() + ".png"),
+                BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG));
     }
 
     private static void write(Path f, byte[] bytes) throws IOException {
-        Path tmp = f.resolveSibling("." + f.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        Path tmp =
+                f.resolveSibling(
+                        "." + f.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         Files.write(tmp, bytes);
         Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

@@ -51,7 +51,9 @@ public final class LinePlot {
         return this;
     }
 
-    /** Shades [lo, hi] along x in the colour of the series added last (add the band after its line). */
+    /**
+     * Shades [lo, hi] along x in the colour of the series added last (add the band after its line).
+     */
     public LinePlot band(double[] x, double[] lo, double[] hi) {
         bands.add(new Band(Math.max(0, series.size() - 1), x.clone(), lo.clone(), hi.clone()));
         return this;
@@ -91,7 +93,8 @@ public final class LinePlot {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setRenderingHint(
+                RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, width, height);
 
@@ -167,8 +170,12 @@ public final class LinePlot {
             List<double[]> pts = new ArrayList<>();
             for (int i = 0; i < bd.x.length; i++) {
                 if (usable(bd.x[i], bd.lo[i]) && usable(bd.x[i], bd.hi[i])) {
-                    pts.add(new double[] {left + (tx(bd.x[i]) - x0) / (x1 - x0) * pw, top + ph - (ty(bd.lo[i]) - y0) / (y1 - y0) * ph,
-                        top + ph - (ty(bd.hi[i]) - y0) / (y1 - y0) * ph});
+                    pts.add(
+                            new double[] {
+                                left + (tx(bd.x[i]) - x0) / (x1 - x0) * pw,
+                                top + ph - (ty(bd.lo[i]) - y0) / (y1 - y0) * ph,
+                                top + ph - (ty(bd.hi[i]) - y0) / (y1 - y0) * ph
+                            });
                 }
             }
             if (pts.size() >= 2) {
@@ -192,7 +199,13 @@ public final class LinePlot {
             g.setColor(Png.PALETTE[k % Png.PALETTE.length]);
             g.setStroke(
                     s.dashed
-                            ? new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 1f, new float[] {7f, 5f}, 0f)
+                            ? new BasicStroke(
+                                    2f,
+                                    BasicStroke.CAP_BUTT,
+                                    BasicStroke.JOIN_ROUND,
+                                    1f,
+                                    new float[] {7f, 5f},
+                                    0f)
                             : new BasicStroke(2f));
             int prevX = Integer.MIN_VALUE, prevY = 0;
             for (int i = 0; i < s.x.length; i++) {
@@ -218,7 +231,10 @@ public final class LinePlot {
         g.setFont(font.deriveFont(Font.BOLD, 15f));
         g.drawString(title, left, 24);
         g.setFont(font);
-        g.drawString(xLabel + (logX ? " (log)" : ""), left + pw / 2 - fm.stringWidth(xLabel) / 2, height - 15);
+        g.drawString(
+                xLabel + (logX ? " (log)" : ""),
+                left + pw / 2 - fm.stringWidth(xLabel) / 2,
+                height - 15);
         Graphics2D gy = (Graphics2D) g.create();
         gy.rotate(-Math.PI / 2);
         String yl = yLabel + (logY ? " (log)" : "");
@@ -243,9 +259,9 @@ public final class LinePlot {
     }
 
     /**
-     * Tick positions (in axis units: log10 of the value on a log axis) inside [a, b]. Linear: 6 evenly
-     * spaced. Log: the values m x 10^k, m in {1, 2, 5}, that fall inside (only powers of ten when that
-     * gives more than 10 ticks; 1..9 x 10^k when {1, 2, 5} gives fewer than 3).
+     * Tick positions (in axis units: log10 of the value on a log axis) inside [a, b]. Linear: 6
+     * evenly spaced. Log: the values m x 10^k, m in {1, 2, 5}, that fall inside (only powers of ten
+     * when that gives more than 10 ticks; 1..9 x 10^k when {1, 2, 5} gives fewer than 3).
      */
     static List<Double> ticks(double a, double b, boolean log) {
         List<Double> out = new ArrayList<>();
@@ -291,7 +307,10 @@ public final class LinePlot {
         }
         if (a >= 1e5 || a < 1e-3) {
             // 2e-04, 1.5e+06: compact scientific, no trailing zeros
-            return String.format(java.util.Locale.ROOT, "%.1e", v).replace(".0e", "e").replaceAll("e([+-])0*(\\d)", "e$1$2").replace("e+", "e");
+            return String.format(java.util.Locale.ROOT, "%.1e", v)
+                    .replace(".0e", "e")
+                    .replaceAll("e([+-])0*(\\d)", "e$1$2")
+                    .replace("e+", "e");
         }
         if (a >= 100 || (a >= 1 && v == Math.rint(v))) {
             return String.format("%.0f", v);

@@ -25,7 +25,10 @@ public final class LossPlots {
             }
         }
         LinePlot plot = new LinePlot(title, "step", "loss (nats/token)");
-        plot.line("train", column(train, 0), smooth(column(train, 1), Math.min(0.9, Math.max(0.0, 1.0 - 10.0 / train.size()))));
+        plot.line(
+                "train",
+                column(train, 0),
+                smooth(column(train, 1), Math.min(0.9, Math.max(0.0, 1.0 - 10.0 / train.size()))));
         plot.dashed("validation", column(val, 0), column(val, 1));
         plot.write(png);
     }

@@ -20,8 +20,12 @@ class ModelBenchTest {
         assertEquals(4, r.train().size());
         for (ModelBench.Train t : r.train()) {
             assertTrue(t.secondsPerStep() > 0 && t.gflops() > 0, t.toString());
-            assertEquals(ModelConfig.preset("tiny").withAttention(t.attention()).withFfn(t.ffn())
-                    .totalParams(), t.totalParams());
+            assertEquals(
+                    ModelConfig.preset("tiny")
+                            .withAttention(t.attention())
+                            .withFfn(t.ffn())
+                            .totalParams(),
+                    t.totalParams());
         }
         assertTrue(r.layer().moeMillis() > 0 && r.layer().denseMillis() > 0);
         assertEquals(8, r.decode().size());

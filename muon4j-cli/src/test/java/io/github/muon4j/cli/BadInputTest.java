@@ -28,8 +28,22 @@ class BadInputTest {
     static void aSmallRun() {
         cache = dir.resolve("cache");
         run = dir.resolve("run");
-        Cli.Outcome o = Cli.run(cache, "train", "--out", run.toString(), "--steps", "2", "--batch-size", "2", "--seq-len", "16",
-                "--eval-batches", "1", "--samples", "0");
+        Cli.Outcome o =
+                Cli.run(
+                        cache,
+                        "train",
+                        "--out",
+                        run.toString(),
+                        "--steps",
+                        "2",
+                        "--batch-size",
+                        "2",
+                        "--seq-len",
+                        "16",
+                        "--eval-batches",
+                        "1",
+                        "--samples",
+                        "0");
         assertEquals(0, o.code(), o.err());
     }
 
@@ -38,7 +52,9 @@ class BadInputTest {
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.filter(Files::isRegularFile).toList()) {
                 byte[] h = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p));
-                m.put(root.relativize(p) + "@" + Files.getLastModifiedTime(p).toMillis(), HexFormat.of().formatHex(h));
+                m.put(
+                        root.relativize(p) + "@" + Files.getLastModifiedTime(p).toMillis(),
+                        HexFormat.of().formatHex(h));
             }
         }
         return m;
@@ -47,12 +63,15 @@ class BadInputTest {
     static void rejects(String expected, String... args) throws Exception {
         Map<String, String> before = fingerprint(run);
         Cli.Outcome o = Cli.run(cache, args);
-        assertEquals(2, o.code(), "exit code for " + String.join(" ", args) + "; stderr: " + o.err());
+        assertEquals(
+                2, o.code(), "exit code for " + String.join(" ", args) + "; stderr: " + o.err());
         String err = o.err().strip();
         assertEquals(1, err.lines().count(), "one line: " + err);
         assertTrue(err.startsWith("muon4j: "), err);
         assertFalse(err.contains("Exception") || err.contains("\tat "), "no stack trace: " + err);
-        assertTrue(err.toLowerCase().contains(expected.toLowerCase()), "'" + expected + "' in: " + err);
+        assertTrue(
+                err.toLowerCase().contains(expected.toLowerCase()),
+                "'" + expected + "' in: " + err);
         assertEquals(before, fingerprint(run), "no existing file touched");
     }
 
@@ -77,13 +96,35 @@ class BadInputTest {
 
     @Test
     void missingAndEmptyData() throws Exception {
-        rejects("no such file", "train", "--data", dir.resolve("missing.txt").toString(), "--out", dir.resolve("x1").toString());
+        rejects(
+                "no such file",
+                "train",
+                "--data",
+                dir.resolve("missing.txt").toString(),
+                "--out",
+                dir.resolve("x1").toString());
         Path empty = Files.writeString(dir.resolve("empty.txt"), "");
-        rejects("empty", "train", "--data", empty.toString(), "--out", dir.resolve("x2").toString());
+        rejects(
+                "empty",
+                "train",
+                "--data",
+                empty.toString(),
+                "--out",
+                dir.resolve("x2").toString());
         Path short1 = Files.writeString(dir.resolve("short.txt"), "Too short.");
-        rejects("needs at least", "train", "--data", short1.toString(), "--seq-len", "64", "--out", dir.resolve("x3").toString());
+        rejects(
+                "needs at least",
+                "train",
+                "--data",
+                short1.toString(),
+                "--seq-len",
+                "64",
+                "--out",
+                dir.resolve("x3").toString());
         try (Stream<Path> s = Files.list(cache)) {
-            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no partial cache file");
+            assertTrue(
+                    s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")),
+                    "no partial cache file");
         }
     }
 
@@ -94,8 +135,20 @@ class BadInputTest {
         Path unknown = Files.writeString(dir.resolve("unknown.json"), "{\"stepz\": 10}");
         rejects("stepz", "train", "--config", unknown.toString());
         Path heads = Files.writeString(dir.resolve("model.json"), "{\"n_heads\": 5}");
-        rejects("n_heads", "train", "--model-config", heads.toString(), "--out", dir.resolve("x4").toString());
-        rejects("context_length", "train", "--seq-len", "100000", "--out", dir.resolve("x5").toString());
+        rejects(
+                "n_heads",
+                "train",
+                "--model-config",
+                heads.toString(),
+                "--out",
+                dir.resolve("x4").toString());
+        rejects(
+                "context_length",
+                "train",
+                "--seq-len",
+                "100000",
+                "--out",
+                dir.resolve("x5").toString());
     }
 
     @Test
@@ -107,14 +160,24 @@ class BadInputTest {
     void badCheckpoints() throws Exception {
         Path notOne = Files.createDirectories(dir.resolve("not-a-checkpoint"));
         rejects("not a muon4j checkpoint", "eval", "--checkpoint", notOne.toString());
-        rejects("no such directory", "generate", "--checkpoint", dir.resolve("nope").toString(), "--prompt", "x");
+        rejects(
+                "no such directory",
+                "generate",
+                "--checkpoint",
+                dir.resolve("nope").toString(),
+                "--prompt",
+                "x");
         rejects("tokenizer mismatch", "train", "--resume", run.toString(), "--tokenizer", "gpt2");
     }
 
     @Test
     void corruptCheckpoint() throws Exception {
         Path copy = dir.resolve("corrupt");
-        Path ck = Files.list(run).filter(p -> p.getFileName().toString().startsWith("ckpt-")).findFirst().orElseThrow();
+        Path ck =
+                Files.list(run)
+                        .filter(p -> p.getFileName().toString().startsWith("ckpt-"))
+                        .findFirst()
+                        .orElseThrow();
         copyTree(ck, copy.resolve(ck.getFileName()));
         Path params = copy.resolve(ck.getFileName()).resolve("model.safetensors");
         byte[] b = Files.readAllBytes(params);

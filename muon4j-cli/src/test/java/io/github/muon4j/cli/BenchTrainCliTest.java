@@ -11,15 +11,40 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code bench train --json}: throughput, model and hardware FLOPs, the ceiling's spread, the profile. */
+/**
+ * {@code bench train --json}: throughput, model and hardware FLOPs, the ceiling's spread, the
+ * profile.
+ */
 class BenchTrainCliTest {
 
     @Test
     void jsonCarriesHardwareFlopsCeilingSpreadAndProfile(@TempDir Path dir) {
-        Cli.Outcome o = Cli.run(dir, "bench", "train", "--preset", "tiny", "--optimizer", "muon,adamw", "--batch-size", "2",
-                "--seq-len", "16", "--steps", "2", "--warmup", "0", "--head-chunk", "0,8", "--precision", "fp32,bf16", "--profile", "--json");
+        Cli.Outcome o =
+                Cli.run(
+                        dir,
+                        "bench",
+                        "train",
+                        "--preset",
+                        "tiny",
+                        "--optimizer",
+                        "muon,adamw",
+                        "--batch-size",
+                        "2",
+                        "--seq-len",
+                        "16",
+                        "--steps",
+                        "2",
+                        "--warmup",
+                        "0",
+                        "--head-chunk",
+                        "0,8",
+                        "--precision",
+                        "fp32,bf16",
+                        "--profile",
+                        "--json");
         assertEquals(0, o.code(), o.err());
-        JsonArray results = JsonParser.parseString(o.lastLine()).getAsJsonObject().getAsJsonArray("results");
+        JsonArray results =
+                JsonParser.parseString(o.lastLine()).getAsJsonObject().getAsJsonArray("results");
         assertEquals(8, results.size(), "2 optimizers x 2 head chunks x 2 precisions");
         ModelConfig c = ModelConfig.preset("tiny");
         // Newton-Schulz per step, 5 iterations of 4 m^2 n + 2 m^3 (m <= n): per layer W_q, W_k, W_v
@@ -30,30 +55,56 @@ class BenchTrainCliTest {
             JsonObject r = results.get(i).getAsJsonObject();
             boolean muon = r.get("optimizer").getAsString().equals("muon");
             assertEquals(i % 2 == 0 ? 0 : 8, r.get("headChunk").getAsInt());
-            assertEquals(i % 4 < 2 ? "fp32" : "bf16", r.get("precision").getAsString(), "head chunks vary fastest, then precision");
+            assertEquals(
+                    i % 4 < 2 ? "fp32" : "bf16",
+                    r.get("precision").getAsString(),
+                    "head chunks vary fastest, then precision");
             assertTrue(r.get("tokensPerSecond").getAsDouble() > 0);
             double model = r.get("flopsPerToken").getAsDouble();
             double opt = r.get("optimizerFlopsPerToken").getAsDouble();
             assertEquals(c.flopsPerToken(16), model, 1);
-            assertEquals(muon ? ns / 32 : 0, opt, 1e-6 * ns, "Newton-Schulz FLOPs per token (B x T = 32)");
+            assertEquals(
+                    muon ? ns / 32 : 0,
+                    opt,
+                    1e-6 * ns,
+                    "Newton-Schulz FLOPs per token (B x T = 32)");
             assertEquals(model + opt, r.get("hardwareFlopsPerToken").getAsDouble(), 1);
-            assertEquals(r.get("mfu").getAsDouble() * (model + opt) / model, r.get("hfu").getAsDouble(), 1e-9);
+            assertEquals(
+                    r.get("mfu").getAsDouble() * (model + opt) / model,
+                    r.get("hfu").getAsDouble(),
+                    1e-9);
             double med = r.get("matmulGflops").getAsDouble();
-            assertTrue(r.get("matmulGflopsMin").getAsDouble() <= med && med <= r.get("matmulGflopsMax").getAsDouble());
-            assertEquals(3 + 1 + 2 * 4 + 2, r.get("ceilingSamples").getAsInt(), "before, after warm-up, per step of 4 variants, after");
-            // the machine's best: the largest 2048^3 rate of libtorch, the external BLAS (NaN without numpy) and, in bf16, libtorch's bf16
-            double best = r.get("bestGflops").getAsDouble(), torch = r.get("libtorch2048Gflops").getAsDouble();
-            double ext = r.get("externalGflops").getAsDouble(), bf16 = r.get("libtorch2048Bf16Gflops").getAsDouble();
+            assertTrue(
+                    r.get("matmulGflopsMin").getAsDouble() <= med
+                            && med <= r.get("matmulGflopsMax").getAsDouble());
+            assertEquals(
+                    3 + 1 + 2 * 4 + 2,
+                    r.get("ceilingSamples").getAsInt(),
+                    "before, after warm-up, per step of 4 variants, after");
+            // the machine's best: the largest 2048^3 rate of libtorch, the external BLAS (NaN
+            // without numpy) and, in bf16, libtorch's bf16
+            double best = r.get("bestGflops").getAsDouble(),
+                    torch = r.get("libtorch2048Gflops").getAsDouble();
+            double ext = r.get("externalGflops").getAsDouble(),
+                    bf16 = r.get("libtorch2048Bf16Gflops").getAsDouble();
             assertTrue(torch > 0 && best >= torch, "best " + best + " >= libtorch 2048^3 " + torch);
             assertTrue(Double.isNaN(ext) || best >= ext, "best >= external");
-            assertTrue(Double.isNaN(ext) == r.get("externalSource").getAsString().startsWith("none"), r.get("externalSource").getAsString());
+            assertTrue(
+                    Double.isNaN(ext) == r.get("externalSource").getAsString().startsWith("none"),
+                    r.get("externalSource").getAsString());
             if (r.get("precision").getAsString().equals("bf16")) {
                 assertTrue(bf16 > 0 && best >= bf16, "bf16 ceiling sampled and counted");
             } else {
-                assertEquals(Double.isNaN(ext) ? torch : Math.max(torch, ext), best, 1e-9, "fp32 best ignores the bf16 rate");
+                assertEquals(
+                        Double.isNaN(ext) ? torch : Math.max(torch, ext),
+                        best,
+                        1e-9,
+                        "fp32 best ignores the bf16 rate");
             }
-            assertEquals(r.get("mfu").getAsDouble() * med / best, r.get("mfuBest").getAsDouble(), 1e-9);
-            assertEquals(r.get("hfu").getAsDouble() * med / best, r.get("hfuBest").getAsDouble(), 1e-9);
+            assertEquals(
+                    r.get("mfu").getAsDouble() * med / best, r.get("mfuBest").getAsDouble(), 1e-9);
+            assertEquals(
+                    r.get("hfu").getAsDouble() * med / best, r.get("hfuBest").getAsDouble(), 1e-9);
             assertTrue(r.get("modelShapesGflops").getAsDouble() > 0);
             JsonArray profile = r.getAsJsonArray("profile");
             assertEquals(8, profile.size());

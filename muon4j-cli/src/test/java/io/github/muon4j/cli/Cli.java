@@ -28,7 +28,11 @@ public final class Cli {
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
-        Outcome o = new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        Outcome o =
+                new Outcome(
+                        code,
+                        out.toString(StandardCharsets.UTF_8),
+                        err.toString(StandardCharsets.UTF_8));
         oldErr.print(o.err());
         return o;
     }

@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** muon4j doctor reports the engine this build loads (DJL 0.36.0 and PyTorch 2.7.1, pinned in the pom). */
+/**
+ * muon4j doctor reports the engine this build loads (DJL 0.36.0 and PyTorch 2.7.1, pinned in the
+ * pom).
+ */
 class DoctorCommandTest {
 
     @Test
@@ -30,14 +33,27 @@ class DoctorCommandTest {
         assertTrue(j.get("inter_op_threads").getAsInt() >= 1);
         assertTrue(j.get("offline").getAsBoolean(), "the tests run with ai.djl.offline=true");
         assertEquals("PyTorch", j.get("default_engine").getAsString());
-        // the bundled CPU libtorch links oneMKL: its dispatcher answers with a code path (0 = generic)
+        // the bundled CPU libtorch links oneMKL: its dispatcher answers with a code path (0 =
+        // generic)
         if (flavour.equals("cpu")) {
-            assertTrue(j.get("mkl_code_path").getAsInt() >= 0, "mkl_code_path " + j.get("mkl_code_path"));
+            assertTrue(
+                    j.get("mkl_code_path").getAsInt() >= 0,
+                    "mkl_code_path " + j.get("mkl_code_path"));
         }
         if (gpus == 0) { // on the CPU: whether /proc/cpuinfo lists avx512_bf16 or amx_bf16
-            assertEquals(io.github.muon4j.model.Precision.nativeBf16(ai.djl.Device.cpu()), j.get("native_bf16").getAsBoolean());
+            assertEquals(
+                    io.github.muon4j.model.Precision.nativeBf16(ai.djl.Device.cpu()),
+                    j.get("native_bf16").getAsBoolean());
         }
-        for (String line : new String[] {"DJL 0.36.0, PyTorch 2.7.1", "native library: ", "GPUs: " + gpus, "threads: intra-op ", "MKL code path: ", "bf16 products: "}) {
+        for (String line :
+                new String[] {
+                    "DJL 0.36.0, PyTorch 2.7.1",
+                    "native library: ",
+                    "GPUs: " + gpus,
+                    "threads: intra-op ",
+                    "MKL code path: ",
+                    "bf16 products: "
+                }) {
             assertTrue(o.out().contains(line), line + " in\n" + o.out());
         }
 

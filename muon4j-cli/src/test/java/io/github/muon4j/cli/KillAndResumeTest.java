@@ -19,9 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real processes, real signals: {@code muon4j train} in a child JVM is killed with SIGKILL, stopped
- * with SIGTERM and SIGINT at random steps, aborted by a second SIGTERM, and resumed each time; the run ends with the same
- * train_loss at every step, bit for bit, as an uninterrupted child run. On the way: a stale lock of
- * a killed process is taken over, a live one is respected.
+ * with SIGTERM and SIGINT at random steps, aborted by a second SIGTERM, and resumed each time; the
+ * run ends with the same train_loss at every step, bit for bit, as an uninterrupted child run. On
+ * the way: a stale lock of a killed process is taken over, a live one is respected.
  */
 class KillAndResumeTest {
 
@@ -53,9 +53,31 @@ class KillAndResumeTest {
             Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
         }
         return new String[] {
-            "train", "--out", out.toString(), "--threads", "1", "--model-config", model.toString(), "--batch-size", "4",
-            "--seq-len", "32", "--steps", Integer.toString(STEPS), "--warmup", "2", "--eval-every", "0", "--eval-batches", "1",
-            "--save-every", "3", "--keep", "2", "--samples", "0"
+            "train",
+            "--out",
+            out.toString(),
+            "--threads",
+            "1",
+            "--model-config",
+            model.toString(),
+            "--batch-size",
+            "4",
+            "--seq-len",
+            "32",
+            "--steps",
+            Integer.toString(STEPS),
+            "--warmup",
+            "2",
+            "--eval-every",
+            "0",
+            "--eval-batches",
+            "1",
+            "--save-every",
+            "3",
+            "--keep",
+            "2",
+            "--samples",
+            "0"
         };
     }
 
@@ -69,7 +91,9 @@ class KillAndResumeTest {
             try {
                 JsonObject o = JsonParser.parseString(line).getAsJsonObject();
                 if (o.has("train_loss")) {
-                    assertNull(m.put(o.get("step").getAsInt(), o.get("train_loss").getAsDouble()), "one record per step");
+                    assertNull(
+                            m.put(o.get("step").getAsInt(), o.get("train_loss").getAsDouble()),
+                            "one record per step");
                 }
             } catch (RuntimeException partialLine) {
                 // the line being written
@@ -86,7 +110,13 @@ class KillAndResumeTest {
             if (!m.isEmpty() && ((TreeMap<Integer, Double>) m).lastKey() >= step) {
                 return;
             }
-            assertTrue(p.isAlive(), "the child ended before step " + step + " (exit " + (p.isAlive() ? "" : p.exitValue()) + ")");
+            assertTrue(
+                    p.isAlive(),
+                    "the child ended before step "
+                            + step
+                            + " (exit "
+                            + (p.isAlive() ? "" : p.exitValue())
+                            + ")");
             Thread.sleep(20);
         }
         fail("step " + step + " not reached in time");
@@ -97,7 +127,10 @@ class KillAndResumeTest {
         assertEquals(0, k.waitFor());
     }
 
-    /** Whether this process (and so its children) ignores signal {@code sig} (Linux: SigIgn in /proc). */
+    /**
+     * Whether this process (and so its children) ignores signal {@code sig} (Linux: SigIgn in
+     * /proc).
+     */
     static boolean ignored(int sig) throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.exists(status)) {
@@ -125,9 +158,22 @@ class KillAndResumeTest {
     void killedAndStoppedAtRandomStepsThenResumedEqualsTheUninterruptedRun() throws Exception {
         long seed = System.nanoTime();
         Random rnd = new Random(seed);
-        int k1 = 4 + rnd.nextInt(3), k2 = k1 + 1 + rnd.nextInt(3), k3 = k2 + 1 + rnd.nextInt(2), k4 = k3 + 1 + rnd.nextInt(2);
-        String moments = "seed " + seed + ": SIGKILL at " + k1 + ", SIGTERM at " + k2 + ", SIGKILL at " + k3 + ", SIGINT at " + k4
-                + ", then two SIGTERMs";
+        int k1 = 4 + rnd.nextInt(3),
+                k2 = k1 + 1 + rnd.nextInt(3),
+                k3 = k2 + 1 + rnd.nextInt(2),
+                k4 = k3 + 1 + rnd.nextInt(2);
+        String moments =
+                "seed "
+                        + seed
+                        + ": SIGKILL at "
+                        + k1
+                        + ", SIGTERM at "
+                        + k2
+                        + ", SIGKILL at "
+                        + k3
+                        + ", SIGINT at "
+                        + k4
+                        + ", then two SIGTERMs";
         Path ref = dir.resolve("reference"), run = dir.resolve("run");
         Process reference = start("reference", train(ref));
 
@@ -138,17 +184,22 @@ class KillAndResumeTest {
         finish(a);
         assertTrue(Files.exists(run.resolve("run.lock")), "kill -9 leaves the lock file");
 
-        // 2. resumed (the stale lock is taken over), then SIGTERM: checkpoint at the step reached, exit 143
+        // 2. resumed (the stale lock is taken over), then SIGTERM: checkpoint at the step reached,
+        // exit 143
         Process b = start("b", "train", "--resume", run.toString());
         awaitStep(b, run, k2);
         Cli.Outcome second = Cli.run(dir.resolve("cache"), "train", "--resume", run.toString());
         assertEquals(2, second.code(), second.err());
-        assertTrue(second.err().contains("in use by another muon4j process (pid " + b.pid() + ","), second.err());
+        assertTrue(
+                second.err().contains("in use by another muon4j process (pid " + b.pid() + ","),
+                second.err());
         signal(b, "TERM");
         assertEquals(143, finish(b), err("b"));
         int stoppedAt = ((TreeMap<Integer, Double>) losses(run)).lastKey();
         assertTrue(err("b").contains("stopped by SIGTERM at step " + stoppedAt), err("b"));
-        assertTrue(Files.isDirectory(run.resolve(String.format("ckpt-%06d", stoppedAt))), "checkpoint at step " + stoppedAt);
+        assertTrue(
+                Files.isDirectory(run.resolve(String.format("ckpt-%06d", stoppedAt))),
+                "checkpoint at step " + stoppedAt);
         assertFalse(Files.exists(run.resolve("run.lock")), "a clean stop releases the lock");
 
         // 3. SIGKILL again
@@ -157,7 +208,8 @@ class KillAndResumeTest {
         c.destroyForcibly();
         finish(c);
 
-        // 4. SIGINT (Ctrl-C): exit 130. A JVM started with SIGINT ignored (nohup, or a background job of
+        // 4. SIGINT (Ctrl-C): exit 130. A JVM started with SIGINT ignored (nohup, or a background
+        // job of
         // a shell without job control) keeps ignoring it, as POSIX asks; then SIGTERM stands in.
         Process d = start("d", "train", "--resume", run.toString());
         awaitStep(d, run, k4);
@@ -165,13 +217,16 @@ class KillAndResumeTest {
         signal(d, intIgnored ? "TERM" : "INT");
         assertEquals(intIgnored ? 143 : 130, finish(d), err("d"));
 
-        // 5. two SIGTERMs in a row: the second aborts at once, exit 143; the newest checkpoint is intact
+        // 5. two SIGTERMs in a row: the second aborts at once, exit 143; the newest checkpoint is
+        // intact
         Process e = start("e", "train", "--resume", run.toString());
         awaitStep(e, run, ((TreeMap<Integer, Double>) losses(run)).lastKey() + 1);
         signal(e, "TERM");
         signal(e, "TERM");
         assertEquals(143, finish(e), err("e"));
-        assertTrue(err("e").contains("aborting at once") || err("e").contains("stopped by SIGTERM"), err("e"));
+        assertTrue(
+                err("e").contains("aborting at once") || err("e").contains("stopped by SIGTERM"),
+                err("e"));
 
         // 6. to the end
         Process f = start("f", "train", "--resume", run.toString());

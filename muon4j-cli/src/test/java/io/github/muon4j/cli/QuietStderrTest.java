@@ -26,18 +26,34 @@ class QuietStderrTest {
     record Child(int code, String out, String err) {}
 
     Child run(String... args) throws Exception {
-        List<String> c = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-Dmuon4j.cache=" + dir.resolve("cache"), "-cp", System.getProperty("java.class.path"), "io.github.muon4j.cli.Main"));
+        List<String> c =
+                new ArrayList<>(
+                        List.of(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-Xmx1g",
+                                "-Dmuon4j.cache=" + dir.resolve("cache"),
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                "io.github.muon4j.cli.Main"));
         c.addAll(List.of(args));
         Path out = dir.resolve("out.txt"), err = dir.resolve("err.txt");
-        Process p = new ProcessBuilder(c).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p =
+                new ProcessBuilder(c)
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
+                        .start();
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "ends");
-        return new Child(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        return new Child(
+                p.exitValue(),
+                Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
     }
 
     static void onlyOwnLines(String what, String err) {
         for (String line : err.split("\n")) {
-            assertTrue(line.isBlank() || line.startsWith("muon4j: "), what + " printed a foreign line on stderr: " + line);
+            assertTrue(
+                    line.isBlank() || line.startsWith("muon4j: "),
+                    what + " printed a foreign line on stderr: " + line);
         }
     }
 
@@ -46,19 +62,56 @@ class QuietStderrTest {
         Path model = dir.resolve("model.json");
         Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
         Path run = dir.resolve("run");
-        Cli.Outcome t = Cli.run(dir.resolve("cache"), "train", "--out", run.toString(), "--threads", "1", "--model-config", model.toString(),
-                "--batch-size", "2", "--seq-len", "16", "--steps", "2", "--warmup", "1", "--eval-batches", "1", "--samples", "0");
+        Cli.Outcome t =
+                Cli.run(
+                        dir.resolve("cache"),
+                        "train",
+                        "--out",
+                        run.toString(),
+                        "--threads",
+                        "1",
+                        "--model-config",
+                        model.toString(),
+                        "--batch-size",
+                        "2",
+                        "--seq-len",
+                        "16",
+                        "--steps",
+                        "2",
+                        "--warmup",
+                        "1",
+                        "--eval-batches",
+                        "1",
+                        "--samples",
+                        "0");
         assertEquals(0, t.code(), t.err());
 
         Child e = run("eval", "--checkpoint", run.toString(), "--json");
         assertEquals(0, e.code(), e.err());
         onlyOwnLines("eval", e.err());
 
-        Child x = run("export", "--checkpoint", run.toString(), "--out", dir.resolve("hf").toString());
+        Child x =
+                run(
+                        "export",
+                        "--checkpoint",
+                        run.toString(),
+                        "--out",
+                        dir.resolve("hf").toString());
         assertEquals(0, x.code(), x.err());
         onlyOwnLines("export", x.err());
 
-        Child g = run("generate", "--checkpoint", run.toString(), "--prompt", "The ", "--max-tokens", "6", "--temperature", "0", "--json");
+        Child g =
+                run(
+                        "generate",
+                        "--checkpoint",
+                        run.toString(),
+                        "--prompt",
+                        "The ",
+                        "--max-tokens",
+                        "6",
+                        "--temperature",
+                        "0",
+                        "--json");
         assertEquals(0, g.code(), g.err());
         onlyOwnLines("generate", g.err());
         String[] lines = g.out().strip().split("\n");
@@ -69,7 +122,9 @@ class QuietStderrTest {
             assertTrue(id.getAsInt() >= 0 && id.getAsInt() < 257, "a byte-tokenizer id");
         }
         assertTrue(o.has("text") && o.has("prompt_ids"), o.toString());
-        assertEquals(List.of(84, 104, 101, 32), o.getAsJsonArray("prompt_ids").asList().stream().map(j -> j.getAsInt()).toList(),
+        assertEquals(
+                List.of(84, 104, 101, 32),
+                o.getAsJsonArray("prompt_ids").asList().stream().map(j -> j.getAsInt()).toList(),
                 "the prompt's byte ids");
     }
 }

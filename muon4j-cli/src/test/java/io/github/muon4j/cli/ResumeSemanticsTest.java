@@ -16,7 +16,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every flag given with --resume is applied or refused with one line; a run without a checkpoint restarts. */
+/**
+ * Every flag given with --resume is applied or refused with one line; a run without a checkpoint
+ * restarts.
+ */
 class ResumeSemanticsTest {
 
     @TempDir Path dir;
@@ -26,14 +29,39 @@ class ResumeSemanticsTest {
         if (!Files.exists(model)) {
             Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
         }
-        return new String[] {"train", "--out", out.toString(), "--threads", "1", "--model-config", model.toString(), "--batch-size", "2",
-            "--seq-len", "16", "--steps", Integer.toString(steps), "--warmup", "1", "--schedule", schedule, "--eval-every", "0",
-            "--eval-batches", "1", "--save-every", "2", "--samples", "0"};
+        return new String[] {
+            "train",
+            "--out",
+            out.toString(),
+            "--threads",
+            "1",
+            "--model-config",
+            model.toString(),
+            "--batch-size",
+            "2",
+            "--seq-len",
+            "16",
+            "--steps",
+            Integer.toString(steps),
+            "--warmup",
+            "1",
+            "--schedule",
+            schedule,
+            "--eval-every",
+            "0",
+            "--eval-batches",
+            "1",
+            "--save-every",
+            "2",
+            "--samples",
+            "0"
+        };
     }
 
     static List<Double> losses(Path run) throws IOException {
         List<Double> l = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
+        for (String line :
+                Files.readAllLines(run.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
             JsonObject o = JsonParser.parseString(line).getAsJsonObject();
             if (o.has("train_loss")) {
                 l.add(o.get("train_loss").getAsDouble());
@@ -61,19 +89,43 @@ class ResumeSemanticsTest {
             assertEquals(0, r.code(), r.err());
             assertEquals(6, losses(run).size(), schedule + ": extended to 6 steps");
             assertTrue(Files.isDirectory(run.resolve("ckpt-000006")), schedule);
-            assertTrue(Files.readString(run.resolve("config.json")).contains("\"steps\": 6"), "the run's config.json records the new length");
+            assertTrue(
+                    Files.readString(run.resolve("config.json")).contains("\"steps\": 6"),
+                    "the run's config.json records the new length");
             if (schedule.equals("wsd")) {
-                assertTrue(r.err().contains("decays again"), "a wsd run past its decay start says what the rate does: " + r.err());
+                assertTrue(
+                        r.err().contains("decays again"),
+                        "a wsd run past its decay start says what the rate does: " + r.err());
             }
         }
         Path cos = dir.resolve("cosine");
         assertEquals(0, Cli.run(cache, train(cos, "cosine", 4)).code());
-        oneLine(Cli.run(cache, "train", "--resume", cos.toString(), "--steps", "6"), "--steps", "cosine");
-        oneLine(Cli.run(cache, "train", "--resume", cos.toString(), "--steps", "3"), "--steps", "already done 4");
-        oneLine(Cli.run(cache, "train", "--resume", cos.toString(), "--lr", "0.1"), "--lr", "cannot change");
-        oneLine(Cli.run(cache, "train", "--resume", cos.toString(), "--batch-size", "8"), "--batch-size");
-        oneLine(Cli.run(cache, "train", "--resume", cos.toString(), "--model-config", dir.resolve("model.json").toString()), "--model-config");
-        // an observation flag is applied: the resumed run evaluates every step (and has nothing left to do here)
+        oneLine(
+                Cli.run(cache, "train", "--resume", cos.toString(), "--steps", "6"),
+                "--steps",
+                "cosine");
+        oneLine(
+                Cli.run(cache, "train", "--resume", cos.toString(), "--steps", "3"),
+                "--steps",
+                "already done 4");
+        oneLine(
+                Cli.run(cache, "train", "--resume", cos.toString(), "--lr", "0.1"),
+                "--lr",
+                "cannot change");
+        oneLine(
+                Cli.run(cache, "train", "--resume", cos.toString(), "--batch-size", "8"),
+                "--batch-size");
+        oneLine(
+                Cli.run(
+                        cache,
+                        "train",
+                        "--resume",
+                        cos.toString(),
+                        "--model-config",
+                        dir.resolve("model.json").toString()),
+                "--model-config");
+        // an observation flag is applied: the resumed run evaluates every step (and has nothing
+        // left to do here)
         Cli.Outcome ok = Cli.run(cache, "train", "--resume", cos.toString(), "--eval-every", "1");
         assertEquals(0, ok.code(), ok.err());
     }
@@ -100,7 +152,10 @@ class ResumeSemanticsTest {
         assertEquals(2, fresh.code(), "a fresh start still refuses the directory: " + fresh.err());
         Cli.Outcome r = Cli.run(cache, "train", "--resume", run.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("before its first checkpoint: restarting it from step 0"), r.err());
-        assertEquals(losses(ref), losses(run), "the restarted run is the run its config.json describes");
+        assertTrue(
+                r.err().contains("before its first checkpoint: restarting it from step 0"),
+                r.err());
+        assertEquals(
+                losses(ref), losses(run), "the restarted run is the run its config.json describes");
     }
 }

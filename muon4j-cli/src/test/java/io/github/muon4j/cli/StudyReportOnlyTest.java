@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 class StudyReportOnlyTest {
 
     static Path fixture() throws URISyntaxException {
-        return Path.of(StudyReportOnlyTest.class.getResource("/study-tiny/REPORT.md").toURI()).getParent();
+        return Path.of(StudyReportOnlyTest.class.getResource("/study-tiny/REPORT.md").toURI())
+                .getParent();
     }
 
     @Test
@@ -35,15 +36,31 @@ class StudyReportOnlyTest {
                 Files.copy(f, results.resolve("runs").resolve(f.getFileName()));
             }
         }
-        Cli.Outcome o = Cli.run(dir.resolve("cache"), "study", "--tiny", "--report-only", "--json", "--results", results.toString());
+        Cli.Outcome o =
+                Cli.run(
+                        dir.resolve("cache"),
+                        "study",
+                        "--tiny",
+                        "--report-only",
+                        "--json",
+                        "--results",
+                        results.toString());
         assertEquals(0, o.code(), o.err());
-        assertEquals(Files.readString(fx.resolve("REPORT.md")), Files.readString(results.resolve("REPORT.md")));
-        assertEquals(Files.readString(fx.resolve("summary.json")), Files.readString(results.resolve("summary.json")));
-        Matcher m = Pattern.compile("!\\[[^]]*]\\(([^)]+)\\.svg\\)").matcher(Files.readString(results.resolve("REPORT.md")));
+        assertEquals(
+                Files.readString(fx.resolve("REPORT.md")),
+                Files.readString(results.resolve("REPORT.md")));
+        assertEquals(
+                Files.readString(fx.resolve("summary.json")),
+                Files.readString(results.resolve("summary.json")));
+        Matcher m =
+                Pattern.compile("!\\[[^]]*]\\(([^)]+)\\.svg\\)")
+                        .matcher(Files.readString(results.resolve("REPORT.md")));
         int figures = 0;
         while (m.find()) {
-            assertTrue(Files.size(results.resolve(m.group(1) + ".svg")) > 1000, m.group(1) + ".svg");
-            assertTrue(Files.size(results.resolve(m.group(1) + ".png")) > 1000, m.group(1) + ".png");
+            assertTrue(
+                    Files.size(results.resolve(m.group(1) + ".svg")) > 1000, m.group(1) + ".svg");
+            assertTrue(
+                    Files.size(results.resolve(m.group(1) + ".png")) > 1000, m.group(1) + ".png");
             figures++;
         }
         assertTrue(figures >= 6, "figures referenced: " + figures);
@@ -52,8 +69,20 @@ class StudyReportOnlyTest {
         assertEquals(8, rows.size(), "one row per size and budget (2 x 4)");
         for (var r : rows) {
             JsonObject x = r.getAsJsonObject();
-            for (String k : new String[] {"size", "budget_tokens", "data_speedup", "data_speedup_ci95", "flops_speedup", "flops_speedup_ci95",
-                    "extrapolated", "muon_lr", "muon_wd", "adamw_lr", "adamw_wd"}) {
+            for (String k :
+                    new String[] {
+                        "size",
+                        "budget_tokens",
+                        "data_speedup",
+                        "data_speedup_ci95",
+                        "flops_speedup",
+                        "flops_speedup_ci95",
+                        "extrapolated",
+                        "muon_lr",
+                        "muon_wd",
+                        "adamw_lr",
+                        "adamw_wd"
+                    }) {
                 assertTrue(x.has(k), k + " in " + x);
             }
             assertEquals(2, x.getAsJsonArray("data_speedup_ci95").size());

@@ -21,8 +21,22 @@ class TrainCliTest {
     static Cli.Outcome trained;
 
     static final String[] TINY = {
-        "--batch-size", "8", "--seq-len", "64", "--steps", "30", "--warmup", "3", "--eval-every", "15", "--eval-batches", "4",
-        "--save-every", "15", "--samples", "1"
+        "--batch-size",
+        "8",
+        "--seq-len",
+        "64",
+        "--steps",
+        "30",
+        "--warmup",
+        "3",
+        "--eval-every",
+        "15",
+        "--eval-batches",
+        "4",
+        "--save-every",
+        "15",
+        "--samples",
+        "1"
     };
 
     @BeforeAll
@@ -51,7 +65,11 @@ class TrainCliTest {
         List<JsonObject> rows = Metrics.read(run.resolve("metrics.jsonl"));
         for (int step = 1; step <= 30; step++) {
             final int s = step;
-            JsonObject r = rows.stream().filter(o -> o.get("step").getAsInt() == s).findFirst().orElseThrow();
+            JsonObject r =
+                    rows.stream()
+                            .filter(o -> o.get("step").getAsInt() == s)
+                            .findFirst()
+                            .orElseThrow();
             for (String k : new String[] {"tokens", "train_loss", "lr", "tokens_per_s"}) {
                 assertTrue(r.has(k), "step " + s + " lacks " + k);
             }
@@ -69,14 +87,33 @@ class TrainCliTest {
     void evalReproducesTheFinalValidationLoss() {
         Cli.Outcome e = Cli.run(cache, "eval", "--checkpoint", run.toString(), "--json");
         assertEquals(0, e.code(), e.err());
-        double v = JsonParser.parseString(e.lastLine()).getAsJsonObject().get("val_loss").getAsDouble();
-        double trainedVal = JsonParser.parseString(trained.lastLine()).getAsJsonObject().get("val_loss").getAsDouble();
+        double v =
+                JsonParser.parseString(e.lastLine())
+                        .getAsJsonObject()
+                        .get("val_loss")
+                        .getAsDouble();
+        double trainedVal =
+                JsonParser.parseString(trained.lastLine())
+                        .getAsJsonObject()
+                        .get("val_loss")
+                        .getAsDouble();
         assertEquals(trainedVal, v, 1e-5);
     }
 
     @Test
     void generationIsDeterministicForASeed() {
-        String[] args = {"generate", "--checkpoint", run.toString(), "--prompt", "The Commission", "--max-tokens", "24", "--seed", "7", "--json"};
+        String[] args = {
+            "generate",
+            "--checkpoint",
+            run.toString(),
+            "--prompt",
+            "The Commission",
+            "--max-tokens",
+            "24",
+            "--seed",
+            "7",
+            "--json"
+        };
         Cli.Outcome a = Cli.run(cache, args);
         Cli.Outcome b = Cli.run(cache, args);
         assertEquals(0, a.code(), a.err());
@@ -84,13 +121,37 @@ class TrainCliTest {
         JsonObject jb = JsonParser.parseString(b.lastLine()).getAsJsonObject();
         assertEquals(ja.get("text").getAsString(), jb.get("text").getAsString());
         assertTrue(a.out().startsWith("The Commission"));
-        Cli.Outcome c = Cli.run(cache, "generate", "--checkpoint", run.toString(), "--prompt", "The Commission", "--max-tokens", "24", "--seed", "8", "--json");
-        assertNotEquals(ja.get("text").getAsString(), JsonParser.parseString(c.lastLine()).getAsJsonObject().get("text").getAsString());
+        Cli.Outcome c =
+                Cli.run(
+                        cache,
+                        "generate",
+                        "--checkpoint",
+                        run.toString(),
+                        "--prompt",
+                        "The Commission",
+                        "--max-tokens",
+                        "24",
+                        "--seed",
+                        "8",
+                        "--json");
+        assertNotEquals(
+                ja.get("text").getAsString(),
+                JsonParser.parseString(c.lastLine()).getAsJsonObject().get("text").getAsString());
     }
 
     @Test
     void paramsJsonHoldsCountsAndConfig() {
-        Cli.Outcome p = Cli.run(cache, "params", "--preset", "6L-512d", "--attention", "mla", "--ffn", "moe", "--json");
+        Cli.Outcome p =
+                Cli.run(
+                        cache,
+                        "params",
+                        "--preset",
+                        "6L-512d",
+                        "--attention",
+                        "mla",
+                        "--ffn",
+                        "moe",
+                        "--json");
         assertEquals(0, p.code(), p.err());
         JsonObject o = JsonParser.parseString(p.lastLine()).getAsJsonObject();
         assertTrue(o.get("total_params").getAsLong() > o.get("active_params").getAsLong());

@@ -19,7 +19,9 @@ class EuroparlTest {
         for (String d : docs) {
             assertTrue(Europarl.isEnglish(d));
         }
-        assertFalse(Europarl.isEnglish("Invitiamo dunque la Commissione a sottoporre nuove proposte intese a combattere in modo efficace la discriminazione basata sul sesso e a garantire"));
+        assertFalse(
+                Europarl.isEnglish(
+                        "Invitiamo dunque la Commissione a sottoporre nuove proposte intese a combattere in modo efficace la discriminazione basata sul sesso e a garantire"));
         DataSets.Pair p = DataSets.open(null, null, 0.02, Tokenizers.byName("byte"), dir, null);
         assertEquals(Math.round((p.train().size() + p.val().size()) * 0.02), p.val().size());
         assertEquals("byte", p.train().tokenizerName());
@@ -29,6 +31,8 @@ class EuroparlTest {
     void theDefaultCorpusIsEuroparlAndBothAreListed() {
         assertEquals("europarl", Corpus.of(null).name());
         assertEquals("europarl", Corpus.of("builtin:europarl").name());
-        assertEquals(List.of("europarl", "prose"), Corpus.available().stream().map(Corpus::name).toList());
+        assertEquals(
+                List.of("europarl", "prose"),
+                Corpus.available().stream().map(Corpus::name).toList());
     }
 }

@@ -75,68 +75,150 @@ class DataPipelineTest {
         buf.putInt(0, 20240520).putInt(4, 1).putInt(8, 3);
         buf.putShort(1024, (short) 50256).putShort(1026, (short) 15496).putShort(1028, (short) 995);
         Path f = Files.write(dir.resolve("val_000000.bin"), buf.array());
-        TokenDataset d = DataSets.tokens(f.toString(), Tokenizers.byName("gpt2"), dir.resolve("cache"), null, "text");
+        TokenDataset d =
+                DataSets.tokens(
+                        f.toString(),
+                        Tokenizers.byName("gpt2"),
+                        dir.resolve("cache"),
+                        null,
+                        "text");
         assertArrayEquals(new int[] {50256, 15496, 995}, all(d));
-        DataException e = assertThrows(DataException.class, () -> DataSets.tokens(f.toString(), BYTE, dir.resolve("cache"), null, "text"));
-        assertTrue(e.getMessage().contains("outside the vocabulary") && e.getMessage().contains("val_000000.bin"), e.getMessage());
+        DataException e =
+                assertThrows(
+                        DataException.class,
+                        () ->
+                                DataSets.tokens(
+                                        f.toString(), BYTE, dir.resolve("cache"), null, "text"));
+        assertTrue(
+                e.getMessage().contains("outside the vocabulary")
+                        && e.getMessage().contains("val_000000.bin"),
+                e.getMessage());
     }
 
     @Test
     void badShardsAreNamed(@TempDir Path dir) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(1024 + 4).order(ByteOrder.LITTLE_ENDIAN);
         buf.putInt(0, 1234).putInt(4, 1).putInt(8, 2);
-        // no magic: a headerless nanoGPT file, whose ids (1234, 0, 1, 0, 2, 0, ...) do not fit 'byte'
+        // no magic: a headerless nanoGPT file, whose ids (1234, 0, 1, 0, 2, 0, ...) do not fit
+        // 'byte'
         Path magic = Files.write(dir.resolve("magic.bin"), buf.array());
         assertTrue(TokenShard.map(magic).headerless());
-        String m = assertThrows(DataException.class, () -> DataSets.tokens(magic.toString(), BYTE, dir.resolve("cache"), null, "text")).getMessage();
-        assertTrue(m.contains("magic.bin: token id 1234 at position 0") && m.contains("headerless") && m.contains("--tokenizer"), m);
+        String m =
+                assertThrows(
+                                DataException.class,
+                                () ->
+                                        DataSets.tokens(
+                                                magic.toString(),
+                                                BYTE,
+                                                dir.resolve("cache"),
+                                                null,
+                                                "text"))
+                        .getMessage();
+        assertTrue(
+                m.contains("magic.bin: token id 1234 at position 0")
+                        && m.contains("headerless")
+                        && m.contains("--tokenizer"),
+                m);
         buf.putInt(0, 20240520).putInt(8, 10);
         Path cut = Files.write(dir.resolve("cut.bin"), buf.array());
-        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(cut)).getMessage().contains("cut.bin: truncated"));
+        assertTrue(
+                assertThrows(DataException.class, () -> TokenShard.map(cut))
+                        .getMessage()
+                        .contains("cut.bin: truncated"));
         buf.putInt(4, 9).putInt(8, 2);
         Path ver = Files.write(dir.resolve("ver.bin"), buf.array());
-        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(ver)).getMessage().contains("version 9"));
+        assertTrue(
+                assertThrows(DataException.class, () -> TokenShard.map(ver))
+                        .getMessage()
+                        .contains("version 9"));
         Path odd = Files.write(dir.resolve("odd.bin"), new byte[11]);
-        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(odd)).getMessage().contains("odd.bin: not a token shard"));
-        Path shortHeader = Files.write(dir.resolve("short.bin"), java.util.Arrays.copyOf(buf.array(), 100));
-        assertTrue(assertThrows(DataException.class, () -> TokenShard.map(shortHeader)).getMessage().contains("short.bin: bad shard header"));
+        assertTrue(
+                assertThrows(DataException.class, () -> TokenShard.map(odd))
+                        .getMessage()
+                        .contains("odd.bin: not a token shard"));
+        Path shortHeader =
+                Files.write(dir.resolve("short.bin"), java.util.Arrays.copyOf(buf.array(), 100));
+        assertTrue(
+                assertThrows(DataException.class, () -> TokenShard.map(shortHeader))
+                        .getMessage()
+                        .contains("short.bin: bad shard header"));
     }
 
     @Test
     void readsTextGzipTinyStoriesAndJsonl(@TempDir Path dir) throws IOException {
         Path cache = dir.resolve("cache");
-        Path txt = Files.writeString(dir.resolve("a.txt"), "One story.<|endoftext|>Another story.\n<|endoftext|>\n");
-        assertArrayEquals(expected(BYTE, "One story.", "Another story."), all(DataSets.tokens(txt.toString(), BYTE, cache, null, "text")));
+        Path txt =
+                Files.writeString(
+                        dir.resolve("a.txt"),
+                        "One story.<|endoftext|>Another story.\n<|endoftext|>\n");
+        assertArrayEquals(
+                expected(BYTE, "One story.", "Another story."),
+                all(DataSets.tokens(txt.toString(), BYTE, cache, null, "text")));
 
         Path gz = dir.resolve("b.txt.gz");
         try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(gz))) {
             o.write("Zipped text, été.".getBytes(StandardCharsets.UTF_8));
         }
-        assertArrayEquals(expected(BYTE, "Zipped text, été."), all(DataSets.tokens(gz.toString(), BYTE, cache, null, "text")));
+        assertArrayEquals(
+                expected(BYTE, "Zipped text, été."),
+                all(DataSets.tokens(gz.toString(), BYTE, cache, null, "text")));
 
-        Path jsonl = Files.writeString(dir.resolve("c.jsonl"), "{\"body\": \"first\"}\n\n{\"body\": \"second\", \"id\": 2}\n");
-        assertArrayEquals(expected(BYTE, "first", "second"), all(DataSets.tokens(jsonl.toString(), BYTE, cache, null, "body")));
+        Path jsonl =
+                Files.writeString(
+                        dir.resolve("c.jsonl"),
+                        "{\"body\": \"first\"}\n\n{\"body\": \"second\", \"id\": 2}\n");
+        assertArrayEquals(
+                expected(BYTE, "first", "second"),
+                all(DataSets.tokens(jsonl.toString(), BYTE, cache, null, "body")));
 
         Path folder = Files.createDirectories(dir.resolve("docs"));
         Files.writeString(folder.resolve("2.txt"), "second file");
         Files.writeString(folder.resolve("1.txt"), "first file");
         Files.writeString(folder.resolve("notes.md"), "ignored");
-        assertArrayEquals(expected(BYTE, "first file", "second file"), all(DataSets.tokens(folder.toString(), BYTE, cache, null, "text")));
+        assertArrayEquals(
+                expected(BYTE, "first file", "second file"),
+                all(DataSets.tokens(folder.toString(), BYTE, cache, null, "text")));
     }
 
     @Test
     void badTextInputsNameTheFileAndLeaveNoCache(@TempDir Path dir) throws IOException {
         Path cache = dir.resolve("cache");
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"text\": \"ok\"}\n{not json}\n");
-        DataException e = assertThrows(DataException.class, () -> DataSets.tokens(bad.toString(), BYTE, cache, null, "text"));
-        assertTrue(e.getMessage().contains("bad.jsonl:2") && e.getMessage().contains("not valid JSON"), e.getMessage());
-        Path noField = Files.writeString(dir.resolve("nofield.jsonl"), "{\"text\": \"ok\"}\n{\"other\": 1}\n");
-        e = assertThrows(DataException.class, () -> DataSets.tokens(noField.toString(), BYTE, cache, null, "text"));
-        assertTrue(e.getMessage().contains("nofield.jsonl:2") && e.getMessage().contains("'text'"), e.getMessage());
+        DataException e =
+                assertThrows(
+                        DataException.class,
+                        () -> DataSets.tokens(bad.toString(), BYTE, cache, null, "text"));
+        assertTrue(
+                e.getMessage().contains("bad.jsonl:2") && e.getMessage().contains("not valid JSON"),
+                e.getMessage());
+        Path noField =
+                Files.writeString(
+                        dir.resolve("nofield.jsonl"), "{\"text\": \"ok\"}\n{\"other\": 1}\n");
+        e =
+                assertThrows(
+                        DataException.class,
+                        () -> DataSets.tokens(noField.toString(), BYTE, cache, null, "text"));
+        assertTrue(
+                e.getMessage().contains("nofield.jsonl:2") && e.getMessage().contains("'text'"),
+                e.getMessage());
         Path empty = Files.writeString(dir.resolve("empty.txt"), "  \n");
-        e = assertThrows(DataException.class, () -> DataSets.tokens(empty.toString(), BYTE, cache, null, "text"));
-        assertTrue(e.getMessage().contains("empty.txt") && e.getMessage().contains("empty corpus"), e.getMessage());
-        e = assertThrows(DataException.class, () -> DataSets.tokens(dir.resolve("missing").toString(), BYTE, cache, null, "text"));
+        e =
+                assertThrows(
+                        DataException.class,
+                        () -> DataSets.tokens(empty.toString(), BYTE, cache, null, "text"));
+        assertTrue(
+                e.getMessage().contains("empty.txt") && e.getMessage().contains("empty corpus"),
+                e.getMessage());
+        e =
+                assertThrows(
+                        DataException.class,
+                        () ->
+                                DataSets.tokens(
+                                        dir.resolve("missing").toString(),
+                                        BYTE,
+                                        cache,
+                                        null,
+                                        "text"));
         assertTrue(e.getMessage().contains("missing: no such file"), e.getMessage());
         assertEquals(0, leftovers(cache));
         if (Files.exists(cache)) {
@@ -159,7 +241,10 @@ class DataPipelineTest {
         long mtime = Files.getLastModifiedTime(files.get(0)).toMillis();
         Thread.sleep(20);
         DataSets.tokens(txt.toString(), BYTE, cache, null, "text");
-        assertEquals(mtime, Files.getLastModifiedTime(files.get(0)).toMillis(), "reused, not re-tokenized");
+        assertEquals(
+                mtime,
+                Files.getLastModifiedTime(files.get(0)).toMillis(),
+                "reused, not re-tokenized");
 
         DataSets.tokens(txt.toString(), Tokenizers.byName("gpt2"), cache, null, "text");
         Files.writeString(txt, "changed text, longer than before");
@@ -174,7 +259,16 @@ class DataPipelineTest {
         try (Stream<Path> s = Files.list(cache)) {
             gptCache = s.filter(p -> p.toString().contains("-gpt2-")).findFirst().orElseThrow();
         }
-        DataException e = assertThrows(DataException.class, () -> DataSets.tokens(gptCache.toString(), BYTE, dir.resolve("c2"), null, "text"));
+        DataException e =
+                assertThrows(
+                        DataException.class,
+                        () ->
+                                DataSets.tokens(
+                                        gptCache.toString(),
+                                        BYTE,
+                                        dir.resolve("c2"),
+                                        null,
+                                        "text"));
         assertTrue(e.getMessage().contains("tokenizer mismatch"), e.getMessage());
     }
 
@@ -185,11 +279,18 @@ class DataPipelineTest {
             sb.append("document number ").append(i).append("<|endoftext|>");
         }
         Path txt = Files.writeString(dir.resolve("docs.txt"), sb);
-        DataSets.Pair p = DataSets.open(txt.toString(), null, 0.1, BYTE, dir.resolve("cache"), null);
+        DataSets.Pair p =
+                DataSets.open(txt.toString(), null, 0.1, BYTE, dir.resolve("cache"), null);
         long n = p.train().size() + p.val().size();
         assertEquals(Math.round(n * 0.1), p.val().size());
-        assertEquals(p.train().token(p.train().size() - 1), all(DataSets.tokens(txt.toString(), BYTE, dir.resolve("cache"), null, "text"))[(int) p.train().size() - 1]);
-        assertEquals(all(p.val())[0], all(DataSets.tokens(txt.toString(), BYTE, dir.resolve("cache"), null, "text"))[(int) p.train().size()]);
+        assertEquals(
+                p.train().token(p.train().size() - 1),
+                all(DataSets.tokens(txt.toString(), BYTE, dir.resolve("cache"), null, "text"))[
+                        (int) p.train().size() - 1]);
+        assertEquals(
+                all(p.val())[0],
+                all(DataSets.tokens(txt.toString(), BYTE, dir.resolve("cache"), null, "text"))[
+                        (int) p.train().size()]);
     }
 
     @Test
@@ -198,7 +299,13 @@ class DataPipelineTest {
         for (int i = 0; i < 500; i++) {
             sb.append("line ").append(i).append(" of the corpus. ");
         }
-        TokenDataset d = DataSets.tokens(Files.writeString(dir.resolve("c.txt"), sb).toString(), BYTE, dir.resolve("cache"), null, "text");
+        TokenDataset d =
+                DataSets.tokens(
+                        Files.writeString(dir.resolve("c.txt"), sb).toString(),
+                        BYTE,
+                        dir.resolve("cache"),
+                        null,
+                        "text");
         int b = 3, t = 16;
         List<int[]> straight = new ArrayList<>();
         try (BatchLoader l = new BatchLoader(d, b, t, 42, BatchLoader.Order.RANDOM, 4)) {
@@ -221,7 +328,9 @@ class DataPipelineTest {
             }
         }
         try (BatchLoader other = new BatchLoader(d, b, t, 43, BatchLoader.Order.RANDOM, 0)) {
-            assertFalse(java.util.Arrays.equals(straight.get(0), other.next()), "another seed, other batches");
+            assertFalse(
+                    java.util.Arrays.equals(straight.get(0), other.next()),
+                    "another seed, other batches");
         }
         // each row is a contiguous window of the data
         int[] batch = straight.get(0);
@@ -230,17 +339,28 @@ class DataPipelineTest {
             int[] row = java.util.Arrays.copyOfRange(batch, r * (t + 1), (r + 1) * (t + 1));
             boolean found = false;
             for (int s = 0; s + t + 1 <= tokens.length && !found; s++) {
-                found = java.util.Arrays.equals(row, java.util.Arrays.copyOfRange(tokens, s, s + t + 1));
+                found =
+                        java.util.Arrays.equals(
+                                row, java.util.Arrays.copyOfRange(tokens, s, s + t + 1));
             }
             assertTrue(found, "row " + r + " is a window of the data");
         }
         // sequential: consecutive windows with stride T
         try (BatchLoader l = new BatchLoader(d, 2, t, 0, BatchLoader.Order.SEQUENTIAL, 0)) {
             int[] s = l.next();
-            assertArrayEquals(java.util.Arrays.copyOfRange(tokens, 0, t + 1), java.util.Arrays.copyOfRange(s, 0, t + 1));
-            assertArrayEquals(java.util.Arrays.copyOfRange(tokens, t, 2 * t + 1), java.util.Arrays.copyOfRange(s, t + 1, 2 * t + 2));
+            assertArrayEquals(
+                    java.util.Arrays.copyOfRange(tokens, 0, t + 1),
+                    java.util.Arrays.copyOfRange(s, 0, t + 1));
+            assertArrayEquals(
+                    java.util.Arrays.copyOfRange(tokens, t, 2 * t + 1),
+                    java.util.Arrays.copyOfRange(s, t + 1, 2 * t + 2));
         }
-        DataException e = assertThrows(DataException.class, () -> new BatchLoader(d.slice(0, 10), 1, 16, 0, BatchLoader.Order.RANDOM, 0));
+        DataException e =
+                assertThrows(
+                        DataException.class,
+                        () ->
+                                new BatchLoader(
+                                        d.slice(0, 10), 1, 16, 0, BatchLoader.Order.RANDOM, 0));
         assertTrue(e.getMessage().contains("needs at least 17"), e.getMessage());
     }
 
@@ -262,7 +382,11 @@ class DataPipelineTest {
     @Test
     void aDataSourceNamingNoBuiltinCorpusIsAPath() {
         assertNull(Corpus.of("data/shakespeare/train.bin"));
-        DataException e = assertThrows(DataException.class, () -> Corpus.of("builtin:no-such-corpus"));
-        assertTrue(e.getMessage().startsWith("builtin:no-such-corpus: no such built-in corpus (available: "), e.getMessage());
+        DataException e =
+                assertThrows(DataException.class, () -> Corpus.of("builtin:no-such-corpus"));
+        assertTrue(
+                e.getMessage()
+                        .startsWith("builtin:no-such-corpus: no such built-in corpus (available: "),
+                e.getMessage());
     }
 }

@@ -11,7 +11,10 @@ class CurveTest {
 
     static Curve synthetic(double... val) {
         int n = val.length;
-        double[] steps = new double[n], tokens = new double[n], flops = new double[n], secs = new double[n];
+        double[] steps = new double[n],
+                tokens = new double[n],
+                flops = new double[n],
+                secs = new double[n];
         for (int i = 0; i < n; i++) {
             steps[i] = 10 * i;
             tokens[i] = 1000 * i;
@@ -38,16 +41,22 @@ class CurveTest {
     void aCurveThatNeverReachesTheTarget() {
         Curve.Hit h = synthetic(5.0, 4.0, 3.5).reach(3.0);
         assertFalse(h.reached());
-        assertTrue(Double.isNaN(h.steps()) && Double.isNaN(h.tokens()) && Double.isNaN(h.flops()) && Double.isNaN(h.seconds()));
+        assertTrue(
+                Double.isNaN(h.steps())
+                        && Double.isNaN(h.tokens())
+                        && Double.isNaN(h.flops())
+                        && Double.isNaN(h.seconds()));
         assertFalse(synthetic().reach(1.0).reached(), "an empty curve never reaches anything");
     }
 
     @Test
     void readsAMetricsFile(@TempDir Path dir) throws Exception {
-        Path m = Files.writeString(dir.resolve("metrics.jsonl"),
-                "{\"step\":0,\"tokens\":0,\"val_loss\":5.0}\n"
-                        + "{\"step\":1,\"tokens\":64,\"train_loss\":4.5,\"time_s\":0.1}\n"
-                        + "{\"step\":2,\"tokens\":128,\"train_loss\":4.0,\"time_s\":0.2,\"val_loss\":3.0}\n");
+        Path m =
+                Files.writeString(
+                        dir.resolve("metrics.jsonl"),
+                        "{\"step\":0,\"tokens\":0,\"val_loss\":5.0}\n"
+                                + "{\"step\":1,\"tokens\":64,\"train_loss\":4.5,\"time_s\":0.1}\n"
+                                + "{\"step\":2,\"tokens\":128,\"train_loss\":4.0,\"time_s\":0.2,\"val_loss\":3.0}\n");
         Curve c = Curve.read(m, 10.0);
         assertArrayEquals(new double[] {0, 2}, c.steps());
         assertArrayEquals(new double[] {0, 1280}, c.flops());

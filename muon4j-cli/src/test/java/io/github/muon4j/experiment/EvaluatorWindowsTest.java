@@ -7,7 +7,9 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Validation windows: each held-out token predicted at most once per evaluation, never wrapping. */
+/**
+ * Validation windows: each held-out token predicted at most once per evaluation, never wrapping.
+ */
 class EvaluatorWindowsTest {
 
     @Test
@@ -20,7 +22,15 @@ class EvaluatorWindowsTest {
                     for (long s : starts) {
                         assertTrue(s + t < size, "window inside the data");
                         for (long i = s + 1; i <= s + t; i++) {
-                            assertTrue(predicted.add(i), "token " + i + " predicted twice (size " + size + ", T " + t + ")");
+                            assertTrue(
+                                    predicted.add(i),
+                                    "token "
+                                            + i
+                                            + " predicted twice (size "
+                                            + size
+                                            + ", T "
+                                            + t
+                                            + ")");
                         }
                     }
                     assertEquals(Math.min(max, size < t + 1 ? 0 : (size - 1) / t), starts.length);
@@ -32,7 +42,8 @@ class EvaluatorWindowsTest {
     @Test
     void theSameWindowsForEveryBatchSize() {
         // 128 windows requested as 32 batches of 4 or 4 batches of 32: the same starts
-        assertArrayEquals(Evaluator.windowStarts(25_000, 128, Evaluator.windowCount(32, 4)),
+        assertArrayEquals(
+                Evaluator.windowStarts(25_000, 128, Evaluator.windowCount(32, 4)),
                 Evaluator.windowStarts(25_000, 128, Evaluator.windowCount(4, 32)));
     }
 }

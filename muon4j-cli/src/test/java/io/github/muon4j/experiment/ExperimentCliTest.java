@@ -34,8 +34,26 @@ class ExperimentCliTest {
         return lines[lines.length - 1];
     }
 
-    static final String[] COMPARE = {"compare", "--steps", "8", "--batch-size", "4", "--seq-len", "32", "--eval-every", "2", "--eval-batches", "2",
-        "--muon-lrs", "0.02,0.04", "--adamw-lrs", "3e-3,6e-3", "--lr-cap", "3", "--json"};
+    static final String[] COMPARE = {
+        "compare",
+        "--steps",
+        "8",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "32",
+        "--eval-every",
+        "2",
+        "--eval-batches",
+        "2",
+        "--muon-lrs",
+        "0.02,0.04",
+        "--adamw-lrs",
+        "3e-3,6e-3",
+        "--lr-cap",
+        "3",
+        "--json"
+    };
 
     static String[] with(String[] a, String... more) {
         String[] out = java.util.Arrays.copyOf(a, a.length + more.length);
@@ -44,30 +62,48 @@ class ExperimentCliTest {
     }
 
     @Test
-    void compareWithTwoSeedsGivesFiniteRatiosWithIntervalsAndResumes(@TempDir Path dir) throws Exception {
+    void compareWithTwoSeedsGivesFiniteRatiosWithIntervalsAndResumes(@TempDir Path dir)
+            throws Exception {
         Path out = dir.resolve("cmp");
         String[] args = with(COMPARE, "--seeds", "1,2", "--out", out.toString());
         String line = lastLine(dir.resolve("cache"), args);
         assertFalse(line.contains("NaN"), line);
         JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-        for (String k : new String[] {"steps_ratio", "total_flops_ratio", "model_flops_ratio", "wall_ratio"}) {
+        for (String k :
+                new String[] {
+                    "steps_ratio", "total_flops_ratio", "model_flops_ratio", "wall_ratio"
+                }) {
             assertTrue(Double.isFinite(o.get(k).getAsDouble()), k);
             assertEquals(2, o.getAsJsonArray(k + "_ci95").size(), k);
         }
         assertEquals("[1,2]", o.get("seeds").toString());
         int tried = o.getAsJsonArray("muon_lrs").size();
         assertTrue(tried >= 2 && tried <= 3, "the grid extends at most to the cap");
-        assertTrue(o.getAsJsonArray("muon_lrs").asList().stream().anyMatch(e -> e.getAsDouble() == o.get("muon_best_lr").getAsDouble()));
+        assertTrue(
+                o.getAsJsonArray("muon_lrs").asList().stream()
+                        .anyMatch(e -> e.getAsDouble() == o.get("muon_best_lr").getAsDouble()));
         assertTrue(o.getAsJsonArray("adamw_lrs").size() >= 2);
         assertEquals(2, o.get("muon_runs").getAsInt());
         assertTrue(o.get("adamw_reached").getAsInt() >= 0 && o.get("muon_reached").getAsInt() <= 2);
-        // Newton-Schulz is counted: Muon's total FLOPs per step exceed its model FLOPs, so the two ratios differ
+        // Newton-Schulz is counted: Muon's total FLOPs per step exceed its model FLOPs, so the two
+        // ratios differ
         assertTrue(o.get("muon_ns_flops_per_step").getAsDouble() > 0);
-        assertNotEquals(o.get("model_flops_ratio").getAsDouble(), o.get("total_flops_ratio").getAsDouble());
-        for (String f : new String[] {"REPORT.md", "results.json", "loss_vs_steps.png", "loss_vs_flops.png", "loss_vs_time.png", "lr_search.png"}) {
+        assertNotEquals(
+                o.get("model_flops_ratio").getAsDouble(), o.get("total_flops_ratio").getAsDouble());
+        for (String f :
+                new String[] {
+                    "REPORT.md",
+                    "results.json",
+                    "loss_vs_steps.png",
+                    "loss_vs_flops.png",
+                    "loss_vs_time.png",
+                    "lr_search.png"
+                }) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
-        assertTrue(Files.readString(out.resolve("REPORT.md")).contains("target = final validation loss of AdamW's seed-mean curve"));
+        assertTrue(
+                Files.readString(out.resolve("REPORT.md"))
+                        .contains("target = final validation loss of AdamW's seed-mean curve"));
         // a second call finds every run's summary and trains nothing
         Path summaries = out.resolve("summaries");
         java.util.Map<Path, Long> before = new java.util.HashMap<>();
@@ -76,10 +112,14 @@ class ExperimentCliTest {
                 before.put(p, Files.getLastModifiedTime(p).toMillis());
             }
         }
-        JsonObject again = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        JsonObject again =
+                JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
         assertEquals(o.get("steps_ratio").getAsDouble(), again.get("steps_ratio").getAsDouble());
         for (var e : before.entrySet()) {
-            assertEquals(e.getValue(), Files.getLastModifiedTime(e.getKey()).toMillis(), e.getKey().toString());
+            assertEquals(
+                    e.getValue(),
+                    Files.getLastModifiedTime(e.getKey()).toMillis(),
+                    e.getKey().toString());
         }
     }
 
@@ -87,37 +127,112 @@ class ExperimentCliTest {
     void compareHonoursSeed(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("cmp7");
         // one rate per arm and a cap of 1: two runs, both of seed 7
-        String[] args = {"compare", "--steps", "6", "--batch-size", "4", "--seq-len", "32", "--eval-every", "2", "--eval-batches", "1",
-            "--muon-lrs", "0.02", "--adamw-lrs", "3e-3", "--lr-cap", "1", "--json", "--seed", "7", "--out", out.toString()};
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
-        assertFalse(o.get("muon_lr_bracketed").getAsBoolean(), "one rate cannot be interior: the report says so");
+        String[] args = {
+            "compare",
+            "--steps",
+            "6",
+            "--batch-size",
+            "4",
+            "--seq-len",
+            "32",
+            "--eval-every",
+            "2",
+            "--eval-batches",
+            "1",
+            "--muon-lrs",
+            "0.02",
+            "--adamw-lrs",
+            "3e-3",
+            "--lr-cap",
+            "1",
+            "--json",
+            "--seed",
+            "7",
+            "--out",
+            out.toString()
+        };
+        JsonObject o =
+                JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        assertFalse(
+                o.get("muon_lr_bracketed").getAsBoolean(),
+                "one rate cannot be interior: the report says so");
         assertEquals("[7]", o.get("seeds").toString());
         try (var l = Files.list(out.resolve("summaries"))) {
-            assertTrue(l.allMatch(p -> p.getFileName().toString().contains("-seed7-")), "every run trained seed 7");
+            assertTrue(
+                    l.allMatch(p -> p.getFileName().toString().contains("-seed7-")),
+                    "every run trained seed 7");
         }
     }
 
     @Test
     void inferenceBenchReportsCacheAndSpeedPerVariant(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("inf");
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), "bench", "inference", "--contexts", "16,48", "--new-tokens", "4",
-                "--reps", "1", "--out", out.toString(), "--json")).getAsJsonObject().getAsJsonObject("variants");
+        JsonObject o =
+                JsonParser.parseString(
+                                lastLine(
+                                        dir.resolve("cache"),
+                                        "bench",
+                                        "inference",
+                                        "--contexts",
+                                        "16,48",
+                                        "--new-tokens",
+                                        "4",
+                                        "--reps",
+                                        "1",
+                                        "--out",
+                                        out.toString(),
+                                        "--json"))
+                        .getAsJsonObject()
+                        .getAsJsonObject("variants");
         assertEquals(4, o.size());
         long mha = o.getAsJsonObject("mha-dense").get("kv_cache_bytes_per_token").getAsLong();
         long mla = o.getAsJsonObject("mla-dense").get("kv_cache_bytes_per_token").getAsLong();
-        // tiny: 4 layers; MHA 2 x 6 heads x 32 = 384 values, MLA 96 + 16 = 112 values per layer, fp32
+        // tiny: 4 layers; MHA 2 x 6 heads x 32 = 384 values, MLA 96 + 16 = 112 values per layer,
+        // fp32
         assertEquals(4L * 384 * 4, mha);
         assertEquals(4L * 112 * 4, mla);
-        assertEquals(mla, o.getAsJsonObject("mla-dense").get("kv_cache_bytes_per_token_measured").getAsDouble(), 1e-9);
-        assertTrue(o.getAsJsonObject("mla-moe").getAsJsonObject("decode_tokens_per_s").get("48").getAsDouble() > 0);
-        assertTrue(Files.exists(out.resolve("REPORT.md")) && Files.exists(out.resolve("kv_cache.png")) && Files.exists(out.resolve("decode.png")));
+        assertEquals(
+                mla,
+                o.getAsJsonObject("mla-dense")
+                        .get("kv_cache_bytes_per_token_measured")
+                        .getAsDouble(),
+                1e-9);
+        assertTrue(
+                o.getAsJsonObject("mla-moe")
+                                .getAsJsonObject("decode_tokens_per_s")
+                                .get("48")
+                                .getAsDouble()
+                        > 0);
+        assertTrue(
+                Files.exists(out.resolve("REPORT.md"))
+                        && Files.exists(out.resolve("kv_cache.png"))
+                        && Files.exists(out.resolve("decode.png")));
     }
 
     @Test
-    void inferenceBenchGoesPastTheTrainingContextInBatchesAndInABudget(@TempDir Path dir) throws Exception {
+    void inferenceBenchGoesPastTheTrainingContextInBatchesAndInABudget(@TempDir Path dir)
+            throws Exception {
         // tiny trains at context 256: decode at 300, in batches of 1 and 3
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), "bench", "inference", "--contexts", "300", "--batch", "1,3",
-                "--variants", "mha-dense,mla-dense", "--new-tokens", "2", "--reps", "1", "--threads", "2", "--json")).getAsJsonObject();
+        JsonObject o =
+                JsonParser.parseString(
+                                lastLine(
+                                        dir.resolve("cache"),
+                                        "bench",
+                                        "inference",
+                                        "--contexts",
+                                        "300",
+                                        "--batch",
+                                        "1,3",
+                                        "--variants",
+                                        "mha-dense,mla-dense",
+                                        "--new-tokens",
+                                        "2",
+                                        "--reps",
+                                        "1",
+                                        "--threads",
+                                        "2",
+                                        "--json"))
+                        .getAsJsonObject();
         JsonObject v = o.getAsJsonObject("variants");
         assertEquals(2, v.size());
         for (String name : new String[] {"mha-dense", "mla-dense"}) {
@@ -129,51 +244,147 @@ class ExperimentCliTest {
             assertEquals(3, three.get("batch").getAsInt());
             assertTrue(three.get("decode_tokens_per_s").getAsDouble() > 0);
             // every matrix is read once per step, whatever the batch: a third per token at batch 3
-            assertEquals(one.get("weight_bytes_per_token").getAsDouble() / 3, three.get("weight_bytes_per_token").getAsDouble(), 1e-6);
+            assertEquals(
+                    one.get("weight_bytes_per_token").getAsDouble() / 3,
+                    three.get("weight_bytes_per_token").getAsDouble(),
+                    1e-6);
             // the timed steps at positions 300 and 301 read 301 and 302 cached positions
             double kv = j.get("kv_cache_bytes_per_token").getAsDouble();
             assertEquals(301.5 * kv, one.get("cache_bytes_per_token").getAsDouble(), 1e-6);
             assertEquals(301.5 * kv, three.get("cache_bytes_per_token").getAsDouble(), 1e-6);
         }
         // at this size a token's bytes are mostly the 7 MB of weights: bandwidth-bound
-        assertEquals("bandwidth", v.getAsJsonObject("mha-dense").getAsJsonArray("points").get(0).getAsJsonObject().get("roofline_bound").getAsString());
+        assertEquals(
+                "bandwidth",
+                v.getAsJsonObject("mha-dense")
+                        .getAsJsonArray("points")
+                        .get(0)
+                        .getAsJsonObject()
+                        .get("roofline_bound")
+                        .getAsString());
         JsonObject machine = o.getAsJsonObject("machine");
-        assertTrue(machine.get("bandwidth_bytes_per_s").getAsDouble() > 0 && machine.get("kernel_flops_per_s").getAsDouble() > 0);
+        assertTrue(
+                machine.get("bandwidth_bytes_per_s").getAsDouble() > 0
+                        && machine.get("kernel_flops_per_s").getAsDouble() > 0);
         assertTrue(machine.get("kernels").getAsString().startsWith("SIMD"));
         // budget mode: 4 MiB of cache at context 300 + 2 new tokens (+2 warm-up)
-        JsonObject b = JsonParser.parseString(lastLine(dir.resolve("cache"), "bench", "inference", "--contexts", "300", "--kv-budget", "4m",
-                "--variants", "mla-dense", "--new-tokens", "2", "--reps", "1", "--json")).getAsJsonObject().getAsJsonObject("variants");
-        assertEquals(2, InferenceBench.sequencesThatFit(ModelConfig.preset("tiny"), 4 << 20, 300, 2), "MHA: 6144 bytes per position");
-        assertEquals((4 << 20) / (1792 * 304), b.getAsJsonObject("mla-dense").getAsJsonArray("points").get(0).getAsJsonObject().get("batch").getAsInt());
+        JsonObject b =
+                JsonParser.parseString(
+                                lastLine(
+                                        dir.resolve("cache"),
+                                        "bench",
+                                        "inference",
+                                        "--contexts",
+                                        "300",
+                                        "--kv-budget",
+                                        "4m",
+                                        "--variants",
+                                        "mla-dense",
+                                        "--new-tokens",
+                                        "2",
+                                        "--reps",
+                                        "1",
+                                        "--json"))
+                        .getAsJsonObject()
+                        .getAsJsonObject("variants");
+        assertEquals(
+                2,
+                InferenceBench.sequencesThatFit(ModelConfig.preset("tiny"), 4 << 20, 300, 2),
+                "MHA: 6144 bytes per position");
+        assertEquals(
+                (4 << 20) / (1792 * 304),
+                b.getAsJsonObject("mla-dense")
+                        .getAsJsonArray("points")
+                        .get(0)
+                        .getAsJsonObject()
+                        .get("batch")
+                        .getAsInt());
     }
 
     @Test
-    void reproduceTrainsEightRunsOnOneBudgetAndWritesTheHeadline(@TempDir Path dir) throws Exception {
+    void reproduceTrainsEightRunsOnOneBudgetAndWritesTheHeadline(@TempDir Path dir)
+            throws Exception {
         Path out = dir.resolve("rep");
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), "reproduce", "--budget", "640", "--batch-size", "4", "--seq-len", "32",
-                "--eval-batches", "1", "--out", out.toString(), "--json")).getAsJsonObject();
+        JsonObject o =
+                JsonParser.parseString(
+                                lastLine(
+                                        dir.resolve("cache"),
+                                        "reproduce",
+                                        "--budget",
+                                        "640",
+                                        "--batch-size",
+                                        "4",
+                                        "--seq-len",
+                                        "32",
+                                        "--eval-batches",
+                                        "1",
+                                        "--out",
+                                        out.toString(),
+                                        "--json"))
+                        .getAsJsonObject();
         assertEquals(5, o.get("steps").getAsInt(), "640 tokens / (4 x 32)");
         assertEquals(8, o.getAsJsonArray("cells").size());
         // tiny: MHA 384 values per layer, MLA 112: the cache shrinks by 1 - 112/384
         assertEquals(1 - 112.0 / 384, o.get("kv_memory_reduction").getAsDouble(), 1e-9);
         assertTrue(o.get("decode_speedup").getAsDouble() > 0);
         assertTrue(Double.isFinite(o.get("perplexity_improvement").getAsDouble()));
-        for (String f : new String[] {"REPORT.md", "results.json", "perplexity.png", "kv_cache.png", "decode.png", "val_loss.png"}) {
+        for (String f :
+                new String[] {
+                    "REPORT.md",
+                    "results.json",
+                    "perplexity.png",
+                    "kv_cache.png",
+                    "decode.png",
+                    "val_loss.png"
+                }) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
-        assertTrue(Files.readString(out.resolve("REPORT.md")).contains("| KV-cache memory reduction | 68% |"));
+        assertTrue(
+                Files.readString(out.resolve("REPORT.md"))
+                        .contains("| KV-cache memory reduction | 68% |"));
     }
 
     @Test
     void sweepGridsBatchSizesAndLearningRatesAndResumes(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("sw");
-        String[] args = {"sweep", "--batch-sizes", "2,4", "--optimizers", "muon,adamw", "--lrs", "0.003,0.02", "--steps", "6", "--seq-len", "32",
-            "--eval-every", "2", "--eval-batches", "1", "--out", out.toString(), "--json"};
-        JsonObject o = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        String[] args = {
+            "sweep",
+            "--batch-sizes",
+            "2,4",
+            "--optimizers",
+            "muon,adamw",
+            "--lrs",
+            "0.003,0.02",
+            "--steps",
+            "6",
+            "--seq-len",
+            "32",
+            "--eval-every",
+            "2",
+            "--eval-batches",
+            "1",
+            "--out",
+            out.toString(),
+            "--json"
+        };
+        JsonObject o =
+                JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
         assertEquals(8, o.get("runs").getAsInt());
         var pts = o.getAsJsonArray("points");
-        assertTrue(pts.asList().stream().anyMatch(p -> p.getAsJsonObject().get("steps_to_target").getAsDouble() <= 6));
-        for (String f : new String[] {"REPORT.md", "results.json", "steps_to_target.png", "tokens_to_target.png", "lr_sensitivity.png"}) {
+        assertTrue(
+                pts.asList().stream()
+                        .anyMatch(
+                                p ->
+                                        p.getAsJsonObject().get("steps_to_target").getAsDouble()
+                                                <= 6));
+        for (String f :
+                new String[] {
+                    "REPORT.md",
+                    "results.json",
+                    "steps_to_target.png",
+                    "tokens_to_target.png",
+                    "lr_sensitivity.png"
+                }) {
             assertTrue(Files.size(out.resolve(f)) > 100, f);
         }
         // resume: delete one point's summary; only that one is trained again
@@ -181,15 +392,37 @@ class ExperimentCliTest {
         Path keep, redo;
         try (var l = Files.list(summaries)) {
             List<Path> all = l.sorted().toList();
-            keep = all.stream().filter(p -> p.getFileName().toString().startsWith("bs2-muon-lr0.02-seed1337-")).findFirst().orElseThrow();
-            redo = all.stream().filter(p -> p.getFileName().toString().startsWith("bs4-adamw-lr0.003-seed1337-")).findFirst().orElseThrow();
+            keep =
+                    all.stream()
+                            .filter(
+                                    p ->
+                                            p.getFileName()
+                                                    .toString()
+                                                    .startsWith("bs2-muon-lr0.02-seed1337-"))
+                            .findFirst()
+                            .orElseThrow();
+            redo =
+                    all.stream()
+                            .filter(
+                                    p ->
+                                            p.getFileName()
+                                                    .toString()
+                                                    .startsWith("bs4-adamw-lr0.003-seed1337-"))
+                            .findFirst()
+                            .orElseThrow();
         }
         long kept = Files.getLastModifiedTime(keep).toMillis();
         Files.delete(redo);
-        JsonObject again = JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
+        JsonObject again =
+                JsonParser.parseString(lastLine(dir.resolve("cache"), args)).getAsJsonObject();
         assertEquals(8, again.get("runs").getAsInt());
-        assertEquals(kept, Files.getLastModifiedTime(keep).toMillis(), "finished points are not re-run");
+        assertEquals(
+                kept, Files.getLastModifiedTime(keep).toMillis(), "finished points are not re-run");
         assertTrue(Files.exists(redo), "the missing point ran again");
-        assertEquals(o.get("target_loss").getAsDouble(), again.get("target_loss").getAsDouble(), 1e-12, "deterministic runs");
+        assertEquals(
+                o.get("target_loss").getAsDouble(),
+                again.get("target_loss").getAsDouble(),
+                1e-12,
+                "deterministic runs");
     }
 }

@@ -14,7 +14,8 @@ class HorizonTest {
     @Test
     void interpolatesDataInLogDataBetweenTheBudgetsAroundTheTarget() {
         double[] adamw = {3.0, 2.6, 2.3, 2.1};
-        // 2.45 lies halfway (in loss) from 2.6 at 2e5 to 2.3 at 4e5, so halfway in log D: 2e5 * 2^0.5
+        // 2.45 lies halfway (in loss) from 2.6 at 2e5 to 2.3 at 4e5, so halfway in log D: 2e5 *
+        // 2^0.5
         assertEquals(2e5 * Math.sqrt(2), Horizon.interpolate(D, adamw, 2.45), 1e-6);
         // the speedup of an arm reaching 2.45 at 1e5 tokens
         assertEquals(2 * Math.sqrt(2), Horizon.speedup(D, adamw, 2.45, 1e5), 1e-9);
@@ -22,8 +23,12 @@ class HorizonTest {
         assertEquals(4e5 * Math.pow(2, 0.25), Horizon.interpolate(D, adamw, 2.25), 1e-6);
         // exactly on a budget
         assertEquals(4e5, Horizon.interpolate(D, adamw, 2.3), 1e-6);
-        assertTrue(Double.isNaN(Horizon.interpolate(D, adamw, 2.0)), "below every loss: outside the ladder");
-        assertTrue(Double.isNaN(Horizon.interpolate(D, adamw, 3.1)), "above the smallest budget's loss: outside the ladder");
+        assertTrue(
+                Double.isNaN(Horizon.interpolate(D, adamw, 2.0)),
+                "below every loss: outside the ladder");
+        assertTrue(
+                Double.isNaN(Horizon.interpolate(D, adamw, 3.1)),
+                "above the smallest budget's loss: outside the ladder");
         Horizon.Reach in = Horizon.reach(D, adamw, 2.45);
         assertFalse(in.extrapolated());
     }
@@ -54,7 +59,8 @@ class HorizonTest {
     @Test
     void pairedRatiosCountSeedsWhoseReferenceNeverReachesTheLoss() {
         double[][] ref = {{3.0, 2.6, 2.3, 2.1}, {3.1, 2.7, 2.4, 2.2}, {3.0, 2.6, 2.3, 2.1}};
-        // seed 1 inside its ladder (2e5 * sqrt 2); seed 2 beyond its ladder (2.0 < 2.2); seed 3 above its smallest budget's loss
+        // seed 1 inside its ladder (2e5 * sqrt 2); seed 2 beyond its ladder (2.0 < 2.2); seed 3
+        // above its smallest budget's loss
         double[] muon = {2.45, 2.0, 3.05};
         Horizon.Paired p = Horizon.paired(D, ref, muon, 1e5);
         for (double r : p.ratios()) {
@@ -72,7 +78,12 @@ class HorizonTest {
 
     @Test
     void seedMeanEstimateHasAnIntervalAroundIt() {
-        double[][] ref = {{3.0, 2.6, 2.3, 2.1}, {3.02, 2.62, 2.32, 2.12}, {2.98, 2.58, 2.28, 2.08}, {3.0, 2.6, 2.3, 2.1}};
+        double[][] ref = {
+            {3.0, 2.6, 2.3, 2.1},
+            {3.02, 2.62, 2.32, 2.12},
+            {2.98, 2.58, 2.28, 2.08},
+            {3.0, 2.6, 2.3, 2.1}
+        };
         double[] muon = {2.44, 2.46, 2.45, 2.45};
         Horizon.Estimate e = Horizon.estimate(D, ref, muon, 1e5, 1);
         assertEquals(2 * Math.sqrt(2), e.value(), 1e-9);

@@ -18,12 +18,21 @@ class LrSearchTest {
     @Test
     void extendsUpwardsUntilTheOptimumIsInterior() {
         List<Double> asked = new ArrayList<>();
-        LrSearch.Result r = LrSearch.search(List.of(0.01, 0.02, 0.04), 2, 8, 0.01, lr -> {
-            asked.add(lr);
-            return bowl(lr, 0.16);
-        });
-        // 0.04 is the best at first (edge) -> 0.08 -> 0.16 (edge) -> 0.32: 0.16 is now interior, both neighbours 0.05 worse
-        assertEquals(List.of(0.01, 0.02, 0.04, 0.08, 0.16, 0.32), asked.stream().map(x -> Math.round(x * 1e6) / 1e6).toList());
+        LrSearch.Result r =
+                LrSearch.search(
+                        List.of(0.01, 0.02, 0.04),
+                        2,
+                        8,
+                        0.01,
+                        lr -> {
+                            asked.add(lr);
+                            return bowl(lr, 0.16);
+                        });
+        // 0.04 is the best at first (edge) -> 0.08 -> 0.16 (edge) -> 0.32: 0.16 is now interior,
+        // both neighbours 0.05 worse
+        assertEquals(
+                List.of(0.01, 0.02, 0.04, 0.08, 0.16, 0.32),
+                asked.stream().map(x -> Math.round(x * 1e6) / 1e6).toList());
         assertEquals(0.16, r.best(), 1e-12);
         assertTrue(r.bracketed());
         assertFalse(r.capped());
@@ -32,7 +41,13 @@ class LrSearchTest {
 
     @Test
     void extendsDownwardsAndCountsADivergedRunAsWorse() {
-        LrSearch.Result r = LrSearch.search(List.of(1e-3, 2e-3, 4e-3), 2, 8, 0.01, lr -> lr > 3e-3 ? Double.NaN : bowl(lr, 5e-4));
+        LrSearch.Result r =
+                LrSearch.search(
+                        List.of(1e-3, 2e-3, 4e-3),
+                        2,
+                        8,
+                        0.01,
+                        lr -> lr > 3e-3 ? Double.NaN : bowl(lr, 5e-4));
         assertEquals(5e-4, r.best(), 1e-12);
         assertTrue(r.bracketed());
         assertEquals(List.of(2.5e-4, 5e-4, 1e-3, 2e-3, 4e-3), r.lrs());
@@ -50,8 +65,15 @@ class LrSearchTest {
 
     @Test
     void aNeighbourWithinDeltaIsNotMeasurablyWorse() {
-        // flat between 0.02 and 0.04 (0.004 apart, below delta): the search goes on beyond the flat side
-        LrSearch.Result r = LrSearch.search(List.of(0.01, 0.02, 0.04), 2, 8, 0.01, lr -> lr == 0.02 ? 2.0 : lr == 0.04 ? 2.004 : lr < 0.02 ? 2.1 : 2.3);
+        // flat between 0.02 and 0.04 (0.004 apart, below delta): the search goes on beyond the flat
+        // side
+        LrSearch.Result r =
+                LrSearch.search(
+                        List.of(0.01, 0.02, 0.04),
+                        2,
+                        8,
+                        0.01,
+                        lr -> lr == 0.02 ? 2.0 : lr == 0.04 ? 2.004 : lr < 0.02 ? 2.1 : 2.3);
         assertEquals(0.02, r.best(), 1e-12);
         assertEquals(List.of(0.01, 0.02, 0.04, 0.08), r.lrs());
         assertTrue(r.bracketed());

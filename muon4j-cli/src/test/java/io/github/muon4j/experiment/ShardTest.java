@@ -42,19 +42,37 @@ class ShardTest {
         assertThrows(IllegalArgumentException.class, () -> Shard.parse("x"));
     }
 
-    /** A training stand-in: a loss from the key (so that tuning picks some point), counted per key. */
+    /**
+     * A training stand-in: a loss from the key (so that tuning picks some point), counted per key.
+     */
     static RunStore.Training fake(Map<String, AtomicInteger> count) {
         return (label, key, c, dir) -> {
             count.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
             Thread.onSpinWait();
             double loss = 2 + Integer.parseInt(key.substring(0, 4), 16) / 65536.0;
-            return new RunSummary(key, label, new JsonObject(), null, 1, new double[] {c.steps()}, new double[] {c.steps()}, new double[] {0},
-                    new double[] {loss}, new double[] {5.5}, false, false, 0, new double[] {0, 0}, "", null);
+            return new RunSummary(
+                    key,
+                    label,
+                    new JsonObject(),
+                    null,
+                    1,
+                    new double[] {c.steps()},
+                    new double[] {c.steps()},
+                    new double[] {0},
+                    new double[] {loss},
+                    new double[] {5.5},
+                    false,
+                    false,
+                    0,
+                    new double[] {0, 0},
+                    "",
+                    null);
         };
     }
 
     @Test
-    void twoShardsSharingAResultsDirectoryTrainEveryRunOnceAndNoRunTwice(@TempDir Path dir) throws Exception {
+    void twoShardsSharingAResultsDirectoryTrainEveryRunOnceAndNoRunTwice(@TempDir Path dir)
+            throws Exception {
         Plan plan = new Plan(TrainConfig.defaults(), Study.full());
         Map<String, AtomicInteger> count = new ConcurrentHashMap<>();
         Path runs = dir.resolve("runs");
@@ -62,14 +80,17 @@ class ShardTest {
         Exception[] failed = new Exception[1];
         for (int i = 0; i < 2; i++) {
             Shard shard = new Shard(i, 2);
-            RunStore store = new RunStore(runs, dir.resolve("scratch"), QUIET).training(fake(count));
-            t[i] = new Thread(() -> {
-                try {
-                    shard.run(plan, store, QUIET, 0.02);
-                } catch (Exception e) {
-                    failed[0] = e;
-                }
-            });
+            RunStore store =
+                    new RunStore(runs, dir.resolve("scratch"), QUIET).training(fake(count));
+            t[i] =
+                    new Thread(
+                            () -> {
+                                try {
+                                    shard.run(plan, store, QUIET, 0.02);
+                                } catch (Exception e) {
+                                    failed[0] = e;
+                                }
+                            });
             t[i].start();
         }
         for (Thread x : t) {
@@ -85,9 +106,13 @@ class ShardTest {
             keys.add(plan.resolve(s, l).key());
         }
         assertEquals(keys, count.keySet(), "trained exactly the plan's runs");
-        count.forEach((k, v) -> assertEquals(1, v.get(), "run " + k + " trained " + v.get() + " times"));
+        count.forEach(
+                (k, v) -> assertEquals(1, v.get(), "run " + k + " trained " + v.get() + " times"));
         try (var files = Files.list(runs)) {
-            assertEquals(keys.size(), files.filter(f -> f.toString().endsWith(".json")).count(), "one summary per run, no temporary files left");
+            assertEquals(
+                    keys.size(),
+                    files.filter(f -> f.toString().endsWith(".json")).count(),
+                    "one summary per run, no temporary files left");
         }
     }
 
@@ -97,11 +122,19 @@ class ShardTest {
         Plan.Run r = plan.resolve(plan.slots().get(0), x -> null);
         Path claims = dir.resolve("runs").resolve(".claims");
         Files.createDirectories(claims);
-        Files.writeString(claims.resolve(r.key() + ".lock"), "12345@crashed-host\n"); // its lock died with its process
+        Files.writeString(
+                claims.resolve(r.key() + ".lock"),
+                "12345@crashed-host\n"); // its lock died with its process
         Map<String, AtomicInteger> count = new ConcurrentHashMap<>();
-        RunStore store = new RunStore(dir.resolve("runs"), dir.resolve("scratch"), QUIET).training(fake(count));
-        assertEquals(RunStore.Outcome.TRAINED, store.train(r.label(), r.key(), plan.config(r), r.json()));
-        assertEquals(RunStore.Outcome.ALREADY_DONE, store.train(r.label(), r.key(), plan.config(r), r.json()));
+        RunStore store =
+                new RunStore(dir.resolve("runs"), dir.resolve("scratch"), QUIET)
+                        .training(fake(count));
+        assertEquals(
+                RunStore.Outcome.TRAINED,
+                store.train(r.label(), r.key(), plan.config(r), r.json()));
+        assertEquals(
+                RunStore.Outcome.ALREADY_DONE,
+                store.train(r.label(), r.key(), plan.config(r), r.json()));
         assertEquals(1, count.get(r.key()).get());
     }
 }

@@ -16,9 +16,18 @@ class OptimizerBenchSmokeTest {
         // 4 square 32x32, 2 tall 48x32 and 1 wide 32x48 matrices, 5 iterations each
         double flops = 4 * NewtonSchulz.flops(32, 32, 5) + 3 * NewtonSchulz.flops(48, 32, 5);
         assertEquals(flops, r.nsFlops(), 1e-6 * flops);
-        for (double v : new double[] {r.matmulGflops(), r.steadyMatmulGflops(), r.nsBatchedMs(),
-            r.nsOneByOneMs(), r.muonStepMs(), r.muonStackedMs(), r.muonOneByOneMs(),
-            r.adamWStepMs(), r.djlAdamWStepMs()}) {
+        for (double v :
+                new double[] {
+                    r.matmulGflops(),
+                    r.steadyMatmulGflops(),
+                    r.nsBatchedMs(),
+                    r.nsOneByOneMs(),
+                    r.muonStepMs(),
+                    r.muonStackedMs(),
+                    r.muonOneByOneMs(),
+                    r.adamWStepMs(),
+                    r.djlAdamWStepMs()
+                }) {
             assertTrue(v > 0 && Double.isFinite(v), r.toString());
         }
         assertTrue(r.toMarkdown().contains("| Newton-Schulz rate, batched |"), r.toMarkdown());

@@ -39,12 +39,15 @@ class LinePlotTest {
     void logTicksAreRoundNumbers() {
         // 0.001 .. 0.1: 1-2-5 per decade
         java.util.List<Double> t = LinePlot.ticks(Math.log10(0.001), Math.log10(0.1), true);
-        assertEquals(java.util.List.of("0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1"),
+        assertEquals(
+                java.util.List.of("0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1"),
                 t.stream().map(v -> LinePlot.fmt(Math.pow(10, v))).toList());
         assertEquals("5", LinePlot.fmt(LinePlot.snap(Math.pow(10, Math.log10(5)))));
         // many decades: powers of ten only
         assertEquals(9, LinePlot.ticks(0, 8, true).size());
         // less than a factor 2: 1..9 x 10^k
-        assertEquals(java.util.List.of(Math.log10(3), Math.log10(4)), LinePlot.ticks(Math.log10(2.5), Math.log10(4.5), true));
+        assertEquals(
+                java.util.List.of(Math.log10(3), Math.log10(4)),
+                LinePlot.ticks(Math.log10(2.5), Math.log10(4.5), true));
     }
 }

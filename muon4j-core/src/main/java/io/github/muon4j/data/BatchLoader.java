@@ -12,10 +12,10 @@ import java.util.concurrent.Future;
  *
  * <p>Batch {@code i} is a pure function of (seed, order, i): RANDOM draws each window start from a
  * hash of (seed, i*B + row), uniform over the {@code size - T} possible starts; SEQUENTIAL walks
- * windows with stride T from token 0 (each window's last token is the next one's first), wrapping at
- * the end. So the position a checkpoint needs is just the next batch index ({@link State}), and a
- * restored loader yields exactly the batches an uninterrupted one would. A background thread keeps
- * {@code prefetch} batches ready so the trainer never waits.
+ * windows with stride T from token 0 (each window's last token is the next one's first), wrapping
+ * at the end. So the position a checkpoint needs is just the next batch index ({@link State}), and
+ * a restored loader yields exactly the batches an uninterrupted one would. A background thread
+ * keeps {@code prefetch} batches ready so the trainer never waits.
  */
 public final class BatchLoader implements AutoCloseable {
 
@@ -53,13 +53,19 @@ public final class BatchLoader implements AutoCloseable {
     private long next; // index of the batch next() returns
     private long queued; // index of the next batch to hand to the worker
 
-    public BatchLoader(TokenDataset data, int batch, int seqLen, long seed, Order order, int prefetch) {
+    public BatchLoader(
+            TokenDataset data, int batch, int seqLen, long seed, Order order, int prefetch) {
         if (batch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("batch size and sequence length must be at least 1");
         }
         if (data.size() < seqLen + 1L) {
             throw new DataException(
-                    "data: " + data.size() + " tokens, but one window of seq_len " + seqLen + " needs at least " + (seqLen + 1));
+                    "data: "
+                            + data.size()
+                            + " tokens, but one window of seq_len "
+                            + seqLen
+                            + " needs at least "
+                            + (seqLen + 1));
         }
         this.data = data;
         this.b = batch;
@@ -70,11 +76,12 @@ public final class BatchLoader implements AutoCloseable {
         this.worker =
                 this.prefetch == 0
                         ? null
-                        : Executors.newSingleThreadExecutor(r -> {
-                            Thread th = new Thread(r, "muon4j-prefetch");
-                            th.setDaemon(true);
-                            return th;
-                        });
+                        : Executors.newSingleThreadExecutor(
+                                r -> {
+                                    Thread th = new Thread(r, "muon4j-prefetch");
+                                    th.setDaemon(true);
+                                    return th;
+                                });
         fill();
     }
 
@@ -106,7 +113,14 @@ public final class BatchLoader implements AutoCloseable {
     public void restore(State s) {
         if (s.seed() != seed || s.order() != order) {
             throw new IllegalArgumentException(
-                    "data position: saved for seed " + s.seed() + " " + s.order() + ", this loader has seed " + seed + " " + order);
+                    "data position: saved for seed "
+                            + s.seed()
+                            + " "
+                            + s.order()
+                            + ", this loader has seed "
+                            + seed
+                            + " "
+                            + order);
         }
         for (Future<int[]> f : ready) {
             f.cancel(false);
@@ -136,7 +150,10 @@ public final class BatchLoader implements AutoCloseable {
         long starts = data.size() - t; // possible window starts
         for (int r = 0; r < b; r++) {
             long w = i * b + r;
-            long start = order == Order.RANDOM ? Math.floorMod(mix(seed, w), starts) : Math.floorMod(w * t, starts);
+            long start =
+                    order == Order.RANDOM
+                            ? Math.floorMod(mix(seed, w), starts)
+                            : Math.floorMod(w * t, starts);
             data.read(start, out, r * (t + 1), t + 1);
         }
         return out;

@@ -29,7 +29,9 @@ final class BpeTokenizer implements Tokenizer {
         return new BpeTokenizer("gpt2", EncodingType.R50K_BASE, 50257, 50256);
     }
 
-    /** cl100k_base: ordinary tokens 0..100255, end-of-text 100257; vocabulary 100277 with specials. */
+    /**
+     * cl100k_base: ordinary tokens 0..100255, end-of-text 100257; vocabulary 100277 with specials.
+     */
     public static BpeTokenizer cl100k() {
         return new BpeTokenizer("cl100k", EncodingType.CL100K_BASE, 100277, 100257);
     }

@@ -2,7 +2,9 @@ package io.github.muon4j.data;
 
 import java.nio.charset.StandardCharsets;
 
-/** Byte-level tokens: the 256 UTF-8 byte values, plus end-of-text as 256. For tiny models and tests. */
+/**
+ * Byte-level tokens: the 256 UTF-8 byte values, plus end-of-text as 256. For tiny models and tests.
+ */
 public final class ByteTokenizer implements Tokenizer {
 
     public static final int EOT = 256;

@@ -27,7 +27,9 @@ public interface Corpus {
     /** One line: what the text is and how big. */
     String description();
 
-    /** A file-name stem for the token cache; it changes whenever {@link #documents} would change. */
+    /**
+     * A file-name stem for the token cache; it changes whenever {@link #documents} would change.
+     */
     String cacheName();
 
     /**
@@ -55,7 +57,10 @@ public interface Corpus {
         return all;
     }
 
-    /** The built-in corpus a data source names ({@code builtin:NAME}, or null for the default); null for a path. */
+    /**
+     * The built-in corpus a data source names ({@code builtin:NAME}, or null for the default); null
+     * for a path.
+     */
     static Corpus of(String source) {
         if (source != null && !source.startsWith(PREFIX)) {
             return null;
@@ -63,13 +68,23 @@ public interface Corpus {
         String name = source == null ? DEFAULT : source.substring(PREFIX.length());
         List<Corpus> all = available();
         if (all.isEmpty()) {
-            throw new DataException((source == null ? "no --data given" : source)
-                    + ": no built-in corpus on the classpath (muon4j-core carries none): pass a file or directory");
+            throw new DataException(
+                    (source == null ? "no --data given" : source)
+                            + ": no built-in corpus on the classpath (muon4j-core carries none): pass a file or directory");
         }
         return all.stream()
                 .filter(c -> c.name().equals(name))
                 .findFirst()
-                .orElseThrow(() -> new DataException((source == null ? "no --data given" : source) + ": no such built-in corpus (available: "
-                        + String.join(", ", all.stream().map(c -> PREFIX + c.name()).toList()) + ")"));
+                .orElseThrow(
+                        () ->
+                                new DataException(
+                                        (source == null ? "no --data given" : source)
+                                                + ": no such built-in corpus (available: "
+                                                + String.join(
+                                                        ", ",
+                                                        all.stream()
+                                                                .map(c -> PREFIX + c.name())
+                                                                .toList())
+                                                + ")"));
     }
 }

@@ -7,7 +7,10 @@ public final class DataException extends IllegalArgumentException {
         super(oneLine(message));
     }
 
-    /** Line breaks and other control characters (from a file's own text, say) shown as spaces: one line, always. */
+    /**
+     * Line breaks and other control characters (from a file's own text, say) shown as spaces: one
+     * line, always.
+     */
     static String oneLine(String s) {
         return s == null ? null : s.replaceAll("\\p{Cntrl}+", " ");
     }

@@ -37,12 +37,16 @@ public final class Documents {
 
     static boolean isText(Path p) {
         String n = p.getFileName().toString();
-        return n.endsWith(".txt") || n.endsWith(".txt.gz") || n.endsWith(".jsonl") || n.endsWith(".jsonl.gz") || n.endsWith(".text");
+        return n.endsWith(".txt")
+                || n.endsWith(".txt.gz")
+                || n.endsWith(".jsonl")
+                || n.endsWith(".jsonl.gz")
+                || n.endsWith(".text");
     }
 
     /**
-     * The files a path stands for, sorted: the file itself, or a directory's {@code .bin} shards if it
-     * has any (text files beside them are ignored), else its text files.
+     * The files a path stands for, sorted: the file itself, or a directory's {@code .bin} shards if
+     * it has any (text files beside them are ignored), else its text files.
      */
     static List<Path> files(Path path) {
         if (!Files.exists(path)) {
@@ -56,14 +60,18 @@ public final class Documents {
         }
         List<Path> out = new ArrayList<>();
         try (Stream<Path> s = Files.list(path)) {
-            s.filter(Files::isRegularFile).filter(p -> isText(p) || isShard(p)).sorted().forEach(out::add);
+            s.filter(Files::isRegularFile)
+                    .filter(p -> isText(p) || isShard(p))
+                    .sorted()
+                    .forEach(out::add);
         } catch (IOException e) {
             throw new DataException(path + ": cannot list (" + e.getMessage() + ")");
         }
         if (out.isEmpty()) {
             throw new DataException(path + ": no .txt, .jsonl or .bin files in this directory");
         }
-        // shards win: nanoGPT's data/shakespeare holds input.txt beside the train.bin/val.bin made from it
+        // shards win: nanoGPT's data/shakespeare holds input.txt beside the train.bin/val.bin made
+        // from it
         List<Path> shards = out.stream().filter(Documents::isShard).toList();
         return shards.isEmpty() ? out : shards;
     }
@@ -93,7 +101,8 @@ public final class Documents {
         }
     }
 
-    private static void readJsonl(Path file, BufferedReader r, String field, Consumer<String> sink) throws IOException {
+    private static void readJsonl(Path file, BufferedReader r, String field, Consumer<String> sink)
+            throws IOException {
         int lineNo = 0;
         for (String line; (line = r.readLine()) != null; ) {
             lineNo++;
@@ -130,7 +139,11 @@ public final class Documents {
 
     /** UTF-8 with malformed input replaced, never an exception mid-corpus. */
     static BufferedReader reader(InputStream in) {
-        var dec = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+        var dec =
+                StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPLACE)
+                        .onUnmappableCharacter(CodingErrorAction.REPLACE);
         return new BufferedReader(new InputStreamReader(in, dec), 1 << 16);
     }
 }

@@ -18,29 +18,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Any Hugging Face {@code tokenizer.json} (BPE, byte-level BPE, WordPiece, WordLevel, Unigram), run by
- * the Rust {@code tokenizers} library through DJL's {@code ai.djl.huggingface:tokenizers} (its jar
- * bundles the native library, so it works offline).
+ * Any Hugging Face {@code tokenizer.json} (BPE, byte-level BPE, WordPiece, WordLevel, Unigram), run
+ * by the Rust {@code tokenizers} library through DJL's {@code ai.djl.huggingface:tokenizers} (its
+ * jar bundles the native library, so it works offline).
  *
  * <p>The library does not report a vocabulary size or an end-of-text token, so both are read from
- * the file: the vocabulary is one past the largest id of {@code model.vocab} and {@code added_tokens};
- * the end-of-text token is the {@code eos_token} of a {@code tokenizer_config.json} beside the file,
- * else the first special added token among the usual names ({@code <|endoftext|>}, {@code </s>},
- * {@code <|end_of_text|>}, {@code <eos>}, {@code [SEP]}, ...).
+ * the file: the vocabulary is one past the largest id of {@code model.vocab} and {@code
+ * added_tokens}; the end-of-text token is the {@code eos_token} of a {@code tokenizer_config.json}
+ * beside the file, else the first special added token among the usual names ({@code <|endoftext|>},
+ * {@code </s>}, {@code <|end_of_text|>}, {@code <eos>}, {@code [SEP]}, ...).
  *
- * <p>Text is encoded without the special tokens a post-processor would add ({@code [CLS]},
- * {@code <s>}): documents are separated by the end-of-text token alone. Unlike the built-in
- * tokenizers, the string of a special added token inside the text becomes that token's id (the
- * library matches added tokens before the model runs).
+ * <p>Text is encoded without the special tokens a post-processor would add ({@code [CLS]}, {@code
+ * <s>}): documents are separated by the end-of-text token alone. Unlike the built-in tokenizers,
+ * the string of a special added token inside the text becomes that token's id (the library matches
+ * added tokens before the model runs).
  *
- * <p>{@link #name()} is the absolute path of the file (what checkpoints record, so that generate and
- * resume find it again); {@link #cacheTag()} is a digest of its contents.
+ * <p>{@link #name()} is the absolute path of the file (what checkpoints record, so that generate
+ * and resume find it again); {@link #cacheTag()} is a digest of its contents.
  */
 final class HfTokenizer implements Tokenizer {
 
     /** End-of-text names tried, in order, when no tokenizer_config.json names the eos token. */
     static final List<String> EOT_NAMES =
-            List.of("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>", "<|eot_id|>", "<|im_end|>", "[EOS]", "<|end|>", "[SEP]");
+            List.of(
+                    "<|endoftext|>",
+                    "<|end_of_text|>",
+                    "</s>",
+                    "<eos>",
+                    "<|eot_id|>",
+                    "<|im_end|>",
+                    "[EOS]",
+                    "<|end|>",
+                    "[SEP]");
 
     private final Path file;
     private final HuggingFaceTokenizer hf;
@@ -67,7 +76,9 @@ final class HfTokenizer implements Tokenizer {
         JsonObject root;
         try {
             bytes = Files.readAllBytes(file);
-            root = JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8)).getAsJsonObject();
+            root =
+                    JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8))
+                            .getAsJsonObject();
         } catch (IOException e) {
             throw new DataException(file + ": cannot read (" + e.getMessage() + ")");
         } catch (JsonParseException | IllegalStateException e) {
@@ -83,13 +94,25 @@ final class HfTokenizer implements Tokenizer {
         } catch (DataException e) {
             throw e;
         } catch (RuntimeException e) { // a vocabulary or added token of the wrong shape
-            throw new DataException(file + ": not a tokenizer.json (a vocabulary entry or added token is missing a field or has the wrong type)");
+            throw new DataException(
+                    file
+                            + ": not a tokenizer.json (a vocabulary entry or added token is missing a field or has the wrong type)");
         }
         HuggingFaceTokenizer hf;
         try {
-            hf = HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"));
+            hf =
+                    HuggingFaceTokenizer.newInstance(
+                            file,
+                            Map.of(
+                                    "addSpecialTokens",
+                                    "false",
+                                    "truncation",
+                                    "false",
+                                    "padding",
+                                    "false"));
         } catch (IOException | RuntimeException e) {
-            throw new DataException(file + ": the tokenizers library refused it (" + e.getMessage() + ")");
+            throw new DataException(
+                    file + ": the tokenizers library refused it (" + e.getMessage() + ")");
         }
         return new HfTokenizer(file, hf, vocab, eot, sha256(bytes).substring(0, 12));
     }
@@ -120,7 +143,10 @@ final class HfTokenizer implements Tokenizer {
             return List.of();
         }
         JsonArray arr = a.getAsJsonArray();
-        return arr.asList().stream().filter(JsonElement::isJsonObject).map(JsonElement::getAsJsonObject).toList();
+        return arr.asList().stream()
+                .filter(JsonElement::isJsonObject)
+                .map(JsonElement::getAsJsonObject)
+                .toList();
     }
 
     static int eotToken(Path file, JsonObject root) {
@@ -143,23 +169,34 @@ final class HfTokenizer implements Tokenizer {
                 }
             }
         }
-        throw new DataException(file + ": no end-of-text token (no eos_token in a tokenizer_config.json beside it, and no added token named "
-                + String.join(", ", EOT_NAMES) + ")");
+        throw new DataException(
+                file
+                        + ": no end-of-text token (no eos_token in a tokenizer_config.json beside it, and no added token named "
+                        + String.join(", ", EOT_NAMES)
+                        + ")");
     }
 
-    /** The eos_token of a tokenizer_config.json (a string, or an object with "content"), else null. */
+    /**
+     * The eos_token of a tokenizer_config.json (a string, or an object with "content"), else null.
+     */
     static String eosFromConfig(Path config) {
         if (!Files.isRegularFile(config)) {
             return null;
         }
         try {
-            JsonElement e = JsonParser.parseString(Files.readString(config)).getAsJsonObject().get("eos_token");
+            JsonElement e =
+                    JsonParser.parseString(Files.readString(config))
+                            .getAsJsonObject()
+                            .get("eos_token");
             if (e == null || e.isJsonNull()) {
                 return null;
             }
-            return e.isJsonObject() ? e.getAsJsonObject().get("content").getAsString() : e.getAsString();
+            return e.isJsonObject()
+                    ? e.getAsJsonObject().get("content").getAsString()
+                    : e.getAsString();
         } catch (IOException | RuntimeException ex) {
-            throw new DataException(config + ": unreadable tokenizer_config.json (" + ex.getMessage() + ")");
+            throw new DataException(
+                    config + ": unreadable tokenizer_config.json (" + ex.getMessage() + ")");
         }
     }
 

@@ -15,7 +15,8 @@ public final class TokenDataset {
     private final String tokenizer;
     private final int vocab;
 
-    private TokenDataset(List<TokenShard.Mapped> shards, long from, long to, String tokenizer, int vocab) {
+    private TokenDataset(
+            List<TokenShard.Mapped> shards, long from, long to, String tokenizer, int vocab) {
         this.shards = shards;
         this.starts = new long[shards.size() + 1];
         for (int i = 0; i < shards.size(); i++) {
@@ -39,7 +40,8 @@ public final class TokenDataset {
     /** Tokens [from, to) of this dataset. */
     public TokenDataset slice(long start, long end) {
         if (start < 0 || end > size() || start > end) {
-            throw new IllegalArgumentException("slice [" + start + ", " + end + ") outside [0, " + size() + ")");
+            throw new IllegalArgumentException(
+                    "slice [" + start + ", " + end + ") outside [0, " + size() + ")");
         }
         return new TokenDataset(shards, from + start, from + end, tokenizer, vocab);
     }

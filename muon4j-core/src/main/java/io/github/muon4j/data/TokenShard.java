@@ -17,26 +17,27 @@ import java.util.List;
  *
  * <ul>
  *   <li><b>llm.c / modded-nanogpt header format</b>: a header of 256 little-endian int32 (magic
- *       20240520, version, token count), then the tokens. Version 1: uint16 tokens (vocabularies up to
- *       65,536); version 2: int32 tokens (muon4j's extension for larger vocabularies such as cl100k).
- *       muon4j also writes, in header slots llm.c leaves at zero, the vocabulary size (slot 3) and a
- *       tokenizer code (slot 4: 1 byte, 2 gpt2, 3 cl100k); 0 means unknown.
- *   <li><b>headerless nanoGPT format</b>: karpathy/nanoGPT's {@code prepare.py} writes
- *       {@code np.array(ids, dtype=np.uint16).tofile(path)}: nothing but little-endian uint16 tokens.
- *       Such a file says nothing about its tokenizer: the {@code --tokenizer} flag names it, and every
+ *       20240520, version, token count), then the tokens. Version 1: uint16 tokens (vocabularies up
+ *       to 65,536); version 2: int32 tokens (muon4j's extension for larger vocabularies such as
+ *       cl100k). muon4j also writes, in header slots llm.c leaves at zero, the vocabulary size
+ *       (slot 3) and a tokenizer code (slot 4: 1 byte, 2 gpt2, 3 cl100k); 0 means unknown.
+ *   <li><b>headerless nanoGPT format</b>: karpathy/nanoGPT's {@code prepare.py} writes {@code
+ *       np.array(ids, dtype=np.uint16).tofile(path)}: nothing but little-endian uint16 tokens. Such
+ *       a file says nothing about its tokenizer: the {@code --tokenizer} flag names it, and every
  *       id is checked against that vocabulary when the file is opened.
  * </ul>
  *
- * <p>Detection: a file whose first four bytes are the little-endian int32 20240520 is a header shard
- * and is validated as one (version 1 or 2, enough bytes for the count); any other file is headerless
- * uint16 and must have an even size. A headerless file is misread only if its first two tokens are
- * 55432 and 308 (the magic's two uint16 halves), which no vocabulary of at most 55,432 ids (byte,
- * gpt2's 50,257, any character-level vocabulary) can produce. With a larger uint16 vocabulary such a
- * file is refused (bad header, unsupported version or truncated) unless its next tokens also happen
- * to spell version 1 or 2 and a count that the file's size can hold.
+ * <p>Detection: a file whose first four bytes are the little-endian int32 20240520 is a header
+ * shard and is validated as one (version 1 or 2, enough bytes for the count); any other file is
+ * headerless uint16 and must have an even size. A headerless file is misread only if its first two
+ * tokens are 55432 and 308 (the magic's two uint16 halves), which no vocabulary of at most 55,432
+ * ids (byte, gpt2's 50,257, any character-level vocabulary) can produce. With a larger uint16
+ * vocabulary such a file is refused (bad header, unsupported version or truncated) unless its next
+ * tokens also happen to spell version 1 or 2 and a count that the file's size can hold.
  *
- * <p>Shards are written to a temporary file and renamed, so a crash never leaves half a shard. Files
- * over 1 GiB of tokens are mapped in several pieces (nanoGPT's OpenWebText {@code train.bin} is 17 GB).
+ * <p>Shards are written to a temporary file and renamed, so a crash never leaves half a shard.
+ * Files over 1 GiB of tokens are mapped in several pieces (nanoGPT's OpenWebText {@code train.bin}
+ * is 17 GB).
  */
 public final class TokenShard {
 
@@ -54,9 +55,19 @@ public final class TokenShard {
      * @param headerless true for a nanoGPT file of bare uint16 tokens (vocab 0, tokenizer null)
      * @param first index in the file of this piece's first token
      */
-    public record Mapped(Path file, int version, long count, int vocab, String tokenizer, ByteBuffer tokens, boolean headerless, long first) {
+    public record Mapped(
+            Path file,
+            int version,
+            long count,
+            int vocab,
+            String tokenizer,
+            ByteBuffer tokens,
+            boolean headerless,
+            long first) {
         public int token(long i) {
-            return version == 1 ? tokens.getShort((int) (i * 2)) & 0xffff : tokens.getInt((int) (i * 4));
+            return version == 1
+                    ? tokens.getShort((int) (i * 2)) & 0xffff
+                    : tokens.getInt((int) (i * 4));
         }
     }
 
@@ -108,7 +119,9 @@ public final class TokenShard {
             Path dir = target.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             this.tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            this.ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            this.ch =
+                    FileChannel.open(
+                            tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
             ch.position(HEADER_BYTES);
         }
 
@@ -120,7 +133,13 @@ public final class TokenShard {
 
         public void add(int id) throws IOException {
             if (id < 0 || id >= vocab) {
-                throw new DataException(target + ": token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+                throw new DataException(
+                        target
+                                + ": token id "
+                                + id
+                                + " is outside the vocabulary [0, "
+                                + vocab
+                                + ")");
             }
             if (buf.remaining() < 4) {
                 flush();
@@ -152,11 +171,19 @@ public final class TokenShard {
             }
             flush();
             ByteBuffer h = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            h.putInt(0, MAGIC).putInt(4, version).putInt(8, (int) count).putInt(12, vocab).putInt(16, tokenizerCode(tokenizer));
+            h.putInt(0, MAGIC)
+                    .putInt(4, version)
+                    .putInt(8, (int) count)
+                    .putInt(12, vocab)
+                    .putInt(16, tokenizerCode(tokenizer));
             ch.write(h, 0);
             ch.force(true);
             ch.close();
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(
+                    tmp,
+                    target,
+                    StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
             committed = true;
         }
 
@@ -178,7 +205,10 @@ public final class TokenShard {
         }
     }
 
-    /** Maps a shard of at most 1 GiB of tokens, checking its header and size (see {@link #mapPieces}). */
+    /**
+     * Maps a shard of at most 1 GiB of tokens, checking its header and size (see {@link
+     * #mapPieces}).
+     */
     public static Mapped map(Path file) {
         List<Mapped> pieces = mapPieces(file);
         if (pieces.size() != 1) {
@@ -188,8 +218,8 @@ public final class TokenShard {
     }
 
     /**
-     * Maps a shard in either format (see the class comment for how it is told apart), in pieces of at
-     * most {@link #PIECE_BYTES} bytes of tokens, in order (at least one piece, maybe empty).
+     * Maps a shard in either format (see the class comment for how it is told apart), in pieces of
+     * at most {@link #PIECE_BYTES} bytes of tokens, in order (at least one piece, maybe empty).
      */
     public static List<Mapped> mapPieces(Path file) {
         return mapPieces(file, PIECE_BYTES);
@@ -209,17 +239,23 @@ public final class TokenShard {
             boolean header = size >= 4 && h.getInt(0) == MAGIC;
             if (!header) {
                 if (size % 2 != 0) {
-                    throw new DataException(file + ": not a token shard (no llm.c header, and an odd size " + size
-                            + " for headerless nanoGPT uint16 tokens)");
+                    throw new DataException(
+                            file
+                                    + ": not a token shard (no llm.c header, and an odd size "
+                                    + size
+                                    + " for headerless nanoGPT uint16 tokens)");
                 }
                 return pieces(ch, file, 1, 0, size / 2, 0, null, true, pieceBytes);
             }
             if (size < HEADER_BYTES) {
-                throw new DataException(file + ": bad shard header (starts with the llm.c magic but is shorter than its 1024-byte header)");
+                throw new DataException(
+                        file
+                                + ": bad shard header (starts with the llm.c magic but is shorter than its 1024-byte header)");
             }
             int version = h.getInt(4), count = h.getInt(8);
             if (version != 1 && version != 2) {
-                throw new DataException(file + ": unsupported shard version " + version + " (1: uint16, 2: int32)");
+                throw new DataException(
+                        file + ": unsupported shard version " + version + " (1: uint16, 2: int32)");
             }
             if (count < 0) {
                 throw new DataException(file + ": bad shard header (negative token count)");
@@ -227,23 +263,48 @@ public final class TokenShard {
             int width = version == 1 ? 2 : 4;
             long need = HEADER_BYTES + (long) count * width;
             if (size < need) {
-                throw new DataException(file + ": truncated shard (header says " + count + " tokens, file holds " + (size - HEADER_BYTES) / width + ")");
+                throw new DataException(
+                        file
+                                + ": truncated shard (header says "
+                                + count
+                                + " tokens, file holds "
+                                + (size - HEADER_BYTES) / width
+                                + ")");
             }
-            return pieces(ch, file, version, HEADER_BYTES, count, h.getInt(12), tokenizerName(h.getInt(16)), false, pieceBytes);
+            return pieces(
+                    ch,
+                    file,
+                    version,
+                    HEADER_BYTES,
+                    count,
+                    h.getInt(12),
+                    tokenizerName(h.getInt(16)),
+                    false,
+                    pieceBytes);
         } catch (IOException e) {
             throw new DataException(file + ": cannot read (" + e.getMessage() + ")");
         }
     }
 
-    private static List<Mapped> pieces(FileChannel ch, Path file, int version, long offset, long count, int vocab, String tokenizer, boolean headerless,
-            long pieceBytes) throws IOException {
+    private static List<Mapped> pieces(
+            FileChannel ch,
+            Path file,
+            int version,
+            long offset,
+            long count,
+            int vocab,
+            String tokenizer,
+            boolean headerless,
+            long pieceBytes)
+            throws IOException {
         int width = version == 1 ? 2 : 4;
         long perPiece = pieceBytes / width;
         List<Mapped> out = new ArrayList<>();
         long first = 0;
         do {
             long n = Math.min(perPiece, count - first);
-            MappedByteBuffer mb = ch.map(FileChannel.MapMode.READ_ONLY, offset + first * width, n * width);
+            MappedByteBuffer mb =
+                    ch.map(FileChannel.MapMode.READ_ONLY, offset + first * width, n * width);
             mb.order(ByteOrder.LITTLE_ENDIAN);
             out.add(new Mapped(file, version, n, vocab, tokenizer, mb, headerless, first));
             first += n;

@@ -8,14 +8,14 @@ import ai.djl.training.dataset.Record;
 import ai.djl.util.Progress;
 
 /**
- * A DJL {@link RandomAccessDataset} of next-token windows over muon4j's token data, for DJL's {@code
- * Trainer} and {@code EasyTrain.fit}.
+ * A DJL {@link RandomAccessDataset} of next-token windows over muon4j's token data, for DJL's
+ * {@code Trainer} and {@code EasyTrain.fit}.
  *
- * <p>Record i is window i of {@code seqLen + 1} tokens starting at token {@code i * seqLen}: its data
- * is the first {@code seqLen} tokens (the input ids), its label the last {@code seqLen} (each input's
- * next token), both int32 of shape (T). Batched by DJL's default batchifier they are (B, T). Windows
- * share one token at their boundary, so every token but the first is predicted exactly once per
- * epoch; a partial window at the end is left out.
+ * <p>Record i is window i of {@code seqLen + 1} tokens starting at token {@code i * seqLen}: its
+ * data is the first {@code seqLen} tokens (the input ids), its label the last {@code seqLen} (each
+ * input's next token), both int32 of shape (T). Batched by DJL's default batchifier they are (B,
+ * T). Windows share one token at their boundary, so every token but the first is predicted exactly
+ * once per epoch; a partial window at the end is left out.
  *
  * <pre>{@code
  * TokenWindowDataset train = TokenWindowDataset.builder()
@@ -93,7 +93,12 @@ public final class TokenWindowDataset extends RandomAccessDataset {
             }
             if (tokens.size() < seqLen + 1L) {
                 throw new DataException(
-                        "data: " + tokens.size() + " tokens, but one window of seq_len " + seqLen + " needs at least " + (seqLen + 1));
+                        "data: "
+                                + tokens.size()
+                                + " tokens, but one window of seq_len "
+                                + seqLen
+                                + " needs at least "
+                                + (seqLen + 1));
             }
             this.tokens = tokens;
             this.seqLen = seqLen;
@@ -102,7 +107,8 @@ public final class TokenWindowDataset extends RandomAccessDataset {
 
         public TokenWindowDataset build() {
             if (tokens == null) {
-                throw new IllegalStateException("TokenWindowDataset: call setTokens(tokens, seqLen) before build()");
+                throw new IllegalStateException(
+                        "TokenWindowDataset: call setTokens(tokens, seqLen) before build()");
             }
             return new TokenWindowDataset(this);
         }

@@ -21,12 +21,17 @@ public final class Tokenizers {
      * ending in ".json", or one with a directory separator).
      */
     public static boolean isPath(String name) {
-        return !isBuiltin(name) && (name.endsWith(".json") || name.contains("/") || name.contains(java.io.File.separator) || Files.exists(Path.of(name)));
+        return !isBuiltin(name)
+                && (name.endsWith(".json")
+                        || name.contains("/")
+                        || name.contains(java.io.File.separator)
+                        || Files.exists(Path.of(name)));
     }
 
     /**
-     * The name {@link Tokenizer#name()} will have for {@code spec}: aliases resolved, a tokenizer.json
-     * path made absolute (a directory stands for its tokenizer.json), without loading anything.
+     * The name {@link Tokenizer#name()} will have for {@code spec}: aliases resolved, a
+     * tokenizer.json path made absolute (a directory stands for its tokenizer.json), without
+     * loading anything.
      */
     public static String canonicalName(String spec) {
         switch (spec) {
@@ -39,7 +44,10 @@ public final class Tokenizers {
                     return spec;
                 }
                 Path p = Path.of(spec);
-                return (Files.isDirectory(p) ? p.resolve("tokenizer.json") : p).toAbsolutePath().normalize().toString();
+                return (Files.isDirectory(p) ? p.resolve("tokenizer.json") : p)
+                        .toAbsolutePath()
+                        .normalize()
+                        .toString();
         }
     }
 
@@ -49,7 +57,8 @@ public final class Tokenizers {
      */
     public static Tokenizer byName(String name) {
         if (name == null) {
-            throw new IllegalArgumentException("tokenizer: a name is required (byte, gpt2 or cl100k)");
+            throw new IllegalArgumentException(
+                    "tokenizer: a name is required (byte, gpt2 or cl100k)");
         }
         switch (name) {
             case "byte":
@@ -64,7 +73,10 @@ public final class Tokenizers {
                 if (isPath(name)) {
                     return HfTokenizer.load(Path.of(name));
                 }
-                throw new IllegalArgumentException("tokenizer: unknown name '" + name + "' (expected byte, gpt2, cl100k or the path of a tokenizer.json)");
+                throw new IllegalArgumentException(
+                        "tokenizer: unknown name '"
+                                + name
+                                + "' (expected byte, gpt2, cl100k or the path of a tokenizer.json)");
         }
     }
 }

@@ -6,11 +6,10 @@ import io.github.muon4j.model.ScoreFunction;
 import java.util.Arrays;
 
 /**
- * Decodes a batch of sequences one token per step in plain Java over a {@link DecoderWeights}
- * copy: a step's cost is the bytes it must read (every weight matrix once for the whole batch,
- * each sequence's cache once) and the FLOPs it must do; nothing is allocated, parsed or sent to
- * a native library per token. Logits equal those of {@link DecoderLM#forward} (to float
- * rounding).
+ * Decodes a batch of sequences one token per step in plain Java over a {@link DecoderWeights} copy:
+ * a step's cost is the bytes it must read (every weight matrix once for the whole batch, each
+ * sequence's cache once) and the FLOPs it must do; nothing is allocated, parsed or sent to a native
+ * library per token. Logits equal those of {@link DecoderLM#forward} (to float rounding).
  *
  * <p>Each sequence has its own preallocated cache, written in place, and its own position, so
  * sequences of different lengths decode together. Cache layout per layer and sequence:
@@ -30,18 +29,19 @@ import java.util.Arrays;
  * o_h     = W_uv_h (sum_t softmax(s_h)_t c_t)         (v_head_dim) -> W_o
  * </pre>
  *
- * <p>Work is split over a small team of threads by output rows (matrix products) and by
- * (sequence, head group) (attention). A prompt is prefilled through the DJL model ({@link
- * #prefill}), whose batched matrix products are faster for many tokens, and its cache copied in.
+ * <p>Work is split over a small team of threads by output rows (matrix products) and by (sequence,
+ * head group) (attention). A prompt is prefilled through the DJL model ({@link #prefill}), whose
+ * batched matrix products are faster for many tokens, and its cache copied in.
  */
 public final class BatchDecoder implements AutoCloseable {
 
     /**
      * Work of the decode steps since the last {@link #resetWork()}: weight and cache bytes are the
-     * bytes each step must read (every matrix used once per step, each sequence's cache entries
-     * for the attended positions), FLOPs count 2 per multiply-add of matrix products and attention.
+     * bytes each step must read (every matrix used once per step, each sequence's cache entries for
+     * the attended positions), FLOPs count 2 per multiply-add of matrix products and attention.
      */
-    public record Work(long steps, long tokens, double flops, double weightBytes, double cacheBytes) {}
+    public record Work(
+            long steps, long tokens, double flops, double weightBytes, double cacheBytes) {}
 
     /**
      * Below this many multiply-adds a section runs on the calling thread alone: 2^18 (a 512 x 512
@@ -57,7 +57,10 @@ public final class BatchDecoder implements AutoCloseable {
      */
     static final long SINGLE_THREAD_STEP_MACS = 8L << 20;
 
-    /** The thread count for decoding {@code batch} sequences of {@code c}: 1 for small steps, else all cores. */
+    /**
+     * The thread count for decoding {@code batch} sequences of {@code c}: 1 for small steps, else
+     * all cores.
+     */
     public static int defaultThreads(ModelConfig c, int batch) {
         int cores = Runtime.getRuntime().availableProcessors();
         return c.size().activeMatrixParams() * (long) batch < SINGLE_THREAD_STEP_MACS ? 1 : cores;
@@ -105,8 +108,8 @@ public final class BatchDecoder implements AutoCloseable {
     /**
      * @param model an initialised model (its weights are copied)
      * @param batch sequences decoded together
-     * @param capacity positions each sequence's cache holds (may exceed the training context:
-     *     RoPE positions are computed)
+     * @param capacity positions each sequence's cache holds (may exceed the training context: RoPE
+     *     positions are computed)
      * @param threads threads taking part in each step (1 = the caller only)
      */
     public BatchDecoder(DecoderLM model, int batch, int capacity, int threads) {
@@ -114,20 +117,26 @@ public final class BatchDecoder implements AutoCloseable {
     }
 
     /** As above, sharing a weight copy already taken from {@code model}. */
-    public BatchDecoder(DecoderLM model, DecoderWeights weights, int batch, int capacity,
-            int threads) {
+    public BatchDecoder(
+            DecoderLM model, DecoderWeights weights, int batch, int capacity, int threads) {
         this(model, weights, batch, capacity, threads, Kernels.get());
     }
 
     /** With the given kernels (tests compare the SIMD and plain ones). */
-    BatchDecoder(DecoderLM model, DecoderWeights weights, int batch, int capacity, int threads,
+    BatchDecoder(
+            DecoderLM model,
+            DecoderWeights weights,
+            int batch,
+            int capacity,
+            int threads,
             Kernels kernels) {
         this.k = kernels;
         if (batch < 1) {
             throw new IllegalArgumentException("batch: must be at least 1, got " + batch);
         }
         if (capacity < 1) {
-            throw new IllegalArgumentException("kv cache capacity: must be positive, got " + capacity);
+            throw new IllegalArgumentException(
+                    "kv cache capacity: must be positive, got " + capacity);
         }
         this.model = model;
         this.w = weights;
@@ -226,7 +235,8 @@ public final class BatchDecoder implements AutoCloseable {
     /** Forgets positions from {@code p} on (p at most the current position): they are rewritten. */
     public void rewind(int seq, int p) {
         if (p < 0 || p > pos[seq]) {
-            throw new IllegalArgumentException("rewind: position " + p + " outside [0, " + pos[seq] + "]");
+            throw new IllegalArgumentException(
+                    "rewind: position " + p + " outside [0, " + pos[seq] + "]");
         }
         pos[seq] = p;
     }
@@ -302,14 +312,21 @@ public final class BatchDecoder implements AutoCloseable {
      */
     public float[] prefill(int seq, int[] prompt) {
         if (prompt.length < 1 || prompt.length > capacity) {
-            throw new IllegalArgumentException("prefill: " + prompt.length
-                    + " tokens do not fit a cache of " + capacity + " positions");
+            throw new IllegalArgumentException(
+                    "prefill: "
+                            + prompt.length
+                            + " tokens do not fit a cache of "
+                            + capacity
+                            + " positions");
         }
         checkTokens(prompt, prompt.length);
         try (IncrementalDecoder dec = new IncrementalDecoder(model, 1, prompt.length, true)) {
             float[] last = null;
             for (int t = 0; t < prompt.length; t += PREFILL_CHUNK) {
-                last = dec.next(Arrays.copyOfRange(prompt, t, Math.min(prompt.length, t + PREFILL_CHUNK)));
+                last =
+                        dec.next(
+                                Arrays.copyOfRange(
+                                        prompt, t, Math.min(prompt.length, t + PREFILL_CHUNK)));
             }
             copyFrom(seq, dec, prompt.length);
             return last;
@@ -317,13 +334,18 @@ public final class BatchDecoder implements AutoCloseable {
     }
 
     /**
-     * Copies the first {@code n} positions of a batch-1 DJL decoder's cache (same model)
-     * into sequence {@code seq}, and sets its position to n.
+     * Copies the first {@code n} positions of a batch-1 DJL decoder's cache (same model) into
+     * sequence {@code seq}, and sets its position to n.
      */
     public void copyFrom(int seq, IncrementalDecoder dec, int n) {
         if (n > dec.position() || n > capacity) {
-            throw new IllegalArgumentException("copyFrom: " + n + " positions, the source has "
-                    + dec.position() + " and this cache holds " + capacity);
+            throw new IllegalArgumentException(
+                    "copyFrom: "
+                            + n
+                            + " positions, the source has "
+                            + dec.position()
+                            + " and this cache holds "
+                            + capacity);
         }
         KvCache kv = dec.cache();
         for (int l = 0; l < keys.length; l++) {
@@ -336,8 +358,14 @@ public final class BatchDecoder implements AutoCloseable {
                 }
             } else { // (B, h, n, head_dim) each, batch row 0
                 for (int h = 0; h < heads; h++) {
-                    System.arraycopy(a0, h * n * headDim, keys[l][seq], h * capacity * headDim, n * headDim);
-                    System.arraycopy(a1, h * n * headDim, values[l][seq], h * capacity * headDim, n * headDim);
+                    System.arraycopy(
+                            a0, h * n * headDim, keys[l][seq], h * capacity * headDim, n * headDim);
+                    System.arraycopy(
+                            a1,
+                            h * n * headDim,
+                            values[l][seq],
+                            h * capacity * headDim,
+                            n * headDim);
                 }
             }
         }
@@ -347,7 +375,8 @@ public final class BatchDecoder implements AutoCloseable {
     /** One token for every sequence of the batch; see {@link #step(int[], int[], int)}. */
     public float[] step(int[] tokens) {
         if (tokens.length != batch) {
-            throw new IllegalArgumentException("step: expected " + batch + " tokens, got " + tokens.length);
+            throw new IllegalArgumentException(
+                    "step: expected " + batch + " tokens, got " + tokens.length);
         }
         return step(tokens, identity, batch);
     }
@@ -365,8 +394,13 @@ public final class BatchDecoder implements AutoCloseable {
         checkTokens(tokens, m);
         for (int i = 0; i < m; i++) {
             if (pos[seqs[i]] >= capacity) {
-                throw new IllegalStateException("kv cache full: capacity " + capacity
-                        + " positions, sequence " + seqs[i] + " needs " + (pos[seqs[i]] + 1));
+                throw new IllegalStateException(
+                        "kv cache full: capacity "
+                                + capacity
+                                + " positions, sequence "
+                                + seqs[i]
+                                + " needs "
+                                + (pos[seqs[i]] + 1));
             }
             System.arraycopy(w.embedding, tokens[i] * d, x, i * d, d);
         }
@@ -505,11 +539,21 @@ public final class BatchDecoder implements AutoCloseable {
         weightBytes += 4.0 * heads * nope * kvRank;
         int groups = m >= par.threads() ? 1 : Math.min(heads, par.threads());
         mlaTask.set(l, seqs, groups);
-        par.forRange(m * groups, (long) maxLen * heads / groups * (row + kvRank), parallelMin,
-                mlaTask);
+        par.forRange(
+                m * groups, (long) maxLen * heads / groups * (row + kvRank), parallelMin, mlaTask);
         for (int h = 0; h < heads; h++) { // o_h = W_uv_h o_lat_h
-            mm(y.wkvb, (h * (nope + vDim) + nope) * kvRank, vDim, kvRank, olat, h * kvRank,
-                    heads * kvRank, m, att, h * vDim, heads * vDim);
+            mm(
+                    y.wkvb,
+                    (h * (nope + vDim) + nope) * kvRank,
+                    vDim,
+                    kvRank,
+                    olat,
+                    h * kvRank,
+                    heads * kvRank,
+                    m,
+                    att,
+                    h * vDim,
+                    heads * vDim);
         }
         mm(y.wo, 0, d, heads * vDim, att, 0, heads * vDim, m, out, 0, d);
     }
@@ -566,7 +610,8 @@ public final class BatchDecoder implements AutoCloseable {
                         }
                         st[heads + j] += k.expShift(sc, j * BLOCK, len, st[j], scale);
                     }
-                    k.weightedSums(sc, 0, BLOCK, hg, len, cache, t0 * row, row, olat, ob, kvRank, kvRank);
+                    k.weightedSums(
+                            sc, 0, BLOCK, hg, len, cache, t0 * row, row, olat, ob, kvRank, kvRank);
                 }
                 for (int j = 0; j < hg; j++) {
                     float inv = 1 / st[heads + j];
@@ -581,8 +626,16 @@ public final class BatchDecoder implements AutoCloseable {
 
     // ------------------------------------------------------------------ feed-forward
 
-    /** out (m, d) = SwiGLU(xin) with w13 [W1; W3] (2 hidden, d) and w2 (d, hidden); adds if asked. */
-    private void swiGlu(float[] w13, float[] w2, int hidden, float[] xin, int m, float[] dst,
+    /**
+     * out (m, d) = SwiGLU(xin) with w13 [W1; W3] (2 hidden, d) and w2 (d, hidden); adds if asked.
+     */
+    private void swiGlu(
+            float[] w13,
+            float[] w2,
+            int hidden,
+            float[] xin,
+            int m,
+            float[] dst,
             boolean accumulate) {
         mm(w13, 0, 2 * hidden, d, xin, 0, d, m, hid13, 0, 2 * hidden);
         silu(m, hidden);
@@ -700,8 +753,18 @@ public final class BatchDecoder implements AutoCloseable {
     // ------------------------------------------------------------------ small pieces
 
     /** y (m, rows) = x (m, n) W^T on the team, counting the weight bytes and FLOPs. */
-    private void mm(float[] wt, int wo, int rows, int n, float[] xin, int xo, int xs, int m,
-            float[] y, int yo, int ys) {
+    private void mm(
+            float[] wt,
+            int wo,
+            int rows,
+            int n,
+            float[] xin,
+            int xo,
+            int xs,
+            int m,
+            float[] y,
+            int yo,
+            int ys) {
         weightBytes += 4.0 * rows * n;
         flops += 2.0 * rows * n * m;
         mmTask.set(wt, wo, n, xin, xo, xs, m, y, yo, ys);
@@ -712,7 +775,16 @@ public final class BatchDecoder implements AutoCloseable {
         private float[] wt, xin, y;
         private int wo, n, xo, xs, m, yo, ys;
 
-        void set(float[] wt, int wo, int n, float[] xin, int xo, int xs, int m, float[] y, int yo,
+        void set(
+                float[] wt,
+                int wo,
+                int n,
+                float[] xin,
+                int xo,
+                int xs,
+                int m,
+                float[] y,
+                int yo,
                 int ys) {
             this.wt = wt;
             this.wo = wo;

@@ -7,16 +7,16 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.Gate;
-import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.MoE;
+import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.MultiHeadAttention;
 import io.github.muon4j.model.SwiGLU;
 import io.github.muon4j.model.TransformerBlock;
 
 /**
- * A float32 copy of a {@link DecoderLM}'s weights in the layouts {@link BatchDecoder} reads,
- * taken once: every matrix row-major [out][in], and the matrices that read the same input fused
- * into one so that a decode step makes one pass over them.
+ * A float32 copy of a {@link DecoderLM}'s weights in the layouts {@link BatchDecoder} reads, taken
+ * once: every matrix row-major [out][in], and the matrices that read the same input fused into one
+ * so that a decode step makes one pass over them.
  *
  * <pre>
  * MHA:   W_qkv = [W_q; W_k; W_v]          (3 * h * head_dim, d)
@@ -31,7 +31,9 @@ import io.github.muon4j.model.TransformerBlock;
  */
 public final class DecoderWeights {
 
-    /** One transformer block's weights; fields of the other attention / feed-forward kind are null. */
+    /**
+     * One transformer block's weights; fields of the other attention / feed-forward kind are null.
+     */
     public static final class Layer {
         float[] attnGain;
         float[] ffnGain;
@@ -93,9 +95,25 @@ public final class DecoderWeights {
     public long bytes() {
         long n = embedding.length + (head == embedding ? 0 : head.length) + finalGain.length;
         for (Layer y : layers) {
-            for (float[] a : new float[][] {y.attnGain, y.ffnGain, y.wqkv, y.win, y.qNormGain, y.wqb,
-                y.kvNormGain, y.wkvb, y.wo, y.w13, y.w2, y.router, y.expertW13, y.expertW2,
-                y.sharedW13, y.sharedW2}) {
+            for (float[] a :
+                    new float[][] {
+                        y.attnGain,
+                        y.ffnGain,
+                        y.wqkv,
+                        y.win,
+                        y.qNormGain,
+                        y.wqb,
+                        y.kvNormGain,
+                        y.wkvb,
+                        y.wo,
+                        y.w13,
+                        y.w2,
+                        y.router,
+                        y.expertW13,
+                        y.expertW2,
+                        y.sharedW13,
+                        y.sharedW2
+                    }) {
                 n += a == null ? 0 : a.length;
             }
         }

@@ -7,10 +7,10 @@ import java.util.function.IntConsumer;
 
 /**
  * Text generation on token ids (tokenizer-agnostic), for one prompt or a batch of prompts decoded
- * together: each prompt is prefilled into its sequence's cache, then every unfinished sequence
- * gets one token per {@link BatchDecoder} step, sampled from its logits row in Java. Sequence i of
- * a batch samples with seed {@code seed + i}, so a batch gives exactly what the same prompts give
- * one at a time.
+ * together: each prompt is prefilled into its sequence's cache, then every unfinished sequence gets
+ * one token per {@link BatchDecoder} step, sampled from its logits row in Java. Sequence i of a
+ * batch samples with seed {@code seed + i}, so a batch gives exactly what the same prompts give one
+ * at a time.
  */
 public final class Generator {
 
@@ -32,8 +32,15 @@ public final class Generator {
      * @param measuredBytesPerToken cacheBytes / cacheCapacity / sequences
      * @param formulaBytesPerToken kvCacheValuesPerToken() times 4 (fp32)
      */
-    public record Stats(int sequences, int promptTokens, int generatedTokens, double prefillSeconds,
-            double decodeSeconds, long cacheBytes, int cacheCapacity, double measuredBytesPerToken,
+    public record Stats(
+            int sequences,
+            int promptTokens,
+            int generatedTokens,
+            double prefillSeconds,
+            double decodeSeconds,
+            long cacheBytes,
+            int cacheCapacity,
+            double measuredBytesPerToken,
             double formulaBytesPerToken) {
 
         /** Decode speed: tokens produced by single-token steps (all sequences) per second. */
@@ -48,7 +55,10 @@ public final class Generator {
     private DecoderWeights weights;
     private Stats last;
 
-    /** A generator whose thread count follows the work of a step ({@link BatchDecoder#defaultThreads}). */
+    /**
+     * A generator whose thread count follows the work of a step ({@link
+     * BatchDecoder#defaultThreads}).
+     */
     public Generator(DecoderLM model) {
         this(model, 0);
     }
@@ -56,7 +66,8 @@ public final class Generator {
     /**
      * @param model an initialised model; its weights are copied at the first generation (a
      *     generator does not see later training: make a new one)
-     * @param threads threads of each decode step; 0 chooses by the step's work ({@link BatchDecoder#defaultThreads})
+     * @param threads threads of each decode step; 0 chooses by the step's work ({@link
+     *     BatchDecoder#defaultThreads})
      */
     public Generator(DecoderLM model, int threads) {
         if (model.manager() == null) {
@@ -75,7 +86,10 @@ public final class Generator {
      * @return the generated tokens (without the prompt); ends early after the stop token
      */
     public int[] generate(int[] prompt, int maxTokens, SamplingConfig s, IntConsumer onToken) {
-        return generate(new int[][] {prompt}, maxTokens, s,
+        return generate(
+                new int[][] {prompt},
+                maxTokens,
+                s,
                 onToken == null ? null : (seq, t) -> onToken.accept(t))[0];
     }
 
@@ -92,8 +106,11 @@ public final class Generator {
             throw new IllegalArgumentException("prompts: at least one is needed");
         }
         if (maxTokens < 1 || maxTokens >= c.contextLength()) {
-            throw new IllegalArgumentException("max tokens: must be in [1, context_length="
-                    + c.contextLength() + "), got " + maxTokens);
+            throw new IllegalArgumentException(
+                    "max tokens: must be in [1, context_length="
+                            + c.contextLength()
+                            + "), got "
+                            + maxTokens);
         }
         int b = prompts.length;
         int[][] p = new int[b][];
@@ -105,8 +122,12 @@ public final class Generator {
             }
             for (int t : prompt) {
                 if (t < 0 || t >= c.vocabSize()) {
-                    throw new IllegalArgumentException("prompt: token " + t
-                            + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+                    throw new IllegalArgumentException(
+                            "prompt: token "
+                                    + t
+                                    + " is outside the vocabulary [0, "
+                                    + c.vocabSize()
+                                    + ")");
                 }
             }
             int keep = Math.min(prompt.length, c.contextLength() - maxTokens);
@@ -128,8 +149,14 @@ public final class Generator {
             long t0 = System.nanoTime();
             for (int i = 0; i < b; i++) {
                 first[i] = dec.prefill(i, p[i]);
-                samplers[i] = new Sampler(new SamplingConfig(s.temperature(), s.topK(), s.topP(),
-                        s.seed() + i, s.stopToken()));
+                samplers[i] =
+                        new Sampler(
+                                new SamplingConfig(
+                                        s.temperature(),
+                                        s.topK(),
+                                        s.topP(),
+                                        s.seed() + i,
+                                        s.stopToken()));
             }
             long t1 = System.nanoTime();
             int[] seqs = new int[b], next = new int[b];
@@ -167,9 +194,17 @@ public final class Generator {
                 out[i] = Arrays.copyOf(out[i], n[i]);
                 generated += n[i];
             }
-            last = new Stats(b, promptTokens, generated, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
-                    dec.cacheBytes(), capacity, dec.cacheBytesPerToken(),
-                    4.0 * c.kvCacheValuesPerToken());
+            last =
+                    new Stats(
+                            b,
+                            promptTokens,
+                            generated,
+                            (t1 - t0) / 1e9,
+                            (t2 - t1) / 1e9,
+                            dec.cacheBytes(),
+                            capacity,
+                            dec.cacheBytesPerToken(),
+                            4.0 * c.kvCacheValuesPerToken());
         }
         return out;
     }

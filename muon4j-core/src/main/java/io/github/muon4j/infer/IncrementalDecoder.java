@@ -20,8 +20,8 @@ import java.util.List;
  * Runs a {@link DecoderLM} one chunk of tokens at a time over a {@link KvCache}: prefill a prompt,
  * then feed one token per step; the logits equal those of the full forward pass.
  *
- * <p>MLA uses the absorbed form by default: with {@code W_kvb} split per head into {@code W_uk}
- * (h, nope, kv_lora_rank) and {@code W_uv} (h, v, kv_lora_rank),
+ * <p>MLA uses the absorbed form by default: with {@code W_kvb} split per head into {@code W_uk} (h,
+ * nope, kv_lora_rank) and {@code W_uv} (h, v, kv_lora_rank),
  *
  * <pre>
  * q_lat  = q_nope W_uk                                   (B, h, T, kv_lora_rank)
@@ -73,8 +73,10 @@ public final class IncrementalDecoder implements AutoCloseable {
 
     /** W_uk (h, nope, kv_lora_rank) and W_uv^T (h, kv_lora_rank, v), computed once. */
     private NDArray[] absorb(MultiHeadLatentAttention mla) {
-        NDArray w = mla.wkvB().getArray().reshape(mla.heads(), mla.nopeDim() + mla.vDim(),
-                mla.kvLoraRank());
+        NDArray w =
+                mla.wkvB()
+                        .getArray()
+                        .reshape(mla.heads(), mla.nopeDim() + mla.vDim(), mla.kvLoraRank());
         w.attach(manager); // an op on a parameter lands in the model's manager
         NDList parts = w.split(new long[] {mla.nopeDim()}, 1);
         NDArray wuk = parts.get(0).duplicate();
@@ -146,7 +148,8 @@ public final class IncrementalDecoder implements AutoCloseable {
         try (NDManager s = manager.newSubManager()) {
             NDArray tok = s.create(tokens, new Shape(1, tokens.length));
             NDArray logits = step(tok, s, true);
-            return logits.get(s, new NDIndex("0, -1, :")).toType(DataType.FLOAT32, false)
+            return logits.get(s, new NDIndex("0, -1, :"))
+                    .toType(DataType.FLOAT32, false)
                     .toFloatArray();
         }
     }
@@ -159,8 +162,13 @@ public final class IncrementalDecoder implements AutoCloseable {
         return att.output(ps, att.attend(qkv.get(0), kv[0], kv[1], start), false);
     }
 
-    private NDArray mla(MultiHeadLatentAttention att, int layer, NDArray xn, int start,
-            NDManager s, NDArray[] w) {
+    private NDArray mla(
+            MultiHeadLatentAttention att,
+            int layer,
+            NDArray xn,
+            int start,
+            NDManager s,
+            NDArray[] w) {
         NDList q = att.queries(ps, xn, start, false); // (B, h, T, nope), (B, h, T, rope)
         NDList lat = att.latent(ps, xn, start, false); // (B, T, kv_lora_rank), (B, T, rope)
         cache.write(layer, lat.get(0), lat.get(1), start);
@@ -170,18 +178,21 @@ public final class IncrementalDecoder implements AutoCloseable {
         int end = start + t;
         NDArray[] ck = cache.read(layer, end, s); // c (B, S, kv_lora_rank), k_pe (B, S, rope)
         if (w == null) {
-            return att.output(ps,
-                    att.attendPlain(ps, q.get(0), q.get(1), ck[0], ck[1], start, false), false);
+            return att.output(
+                    ps, att.attendPlain(ps, q.get(0), q.get(1), ck[0], ck[1], start, false), false);
         }
         int h = att.heads();
         NDArray qLat = q.get(0).matMul(w[0]).reshape(batch, (long) h * t, att.kvLoraRank());
         NDArray qPe = q.get(1).reshape(batch, (long) h * t, att.ropeDim());
-        NDArray scores = qLat.matMul(ck[0].transpose(0, 2, 1))
-                .add(qPe.matMul(ck[1].transpose(0, 2, 1)))
-                .reshape(batch, h, t, end); // (B, h, T, S)
+        NDArray scores =
+                qLat.matMul(ck[0].transpose(0, 2, 1))
+                        .add(qPe.matMul(ck[1].transpose(0, 2, 1)))
+                        .reshape(batch, h, t, end); // (B, h, T, S)
         NDArray p = AttentionCore.causalWeights(scores, att.scale(), start);
-        NDArray oLat = p.reshape(batch, (long) h * t, end).matMul(ck[0])
-                .reshape(batch, h, t, att.kvLoraRank()); // (B, h, T, kv_lora_rank)
+        NDArray oLat =
+                p.reshape(batch, (long) h * t, end)
+                        .matMul(ck[0])
+                        .reshape(batch, h, t, att.kvLoraRank()); // (B, h, T, kv_lora_rank)
         return att.output(ps, oLat.matMul(w[1]), false); // (B, h, T, v) -> (B, T, d)
     }
 

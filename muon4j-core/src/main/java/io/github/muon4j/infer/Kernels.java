@@ -27,8 +27,10 @@ public abstract class Kernels {
             return null;
         }
         try {
-            return (Kernels) Class.forName("io.github.muon4j.infer.VectorKernels")
-                    .getDeclaredConstructor().newInstance();
+            return (Kernels)
+                    Class.forName("io.github.muon4j.infer.VectorKernels")
+                            .getDeclaredConstructor()
+                            .newInstance();
         } catch (ReflectiveOperationException | LinkageError e) {
             return null;
         }
@@ -49,12 +51,23 @@ public abstract class Kernels {
     public abstract void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n);
 
     /**
-     * Rows r0..r1-1 of {@code Y = X W^T} for m input rows: {@code y[yo + b*ys + r] = dot(W row r,
-     * x row b)}, with W [rows][n] row-major at {@code wo} and x rows of n at {@code xo + b*xs}.
-     * Each block of weight rows is read once for all m input rows.
+     * Rows r0..r1-1 of {@code Y = X W^T} for m input rows: {@code y[yo + b*ys + r] = dot(W row r, x
+     * row b)}, with W [rows][n] row-major at {@code wo} and x rows of n at {@code xo + b*xs}. Each
+     * block of weight rows is read once for all m input rows.
      */
-    public abstract void matmul(float[] w, int wo, int n, float[] x, int xo, int xs, int m,
-            float[] y, int yo, int ys, int r0, int r1);
+    public abstract void matmul(
+            float[] w,
+            int wo,
+            int n,
+            float[] x,
+            int xo,
+            int xs,
+            int m,
+            float[] y,
+            int yo,
+            int ys,
+            int r0,
+            int r1);
 
     /**
      * Softmax numerator in place: {@code a[o + i] = exp((a[o + i] - max) * scale)}, i &lt; n.
@@ -67,15 +80,27 @@ public abstract class Kernels {
      * Weighted sum of n rows: {@code y[yo + i] += sum_t p[po + t] * v[vo + t*vs + i]}, i &lt; len,
      * keeping the accumulators in registers across the rows.
      */
-    public abstract void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs,
-            float[] y, int yo, int len);
+    public abstract void weightedSum(
+            float[] p, int po, int n, float[] v, int vo, int vs, float[] y, int yo, int len);
 
     /**
      * {@link #weightedSum} for h weight rows over the same n rows of v: {@code y[yo + j*ys + i] +=
-     * sum_t p[po + j*ps + t] * v[vo + t*vs + i]}, j &lt; h, reading each row of v once for 4 of them.
+     * sum_t p[po + j*ps + t] * v[vo + t*vs + i]}, j &lt; h, reading each row of v once for 4 of
+     * them.
      */
-    public void weightedSums(float[] p, int po, int ps, int h, int n, float[] v, int vo, int vs,
-            float[] y, int yo, int ys, int len) {
+    public void weightedSums(
+            float[] p,
+            int po,
+            int ps,
+            int h,
+            int n,
+            float[] v,
+            int vo,
+            int vs,
+            float[] y,
+            int yo,
+            int ys,
+            int len) {
         for (int j = 0; j < h; j++) {
             weightedSum(p, po + j * ps, n, v, vo, vs, y, yo + j * ys, len);
         }

@@ -11,8 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Key/value cache for incremental decoding, preallocated for {@code capacity} positions and
- * written in place.
+ * Key/value cache for incremental decoding, preallocated for {@code capacity} positions and written
+ * in place.
  *
  * <pre>
  * MHA, per layer: keys (B, n_heads, capacity, head_dim) and values (B, n_heads, capacity, head_dim)
@@ -30,7 +30,8 @@ public final class KvCache {
     /** Allocates zeroed caches in {@code m} (the generation's manager). */
     public KvCache(ModelConfig c, NDManager m, DataType type, int batch, int capacity) {
         if (capacity < 1) {
-            throw new IllegalArgumentException("kv cache capacity: must be positive, got " + capacity);
+            throw new IllegalArgumentException(
+                    "kv cache capacity: must be positive, got " + capacity);
         }
         this.kind = c.attention();
         this.capacity = capacity;
@@ -39,10 +40,11 @@ public final class KvCache {
                 Shape s = new Shape(batch, c.nHeads(), capacity, c.headDim());
                 layers.add(new NDArray[] {m.zeros(s, type), m.zeros(s, type)});
             } else {
-                layers.add(new NDArray[] {
-                    m.zeros(new Shape(batch, capacity, c.kvLoraRank()), type),
-                    m.zeros(new Shape(batch, capacity, c.qkRopeHeadDim()), type)
-                });
+                layers.add(
+                        new NDArray[] {
+                            m.zeros(new Shape(batch, capacity, c.kvLoraRank()), type),
+                            m.zeros(new Shape(batch, capacity, c.qkRopeHeadDim()), type)
+                        });
             }
         }
     }
@@ -86,7 +88,9 @@ public final class KvCache {
         return new NDArray[] {arrays[0].get(m, index(0, end)), arrays[1].get(m, index(0, end))};
     }
 
-    /** The first {@code end} positions of a layer's two arrays, copied to Java (batch row-major). */
+    /**
+     * The first {@code end} positions of a layer's two arrays, copied to Java (batch row-major).
+     */
     float[][] copyOut(int layer, int end) {
         NDArray[] arrays = layers.get(layer);
         float[][] out = new float[2][];
@@ -115,7 +119,9 @@ public final class KvCache {
         return b;
     }
 
-    /** Measured bytes per cached position: {@link #bytes()} / capacity (per sequence of the batch). */
+    /**
+     * Measured bytes per cached position: {@link #bytes()} / capacity (per sequence of the batch).
+     */
     public double bytesPerToken() {
         long batch = layers.get(0)[0].getShape().get(0);
         return bytes() / (double) capacity / batch;

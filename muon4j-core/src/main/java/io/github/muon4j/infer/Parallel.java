@@ -24,8 +24,10 @@ final class Parallel implements AutoCloseable {
 
     private final int threads;
     private final Thread[] workers;
+
     /** (section number << 32) | next unclaimed block. */
     private final AtomicLong state = new AtomicLong();
+
     private final AtomicInteger completed = new AtomicInteger();
     private volatile boolean closed;
     private volatile Body body;
@@ -34,7 +36,9 @@ final class Parallel implements AutoCloseable {
     private volatile Throwable failure;
     private int section;
 
-    /** @param threads threads taking part, the caller included (at least 1) */
+    /**
+     * @param threads threads taking part, the caller included (at least 1)
+     */
     Parallel(int threads) {
         this.threads = Math.max(1, threads);
         workers = new Thread[this.threads - 1];

@@ -32,8 +32,19 @@ final class PlainKernels extends Kernels {
     }
 
     @Override
-    public void matmul(float[] w, int wo, int n, float[] x, int xo, int xs, int m, float[] y,
-            int yo, int ys, int r0, int r1) {
+    public void matmul(
+            float[] w,
+            int wo,
+            int n,
+            float[] x,
+            int xo,
+            int xs,
+            int m,
+            float[] y,
+            int yo,
+            int ys,
+            int r0,
+            int r1) {
         int r = r0;
         for (; r + 3 < r1; r += 4) {
             int f0 = wo + r * n, f1 = f0 + n, f2 = f1 + n, f3 = f2 + n;
@@ -85,8 +96,8 @@ final class PlainKernels extends Kernels {
     }
 
     @Override
-    public void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs, float[] y,
-            int yo, int len) {
+    public void weightedSum(
+            float[] p, int po, int n, float[] v, int vo, int vs, float[] y, int yo, int len) {
         for (int t = 0; t < n; t++) {
             axpy(p[po + t], v, vo + t * vs, y, yo, len);
         }

@@ -13,7 +13,8 @@ public record SamplingConfig(double temperature, int topK, double topP, long see
 
     public SamplingConfig {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("sampling temperature: must be >= 0, got " + temperature);
+            throw new IllegalArgumentException(
+                    "sampling temperature: must be >= 0, got " + temperature);
         }
         if (topK < 0) {
             throw new IllegalArgumentException("sampling top_k: must be >= 0, got " + topK);

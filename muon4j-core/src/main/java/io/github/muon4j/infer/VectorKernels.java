@@ -26,8 +26,9 @@ final class VectorKernels extends Kernels {
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
-            s1 = FloatVector.fromArray(S, a, ao + i + L)
-                    .fma(FloatVector.fromArray(S, b, bo + i + L), s1);
+            s1 =
+                    FloatVector.fromArray(S, a, ao + i + L)
+                            .fma(FloatVector.fromArray(S, b, bo + i + L), s1);
         }
         for (; i + L <= n; i += L) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
@@ -44,7 +45,8 @@ final class VectorKernels extends Kernels {
         FloatVector av = FloatVector.broadcast(S, alpha);
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i))
+            FloatVector.fromArray(S, x, xo + i)
+                    .fma(av, FloatVector.fromArray(S, y, yo + i))
                     .intoArray(y, yo + i);
         }
         for (; i < n; i++) {
@@ -53,8 +55,19 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    public void matmul(float[] w, int wo, int n, float[] x, int xo, int xs, int m, float[] y,
-            int yo, int ys, int r0, int r1) {
+    public void matmul(
+            float[] w,
+            int wo,
+            int n,
+            float[] x,
+            int xo,
+            int xs,
+            int m,
+            float[] y,
+            int yo,
+            int ys,
+            int r0,
+            int r1) {
         int bound = n - n % L;
         int r = r0;
         for (; r + 3 < r1; r += 4) {
@@ -167,8 +180,8 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * exp(x) for x <= 0 (softmax after the max shift), Cephes' single-precision method: x = n ln2
-     * + r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n built in the exponent bits;
+     * exp(x) for x <= 0 (softmax after the max shift), Cephes' single-precision method: x = n ln2 +
+     * r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n built in the exponent bits;
      * relative error about 1e-7. Below -87 the result is flushed towards exp(-87).
      *
      * <p>n is rounded with the 1.5 x 2^23 trick (adding it leaves n in the low mantissa bits), not
@@ -180,16 +193,19 @@ final class VectorKernels extends Kernels {
         FloatVector t = x.mul(1.44269504088896341f).add(ROUND);
         FloatVector fn = t.sub(ROUND); // n = round(x / ln2), as a float
         FloatVector r = x.sub(fn.mul(0.693359375f)).sub(fn.mul(-2.12194440e-4f));
-        FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f)
-                .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
-                .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
-                .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
-                .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
-                .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector p =
+                FloatVector.broadcast(S, 1.9875691500e-4f)
+                        .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
+                        .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
+                        .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
+                        .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
+                        .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
         FloatVector e = p.mul(r).mul(r).add(r).add(1f);
         // t's bits are ROUND's bits + n: 2^n = (n + 127) << 23
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(Float.floatToRawIntBits(ROUND) - 127)
-                .lanewise(VectorOperators.LSHL, 23);
+        IntVector bits =
+                ((IntVector) t.reinterpretAsInts())
+                        .sub(Float.floatToRawIntBits(ROUND) - 127)
+                        .lanewise(VectorOperators.LSHL, 23);
         return e.mul(bits.reinterpretAsFloats());
     }
 
@@ -197,8 +213,8 @@ final class VectorKernels extends Kernels {
     private static final float ROUND = 12582912f;
 
     @Override
-    public void weightedSum(float[] p, int po, int n, float[] v, int vo, int vs, float[] y,
-            int yo, int len) {
+    public void weightedSum(
+            float[] p, int po, int n, float[] v, int vo, int vs, float[] y, int yo, int len) {
         int i = 0;
         for (; i + 4 * L <= len; i += 4 * L) {
             FloatVector a0 = FloatVector.fromArray(S, y, yo + i);
@@ -221,8 +237,9 @@ final class VectorKernels extends Kernels {
         for (; i + L <= len; i += L) {
             FloatVector a0 = FloatVector.fromArray(S, y, yo + i);
             for (int t = 0; t < n; t++) {
-                a0 = FloatVector.fromArray(S, v, vo + t * vs + i)
-                        .fma(FloatVector.broadcast(S, p[po + t]), a0);
+                a0 =
+                        FloatVector.fromArray(S, v, vo + t * vs + i)
+                                .fma(FloatVector.broadcast(S, p[po + t]), a0);
             }
             a0.intoArray(y, yo + i);
         }
@@ -236,21 +253,37 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    public void weightedSums(float[] p, int po, int ps, int h, int n, float[] v, int vo, int vs,
-            float[] y, int yo, int ys, int len) {
+    public void weightedSums(
+            float[] p,
+            int po,
+            int ps,
+            int h,
+            int n,
+            float[] v,
+            int vo,
+            int vs,
+            float[] y,
+            int yo,
+            int ys,
+            int len) {
         int j = 0;
         int cols = len - len % (2 * L);
         for (; j + 3 < h; j += 4) { // 4 weight rows x 2 column vectors: 6 loads per 8 FMAs
             int p0 = po + j * ps, p1 = p0 + ps, p2 = p1 + ps, p3 = p2 + ps;
             int y0 = yo + j * ys, y1 = y0 + ys, y2 = y1 + ys, y3 = y2 + ys;
             for (int i = 0; i < cols; i += 2 * L) {
-                FloatVector a0 = FloatVector.fromArray(S, y, y0 + i), b0 = FloatVector.fromArray(S, y, y0 + i + L);
-                FloatVector a1 = FloatVector.fromArray(S, y, y1 + i), b1 = FloatVector.fromArray(S, y, y1 + i + L);
-                FloatVector a2 = FloatVector.fromArray(S, y, y2 + i), b2 = FloatVector.fromArray(S, y, y2 + i + L);
-                FloatVector a3 = FloatVector.fromArray(S, y, y3 + i), b3 = FloatVector.fromArray(S, y, y3 + i + L);
+                FloatVector a0 = FloatVector.fromArray(S, y, y0 + i),
+                        b0 = FloatVector.fromArray(S, y, y0 + i + L);
+                FloatVector a1 = FloatVector.fromArray(S, y, y1 + i),
+                        b1 = FloatVector.fromArray(S, y, y1 + i + L);
+                FloatVector a2 = FloatVector.fromArray(S, y, y2 + i),
+                        b2 = FloatVector.fromArray(S, y, y2 + i + L);
+                FloatVector a3 = FloatVector.fromArray(S, y, y3 + i),
+                        b3 = FloatVector.fromArray(S, y, y3 + i + L);
                 for (int t = 0; t < n; t++) {
                     int b = vo + t * vs + i;
-                    FloatVector v0 = FloatVector.fromArray(S, v, b), v1 = FloatVector.fromArray(S, v, b + L);
+                    FloatVector v0 = FloatVector.fromArray(S, v, b),
+                            v1 = FloatVector.fromArray(S, v, b + L);
                     FloatVector q0 = FloatVector.broadcast(S, p[p0 + t]);
                     FloatVector q1 = FloatVector.broadcast(S, p[p1 + t]);
                     FloatVector q2 = FloatVector.broadcast(S, p[p2 + t]);
@@ -275,7 +308,16 @@ final class VectorKernels extends Kernels {
             }
             if (cols < len) {
                 for (int jj = j; jj < j + 4; jj++) {
-                    weightedSum(p, po + jj * ps, n, v, vo + cols, vs, y, yo + jj * ys + cols, len - cols);
+                    weightedSum(
+                            p,
+                            po + jj * ps,
+                            n,
+                            v,
+                            vo + cols,
+                            vs,
+                            y,
+                            yo + jj * ys + cols,
+                            len - cols);
                 }
             }
         }

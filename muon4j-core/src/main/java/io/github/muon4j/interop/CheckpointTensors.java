@@ -49,14 +49,19 @@ public final class CheckpointTensors {
         for (Pair<String, Parameter> p : model.getParameters()) {
             NDArray a = p.getValue().getArray();
             if (a.getDataType() != DataType.FLOAT32) {
-                throw new IllegalArgumentException("parameter " + p.getKey() + " is " + a.getDataType() + ", not float32");
+                throw new IllegalArgumentException(
+                        "parameter " + p.getKey() + " is " + a.getDataType() + ", not float32");
             }
-            t.put(HfExport.canonical(p.getKey()), new Safetensors.Tensor(a.getShape().getShape(), a.toFloatArray()));
+            t.put(
+                    HfExport.canonical(p.getKey()),
+                    new Safetensors.Tensor(a.getShape().getShape(), a.toFloatArray()));
         }
         Safetensors.write(out, t, n -> Safetensors.DType.F32, Map.of("format", "muon4j"));
     }
 
-    /** Copies the weights of a {@link #writeWeights} file into {@code model}'s parameters, in place. */
+    /**
+     * Copies the weights of a {@link #writeWeights} file into {@code model}'s parameters, in place.
+     */
     public static void readWeights(DecoderLM model, Path file) throws IOException {
         try (Safetensors.Reader r = Safetensors.Reader.open(file)) {
             for (Pair<String, Parameter> p : model.getParameters()) {
@@ -64,9 +69,16 @@ public final class CheckpointTensors {
                 Safetensors.Entry e = r.entries().get(name);
                 NDArray a = p.getValue().getArray();
                 if (e == null || !Arrays.equals(e.shape(), a.getShape().getShape())) {
-                    throw new IllegalArgumentException(file.getFileName() + " does not fit this model: parameter " + name
-                            + (e == null ? " is missing" : " has shape " + Arrays.toString(e.shape())
-                                    + ", the model's is " + a.getShape()));
+                    throw new IllegalArgumentException(
+                            file.getFileName()
+                                    + " does not fit this model: parameter "
+                                    + name
+                                    + (e == null
+                                            ? " is missing"
+                                            : " has shape "
+                                                    + Arrays.toString(e.shape())
+                                                    + ", the model's is "
+                                                    + a.getShape()));
                 }
                 replaceValues(a, r.floats(name));
             }
@@ -74,10 +86,10 @@ public final class CheckpointTensors {
     }
 
     /**
-     * Overwrites the values of {@code target} (a parameter, at least 1-D) with {@code values} of the
-     * same shape, bit for bit, in place (tied weights stay tied). {@code NDArray.set(float[])} would
-     * copy through a PyTorch path that prints "AutoNonVariableTypeMode is deprecated" on stderr; an
-     * indexed put of the whole array prints nothing.
+     * Overwrites the values of {@code target} (a parameter, at least 1-D) with {@code values} of
+     * the same shape, bit for bit, in place (tied weights stay tied). {@code NDArray.set(float[])}
+     * would copy through a PyTorch path that prints "AutoNonVariableTypeMode is deprecated" on
+     * stderr; an indexed put of the whole array prints nothing.
      */
     static void replaceValues(NDArray target, float[] values) {
         try (NDArray fresh = target.getManager().create(values, target.getShape())) {
@@ -87,7 +99,8 @@ public final class CheckpointTensors {
 
     // ------------------------------------------------------------------ optimizer state
 
-    private static final int STATE_MAGIC = 0x4D344A53; // optim.ParamStates' stream: "M4JS", version 1
+    private static final int STATE_MAGIC =
+            0x4D344A53; // optim.ParamStates' stream: "M4JS", version 1
     private static final int STATE_VERSION = 1;
 
     /** One parameter's state arrays in the optimizer's stream. */
@@ -98,10 +111,11 @@ public final class CheckpointTensors {
 
     /**
      * Streams the optimizer's state as safetensors. The optimizer writes its own stream (a
-     * ParamStates stream per group) to a temporary file, which is read twice: once for the
-     * header, once to copy the little-endian floats.
+     * ParamStates stream per group) to a temporary file, which is read twice: once for the header,
+     * once to copy the little-endian floats.
      */
-    public static void writeOptimizer(MuonWithAdamW optimizer, OutputStream out) throws IOException {
+    public static void writeOptimizer(MuonWithAdamW optimizer, OutputStream out)
+            throws IOException {
         Path tmp = Files.createTempFile("muon4j-optimizer", ".bin");
         try {
             try (OutputStream o = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
@@ -124,7 +138,8 @@ public final class CheckpointTensors {
                 go.add("steps", steps);
                 meta.add(go);
             }
-            // an ordered map: Map.of iterates in an order that changes from one JVM to the next, and the
+            // an ordered map: Map.of iterates in an order that changes from one JVM to the next,
+            // and the
             // file of the same state must be the same bytes in every process
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", "muon4j-optimizer");
@@ -163,9 +178,12 @@ public final class CheckpointTensors {
         try (Safetensors.Reader r = Safetensors.Reader.open(file)) {
             String groupsJson = r.metadata().get("groups");
             if (!"muon4j-optimizer".equals(r.metadata().get("format")) || groupsJson == null) {
-                throw new IllegalArgumentException(file.getFileName() + " is not muon4j optimizer state");
+                throw new IllegalArgumentException(
+                        file.getFileName() + " is not muon4j optimizer state");
             }
-            try (DataOutputStream o = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
+            try (DataOutputStream o =
+                    new DataOutputStream(
+                            new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
                 for (var ge : JsonParser.parseString(groupsJson).getAsJsonArray()) {
                     JsonObject g = ge.getAsJsonObject();
                     String kind = g.get("kind").getAsString();
@@ -183,7 +201,8 @@ public final class CheckpointTensors {
                             String key = kind + "/" + name + "/" + i;
                             Safetensors.Entry e = r.entries().get(key);
                             if (e == null || e.dtype() != Safetensors.DType.F32) {
-                                throw new IllegalArgumentException(file.getFileName() + ": no float32 tensor " + key);
+                                throw new IllegalArgumentException(
+                                        file.getFileName() + ": no float32 tensor " + key);
                             }
                             o.writeInt(e.shape().length);
                             for (long d : e.shape()) {
@@ -191,7 +210,9 @@ public final class CheckpointTensors {
                             }
                             float[] v = r.floats(key);
                             o.writeInt(v.length);
-                            ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                            ByteBuffer b =
+                                    ByteBuffer.allocate(v.length * 4)
+                                            .order(ByteOrder.LITTLE_ENDIAN);
                             b.asFloatBuffer().put(v);
                             o.write(b.array());
                         }
@@ -214,10 +235,14 @@ public final class CheckpointTensors {
         return n;
     }
 
-    /** Reads the structure of the optimizer's stream: groups, names, counts, shapes, float offsets. */
+    /**
+     * Reads the structure of the optimizer's stream: groups, names, counts, shapes, float offsets.
+     */
     private static List<Group> scan(Path f) throws IOException {
         List<Group> groups = new ArrayList<>();
-        try (CountingInput cin = new CountingInput(new BufferedInputStream(Files.newInputStream(f), 1 << 20));
+        try (CountingInput cin =
+                        new CountingInput(
+                                new BufferedInputStream(Files.newInputStream(f), 1 << 20));
                 DataInputStream in = new DataInputStream(cin)) {
             while (true) {
                 int magic;
@@ -245,7 +270,12 @@ public final class CheckpointTensors {
                         }
                         int len = in.readInt();
                         if (len != elements(shape)) {
-                            throw new IOException("optimizer state stream: " + name + " has " + len + " values for its shape");
+                            throw new IOException(
+                                    "optimizer state stream: "
+                                            + name
+                                            + " has "
+                                            + len
+                                            + " values for its shape");
                         }
                         shapes.add(shape);
                         offsets.add(cin.count);
@@ -260,7 +290,8 @@ public final class CheckpointTensors {
     }
 
     /** A safetensors header for float32 tensors of these shapes, data in this order. */
-    private static void writeHeader(OutputStream out, Map<String, long[]> shapes, Map<String, String> metadata)
+    private static void writeHeader(
+            OutputStream out, Map<String, long[]> shapes, Map<String, String> metadata)
             throws IOException {
         JsonObject header = new JsonObject();
         JsonObject meta = new JsonObject();

@@ -51,28 +51,50 @@ public final class HfExport {
             long[] shape = p.getShape().getShape();
             switch (it.transform()) {
                 case COPY -> out.put(it.hf(), new Safetensors.Tensor(shape, v));
-                case Q_ROPE_INTERLEAVE -> out.put(it.hf(), new Safetensors.Tensor(shape, HfLayout.interleave(
-                        v, (int) shape[1], c.qkRopeHeadDim(), HfLayout.queryRopeStarts(c), true)));
-                case KV_ROPE_INTERLEAVE -> out.put(it.hf(), new Safetensors.Tensor(shape, HfLayout.interleave(
-                        v, (int) shape[1], c.qkRopeHeadDim(), new int[] {c.kvLoraRank()}, true)));
+                case Q_ROPE_INTERLEAVE ->
+                        out.put(
+                                it.hf(),
+                                new Safetensors.Tensor(
+                                        shape,
+                                        HfLayout.interleave(
+                                                v,
+                                                (int) shape[1],
+                                                c.qkRopeHeadDim(),
+                                                HfLayout.queryRopeStarts(c),
+                                                true)));
+                case KV_ROPE_INTERLEAVE ->
+                        out.put(
+                                it.hf(),
+                                new Safetensors.Tensor(
+                                        shape,
+                                        HfLayout.interleave(
+                                                v,
+                                                (int) shape[1],
+                                                c.qkRopeHeadDim(),
+                                                new int[] {c.kvLoraRank()},
+                                                true)));
                 case EXPERT_SLICE -> {
                     int n = (int) (shape[1] * shape[2]);
-                    out.put(it.hf(), new Safetensors.Tensor(new long[] {shape[1], shape[2]},
-                            Arrays.copyOfRange(v, it.expert() * n, (it.expert() + 1) * n)));
+                    out.put(
+                            it.hf(),
+                            new Safetensors.Tensor(
+                                    new long[] {shape[1], shape[2]},
+                                    Arrays.copyOfRange(v, it.expert() * n, (it.expert() + 1) * n)));
                 }
             }
             if (it.ours().endsWith("ffn_gate_weight")) {
                 int layer = Integer.parseInt(it.ours().substring(5, it.ours().indexOf('_')));
-                out.put(HfLayout.biasName(layer), new Safetensors.Tensor(new long[] {c.nRoutedExperts()},
-                        biases.get(moe++)));
+                out.put(
+                        HfLayout.biasName(layer),
+                        new Safetensors.Tensor(new long[] {c.nRoutedExperts()}, biases.get(moe++)));
             }
         }
         return out;
     }
 
     /**
-     * A parameter name without DJL's child ordinals: {@code 01layer0_02attention_wq} becomes
-     * {@code layer0_attention_wq}.
+     * A parameter name without DJL's child ordinals: {@code 01layer0_02attention_wq} becomes {@code
+     * layer0_attention_wq}.
      */
     public static String canonical(String djlName) {
         return djlName.replaceAll("(^|_)\\d+(?=[a-zA-Z])", "$1");
@@ -141,31 +163,56 @@ public final class HfExport {
      * Writes the five files into {@code dir} (created if needed). The architecture is checked
      * before anything is written; each file is written under a temporary name and renamed.
      */
-    public static void write(DecoderLM model, Tokenizer tok, Path dir, Safetensors.DType dtype) throws IOException {
+    public static void write(DecoderLM model, Tokenizer tok, Path dir, Safetensors.DType dtype)
+            throws IOException {
         ModelConfig c = model.config();
-        String torchDtype = switch (dtype) {
-            case F32 -> "float32";
-            case BF16 -> "bfloat16";
-            case F16 -> "float16";
-        };
+        String torchDtype =
+                switch (dtype) {
+                    case F32 -> "float32";
+                    case BF16 -> "bfloat16";
+                    case F16 -> "float16";
+                };
         JsonObject config = config(c, tok, torchDtype); // throws for unsupported models
         String tokJson = HfTokenizerJson.tokenizerJson(tok);
         Map<String, Safetensors.Tensor> tensors = tensors(model);
         Files.createDirectories(dir);
         var gson = new GsonBuilder().setPrettyPrinting().serializeNulls().create();
-        writeFile(dir.resolve("model.safetensors"), out -> Safetensors.write(out, tensors,
-                // the selection bias stays float32, as in DeepSeek-V3's published checkpoints
-                name -> name.endsWith("e_score_correction_bias") ? Safetensors.DType.F32 : dtype,
-                Map.of("format", "pt")));
-        writeFile(dir.resolve("config.json"), out -> out.write(gson.toJson(config).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        writeFile(
+                dir.resolve("model.safetensors"),
+                out ->
+                        Safetensors.write(
+                                out,
+                                tensors,
+                                // the selection bias stays float32, as in DeepSeek-V3's published
+                                // checkpoints
+                                name ->
+                                        name.endsWith("e_score_correction_bias")
+                                                ? Safetensors.DType.F32
+                                                : dtype,
+                                Map.of("format", "pt")));
+        writeFile(
+                dir.resolve("config.json"),
+                out ->
+                        out.write(
+                                gson.toJson(config)
+                                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         JsonObject gen = new JsonObject();
         gen.addProperty("bos_token_id", tok.eotToken());
         gen.addProperty("eos_token_id", tok.eotToken());
         gen.addProperty("do_sample", false);
-        writeFile(dir.resolve("generation_config.json"), out -> out.write(gson.toJson(gen).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        writeFile(dir.resolve("tokenizer.json"), out -> out.write(tokJson.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        writeFile(
+                dir.resolve("generation_config.json"),
+                out ->
+                        out.write(
+                                gson.toJson(gen)
+                                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        writeFile(
+                dir.resolve("tokenizer.json"),
+                out -> out.write(tokJson.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         String tc = HfTokenizerJson.tokenizerConfigText(tok, c.contextLength());
-        writeFile(dir.resolve("tokenizer_config.json"), out -> out.write(tc.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        writeFile(
+                dir.resolve("tokenizer_config.json"),
+                out -> out.write(tc.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     private interface Body {

@@ -29,8 +29,8 @@ import java.util.Map;
  *       bytes-to-unicode table). tiktoken has ranks, not merges: the merge that creates the token
  *       of rank r is found by running BPE on the token's bytes with only the ranks below r, which
  *       ends in exactly two parts; merges are listed by rank, so HF's merge priority (list order)
- *       is tiktoken's (lowest rank first). {@code ignore_merges} makes a pre-token that is itself
- *       a token map to it directly, as tiktoken does. Pre-tokenization is laid out as Llama 3's own
+ *       is tiktoken's (lowest rank first). {@code ignore_merges} makes a pre-token that is itself a
+ *       token map to it directly, as tiktoken does. Pre-tokenization is laid out as Llama 3's own
  *       {@code tokenizer.json}: {@code Sequence[Split(pattern, Isolated), ByteLevel(use_regex:
  *       false)]}, with GPT-2's pattern for r50k and the cl100k pattern for cl100k.
  *   <li>{@code byte}: the 256 byte characters as ids 0..255, no merges, {@code ignore_merges:
@@ -49,11 +49,16 @@ public final class HfTokenizerJson {
 
     public static final String EOT = "<|endoftext|>";
 
-    /** GPT-2's pre-tokenizer pattern: the one the ByteLevel pre-tokenizer applies with {@code use_regex: true}. */
-    static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    /**
+     * GPT-2's pre-tokenizer pattern: the one the ByteLevel pre-tokenizer applies with {@code
+     * use_regex: true}.
+     */
+    static final String GPT2_PATTERN =
+            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
-    static final String CL100K_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
-            + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    static final String CL100K_PATTERN =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
+                    + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
     private HfTokenizerJson() {}
 
@@ -62,7 +67,8 @@ public final class HfTokenizerJson {
         char[] table = new char[256];
         boolean[] direct = new boolean[256];
         for (int b = 0; b < 256; b++) {
-            direct[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            direct[b] =
+                    (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
         }
         int n = 0;
         for (int b = 0; b < 256; b++) {
@@ -84,7 +90,9 @@ public final class HfTokenizerJson {
         return sb.toString();
     }
 
-    /** tiktoken ranks of jtokkit's {@code r50k_base} or {@code cl100k_base}, keyed by Latin-1 bytes. */
+    /**
+     * tiktoken ranks of jtokkit's {@code r50k_base} or {@code cl100k_base}, keyed by Latin-1 bytes.
+     */
     static Map<String, Integer> ranks(String encoding) {
         String res = "/com/knuddels/jtokkit/" + encoding + ".tiktoken";
         Map<String, Integer> ranks = new HashMap<>();
@@ -92,13 +100,15 @@ public final class HfTokenizerJson {
             if (in == null) {
                 throw new IllegalStateException("jtokkit resource " + res + " not found");
             }
-            BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
+            BufferedReader r =
+                    new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
             for (String line; (line = r.readLine()) != null; ) {
                 if (line.isBlank()) {
                     continue;
                 }
                 int sp = line.indexOf(' ');
-                ranks.put(latin1(Base64.getDecoder().decode(line.substring(0, sp))),
+                ranks.put(
+                        latin1(Base64.getDecoder().decode(line.substring(0, sp))),
                         Integer.parseInt(line.substring(sp + 1).trim()));
             }
         } catch (IOException e) {
@@ -132,14 +142,17 @@ public final class HfTokenizerJson {
             parts.set(best, parts.get(best) + parts.remove(best + 1));
         }
         if (parts.size() != 2) {
-            throw new IllegalStateException("token of rank " + rank + " does not split into one merge");
+            throw new IllegalStateException(
+                    "token of rank " + rank + " does not split into one merge");
         }
         return new String[] {parts.get(0), parts.get(1)};
     }
 
     private static final Map<String, String> BUILT = new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** {@code tokenizer.json} for a built-in tokenizer ({@code byte}, {@code gpt2}, {@code cl100k}). */
+    /**
+     * {@code tokenizer.json} for a built-in tokenizer ({@code byte}, {@code gpt2}, {@code cl100k}).
+     */
     public static String tokenizerJson(Tokenizer tok) throws IOException {
         String name = tok.name();
         String built = BUILT.get(name);
@@ -151,7 +164,8 @@ public final class HfTokenizerJson {
             if (Files.isRegularFile(file)) {
                 return Files.readString(file); // a tokenizer.json given by path: copied as it is
             }
-            throw new IllegalArgumentException("tokenizer '" + name + "' cannot be written as tokenizer.json");
+            throw new IllegalArgumentException(
+                    "tokenizer '" + name + "' cannot be written as tokenizer.json");
         }
         char[] table = byteToUnicode();
         JsonObject vocab = new JsonObject();
@@ -219,7 +233,10 @@ public final class HfTokenizerJson {
         return b;
     }
 
-    /** {@code Sequence[Split(pattern, Isolated), ByteLevel(use_regex: false)]}, or {@code Sequence[ByteLevel]} for bytes. */
+    /**
+     * {@code Sequence[Split(pattern, Isolated), ByteLevel(use_regex: false)]}, or {@code
+     * Sequence[ByteLevel]} for bytes.
+     */
     private static JsonObject preTokenizer(String name) {
         JsonArray seq = new JsonArray();
         if (!name.equals("byte")) {
@@ -245,7 +262,12 @@ public final class HfTokenizerJson {
      * the end-of-text token), else a plain fast-tokenizer config.
      */
     public static String tokenizerConfigText(Tokenizer tok, int contextLength) throws IOException {
-        var gson = new GsonBuilder().setPrettyPrinting().serializeNulls().disableHtmlEscaping().create();
+        var gson =
+                new GsonBuilder()
+                        .setPrettyPrinting()
+                        .serializeNulls()
+                        .disableHtmlEscaping()
+                        .create();
         if (io.github.muon4j.data.Tokenizers.isBuiltin(tok.name())) {
             return gson.toJson(tokenizerConfig(tok, contextLength));
         }

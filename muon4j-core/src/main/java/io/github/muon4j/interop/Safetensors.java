@@ -58,7 +58,8 @@ public final class Safetensors {
                 case "float16":
                     return F16;
                 default:
-                    throw new IllegalArgumentException("--dtype must be f32, bf16 or f16, got '" + s + "'");
+                    throw new IllegalArgumentException(
+                            "--dtype must be f32, bf16 or f16, got '" + s + "'");
             }
         }
     }
@@ -71,8 +72,13 @@ public final class Safetensors {
                 n *= d;
             }
             if (n != data.length) {
-                throw new IllegalArgumentException("tensor of shape " + java.util.Arrays.toString(shape)
-                        + " needs " + n + " values, got " + data.length);
+                throw new IllegalArgumentException(
+                        "tensor of shape "
+                                + java.util.Arrays.toString(shape)
+                                + " needs "
+                                + n
+                                + " values, got "
+                                + data.length);
             }
         }
     }
@@ -101,8 +107,12 @@ public final class Safetensors {
      *     round-to-nearest-even)
      * @param metadata the {@code "__metadata__"} strings (e.g. {@code format: pt})
      */
-    public static void write(OutputStream out, Map<String, Tensor> tensors, Function<String, DType> dtype,
-            Map<String, String> metadata) throws IOException {
+    public static void write(
+            OutputStream out,
+            Map<String, Tensor> tensors,
+            Function<String, DType> dtype,
+            Map<String, String> metadata)
+            throws IOException {
         JsonObject header = new JsonObject();
         if (!metadata.isEmpty()) {
             JsonObject meta = new JsonObject();
@@ -177,13 +187,19 @@ public final class Safetensors {
                 long n = lb.flip().getLong();
                 // checked against the file's size before anything is allocated for it
                 if (n <= 1 || n > MAX_HEADER || n > size - 8) {
-                    throw bad("header length " + Long.toUnsignedString(n) + " does not fit a file of " + size + " bytes");
+                    throw bad(
+                            "header length "
+                                    + Long.toUnsignedString(n)
+                                    + " does not fit a file of "
+                                    + size
+                                    + " bytes");
                 }
                 ByteBuffer hb = ByteBuffer.allocate((int) n);
                 readFully(8, hb);
                 JsonObject header;
                 try {
-                    JsonElement h = JsonParser.parseString(new String(hb.array(), StandardCharsets.UTF_8));
+                    JsonElement h =
+                            JsonParser.parseString(new String(hb.array(), StandardCharsets.UTF_8));
                     header = h.getAsJsonObject();
                 } catch (JsonParseException | IllegalStateException | StackOverflowError e) {
                     throw bad("header is not a JSON object");
@@ -195,9 +211,12 @@ public final class Safetensors {
                         if (!e.getValue().isJsonObject()) {
                             throw bad("__metadata__ is not an object of strings");
                         }
-                        for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
-                            if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString()) {
-                                throw bad("__metadata__ value '" + m.getKey() + "' is not a string");
+                        for (Map.Entry<String, JsonElement> m :
+                                e.getValue().getAsJsonObject().entrySet()) {
+                            if (!m.getValue().isJsonPrimitive()
+                                    || !m.getValue().getAsJsonPrimitive().isString()) {
+                                throw bad(
+                                        "__metadata__ value '" + m.getKey() + "' is not a string");
                             }
                             metadata.put(m.getKey(), m.getValue().getAsString());
                         }
@@ -206,7 +225,9 @@ public final class Safetensors {
                     if (!e.getValue().isJsonObject()) {
                         throw bad("tensor " + e.getKey() + " is not described by an object");
                     }
-                    entries.put(e.getKey(), entry(e.getKey(), e.getValue().getAsJsonObject(), dataSize));
+                    entries.put(
+                            e.getKey(),
+                            entry(e.getKey(), e.getValue().getAsJsonObject(), dataSize));
                 }
                 checkTiling(dataSize);
             } catch (IOException | RuntimeException e) {
@@ -215,24 +236,48 @@ public final class Safetensors {
             }
         }
 
-        /** The tensors must cover the data section exactly: no overlap, no gap, nothing after the last. */
+        /**
+         * The tensors must cover the data section exactly: no overlap, no gap, nothing after the
+         * last.
+         */
         private void checkTiling(long dataSize) {
             Entry[] byStart = entries.values().toArray(new Entry[0]);
-            java.util.Arrays.sort(byStart, java.util.Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+            java.util.Arrays.sort(
+                    byStart,
+                    java.util.Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
             long at = 0;
             Entry previous = null;
             for (Entry e : byStart) {
                 if (e.begin() < at) {
-                    throw bad("tensors " + previous.name() + " and " + e.name() + " overlap (bytes " + e.begin() + " to " + at + ")");
+                    throw bad(
+                            "tensors "
+                                    + previous.name()
+                                    + " and "
+                                    + e.name()
+                                    + " overlap (bytes "
+                                    + e.begin()
+                                    + " to "
+                                    + at
+                                    + ")");
                 }
                 if (e.begin() > at) {
-                    throw bad("a gap of " + (e.begin() - at) + " bytes before tensor " + e.name() + " (tensors must tile the data exactly)");
+                    throw bad(
+                            "a gap of "
+                                    + (e.begin() - at)
+                                    + " bytes before tensor "
+                                    + e.name()
+                                    + " (tensors must tile the data exactly)");
                 }
                 at = e.end();
                 previous = e;
             }
             if (at != dataSize) {
-                throw bad("the tensors cover " + at + " of the " + dataSize + " data bytes (they must tile the data exactly)");
+                throw bad(
+                        "the tensors cover "
+                                + at
+                                + " of the "
+                                + dataSize
+                                + " data bytes (they must tile the data exactly)");
             }
         }
 
@@ -245,7 +290,12 @@ public final class Safetensors {
             try {
                 dtype = DType.valueOf(t.getAsString());
             } catch (IllegalArgumentException e) {
-                throw bad("tensor " + name + " has dtype " + t.getAsString() + " (supported: F32, BF16, F16)");
+                throw bad(
+                        "tensor "
+                                + name
+                                + " has dtype "
+                                + t.getAsString()
+                                + " (supported: F32, BF16, F16)");
             }
             long[] shape = longs(o.get("shape"), -1, name, "shape");
             long[] off = longs(o.get("data_offsets"), 2, name, "data_offsets");
@@ -254,7 +304,8 @@ public final class Safetensors {
                 if (d < 0) {
                     throw bad("tensor " + name + " has a negative dimension");
                 }
-                // a shape whose byte size exceeds the file is refused before any multiplication can overflow
+                // a shape whose byte size exceeds the file is refused before any multiplication can
+                // overflow
                 if (d != 0 && elements > dataSize / d) {
                     elements = Long.MAX_VALUE;
                 } else {
@@ -262,18 +313,41 @@ public final class Safetensors {
                 }
             }
             if (off[0] < 0 || off[1] < off[0] || off[1] > dataSize) {
-                throw bad("tensor " + name + " has data_offsets [" + off[0] + ", " + off[1] + "] outside the " + dataSize + " data bytes");
+                throw bad(
+                        "tensor "
+                                + name
+                                + " has data_offsets ["
+                                + off[0]
+                                + ", "
+                                + off[1]
+                                + "] outside the "
+                                + dataSize
+                                + " data bytes");
             }
-            if (elements == Long.MAX_VALUE || elements > dataSize / dtype.bytes || off[1] - off[0] != elements * dtype.bytes) {
-                throw bad("tensor " + name + " has data_offsets [" + off[0] + ", " + off[1] + "] that do not match its shape "
-                        + java.util.Arrays.toString(shape) + " and dtype " + dtype);
+            if (elements == Long.MAX_VALUE
+                    || elements > dataSize / dtype.bytes
+                    || off[1] - off[0] != elements * dtype.bytes) {
+                throw bad(
+                        "tensor "
+                                + name
+                                + " has data_offsets ["
+                                + off[0]
+                                + ", "
+                                + off[1]
+                                + "] that do not match its shape "
+                                + java.util.Arrays.toString(shape)
+                                + " and dtype "
+                                + dtype);
             }
             return new Entry(name, dtype, shape, off[0], off[1]);
         }
 
         /** A JSON array of integers ({@code n} of them, or any number when n < 0). */
         private long[] longs(JsonElement e, int n, String name, String field) {
-            if (e == null || !e.isJsonArray() || (n >= 0 && e.getAsJsonArray().size() != n) || e.getAsJsonArray().size() > 64) {
+            if (e == null
+                    || !e.isJsonArray()
+                    || (n >= 0 && e.getAsJsonArray().size() != n)
+                    || e.getAsJsonArray().size() > 64) {
                 throw bad("tensor " + name + " has no valid " + field);
             }
             JsonArray a = e.getAsJsonArray();
@@ -281,13 +355,24 @@ public final class Safetensors {
             for (int i = 0; i < out.length; i++) {
                 JsonElement x = a.get(i);
                 if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber()) {
-                    throw bad("tensor " + name + " has a " + field + " that is not a list of integers");
+                    throw bad(
+                            "tensor "
+                                    + name
+                                    + " has a "
+                                    + field
+                                    + " that is not a list of integers");
                 }
                 try {
-                    // exactly a long, checked before any arithmetic on it (a huge exponent is refused, not expanded)
+                    // exactly a long, checked before any arithmetic on it (a huge exponent is
+                    // refused, not expanded)
                     out[i] = new java.math.BigDecimal(x.getAsString()).longValueExact();
                 } catch (NumberFormatException | ArithmeticException notALong) {
-                    throw bad("tensor " + name + " has a " + field + " that is not a list of integers in range");
+                    throw bad(
+                            "tensor "
+                                    + name
+                                    + " has a "
+                                    + field
+                                    + " that is not a list of integers in range");
                 }
                 if (out[i] < 0) {
                     throw bad("tensor " + name + " has a negative " + field + " value");
@@ -316,7 +401,8 @@ public final class Safetensors {
                 throw new IllegalArgumentException(path + ": no tensor '" + name + "'");
             }
             if (e.elements() > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException(path + ": tensor " + name + " is too large for one Java array");
+                throw new IllegalArgumentException(
+                        path + ": tensor " + name + " is too large for one Java array");
             }
             float[] out = new float[(int) e.elements()];
             ByteBuffer buf = ByteBuffer.allocate(CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -328,11 +414,12 @@ public final class Safetensors {
                 readFully(pos, buf);
                 buf.flip();
                 for (int i = 0; i < n; i++) {
-                    out[done + i] = switch (e.dtype()) {
-                        case F32 -> buf.getFloat();
-                        case BF16 -> Float.intBitsToFloat((buf.getShort() & 0xffff) << 16);
-                        case F16 -> fromF16(buf.getShort());
-                    };
+                    out[done + i] =
+                            switch (e.dtype()) {
+                                case F32 -> buf.getFloat();
+                                case BF16 -> Float.intBitsToFloat((buf.getShort() & 0xffff) << 16);
+                                case F16 -> fromF16(buf.getShort());
+                            };
                 }
                 pos += (long) n * e.dtype().bytes;
                 done += n;
@@ -351,8 +438,12 @@ public final class Safetensors {
         }
 
         private IllegalArgumentException bad(String why) {
-            // tensor names come from the file: control characters are shown as spaces, so the message stays one line
-            return new IllegalArgumentException(path + " is not a valid safetensors file: " + why.replaceAll("\\p{Cntrl}+", " "));
+            // tensor names come from the file: control characters are shown as spaces, so the
+            // message stays one line
+            return new IllegalArgumentException(
+                    path
+                            + " is not a valid safetensors file: "
+                            + why.replaceAll("\\p{Cntrl}+", " "));
         }
 
         @Override

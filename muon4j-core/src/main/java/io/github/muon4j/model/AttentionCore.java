@@ -30,13 +30,18 @@ public final class AttentionCore {
             NDArray query = m.arange(start, start + t, 1, DataType.INT32).reshape(t, 1);
             NDArray key = m.arange(0, keys, 1, DataType.INT32).reshape(1, keys);
             NDArray future = key.gt(query); //                            (T, S) key after query
-            NDArray minusInf = Tensors.constant(m, new double[] {Double.NEGATIVE_INFINITY},
-                    new Shape(), scores.getDataType());
+            NDArray minusInf =
+                    Tensors.constant(
+                            m,
+                            new double[] {Double.NEGATIVE_INFINITY},
+                            new Shape(),
+                            scores.getDataType());
             NDArray zero = Tensors.constant(m, new double[] {0}, new Shape(), scores.getDataType());
             // additive mask (T, S): 0 where visible, -inf where masked; z + 0 is z exactly, so the
             // weights are the same bits as masking z by selection, but the broadcast add needs no
             // (..., T, S) mask and passes its gradient through without a masked copy
-            NDArray mask = NDArrays.where(future, minusInf.broadcast(t, keys), zero.broadcast(t, keys));
+            NDArray mask =
+                    NDArrays.where(future, minusInf.broadcast(t, keys), zero.broadcast(t, keys));
             z = z.add(mask);
         }
         return z.softmax(d - 1);

@@ -3,8 +3,8 @@ package io.github.muon4j.model;
 import ai.djl.ndarray.NDArray;
 
 /**
- * The precision of matrix products on the current thread, set for a scope like PyTorch's
- * {@code torch.autocast}:
+ * The precision of matrix products on the current thread, set for a scope like PyTorch's {@code
+ * torch.autocast}:
  *
  * <pre>
  *   try (Autocast ac = Autocast.enter(Precision.BF16)) {
@@ -16,12 +16,13 @@ import ai.djl.ndarray.NDArray;
  * products stay float32 (K = head_dim is too short for bf16 to pay for the casts).
  *
  * <p>Outside a scope products run in float32. In bf16 both operands are rounded to bfloat16, the
- * product accumulates in float32 and comes back as float32 ({@link Bf16Matmul}); autograd sees
- * the two casts, so gradients reach the float32 master weights as float32.
+ * product accumulates in float32 and comes back as float32 ({@link Bf16Matmul}); autograd sees the
+ * two casts, so gradients reach the float32 master weights as float32.
  */
 public final class Autocast implements AutoCloseable {
 
-    private static final ThreadLocal<Precision> CURRENT = ThreadLocal.withInitial(() -> Precision.FP32);
+    private static final ThreadLocal<Precision> CURRENT =
+            ThreadLocal.withInitial(() -> Precision.FP32);
 
     private final Precision previous;
 
@@ -54,7 +55,8 @@ public final class Autocast implements AutoCloseable {
     /** {@code x W^T}: x (..., in), w (out, in) -> (..., out), in the current precision. */
     public static NDArray linear(NDArray x, NDArray w) {
         if (CURRENT.get() == Precision.BF16) {
-            NDArray wt = w.transpose(); // a view; it belongs to x's scope, not to the weight's (long-lived) manager
+            NDArray wt = w.transpose(); // a view; it belongs to x's scope, not to the weight's
+            // (long-lived) manager
             wt.attach(x.getManager());
             return Bf16Matmul.matMul(x, wt);
         }

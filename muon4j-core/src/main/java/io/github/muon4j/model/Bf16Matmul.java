@@ -28,10 +28,10 @@ import java.util.zip.ZipOutputStream;
  * (float32 ... complex64) to libtorch's; {@code BFLOAT16} is DJL type 11, for which the JNI
  * function {@code utils::GetScalarTypeFromDType} executes a bare {@code throw;} with no active
  * exception, so the C++ runtime calls {@code std::terminate} and the JVM aborts ("terminate called
- * without an active exception"). That happens at the first cast or creation of a bf16 array, on
- * any device, before any product. Inside TorchScript the casts are libtorch's own, and DJL only
- * ever sees the float32 operands and result; autograd records both casts, so gradients flow back
- * as float32.
+ * without an active exception"). That happens at the first cast or creation of a bf16 array, on any
+ * device, before any product. Inside TorchScript the casts are libtorch's own, and DJL only ever
+ * sees the float32 operands and result; autograd records both casts, so gradients flow back as
+ * float32.
  *
  * <p>The TorchScript archive (a zip of the pickled module object and its code) is written here in
  * memory; nothing is read from disk or downloaded.
@@ -42,9 +42,13 @@ final class Bf16Matmul {
 
     private Bf16Matmul() {}
 
-    /** {@code a @ b} with bf16 operands and float32 accumulation; the result is float32, in a's manager. */
+    /**
+     * {@code a @ b} with bf16 operands and float32 accumulation; the result is float32, in a's
+     * manager.
+     */
     static NDArray matMul(NDArray a, NDArray b) {
-        // training = true: the native call keeps autograd on (arrays that need no gradient cost nothing)
+        // training = true: the native call keeps autograd on (arrays that need no gradient cost
+        // nothing)
         return IValueUtils.forward(module(), new NDList(a, b), true).singletonOrThrow();
     }
 
@@ -54,10 +58,16 @@ final class Bf16Matmul {
             synchronized (Bf16Matmul.class) {
                 m = module;
                 if (m == null) {
-                    // the module has no parameters, so one copy serves every device; its manager lives as long as the process
+                    // the module has no parameters, so one copy serves every device; its manager
+                    // lives as long as the process
                     NDManager owner = NDManager.newBaseManager(Device.cpu(), "PyTorch");
                     try {
-                        m = JniUtils.loadModule((PtNDManager) owner, new ByteArrayInputStream(archive()), true, false);
+                        m =
+                                JniUtils.loadModule(
+                                        (PtNDManager) owner,
+                                        new ByteArrayInputStream(archive()),
+                                        true,
+                                        false);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
@@ -69,34 +79,41 @@ final class Bf16Matmul {
     }
 
     /** The TorchScript source of the module (libtorch ScalarType 15 = bfloat16, 6 = float32). */
-    static final String CODE = String.join("\n",
-            "class Bf16Matmul(Module):",
-            "  __parameters__ = []",
-            "  __buffers__ = []",
-            "  training : bool",
-            "  def forward(self: __torch__.Bf16Matmul,",
-            "    a: Tensor,",
-            "    b: Tensor) -> Tensor:",
-            "    _0 = torch.matmul(torch.to(a, 15), torch.to(b, 15))",
-            "    return torch.to(_0, 6)",
-            "");
+    static final String CODE =
+            String.join(
+                    "\n",
+                    "class Bf16Matmul(Module):",
+                    "  __parameters__ = []",
+                    "  __buffers__ = []",
+                    "  training : bool",
+                    "  def forward(self: __torch__.Bf16Matmul,",
+                    "    a: Tensor,",
+                    "    b: Tensor) -> Tensor:",
+                    "    _0 = torch.matmul(torch.to(a, 15), torch.to(b, 15))",
+                    "    return torch.to(_0, 6)",
+                    "");
 
-    /** The module as a TorchScript archive: data.pkl (the object), code, constants, format version. */
+    /**
+     * The module as a TorchScript archive: data.pkl (the object), code, constants, format version.
+     */
     static byte[] archive() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
             stored(zip, "bf16/data.pkl", objectPickle());
             stored(zip, "bf16/code/__torch__.py", CODE.getBytes(StandardCharsets.UTF_8));
-            stored(zip, "bf16/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple, stop
+            stored(
+                    zip,
+                    "bf16/constants.pkl",
+                    new byte[] {(byte) 0x80, 2, ')', '.'}); // protocol 2, empty tuple, stop
             stored(zip, "bf16/version", "3\n".getBytes(StandardCharsets.US_ASCII));
         }
         return bytes.toByteArray();
     }
 
     /**
-     * Pickle (protocol 2) of a {@code __torch__.Bf16Matmul} object whose state is
-     * {@code {"training": True}}: PROTO 2, GLOBAL, EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, MARK,
-     * BINUNICODE "training", NEWTRUE, SETITEMS, BUILD, STOP.
+     * Pickle (protocol 2) of a {@code __torch__.Bf16Matmul} object whose state is {@code
+     * {"training": True}}: PROTO 2, GLOBAL, EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, MARK, BINUNICODE
+     * "training", NEWTRUE, SETITEMS, BUILD, STOP.
      */
     private static byte[] objectPickle() {
         ByteArrayOutputStream p = new ByteArrayOutputStream();

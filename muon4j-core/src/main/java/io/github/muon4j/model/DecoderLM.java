@@ -22,13 +22,12 @@ import java.util.Map;
  * TransformerBlock}s, a final {@link RMSNorm} and the LM head (tied to the embedding or not).
  *
  * <p>Initialisation ({@link #initialize(NDManager, DataType)}) is deterministic from {@code
- * config.seed()} and each parameter's name: normal(0, init_scale) for all matrices, with the
- * output projections (attention W_o, feed-forward and expert W2) scaled by {@code 1 /
- * sqrt(2 * n_layers)} (GPT-2); norm gains start at 1.
+ * config.seed()} and each parameter's name: normal(0, init_scale) for all matrices, with the output
+ * projections (attention W_o, feed-forward and expert W2) scaled by {@code 1 / sqrt(2 * n_layers)}
+ * (GPT-2); norm gains start at 1.
  *
  * <p>All intermediates of {@link #forward(ParameterStore, NDArray, boolean)} are attached to the
- * manager of the tokens (the caller's step manager); nothing is added to the parameters'
- * manager.
+ * manager of the tokens (the caller's step manager); nothing is added to the parameters' manager.
  */
 public final class DecoderLM extends ModelBlock {
 
@@ -50,12 +49,22 @@ public final class DecoderLM extends ModelBlock {
 
     public DecoderLM(ModelConfig config) {
         this.config = config;
-        embedding = param("embedding", ParamRole.EMBEDDING, config.initScale(),
-                config.vocabSize(), config.dModel());
-        head = config.tiedEmbeddings()
-                ? null
-                : param("head", ParamRole.HEAD, config.initScale(), config.vocabSize(),
+        embedding =
+                param(
+                        "embedding",
+                        ParamRole.EMBEDDING,
+                        config.initScale(),
+                        config.vocabSize(),
                         config.dModel());
+        head =
+                config.tiedEmbeddings()
+                        ? null
+                        : param(
+                                "head",
+                                ParamRole.HEAD,
+                                config.initScale(),
+                                config.vocabSize(),
+                                config.dModel());
         for (int l = 0; l < config.nLayers(); l++) {
             layers.add(addChildBlock("layer" + l, new TransformerBlock(config, l)));
         }
@@ -116,7 +125,8 @@ public final class DecoderLM extends ModelBlock {
 
     /** Final norm and LM head: h (B, T, d_model) -> logits (B, T, vocab). */
     public NDArray logits(ParameterStore ps, NDArray h, boolean training) {
-        return MultiHeadAttention.project(finalNorm.forward(ps, h, training), headWeight(ps, training));
+        return MultiHeadAttention.project(
+                finalNorm.forward(ps, h, training), headWeight(ps, training));
     }
 
     /** The LM head's weight (vocab, d_model): the embedding when tied. */
@@ -135,8 +145,8 @@ public final class DecoderLM extends ModelBlock {
 
     /**
      * Forward pass up to the LM head: {@code forward} is this followed by {@code normed x
-     * headWeight^T}. A trainer can then compute the head and the loss chunk by chunk
-     * ({@code LmLoss.fusedHead}) instead of materialising (B, T, vocab) logits.
+     * headWeight^T}. A trainer can then compute the head and the loss chunk by chunk ({@code
+     * LmLoss.fusedHead}) instead of materialising (B, T, vocab) logits.
      */
     public Hidden hidden(ParameterStore ps, NDArray tokens, boolean training) {
         if (tokens.getShape().dimension() != 2) {
@@ -206,8 +216,11 @@ public final class DecoderLM extends ModelBlock {
         for (TransformerBlock layer : layers) {
             if (layer.ffn() instanceof MoE) {
                 if (i >= biases.size()) {
-                    throw new IllegalArgumentException("balance biases: expected "
-                            + config.moeLayers() + " layers, got " + biases.size());
+                    throw new IllegalArgumentException(
+                            "balance biases: expected "
+                                    + config.moeLayers()
+                                    + " layers, got "
+                                    + biases.size());
                 }
                 ((MoE) layer.ffn()).gate().setBias(biases.get(i++));
             }
@@ -215,16 +228,14 @@ public final class DecoderLM extends ModelBlock {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         Output o = forward(ps, inputs.singletonOrThrow(), training);
         return new NDList(o.logits(), o.balanceLoss());
     }
 
     @Override
     public Shape[] getOutputShapes(Shape[] in) {
-        return new Shape[] {
-            new Shape(in[0].get(0), in[0].get(1), config.vocabSize()), new Shape()
-        };
+        return new Shape[] {new Shape(in[0].get(0), in[0].get(1), config.vocabSize()), new Shape()};
     }
 }

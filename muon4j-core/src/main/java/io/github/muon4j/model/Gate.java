@@ -14,11 +14,10 @@ import java.util.Arrays;
 /**
  * MoE router: {@code logits = x W_g^T} (W_g [E, d_model]), scores by sigmoid (DeepSeek-V3, the
  * default: exported as DeepseekV3ForCausalLM's router with {@code e_score_correction_bias}) or
- * softmax, top-k
- * experts chosen on {@code scores + bias} where the bias (loss-free balancing, Wang et al. 2024)
- * only affects the choice, never the weights; the weights are the chosen scores (renormalised to
- * sum 1 for sigmoid). The bias is Java-side state updated outside autograd by {@link
- * #updateBias(float[])}.
+ * softmax, top-k experts chosen on {@code scores + bias} where the bias (loss-free balancing, Wang
+ * et al. 2024) only affects the choice, never the weights; the weights are the chosen scores
+ * (renormalised to sum 1 for sigmoid). The bias is Java-side state updated outside autograd by
+ * {@link #updateBias(float[])}.
  */
 public final class Gate extends ModelBlock {
 
@@ -80,11 +79,14 @@ public final class Gate extends ModelBlock {
     /** x (N, d_model) -> routing of every token. */
     public Routing route(ParameterStore ps, NDArray x, boolean training) {
         NDArray logits = MultiHeadAttention.project(x, value(ps, weight, training));
-        NDArray scores = score == ScoreFunction.SOFTMAX ? logits.softmax(1) : Activation.sigmoid(logits);
+        NDArray scores =
+                score == ScoreFunction.SOFTMAX ? logits.softmax(1) : Activation.sigmoid(logits);
         NDArray select = scores.stopGradient();
         if (anyNonZero(bias)) {
-            select = select.add(Tensors.constant(
-                    x.getManager(), bias, new Shape(1, experts), x.getDataType()));
+            select =
+                    select.add(
+                            Tensors.constant(
+                                    x.getManager(), bias, new Shape(1, experts), x.getDataType()));
         }
         NDArray indices = select.topK(topK, 1, true, false).get(1).toType(DataType.INT64, false);
         NDArray w = scores.gather(indices, 1);
@@ -118,8 +120,8 @@ public final class Gate extends ModelBlock {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         Routing r = route(ps, inputs.singletonOrThrow(), training);
         return new NDList(r.weights(), r.indices());
     }

@@ -14,8 +14,9 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Gson's enums as muon4j's JSON files write them: lower-case names ({@code "mla"}, {@code "cosine"}),
- * read case-insensitively; a name that is none of them is an {@link Unknown} listing the right ones.
+ * Gson's enums as muon4j's JSON files write them: lower-case names ({@code "mla"}, {@code
+ * "cosine"}), read case-insensitively; a name that is none of them is an {@link Unknown} listing
+ * the right ones.
  */
 public final class LowerCaseEnums implements TypeAdapterFactory {
 
@@ -42,32 +43,39 @@ public final class LowerCaseEnums implements TypeAdapterFactory {
             return null;
         }
         Enum<?>[] constants = (Enum<?>[]) raw.getEnumConstants();
-        return (TypeAdapter<T>) new TypeAdapter<Enum>() {
-            @Override
-            public void write(JsonWriter out, Enum v) throws IOException {
-                if (v == null) {
-                    out.nullValue();
-                } else {
-                    out.value(v.name().toLowerCase(Locale.ROOT));
-                }
-            }
-
-            @Override
-            public Enum read(JsonReader in) throws IOException {
-                if (in.peek() == JsonToken.NULL) {
-                    in.nextNull();
-                    return null;
-                }
-                String s = in.nextString();
-                for (Enum<?> c : constants) {
-                    if (c.name().equalsIgnoreCase(s)) {
-                        return c;
+        return (TypeAdapter<T>)
+                new TypeAdapter<Enum>() {
+                    @Override
+                    public void write(JsonWriter out, Enum v) throws IOException {
+                        if (v == null) {
+                            out.nullValue();
+                        } else {
+                            out.value(v.name().toLowerCase(Locale.ROOT));
+                        }
                     }
-                }
-                throw new Unknown("must be one of "
-                        + Arrays.stream(constants).map(c -> c.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining("|"))
-                        + ", not '" + s + "'", in.getPreviousPath().replaceFirst("^\\$\\.?", ""));
-            }
-        };
+
+                    @Override
+                    public Enum read(JsonReader in) throws IOException {
+                        if (in.peek() == JsonToken.NULL) {
+                            in.nextNull();
+                            return null;
+                        }
+                        String s = in.nextString();
+                        for (Enum<?> c : constants) {
+                            if (c.name().equalsIgnoreCase(s)) {
+                                return c;
+                            }
+                        }
+                        throw new Unknown(
+                                "must be one of "
+                                        + Arrays.stream(constants)
+                                                .map(c -> c.name().toLowerCase(Locale.ROOT))
+                                                .collect(Collectors.joining("|"))
+                                        + ", not '"
+                                        + s
+                                        + "'",
+                                in.getPreviousPath().replaceFirst("^\\$\\.?", ""));
+                    }
+                };
     }
 }

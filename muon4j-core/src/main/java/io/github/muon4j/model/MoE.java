@@ -28,8 +28,8 @@ import io.github.muon4j.optim.ParamRole;
  * {@code alpha * E * sum_i f_i P_i} with f_i the fraction of that sequence's T*k assignments that
  * went to expert i and P_i the sequence's mean of expert i's normalised score (scores divided by
  * their sum over all experts; the softmax probability for a softmax router), averaged over the
- * sequences; plus the optional router z-loss {@code z * mean(logsumexp(logits)^2)}. A 2-D input
- * (N, d) counts as one sequence.
+ * sequences; plus the optional router z-loss {@code z * mean(logsumexp(logits)^2)}. A 2-D input (N,
+ * d) counts as one sequence.
  */
 public final class MoE extends ModelBlock implements FeedForward {
 
@@ -50,13 +50,20 @@ public final class MoE extends ModelBlock implements FeedForward {
         zCoef = c.zLossCoef();
         int h = c.expertHidden();
         gate = addChildBlock("gate", new Gate(c));
-        shared = c.nSharedExperts() > 0
-                ? addChildBlock("shared", new SwiGLU(c, c.nSharedExperts() * h))
-                : null;
+        shared =
+                c.nSharedExperts() > 0
+                        ? addChildBlock("shared", new SwiGLU(c, c.nSharedExperts() * h))
+                        : null;
         w1 = param("experts_w1", ParamRole.EXPERT_STACK, c.initScale(), experts, h, c.dModel());
         w3 = param("experts_w3", ParamRole.EXPERT_STACK, c.initScale(), experts, h, c.dModel());
-        w2 = param("experts_w2", ParamRole.EXPERT_STACK, DecoderLM.outputStd(c), experts,
-                c.dModel(), h);
+        w2 =
+                param(
+                        "experts_w2",
+                        ParamRole.EXPERT_STACK,
+                        DecoderLM.outputStd(c),
+                        experts,
+                        c.dModel(),
+                        h);
     }
 
     public Gate gate() {
@@ -85,11 +92,15 @@ public final class MoE extends ModelBlock implements FeedForward {
         NDArray order = ids.argSort(); // assignments grouped by expert
         NDArray countArr = ids.oneHot(experts).sum(new int[] {0}); // (E)
         long[] counts = countArr.toType(DataType.INT64, false).toLongArray();
-        NDArray token = order.toType(DataType.FLOAT64, false).div(topK).floor()
-                .toType(DataType.INT64, false); // source token of each sorted assignment
+        NDArray token =
+                order.toType(DataType.FLOAT64, false)
+                        .div(topK)
+                        .floor()
+                        .toType(DataType.INT64, false); // source token of each sorted assignment
         NDArray inverse = order.argSort(); // sorted position of each assignment
-        NDArray back = perExpert(ps, flat, inverse, token, counts, training)
-                .reshape(n, topK, d); // (N, k, d): output of each assignment's expert
+        NDArray back =
+                perExpert(ps, flat, inverse, token, counts, training)
+                        .reshape(n, topK, d); // (N, k, d): output of each assignment's expert
         NDArray y = r.weights().expandDims(1).matMul(back).reshape(n, d); // (N,1,k)@(N,k,d)
         if (shared != null) {
             y = y.add(shared.forward(ps, flat, training));
@@ -109,8 +120,13 @@ public final class MoE extends ModelBlock implements FeedForward {
      *
      * @return (N*k, d) expert outputs in assignment order
      */
-    private NDArray perExpert(ParameterStore ps, NDArray flat, NDArray inverse, NDArray token,
-            long[] counts, boolean training) {
+    private NDArray perExpert(
+            ParameterStore ps,
+            NDArray flat,
+            NDArray inverse,
+            NDArray token,
+            long[] counts,
+            boolean training) {
         NDManager m = flat.getManager();
         NDArray xs = rows(flat, token); // (N*k, d) rows sorted by expert
         long[] cuts = new long[experts - 1];
@@ -136,8 +152,11 @@ public final class MoE extends ModelBlock implements FeedForward {
         NDArray loss = r.logits().getManager().zeros(new Shape(), type);
         if (auxCoef > 0) {
             long t = n / sequences;
-            NDArray counts = r.indices().reshape(sequences, t * topK).oneHot(experts)
-                    .sum(new int[] {1}); // (S, E)
+            NDArray counts =
+                    r.indices()
+                            .reshape(sequences, t * topK)
+                            .oneHot(experts)
+                            .sum(new int[] {1}); // (S, E)
             NDArray f = counts.toType(type, false).div((double) t * topK); // (S, E), no gradient
             NDArray probs = r.scores();
             if (gate.scoreFunction() == ScoreFunction.SIGMOID) {
@@ -164,9 +183,9 @@ public final class MoE extends ModelBlock implements FeedForward {
     }
 
     /**
-     * Per-expert views of the stacked weights in the step manager. Training splits each stack
-     * once (one op, whose backward is one concat, instead of E selects, each of whose backward
-     * would write a full-size zero tensor); inference selects only the experts in use.
+     * Per-expert views of the stacked weights in the step manager. Training splits each stack once
+     * (one op, whose backward is one concat, instead of E selects, each of whose backward would
+     * write a full-size zero tensor); inference selects only the experts in use.
      */
     private final class Experts {
         private final NDArray[] stacks;
@@ -177,8 +196,10 @@ public final class MoE extends ModelBlock implements FeedForward {
         Experts(ParameterStore ps, NDManager m, boolean training) {
             this.m = m;
             this.training = training;
-            stacks = new NDArray[] {value(ps, w1, training), value(ps, w3, training),
-                value(ps, w2, training)};
+            stacks =
+                    new NDArray[] {
+                        value(ps, w1, training), value(ps, w3, training), value(ps, w2, training)
+                    };
             if (training) {
                 for (int i = 0; i < 3; i++) {
                     parts[i] = stacks[i].split(experts, 0);
@@ -203,8 +224,8 @@ public final class MoE extends ModelBlock implements FeedForward {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         Result r = apply(ps, inputs.singletonOrThrow(), training);
         return new NDList(r.out(), r.balanceLoss());
     }

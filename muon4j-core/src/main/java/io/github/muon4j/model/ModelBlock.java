@@ -1,5 +1,6 @@
 package io.github.muon4j.model;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -7,27 +8,26 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.Pair;
-import ai.djl.ndarray.NDArray;
-import java.util.function.BiConsumer;
 import io.github.muon4j.Backend;
 import io.github.muon4j.optim.DeclaresParamRoles;
 import io.github.muon4j.optim.ParamRole;
-import ai.djl.training.initializer.Initializer;
-import ai.djl.training.initializer.NormalInitializer;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * Base of every muon4j model block: parameters are declared with their {@link ParamRole} and the
  * standard deviation of their normal initialisation (0 means "ones", for norm gains), and child
  * blocks are initialised with the parent.
  *
- * <p>Each parameter carries its initializer, so DJL's standard {@code initialize(manager,
- * dataType, shapes)} works on any block: normal(0, std) from the engine's generator for matrices,
- * ones for norm gains (DJL's {@code GAMMA} type). {@link #initialize(NDManager, DataType, long)}
- * replaces them with {@link SeededNormal}, which is deterministic from a seed and each parameter's
- * name ({@code DecoderLM} does this in its constructor, from its config's seed).
+ * <p>Each parameter carries its initializer, so DJL's standard {@code initialize(manager, dataType,
+ * shapes)} works on any block: normal(0, std) from the engine's generator for matrices, ones for
+ * norm gains (DJL's {@code GAMMA} type). {@link #initialize(NDManager, DataType, long)} replaces
+ * them with {@link SeededNormal}, which is deterministic from a seed and each parameter's name
+ * ({@code DecoderLM} does this in its constructor, from its config's seed).
  */
 public abstract class ModelBlock extends AbstractBlock implements DeclaresParamRoles {
 
@@ -41,16 +41,21 @@ public abstract class ModelBlock extends AbstractBlock implements DeclaresParamR
     }
 
     /**
-     * Declares a parameter of the given role, init std and shape, with its initializer:
-     * normal(0, std), or ones when std is 0.
+     * Declares a parameter of the given role, init std and shape, with its initializer: normal(0,
+     * std), or ones when std is 0.
      */
     protected final Parameter param(String name, ParamRole role, double std, long... shape) {
-        Parameter p = addParameter(Parameter.builder()
-                .setName(name)
-                .setType(std == 0 ? Parameter.Type.GAMMA : Parameter.Type.WEIGHT)
-                .optInitializer(std == 0 ? Initializer.ONES : new NormalInitializer((float) std))
-                .optShape(new Shape(shape))
-                .build());
+        Parameter p =
+                addParameter(
+                        Parameter.builder()
+                                .setName(name)
+                                .setType(std == 0 ? Parameter.Type.GAMMA : Parameter.Type.WEIGHT)
+                                .optInitializer(
+                                        std == 0
+                                                ? Initializer.ONES
+                                                : new NormalInitializer((float) std))
+                                .optShape(new Shape(shape))
+                                .build());
         specs.put(p, new ParamSpec(p, role, std));
         return p;
     }
@@ -75,8 +80,8 @@ public abstract class ModelBlock extends AbstractBlock implements DeclaresParamR
     }
 
     /**
-     * Seeded, deterministic initialisation of every parameter below this block: normal(0, std)
-     * from {@code (seed, parameter name)} (see {@link SeededNormal}), ones for norm gains.
+     * Seeded, deterministic initialisation of every parameter below this block: normal(0, std) from
+     * {@code (seed, parameter name)} (see {@link SeededNormal}), ones for norm gains.
      */
     public void initialize(NDManager manager, DataType dataType, long seed) {
         seedInitializers(seed);
@@ -85,8 +90,10 @@ public abstract class ModelBlock extends AbstractBlock implements DeclaresParamR
 
     /** Gives every parameter below this block its {@link SeededNormal} initializer. */
     protected final void seedInitializers(long seed) {
-        visitParams("", (name, spec) -> spec.parameter()
-                .setInitializer(new SeededNormal(seed, name, spec.std())));
+        visitParams(
+                "",
+                (name, spec) ->
+                        spec.parameter().setInitializer(new SeededNormal(seed, name, spec.std())));
     }
 
     @Override
@@ -101,7 +108,8 @@ public abstract class ModelBlock extends AbstractBlock implements DeclaresParamR
     }
 
     @Override
-    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
         for (Pair<String, Block> child : getChildren()) {
             child.getValue().initialize(manager, dataType, inputShapes);
         }

@@ -13,15 +13,15 @@ import java.util.Locale;
  *
  * <p>Presets ({@link #preset(String)}): {@code tiny}, {@code 6L-256d}, {@code 6L-512d}, {@code
  * 9L-512d}, {@code 12L-768d}, {@code 12L-1024d}. A preset carries the MLA and MoE sizes as well, so
- * {@code withAttention(AttentionKind.MLA)} and {@code withFfn(FfnKind.MOE)} only switch the kind. Derived
- * defaults: {@code head_dim = d_model / n_heads}; MLA {@code kv_lora_rank = d_model / 2}, {@code
- * q_lora_rank = 0}, {@code qk_nope_head_dim = v_head_dim = head_dim}, {@code qk_rope_head_dim =
- * head_dim / 2} (DeepSeek-V2's proportions); dense {@code ffn_hidden = 8 d / 3} rounded up to a
- * multiple of 64; MoE {@code expert_hidden = ffn_hidden / (n_shared_experts + top_k)} so that the
- * active expert parameters match the dense feed-forward.
+ * {@code withAttention(AttentionKind.MLA)} and {@code withFfn(FfnKind.MOE)} only switch the kind.
+ * Derived defaults: {@code head_dim = d_model / n_heads}; MLA {@code kv_lora_rank = d_model / 2},
+ * {@code q_lora_rank = 0}, {@code qk_nope_head_dim = v_head_dim = head_dim}, {@code
+ * qk_rope_head_dim = head_dim / 2} (DeepSeek-V2's proportions); dense {@code ffn_hidden = 8 d / 3}
+ * rounded up to a multiple of 64; MoE {@code expert_hidden = ffn_hidden / (n_shared_experts +
+ * top_k)} so that the active expert parameters match the dense feed-forward.
  *
- * <p>{@link ModelSize} ({@link #size()}) counts parameters, KV cache and FLOPs; {@code ModelConfigJson}
- * reads and writes the JSON form ({@link #toJson()}, {@link #fromJson(String)}).
+ * <p>{@link ModelSize} ({@link #size()}) counts parameters, KV cache and FLOPs; {@code
+ * ModelConfigJson} reads and writes the JSON form ({@link #toJson()}, {@link #fromJson(String)}).
  *
  * @param vocabSize vocabulary size (set by the trainer from the tokenizer)
  * @param contextLength maximum sequence length
@@ -77,7 +77,8 @@ public record ModelConfig(
      * @param qkRopeHeadDim MLA rotary query/key head dimension (even); one rotary key per token
      * @param vHeadDim MLA value head dimension
      */
-    public record Mla(int kvLoraRank, int qLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {}
+    public record Mla(
+            int kvLoraRank, int qLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {}
 
     /**
      * Mixture-of-experts sizes and balancing (DeepSeekMoE, DeepSeek-V3's routing).
@@ -92,8 +93,16 @@ public record ModelConfig(
      * @param zLossCoef router z-loss coefficient (0 = off)
      * @param nDenseLayers leading layers that stay dense in a MoE model
      */
-    public record Moe(int nRoutedExperts, int nSharedExperts, int topK, int expertHidden, ScoreFunction scoreFunction,
-            double auxLossCoef, double biasUpdateRate, double zLossCoef, int nDenseLayers) {}
+    public record Moe(
+            int nRoutedExperts,
+            int nSharedExperts,
+            int topK,
+            int expertHidden,
+            ScoreFunction scoreFunction,
+            double auxLossCoef,
+            double biasUpdateRate,
+            double zLossCoef,
+            int nDenseLayers) {}
 
     /** Validates every field; see the class comment for the rules. */
     public ModelConfig {
@@ -105,8 +114,10 @@ public record ModelConfig(
         positive("d_model", dModel);
         positive("n_heads", nHeads);
         positive("head_dim", headDim);
-        require(dModel % nHeads == 0, "n_heads", "must divide d_model (d_model=" + dModel
-                + ", n_heads=" + nHeads + ")");
+        require(
+                dModel % nHeads == 0,
+                "n_heads",
+                "must divide d_model (d_model=" + dModel + ", n_heads=" + nHeads + ")");
         require(vocabSize >= 2, "vocab_size", "must be at least 2, got " + vocabSize);
         require(attention != null, "attention", "must be MHA or MLA");
         require(ffn != null, "ffn", "must be DENSE or MOE");
@@ -114,12 +125,16 @@ public record ModelConfig(
             require(headDim % 2 == 0, "head_dim", "must be even for RoPE with MHA, got " + headDim);
         } else {
             positive("kv_lora_rank", mla.kvLoraRank());
-            require(mla.qLoraRank() >= 0, "q_lora_rank", "must be 0 (plain query) or positive, got "
-                    + mla.qLoraRank());
+            require(
+                    mla.qLoraRank() >= 0,
+                    "q_lora_rank",
+                    "must be 0 (plain query) or positive, got " + mla.qLoraRank());
             positive("qk_nope_head_dim", mla.qkNopeHeadDim());
             positive("qk_rope_head_dim", mla.qkRopeHeadDim());
-            require(mla.qkRopeHeadDim() % 2 == 0, "qk_rope_head_dim", "must be even for RoPE, got "
-                    + mla.qkRopeHeadDim());
+            require(
+                    mla.qkRopeHeadDim() % 2 == 0,
+                    "qk_rope_head_dim",
+                    "must be even for RoPE, got " + mla.qkRopeHeadDim());
             positive("v_head_dim", mla.vHeadDim());
         }
         boolean anyDense = ffn == FfnKind.DENSE || moe.nDenseLayers() > 0;
@@ -128,30 +143,51 @@ public record ModelConfig(
         }
         if (ffn == FfnKind.MOE) {
             positive("n_routed_experts", moe.nRoutedExperts());
-            require(moe.nSharedExperts() >= 0, "n_shared_experts", "must be >= 0, got " + moe.nSharedExperts());
+            require(
+                    moe.nSharedExperts() >= 0,
+                    "n_shared_experts",
+                    "must be >= 0, got " + moe.nSharedExperts());
             positive("top_k", moe.topK());
-            require(moe.topK() <= moe.nRoutedExperts(), "top_k", "must not exceed n_routed_experts (top_k="
-                    + moe.topK() + ", n_routed_experts=" + moe.nRoutedExperts() + ")");
+            require(
+                    moe.topK() <= moe.nRoutedExperts(),
+                    "top_k",
+                    "must not exceed n_routed_experts (top_k="
+                            + moe.topK()
+                            + ", n_routed_experts="
+                            + moe.nRoutedExperts()
+                            + ")");
             positive("expert_hidden", moe.expertHidden());
             require(moe.scoreFunction() != null, "score_function", "must be SOFTMAX or SIGMOID");
             nonNegative("aux_loss_coef", moe.auxLossCoef());
             nonNegative("bias_update_rate", moe.biasUpdateRate());
             nonNegative("z_loss_coef", moe.zLossCoef());
-            require(moe.nDenseLayers() >= 0 && moe.nDenseLayers() < nLayers, "n_dense_layers",
+            require(
+                    moe.nDenseLayers() >= 0 && moe.nDenseLayers() < nLayers,
+                    "n_dense_layers",
                     "must be in [0, n_layers) so that at least one layer is MoE, got "
                             + moe.nDenseLayers());
         } else {
-            require(moe.nDenseLayers() >= 0, "n_dense_layers", "must be >= 0, got " + moe.nDenseLayers());
+            require(
+                    moe.nDenseLayers() >= 0,
+                    "n_dense_layers",
+                    "must be >= 0, got " + moe.nDenseLayers());
         }
-        require(normEps > 0 && Double.isFinite(normEps), "norm_eps", "must be positive, got "
-                + normEps);
-        require(ropeBase > 1 && Double.isFinite(ropeBase), "rope_base", "must be > 1, got "
-                + ropeBase);
-        require(initScale > 0 && Double.isFinite(initScale), "init_scale", "must be positive, got "
-                + initScale);
+        require(
+                normEps > 0 && Double.isFinite(normEps),
+                "norm_eps",
+                "must be positive, got " + normEps);
+        require(
+                ropeBase > 1 && Double.isFinite(ropeBase),
+                "rope_base",
+                "must be > 1, got " + ropeBase);
+        require(
+                initScale > 0 && Double.isFinite(initScale),
+                "init_scale",
+                "must be positive, got " + initScale);
     }
 
-    // ------------------------------------------------------------------ the MLA and MoE parts, flat
+    // ------------------------------------------------------------------ the MLA and MoE parts,
+    // flat
 
     /** {@link Mla#kvLoraRank()}. */
     public int kvLoraRank() {
@@ -403,8 +439,8 @@ public record ModelConfig(
     }
 
     /**
-     * Reads a config from JSON. Fields not given come from {@code "preset"} (default {@code
-     * tiny}); when sizes change, fields derived from them (head_dim, kv_lora_rank, ffn_hidden,
+     * Reads a config from JSON. Fields not given come from {@code "preset"} (default {@code tiny});
+     * when sizes change, fields derived from them (head_dim, kv_lora_rank, ffn_hidden,
      * expert_hidden, ...) are re-derived unless given too. Unknown keys are rejected.
      */
     public static ModelConfig fromJson(String json) {
@@ -514,11 +550,32 @@ public record ModelConfig(
 
         /** Validates and returns the config. */
         public ModelConfig build() {
-            return new ModelConfig(vocabSize, contextLength, nLayers, dModel, nHeads, headDim,
-                    attention, new Mla(kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim),
-                    ffn, ffnHidden, new Moe(nRoutedExperts, nSharedExperts, topK, expertHidden, scoreFunction,
-                            auxLossCoef, biasUpdateRate, zLossCoef, nDenseLayers),
-                    normEps, ropeBase, tiedEmbeddings, initScale, seed);
+            return new ModelConfig(
+                    vocabSize,
+                    contextLength,
+                    nLayers,
+                    dModel,
+                    nHeads,
+                    headDim,
+                    attention,
+                    new Mla(kvLoraRank, qLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim),
+                    ffn,
+                    ffnHidden,
+                    new Moe(
+                            nRoutedExperts,
+                            nSharedExperts,
+                            topK,
+                            expertHidden,
+                            scoreFunction,
+                            auxLossCoef,
+                            biasUpdateRate,
+                            zLossCoef,
+                            nDenseLayers),
+                    normEps,
+                    ropeBase,
+                    tiedEmbeddings,
+                    initScale,
+                    seed);
         }
     }
 }

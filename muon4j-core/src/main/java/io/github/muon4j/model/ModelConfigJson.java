@@ -7,40 +7,43 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonSyntaxException;
-import com.google.gson.TypeAdapter;
-import com.google.gson.TypeAdapterFactory;
-import com.google.gson.reflect.TypeToken;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
-import com.google.gson.stream.JsonWriter;
-import java.io.IOException;
-import java.util.Locale;
 import java.util.Set;
 
 /**
  * The JSON form of {@link ModelConfig} ({@code params --json}, {@code --model-config}, a run's
- * {@code config.json}): snake_case names, enums in lower case, unknown keys rejected, fields derived
- * from sizes re-derived when the sizes change.
+ * {@code config.json}): snake_case names, enums in lower case, unknown keys rejected, fields
+ * derived from sizes re-derived when the sizes change.
  */
 final class ModelConfigJson {
 
     private ModelConfigJson() {}
 
     /**
-     * Gson with the JSON spelling: snake_case names from the Java names ({@code nLayers} ->
-     * {@code n_layers}, {@code vHeadDim} -> {@code v_head_dim}) and enums in lower case (read in any
+     * Gson with the JSON spelling: snake_case names from the Java names ({@code nLayers} -> {@code
+     * n_layers}, {@code vHeadDim} -> {@code v_head_dim}) and enums in lower case (read in any
      * case).
      */
-    static final Gson GSON = new GsonBuilder()
-            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
-            .registerTypeAdapterFactory(new LowerCaseEnums())
-            .setPrettyPrinting()
-            .create();
+    static final Gson GSON =
+            new GsonBuilder()
+                    .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+                    .registerTypeAdapterFactory(new LowerCaseEnums())
+                    .setPrettyPrinting()
+                    .create();
 
-    /** Fields re-derived from the sizes when those change (see {@link ModelConfig.Builder#deriveDefaults}). */
-    private static final Set<String> DERIVED = Set.of("head_dim", "kv_lora_rank", "q_lora_rank",
-            "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "ffn_hidden", "expert_hidden");
+    /**
+     * Fields re-derived from the sizes when those change (see {@link
+     * ModelConfig.Builder#deriveDefaults}).
+     */
+    private static final Set<String> DERIVED =
+            Set.of(
+                    "head_dim",
+                    "kv_lora_rank",
+                    "q_lora_rank",
+                    "qk_nope_head_dim",
+                    "qk_rope_head_dim",
+                    "v_head_dim",
+                    "ffn_hidden",
+                    "expert_hidden");
 
     /** All fields as pretty JSON with snake_case names, loadable by {@link #fromJson}. */
     static String toJson(ModelConfig c) {
@@ -48,8 +51,8 @@ final class ModelConfigJson {
     }
 
     /**
-     * Reads a config from JSON. Fields not given come from {@code "preset"} (default {@code
-     * tiny}); when sizes change, fields derived from them (head_dim, kv_lora_rank, ffn_hidden,
+     * Reads a config from JSON. Fields not given come from {@code "preset"} (default {@code tiny});
+     * when sizes change, fields derived from them (head_dim, kv_lora_rank, ffn_hidden,
      * expert_hidden, ...) are re-derived unless given too. Unknown keys are rejected.
      */
     static ModelConfig fromJson(String json) {
@@ -64,7 +67,8 @@ final class ModelConfigJson {
             throw new IllegalArgumentException("model config JSON: " + e.getMessage(), e);
         }
         String preset = o.has("preset") ? o.get("preset").getAsString() : "tiny";
-        JsonObject merged = GSON.toJsonTree(ModelConfig.preset(preset).toBuilder()).getAsJsonObject();
+        JsonObject merged =
+                GSON.toJsonTree(ModelConfig.preset(preset).toBuilder()).getAsJsonObject();
         for (String key : o.keySet()) {
             if (!key.equals("preset") && !merged.has(key)) {
                 throw new IllegalArgumentException(
@@ -93,13 +97,15 @@ final class ModelConfigJson {
 
     private static ModelConfig.Builder builder(JsonObject o) {
         try {
-            return GSON.fromJson(o.toString(), ModelConfig.Builder.class); // from text: a tree would truncate 2.5 to an int
+            return GSON.fromJson(
+                    o.toString(),
+                    ModelConfig.Builder.class); // from text: a tree would truncate 2.5 to an int
         } catch (LowerCaseEnums.Unknown e) {
-            throw new IllegalArgumentException("model config JSON: " + e.field() + " " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "model config JSON: " + e.field() + " " + e.getMessage(), e);
         } catch (JsonParseException | IllegalArgumentException e) {
             String why = e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
             throw new IllegalArgumentException("model config JSON: bad value (" + why + ")", e);
         }
     }
-
 }

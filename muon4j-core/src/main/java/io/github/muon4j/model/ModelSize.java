@@ -17,7 +17,8 @@ public record ModelSize(ModelConfig c) {
             return 4 * d * h * c.headDim();
         }
         long qk = c.qkHeadDim();
-        long q = c.qLoraRank() == 0 ? d * h * qk : d * c.qLoraRank() + (long) c.qLoraRank() * h * qk;
+        long q =
+                c.qLoraRank() == 0 ? d * h * qk : d * c.qLoraRank() + (long) c.qLoraRank() * h * qk;
         return q
                 + d * (c.kvLoraRank() + c.qkRopeHeadDim())
                 + (long) c.kvLoraRank() * h * (c.qkNopeHeadDim() + c.vHeadDim())
@@ -74,7 +75,9 @@ public record ModelSize(ModelConfig c) {
 
     private long count(boolean active) {
         long d = c.dModel();
-        long n = (long) c.vocabSize() * d * (c.tiedEmbeddings() ? 1 : 2) + d; // embedding, head, final norm
+        long n =
+                (long) c.vocabSize() * d * (c.tiedEmbeddings() ? 1 : 2)
+                        + d; // embedding, head, final norm
         for (int l = 0; l < c.nLayers(); l++) {
             n += 2 * d + attentionParams() + ffnParams(l, active);
         }
@@ -94,7 +97,9 @@ public record ModelSize(ModelConfig c) {
         return n;
     }
 
-    /** Cached values per token in one layer: MHA 2 * n_heads * head_dim; MLA kv_lora_rank + rope. */
+    /**
+     * Cached values per token in one layer: MHA 2 * n_heads * head_dim; MLA kv_lora_rank + rope.
+     */
     public long kvCacheValuesPerTokenPerLayer() {
         return c.attention() == AttentionKind.MHA
                 ? 2L * c.nHeads() * c.headDim()
@@ -116,8 +121,8 @@ public record ModelSize(ModelConfig c) {
 
     /**
      * Training FLOPs per token (forward and backward) at sequence length {@code seqLen}: {@code 6 *
-     * activeMatrixParams() + 12 * n_layers * seqLen * attentionWidth()}. The second term counts
-     * the score (QK^T) and value (AV) matmuls, 2 FLOPs per multiply-add, times 3 for forward plus
+     * activeMatrixParams() + 12 * n_layers * seqLen * attentionWidth()}. The second term counts the
+     * score (QK^T) and value (AV) matmuls, 2 FLOPs per multiply-add, times 3 for forward plus
      * backward, over the full sequence (no causal halving, as in PaLM's MFU convention).
      */
     public double flopsPerToken(int seqLen) {

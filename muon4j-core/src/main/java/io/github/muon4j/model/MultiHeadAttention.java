@@ -10,8 +10,8 @@ import io.github.muon4j.optim.ParamRole;
 
 /**
  * Causal multi-head attention with RoPE on the whole head: {@code q, k, v = x W_q, x W_k, x W_v}
- * split into {@code n_heads} heads of {@code head_dim}; {@code o = softmax(q k^T / sqrt(head_dim)
- * + causal) v}; {@code y = o W_o}. Weights are stored [out, in].
+ * split into {@code n_heads} heads of {@code head_dim}; {@code o = softmax(q k^T / sqrt(head_dim) +
+ * causal) v}; {@code y = o W_o}. Weights are stored [out, in].
  */
 public final class MultiHeadAttention extends ModelBlock implements SelfAttention {
 
@@ -63,7 +63,8 @@ public final class MultiHeadAttention extends ModelBlock implements SelfAttentio
 
     /** Attention of q over keys/values (B, heads, S, ·) with causal offset {@code start}. */
     public NDArray attend(NDArray q, NDArray k, NDArray v, int start) {
-        // float32 under bf16 autocast too: with K = head_dim these products gained nothing from bf16 operands (measured)
+        // float32 under bf16 autocast too: with K = head_dim these products gained nothing from
+        // bf16 operands (measured)
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
         return AttentionCore.causalWeights(scores, 1.0 / Math.sqrt(headDim), start).matMul(v);
     }
@@ -91,8 +92,8 @@ public final class MultiHeadAttention extends ModelBlock implements SelfAttentio
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, inputs.singletonOrThrow(), training));
     }
 }

@@ -108,8 +108,9 @@ public final class MultiHeadLatentAttention extends ModelBlock implements SelfAt
         if (wq != null) {
             q = MultiHeadAttention.project(x, value(ps, wq, training));
         } else {
-            NDArray a = qNorm.forward(ps, MultiHeadAttention.project(x, value(ps, wqa, training)),
-                    training);
+            NDArray a =
+                    qNorm.forward(
+                            ps, MultiHeadAttention.project(x, value(ps, wqa, training)), training);
             q = MultiHeadAttention.project(a, value(ps, wqb, training));
         }
         Shape s = x.getShape();
@@ -137,15 +138,17 @@ public final class MultiHeadLatentAttention extends ModelBlock implements SelfAt
      */
     public NDList expand(ParameterStore ps, NDArray c, boolean training) {
         Shape s = c.getShape();
-        NDArray kv = MultiHeadAttention.project(c, value(ps, wkvb, training))
-                .reshape(s.get(0), s.get(1), heads, nope + vDim)
-                .transpose(0, 2, 1, 3);
+        NDArray kv =
+                MultiHeadAttention.project(c, value(ps, wkvb, training))
+                        .reshape(s.get(0), s.get(1), heads, nope + vDim)
+                        .transpose(0, 2, 1, 3);
         return kv.split(new long[] {nope}, 3);
     }
 
     /** o (B, h, T, v_dim) -> (B, T, d_model). */
     public NDArray output(ParameterStore ps, NDArray o, boolean training) {
-        return MultiHeadAttention.project(MultiHeadAttention.mergeHeads(o), value(ps, wo, training));
+        return MultiHeadAttention.project(
+                MultiHeadAttention.mergeHeads(o), value(ps, wo, training));
     }
 
     /**
@@ -155,8 +158,14 @@ public final class MultiHeadLatentAttention extends ModelBlock implements SelfAt
      * @param c (B, S, kv_lora_rank); kPe (B, S, rope)
      * @return (B, h, T, v_dim)
      */
-    public NDArray attendPlain(ParameterStore ps, NDArray qNope, NDArray qPe, NDArray c,
-            NDArray kPe, int start, boolean training) {
+    public NDArray attendPlain(
+            ParameterStore ps,
+            NDArray qNope,
+            NDArray qPe,
+            NDArray c,
+            NDArray kPe,
+            int start,
+            boolean training) {
         NDList kv = expand(ps, c, training);
         NDArray q = NDArrays.concat(new NDList(qNope, qPe), 3);
         Shape ks = kPe.getShape();
@@ -176,8 +185,8 @@ public final class MultiHeadLatentAttention extends ModelBlock implements SelfAt
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, inputs.singletonOrThrow(), training));
     }
 }

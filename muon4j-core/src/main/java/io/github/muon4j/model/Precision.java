@@ -28,7 +28,8 @@ public enum Precision {
             case "auto":
                 return nativeBf16(device) ? BF16 : FP32;
             default:
-                throw new IllegalArgumentException("precision must be fp32, bf16 or auto, not '" + name + "'");
+                throw new IllegalArgumentException(
+                        "precision must be fp32, bf16 or auto, not '" + name + "'");
         }
     }
 

@@ -7,7 +7,9 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.muon4j.optim.ParamRole;
 
-/** RMSNorm: {@code y = x / sqrt(mean(x^2) + eps) * gain} over the last axis (no bias, no centring). */
+/**
+ * RMSNorm: {@code y = x / sqrt(mean(x^2) + eps) * gain} over the last axis (no bias, no centring).
+ */
 public final class RMSNorm extends ModelBlock {
 
     private final Parameter gain;
@@ -30,8 +32,8 @@ public final class RMSNorm extends ModelBlock {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, inputs.singletonOrThrow(), training));
     }
 }

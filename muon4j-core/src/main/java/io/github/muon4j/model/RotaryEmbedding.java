@@ -11,11 +11,11 @@ import ai.djl.util.PairList;
 import java.util.Arrays;
 
 /**
- * Rotary position embedding (RoPE, Su et al.) in the half-split layout: the first and second
- * halves of the rotary slice form the pairs {@code (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1
- * sin)} with angle {@code pos * base^(-2i/dim)}. No parameters; the cos/sin tables are computed
- * once in Java (grown on demand) and copied into the manager of the input at each call, so
- * nothing lives in the model's manager.
+ * Rotary position embedding (RoPE, Su et al.) in the half-split layout: the first and second halves
+ * of the rotary slice form the pairs {@code (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin)} with
+ * angle {@code pos * base^(-2i/dim)}. No parameters; the cos/sin tables are computed once in Java
+ * (grown on demand) and copied into the manager of the input at each call, so nothing lives in the
+ * model's manager.
  */
 public final class RotaryEmbedding extends ModelBlock {
 
@@ -75,7 +75,9 @@ public final class RotaryEmbedding extends ModelBlock {
         };
     }
 
-    /** cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float. */
+    /**
+     * cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float.
+     */
     private record Table(int positions, double[] cos, double[] sin, float[] cosF, float[] sinF) {}
 
     /** The table for at least {@code positions} positions, computed once and grown by doubling. */
@@ -103,8 +105,8 @@ public final class RotaryEmbedding extends ModelBlock {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(apply(inputs.singletonOrThrow(), 0));
     }
 }

@@ -9,11 +9,11 @@ import ai.djl.ndarray.types.Shape;
  * Constants that are safe inside an autograd graph.
  *
  * <p>On CPU, DJL's PyTorch engine wraps arrays created from Java data around a direct buffer
- * without copying ({@code from_blob}); the buffer lives only as long as the Java handle. An op
- * such as {@code x.mul(2.0)} creates such a scalar and closes it at once, yet PyTorch's autograd
- * keeps the tensor to compute the backward pass, which then reads freed memory (observed as
- * random zero or NaN gradients). Every constant used on a differentiable path is therefore
- * created here as a tensor that owns its memory.
+ * without copying ({@code from_blob}); the buffer lives only as long as the Java handle. An op such
+ * as {@code x.mul(2.0)} creates such a scalar and closes it at once, yet PyTorch's autograd keeps
+ * the tensor to compute the backward pass, which then reads freed memory (observed as random zero
+ * or NaN gradients). Every constant used on a differentiable path is therefore created here as a
+ * tensor that owns its memory.
  */
 public final class Tensors {
 

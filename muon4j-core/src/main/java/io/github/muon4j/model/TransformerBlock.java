@@ -22,9 +22,12 @@ public final class TransformerBlock extends ModelBlock {
      */
     public TransformerBlock(ModelConfig c, int layer) {
         attnNorm = addChildBlock("attn_norm", new RMSNorm(c.dModel(), c.normEps()));
-        attention = addChildBlock("attention", c.attention() == AttentionKind.MHA
-                ? new MultiHeadAttention(c)
-                : new MultiHeadLatentAttention(c));
+        attention =
+                addChildBlock(
+                        "attention",
+                        c.attention() == AttentionKind.MHA
+                                ? new MultiHeadAttention(c)
+                                : new MultiHeadLatentAttention(c));
         ffnNorm = addChildBlock("ffn_norm", new RMSNorm(c.dModel(), c.normEps()));
         ffn = addChildBlock("ffn", c.isMoeLayer(layer) ? new MoE(c) : new SwiGLU(c, c.ffnHidden()));
     }
@@ -60,8 +63,8 @@ public final class TransformerBlock extends ModelBlock {
     }
 
     @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
-            PairList<String, Object> params) {
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         return new NDList(forward(ps, inputs.singletonOrThrow(), training).out());
     }
 }

@@ -1,8 +1,8 @@
 package io.github.muon4j.optim;
 
 /**
- * How Muon scales its orthogonalized update for a matrix of shape rows x cols (the last two dims
- * of the weight), before the learning rate.
+ * How Muon scales its orthogonalized update for a matrix of shape rows x cols (the last two dims of
+ * the weight), before the learning rate.
  */
 public enum AdjustLr {
     /** Keller Jordan's {@code sqrt(max(1, rows/cols))}: tall matrices get a larger step. */

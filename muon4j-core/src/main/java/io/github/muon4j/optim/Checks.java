@@ -9,20 +9,28 @@ final class Checks {
     private Checks() {}
 
     /**
-     * Refuses a weight/gradient pair of different shapes or a non-float32 type, and a gradient
-     * that holds NaN or an infinity. One reduction (the sum) over the gradient; only when that sum
-     * is not finite are the elements inspected, so a sum that merely overflows passes.
+     * Refuses a weight/gradient pair of different shapes or a non-float32 type, and a gradient that
+     * holds NaN or an infinity. One reduction (the sum) over the gradient; only when that sum is
+     * not finite are the elements inspected, so a sum that merely overflows passes.
      */
     static void weightAndGrad(String name, NDArray weight, NDArray grad) {
         if (!weight.getShape().equals(grad.getShape())) {
             throw new IllegalArgumentException(
-                    "parameter '" + name + "': gradient shape " + grad.getShape()
-                            + " differs from weight shape " + weight.getShape());
+                    "parameter '"
+                            + name
+                            + "': gradient shape "
+                            + grad.getShape()
+                            + " differs from weight shape "
+                            + weight.getShape());
         }
         if (weight.getDataType() != DataType.FLOAT32 || grad.getDataType() != DataType.FLOAT32) {
             throw new IllegalArgumentException(
-                    "parameter '" + name + "': weight and gradient must be float32, got "
-                            + weight.getDataType() + " and " + grad.getDataType());
+                    "parameter '"
+                            + name
+                            + "': weight and gradient must be float32, got "
+                            + weight.getDataType()
+                            + " and "
+                            + grad.getDataType());
         }
         float sum;
         try (NDArray s = grad.sum()) {
@@ -46,7 +54,12 @@ final class Checks {
     static void hyper(String name, float lr, float wd) {
         if (!Float.isFinite(lr) || !Float.isFinite(wd)) {
             throw new IllegalArgumentException(
-                    "parameter '" + name + "': learning rate " + lr + " or weight decay " + wd
+                    "parameter '"
+                            + name
+                            + "': learning rate "
+                            + lr
+                            + " or weight decay "
+                            + wd
                             + " is not finite");
         }
     }

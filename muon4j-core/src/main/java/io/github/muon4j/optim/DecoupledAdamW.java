@@ -6,7 +6,6 @@ import ai.djl.nn.Block;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
-
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -14,9 +13,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
- * AdamW (Loshchilov and Hutter, "Decoupled Weight Decay Regularization"): Adam with bias
- * correction and decoupled weight decay, updating the weight in place. Per parameter and update t
- * (1-based):
+ * AdamW (Loshchilov and Hutter, "Decoupled Weight Decay Regularization"): Adam with bias correction
+ * and decoupled weight decay, updating the weight in place. Per parameter and update t (1-based):
  *
  * <pre>
  *   m = beta1*m + (1-beta1)*g          (computed as m += (1-beta1)(g - m))
@@ -26,14 +24,13 @@ import java.io.OutputStream;
  * </pre>
  *
  * <p>Named so as not to be confused with DJL's {@code ai.djl.training.optimizer.AdamW}, from which
- * it differs: it does not clip gradients element-wise, counts updates per parameter (DJL's count
- * is the largest over all parameters), and keeps its state by parameter name and device, saved by
- * name through {@link #saveState}/{@link #loadState} bit for bit (see {@link Builder#optBlock}).
- * Like DJL's, it zeroes the weight's gradient after each update. Three temporaries of the
- * parameter's size per update, in a sub-manager closed before returning; moments live in the
- * weight's manager. A non-finite gradient throws {@link NonFiniteGradientException} before
- * anything changes. Defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay
- * 0.01.
+ * it differs: it does not clip gradients element-wise, counts updates per parameter (DJL's count is
+ * the largest over all parameters), and keeps its state by parameter name and device, saved by name
+ * through {@link #saveState}/{@link #loadState} bit for bit (see {@link Builder#optBlock}). Like
+ * DJL's, it zeroes the weight's gradient after each update. Three temporaries of the parameter's
+ * size per update, in a sub-manager closed before returning; moments live in the weight's manager.
+ * A non-finite gradient throws {@link NonFiniteGradientException} before anything changes. Defaults
+ * are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
  */
 public class DecoupledAdamW extends Optimizer {
 
@@ -126,8 +123,8 @@ public class DecoupledAdamW extends Optimizer {
     /**
      * Writes moments and step counts by parameter name; the stream is flushed, not closed.
      *
-     * @throws IllegalStateException when a parameter is known only by its DJL id (build with
-     *     {@link Builder#optBlock})
+     * @throws IllegalStateException when a parameter is known only by its DJL id (build with {@link
+     *     Builder#optBlock})
      */
     public void saveState(OutputStream out) throws IOException {
         states.save(new DataOutputStream(out));

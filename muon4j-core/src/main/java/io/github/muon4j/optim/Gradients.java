@@ -12,8 +12,8 @@ final class Gradients {
     /**
      * Zeroes the gradient of {@code weight} in place (as DJL's own optimizers do after their
      * update), so that the next backward pass starts from zero; NaN-safe, unlike {@code g - g}. A
-     * weight with no gradient (a plain array) is left alone. The gradient handle and the scalar
-     * the assignment creates live in a sub-manager closed before returning.
+     * weight with no gradient (a plain array) is left alone. The gradient handle and the scalar the
+     * assignment creates live in a sub-manager closed before returning.
      */
     static void zero(NDArray weight) {
         if (!weight.hasGradient()) {

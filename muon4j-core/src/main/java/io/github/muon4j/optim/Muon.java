@@ -9,7 +9,6 @@ import ai.djl.nn.Block;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
-
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -23,8 +22,8 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Muon: MomentUm Orthogonalized by Newton-Schulz, for hidden weight matrices (Jordan et al.,
- * 2024). Per parameter and step, with G the gradient, M the momentum buffer and beta the momentum:
+ * Muon: MomentUm Orthogonalized by Newton-Schulz, for hidden weight matrices (Jordan et al., 2024).
+ * Per parameter and step, with G the gradient, M the momentum buffer and beta the momentum:
  *
  * <pre>
  *   M = lerp(M, G, 1 - beta)                      = beta*M + (1-beta)*G
@@ -33,9 +32,9 @@ import java.util.regex.Pattern;
  *   W = W*(1 - lr*wd) - lr*scale*O                scale from {@link AdjustLr}
  * </pre>
  *
- * <p>This is KellerJordan/Muon {@code muon.py} ({@code muon_update} with its lerp momentum and
- * lerp Nesterov, scale {@code sqrt(max(1, rows/cols))}, decoupled decay) in float32; the golden
- * test checks it against a script that re-implements those rules in PyTorch.
+ * <p>This is KellerJordan/Muon {@code muon.py} ({@code muon_update} with its lerp momentum and lerp
+ * Nesterov, scale {@code sqrt(max(1, rows/cols))}, decoupled decay) in float32; the golden test
+ * checks it against a script that re-implements those rules in PyTorch.
  *
  * <p><b>Which parameters.</b> Muon is for the hidden matrices; the embedding, the output layer,
  * norms and biases belong to AdamW: use {@link MuonWithAdamW}, which routes them. Used alone (for
@@ -47,16 +46,16 @@ import java.util.regex.Pattern;
  *
  * <p><b>DJL's contract.</b> Every update zeroes the weight's gradient afterwards, as DJL's own
  * optimizers do, so {@code trainer.step()} and {@code EasyTrain.fit} work unchanged (gradient
- * accumulation over micro-batches happens before the step). {@link Builder#optBlock} resolves
- * DJL's per-process parameter ids to the block's parameter names once: state is kept per
- * (parameter name, device) and saved by name, and errors name the parameter. The learning-rate
- * tracker gets the parameter's name and its own 1-based update count. DJL's element-wise {@code
- * optClipGrad} is refused: clip by global norm in the trainer instead.
+ * accumulation over micro-batches happens before the step). {@link Builder#optBlock} resolves DJL's
+ * per-process parameter ids to the block's parameter names once: state is kept per (parameter name,
+ * device) and saved by name, and errors name the parameter. The learning-rate tracker gets the
+ * parameter's name and its own 1-based update count. DJL's element-wise {@code optClipGrad} is
+ * refused: clip by global norm in the trainer instead.
  *
  * <p>Weights of 3 or more dims (expert stacks [E, out, in]) are orthogonalized matrix by matrix;
  * rows and cols are the last two dims. {@link #step(Map)} stacks all matrices of the same shape
- * (tall ones transposed to wide) into one batched Newton-Schulz call (by default on a GPU only;
- * see {@link Builder#optStackSameShape}). A non-finite gradient throws {@link
+ * (tall ones transposed to wide) into one batched Newton-Schulz call (by default on a GPU only; see
+ * {@link Builder#optStackSameShape}). A non-finite gradient throws {@link
  * NonFiniteGradientException} before anything changes (weights, state and gradients). State
  * round-trips through {@link #saveState}/{@link #loadState} bit for bit. Per-update temporaries
  * live in a sub-manager that is closed before the call returns.
@@ -85,8 +84,8 @@ public class Muon extends Optimizer {
     private record PerHead(Pattern pattern, int heads) {}
 
     /**
-     * One checked parameter update: the weight seen as {@code matrices} rows x cols matrices,
-     * the update count {@code step} it is about to make, its learning rate and momentum.
+     * One checked parameter update: the weight seen as {@code matrices} rows x cols matrices, the
+     * update count {@code step} it is about to make, its learning rate and momentum.
      */
     record Entry(
             String name,
@@ -121,17 +120,18 @@ public class Muon extends Optimizer {
         this.warmupSteps = builder.warmupSteps;
         this.perHead = List.copyOf(builder.perHead);
         this.stackSameShape = builder.stackSameShape;
-        this.fallback = builder.noFallback
-                ? null
-                : builder.fallback != null
-                        ? builder.fallback
-                        : DecoupledAdamW.builder().optWeightDecays(0f).build();
+        this.fallback =
+                builder.noFallback
+                        ? null
+                        : builder.fallback != null
+                                ? builder.fallback
+                                : DecoupledAdamW.builder().optWeightDecays(0f).build();
         this.names = builder.names;
     }
 
     /**
-     * A builder with the defaults: lr 0.02, momentum 0.95, Nesterov, 5 steps, ORIGINAL, wd 0,
-     * the default fallback.
+     * A builder with the defaults: lr 0.02, momentum 0.95, Nesterov, 5 steps, ORIGINAL, wd 0, the
+     * default fallback.
      */
     public static Builder builder() {
         return new Builder();
@@ -177,8 +177,7 @@ public class Muon extends Optimizer {
     }
 
     /**
-     * Checks one parameter and computes its hyperparameters for the coming update; changes
-     * nothing.
+     * Checks one parameter and computes its hyperparameters for the coming update; changes nothing.
      */
     synchronized Entry prepare(String name, NDArray weight, NDArray grad) {
         Checks.weightAndGrad(name, weight, grad);
@@ -186,8 +185,11 @@ public class Muon extends Optimizer {
         int nd = s.dimension();
         if (nd < 2) {
             throw new IllegalArgumentException(
-                    "parameter '" + name + "': Muon updates matrices (2 or more dims), got shape "
-                            + s + "; give it to AdamW (MuonWithAdamW) or to Muon's fallback");
+                    "parameter '"
+                            + name
+                            + "': Muon updates matrices (2 or more dims), got shape "
+                            + s
+                            + "; give it to AdamW (MuonWithAdamW) or to Muon's fallback");
         }
         long rows = s.get(nd - 2);
         long cols = s.get(nd - 1);
@@ -196,9 +198,13 @@ public class Muon extends Optimizer {
             if (ph.pattern().matcher(name).find()) {
                 if (nd != 2 || rows % ph.heads() != 0) {
                     throw new IllegalArgumentException(
-                            "parameter '" + name + "': per-head orthogonalization needs a 2-D"
+                            "parameter '"
+                                    + name
+                                    + "': per-head orthogonalization needs a 2-D"
                                     + " [heads*head_dim, in] matrix with rows divisible by "
-                                    + ph.heads() + ", got " + s);
+                                    + ph.heads()
+                                    + ", got "
+                                    + s);
                 }
                 rows /= ph.heads();
                 matrices = ph.heads();
@@ -213,8 +219,8 @@ public class Muon extends Optimizer {
 
     /**
      * Applies checked updates, a group at a time (one parameter, or all same-shape matrices when
-     * stacking) from momentum to weight, so a group's temporaries are freed before the next and
-     * its arrays are still in cache when they are used again. Gradients are not zeroed here.
+     * stacking) from momentum to weight, so a group's temporaries are freed before the next and its
+     * arrays are still in cache when they are used again. Gradients are not zeroed here.
      */
     synchronized void apply(List<Entry> entries) {
         if (entries.isEmpty()) {
@@ -222,14 +228,16 @@ public class Muon extends Optimizer {
         }
         Map<String, MuonDiagnostics> diagnostics = diagnoseNext ? new LinkedHashMap<>() : null;
         diagnoseNext = false;
-        boolean stack = stackSameShape != null
-                ? stackSameShape
-                : entries.get(0).weight().getDevice().isGpu();
+        boolean stack =
+                stackSameShape != null
+                        ? stackSameShape
+                        : entries.get(0).weight().getDevice().isGpu();
         Map<String, List<Entry>> groups = new LinkedHashMap<>();
         for (Entry e : entries) {
-            String key = stack
-                    ? Math.min(e.rows(), e.cols()) + "x" + Math.max(e.rows(), e.cols())
-                    : e.name();
+            String key =
+                    stack
+                            ? Math.min(e.rows(), e.cols()) + "x" + Math.max(e.rows(), e.cols())
+                            : e.name();
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(e);
         }
         for (List<Entry> group : groups.values()) {
@@ -265,8 +273,10 @@ public class Muon extends Optimizer {
             double scale = adjustLr.scale(e.rows(), e.cols()); // sqrt(max(1, rows/cols))
             if (diagnostics != null) {
                 boolean spectral = e.name().equals(diagnoseOrthogonality);
-                diagnostics.put(e.name(),
-                        MuonDiagnostics.measure(e.name(), lr, scale, parts.get(i), spectral, scope));
+                diagnostics.put(
+                        e.name(),
+                        MuonDiagnostics.measure(
+                                e.name(), lr, scale, parts.get(i), spectral, scope));
             }
             NDArray o = fromWide(parts.get(i), e, scope); // O in the weight's shape
             double decay = lr * getWeightDecay();
@@ -348,11 +358,11 @@ public class Muon extends Optimizer {
     }
 
     /**
-     * Writes the momentum buffers and step counts by parameter name, then the fallback's state;
-     * the stream is flushed, not closed.
+     * Writes the momentum buffers and step counts by parameter name, then the fallback's state; the
+     * stream is flushed, not closed.
      *
-     * @throws IllegalStateException when a parameter is known only by its DJL id (build with
-     *     {@link Builder#optBlock})
+     * @throws IllegalStateException when a parameter is known only by its DJL id (build with {@link
+     *     Builder#optBlock})
      */
     public synchronized void saveState(OutputStream out) throws IOException {
         DataOutputStream data = new DataOutputStream(out);
@@ -474,8 +484,10 @@ public class Muon extends Optimizer {
         public Builder optMomentumWarmup(float start, int steps) {
             if (!(start >= 0 && start < 1) || steps < 0) {
                 throw new IllegalArgumentException(
-                        "momentum warm-up needs start in [0, 1) and steps >= 0, got " + start
-                                + ", " + steps);
+                        "momentum warm-up needs start in [0, 1) and steps >= 0, got "
+                                + start
+                                + ", "
+                                + steps);
             }
             this.warmupStart = start;
             this.warmupSteps = steps;
@@ -484,8 +496,8 @@ public class Muon extends Optimizer {
 
         /**
          * Per-head orthogonalization: a 2-D parameter whose name contains a match of {@code
-         * nameRegex} (e.g. the query and key projections [heads*head_dim, in]) is split into
-         * {@code heads} matrices [head_dim, in], each orthogonalized (and scaled) on its own.
+         * nameRegex} (e.g. the query and key projections [heads*head_dim, in]) is split into {@code
+         * heads} matrices [head_dim, in], each orthogonalized (and scaled) on its own.
          */
         public Builder optPerHead(String nameRegex, int heads) {
             if (heads < 1) {
@@ -498,8 +510,8 @@ public class Muon extends Optimizer {
         /**
          * Whether {@link Muon#step} stacks same-shape matrices (tall ones transposed) into one
          * Newton-Schulz call. Default: on a GPU, where batched products pay; on a CPU each
-         * parameter is orthogonalized on its own, which measured a little faster (no stacking
-         * copy, and each matrix stays in cache from momentum to update). Results agree to float32
+         * parameter is orthogonalized on its own, which measured a little faster (no stacking copy,
+         * and each matrix stays in cache from momentum to update). Results agree to float32
          * rounding either way.
          */
         public Builder optStackSameShape(boolean stack) {
@@ -510,8 +522,8 @@ public class Muon extends Optimizer {
         /**
          * The optimizer of the parameters Muon cannot orthogonalize (fewer than 2 dims: biases,
          * norm gains) when Muon is used alone. Default: a {@link DecoupledAdamW} with lr 1e-3,
-         * betas (0.9, 0.999) and no weight decay. {@code null}: no fallback; such a parameter
-         * then fails its first update with one line naming it.
+         * betas (0.9, 0.999) and no weight decay. {@code null}: no fallback; such a parameter then
+         * fails its first update with one line naming it.
          */
         public Builder optFallback(DecoupledAdamW fallback) {
             this.fallback = fallback;

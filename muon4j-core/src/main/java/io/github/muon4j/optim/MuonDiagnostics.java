@@ -2,7 +2,6 @@ package io.github.muon4j.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-
 import java.util.Arrays;
 
 /**
@@ -34,7 +33,12 @@ public record MuonDiagnostics(
      *     product and a power iteration); otherwise they are NaN
      */
     static MuonDiagnostics measure(
-            String parameter, double lr, double scale, NDArray x, boolean spectral, NDManager scope) {
+            String parameter,
+            double lr,
+            double scale,
+            NDArray x,
+            boolean spectral,
+            NDManager scope) {
         double rms;
         try (NDArray sq = Muon.inScope(x.square(), scope);
                 NDArray mean = sq.mean()) {
@@ -46,7 +50,8 @@ public record MuonDiagnostics(
             ortho = orthogonalityError(x, scope);
             sigma = maxSingularValue(x, scope);
         }
-        return new MuonDiagnostics(parameter, lr, scale, lr * scale * rms, ortho, lr * scale * sigma);
+        return new MuonDiagnostics(
+                parameter, lr, scale, lr * scale * rms, ortho, lr * scale * sigma);
     }
 
     /** max over the stack of ||X X^T - I||_F / sqrt(m) for X of [k, m, n], m &lt;= n. */

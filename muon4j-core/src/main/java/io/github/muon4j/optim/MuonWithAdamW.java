@@ -6,7 +6,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.util.Pair;
-
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -36,13 +35,12 @@ import java.util.regex.Pattern;
  *         .build();
  * }</pre>
  *
- * <p>DJL calls {@code update} with per-process parameter ids; {@code optBlock} resolves them to
- * the names of {@code block.getParameters()} once, so routing, saved state and error messages use
+ * <p>DJL calls {@code update} with per-process parameter ids; {@code optBlock} resolves them to the
+ * names of {@code block.getParameters()} once, so routing, saved state and error messages use
  * names. Like DJL's own optimizers, every update zeroes the weight's gradient afterwards.
  *
- * <p>Parameters are routed by {@link ParamRole}, never by shape alone (the embedding and the
- * output layer are 2-D too). The route of a parameter is decided on its first update, in this
- * order:
+ * <p>Parameters are routed by {@link ParamRole}, never by shape alone (the embedding and the output
+ * layer are 2-D too). The route of a parameter is decided on its first update, in this order:
  *
  * <ol>
  *   <li>the first {@link Builder#optOverride override} whose regex is found in the name;
@@ -50,16 +48,16 @@ import java.util.regex.Pattern;
  *       says null, or with {@link Builder#optBlock(Block)}) the block's default roles, {@link
  *       ParamRoles#defaults};
  *   <li>without a block: the role given by {@link Builder#optRoles(Function)} for the name;
- *   <li>when the role is still unknown, a guess from the name: a name containing "embed",
- *       "norm", "bias", "router" or "gate", or "head" (but not "heads" nor "multihead"), goes to
- *       AdamW; otherwise a 2-D or 3-D parameter goes to Muon and anything else to AdamW. Caveat: a
- *       SwiGLU projection named "gate" is guessed to be a router.
+ *   <li>when the role is still unknown, a guess from the name: a name containing "embed", "norm",
+ *       "bias", "router" or "gate", or "head" (but not "heads" nor "multihead"), goes to AdamW;
+ *       otherwise a 2-D or 3-D parameter goes to Muon and anything else to AdamW. Caveat: a SwiGLU
+ *       projection named "gate" is guessed to be a router.
  * </ol>
  *
  * <p>{@link #step(Map)} updates all parameters at once (the project's trainer's call): every
- * gradient is checked first, so a non-finite one changes nothing, then same-shape Muon matrices
- * are orthogonalized in one batched call. {@link #saveState}/{@link #loadState} cover both groups,
- * by parameter name.
+ * gradient is checked first, so a non-finite one changes nothing, then same-shape Muon matrices are
+ * orthogonalized in one batched call. {@link #saveState}/{@link #loadState} cover both groups, by
+ * parameter name.
  */
 public class MuonWithAdamW extends Optimizer {
 
@@ -177,7 +175,10 @@ public class MuonWithAdamW extends Optimizer {
         g = decide(name, shape);
         if (g == Group.MUON && shape.dimension() < 2) {
             throw new IllegalArgumentException(
-                    "parameter '" + name + "' is routed to Muon but has shape " + shape
+                    "parameter '"
+                            + name
+                            + "' is routed to Muon but has shape "
+                            + shape
                             + "; Muon needs a matrix");
         }
         routes.put(name, g);
@@ -195,7 +196,8 @@ public class MuonWithAdamW extends Optimizer {
             Parameter p = blockParams.get(name);
             if (p == null) {
                 throw new IllegalArgumentException(
-                        "parameter " + (ParamNames.isDjlId(name) ? name : "'" + name + "'")
+                        "parameter "
+                                + (ParamNames.isDjlId(name) ? name : "'" + name + "'")
                                 + " is not a parameter of the block given to optBlock");
             }
             role = blockRoles != null ? blockRoles.apply(name, p) : null;
@@ -265,8 +267,8 @@ public class MuonWithAdamW extends Optimizer {
     /**
      * Writes both groups' state by parameter name; the stream is flushed, not closed.
      *
-     * @throws IllegalStateException when a parameter is known only by its DJL id (build with
-     *     {@link Builder#optBlock})
+     * @throws IllegalStateException when a parameter is known only by its DJL id (build with {@link
+     *     Builder#optBlock})
      */
     public synchronized void saveState(OutputStream out) throws IOException {
         DataOutputStream data = new DataOutputStream(out);
@@ -314,9 +316,9 @@ public class MuonWithAdamW extends Optimizer {
 
         /**
          * The block whose parameters this optimizer updates, routed by its default roles ({@link
-         * ParamRoles#defaults}): 2-D hidden weights to Muon; embeddings, the output layer (the
-         * last Linear's weight), biases and norms to AdamW. DJL's parameter ids are resolved to
-         * the names of {@code block.getParameters()} once.
+         * ParamRoles#defaults}): 2-D hidden weights to Muon; embeddings, the output layer (the last
+         * Linear's weight), biases and norms to AdamW. DJL's parameter ids are resolved to the
+         * names of {@code block.getParameters()} once.
          */
         public Builder optBlock(Block block) {
             return optBlock(block, (name, parameter) -> null);
@@ -324,8 +326,8 @@ public class MuonWithAdamW extends Optimizer {
 
         /**
          * As {@link #optBlock(Block)}, with {@code roles} deciding each parameter's role from its
-         * name (as {@code block.getParameters()} gives it) and the parameter; where it returns
-         * null the default roles decide.
+         * name (as {@code block.getParameters()} gives it) and the parameter; where it returns null
+         * the default roles decide.
          */
         public Builder optBlock(Block block, BiFunction<String, Parameter, ParamRole> roles) {
             if (block == null || roles == null) {

@@ -9,14 +9,14 @@ import ai.djl.ndarray.types.Shape;
 import io.github.muon4j.model.Autocast;
 
 /**
- * Newton-Schulz orthogonalization: an odd matrix polynomial, iterated, that maps a matrix
- * G = U S V^T to about U S' V^T with every singular value S' pushed towards 1. Muon applies it to
- * its momentum to get (nearly) the polar factor msign(G) = U V^T using matrix products only.
+ * Newton-Schulz orthogonalization: an odd matrix polynomial, iterated, that maps a matrix G = U S
+ * V^T to about U S' V^T with every singular value S' pushed towards 1. Muon applies it to its
+ * momentum to get (nearly) the polar factor msign(G) = U V^T using matrix products only.
  *
- * <p>The last two dimensions of the input are the matrix; leading dimensions are a batch (an
- * expert stack [E, out, in], or same-shape matrices stacked to save calls), and every matrix of
- * the batch is normalized and iterated on its own. Per step, with X the normalized matrix (its
- * transpose when rows &gt; cols, so that the Gram matrix is the small one):
+ * <p>The last two dimensions of the input are the matrix; leading dimensions are a batch (an expert
+ * stack [E, out, in], or same-shape matrices stacked to save calls), and every matrix of the batch
+ * is normalized and iterated on its own. Per step, with X the normalized matrix (its transpose when
+ * rows &gt; cols, so that the Gram matrix is the small one):
  *
  * <pre>
  *   A = X X^T;  B = b*A + c*A*A;  X = a*X + B X      (X -> a X + b X^3 + c X^5 on singular values)
@@ -27,11 +27,11 @@ import io.github.muon4j.model.Autocast;
  *
  * <p>Cost per matrix and step for m = min(rows, cols), n = max: {@code 4 m^2 n + 2 m^3} FLOPs.
  *
- * <p>A batch is iterated with batched products on a GPU and matrix by matrix on a CPU, where a
- * loop of 2-D products is faster than PyTorch's batched product.
+ * <p>A batch is iterated with batched products on a GPU and matrix by matrix on a CPU, where a loop
+ * of 2-D products is faster than PyTorch's batched product.
  *
- * <p>The products run in the thread's {@link Autocast} precision (bf16 operands under a bf16
- * scope, as the reference Muon iterates in bf16); the iterate itself stays float32.
+ * <p>The products run in the thread's {@link Autocast} precision (bf16 operands under a bf16 scope,
+ * as the reference Muon iterates in bf16); the iterate itself stays float32.
  *
  * <p>Memory: the result is attached to the input's manager (or to a manager the caller names);
  * every intermediate array lives in a sub-manager that is closed before returning.
@@ -52,13 +52,13 @@ public final class NewtonSchulz {
          * Gower, "The Polar Express: Optimal Matrix Sign Methods and Their Application to the Muon
          * Algorithm", arXiv 2505.16932). The 5 triples are the published set for 5 iterations,
          * safety factor 2e-2 and cushion 2, as used in KellerJordan/modded-nanogpt and
-         * karpathy/nanochat ({@code nanochat/optim.py}); the matrix is pre-normalized by
-         * {@code 1.02 ||X||_F + 1e-6} as there.
+         * karpathy/nanochat ({@code nanochat/optim.py}); the matrix is pre-normalized by {@code
+         * 1.02 ||X||_F + 1e-6} as there.
          *
-         * <p>After the 5 published steps singular values lie in about [0.86, 1.14] (the last
-         * triple sums to 1.06); steps beyond the fifth use (15/8, -10/8, 3/8), the classical
-         * quintic with p(1) = 1 and p'(1) = p''(1) = 0 to which the paper's longer schedules
-         * converge. One such step brings singular values to within 1% of 1.
+         * <p>After the 5 published steps singular values lie in about [0.86, 1.14] (the last triple
+         * sums to 1.06); steps beyond the fifth use (15/8, -10/8, 3/8), the classical quintic with
+         * p(1) = 1 and p'(1) = p''(1) = 0 to which the paper's longer schedules converge. One such
+         * step brings singular values to within 1% of 1.
          */
         POLAR_EXPRESS(
                 1.02f,
@@ -137,7 +137,10 @@ public final class NewtonSchulz {
      * than a loop of gemm calls). Both give the same result to float32 rounding.
      */
     static NDArray orthogonalize(
-            NDArray g, int steps, Coefficients coefficients, NDManager target,
+            NDArray g,
+            int steps,
+            Coefficients coefficients,
+            NDManager target,
             boolean batchedProducts) {
         Shape shape = g.getShape();
         int nd = shape.dimension();
@@ -202,8 +205,8 @@ public final class NewtonSchulz {
 
     /**
      * Runs the iteration on x [..., m, n] (m &lt;= n) and returns the result, a new array in x's
-     * manager; x is left as it was. Per step, in three products and one m x m element-wise pass:
-     * A = X X^T; B = A (c A + b I) + a I; X = B X, which is a X + b A X + c A^2 X.
+     * manager; x is left as it was. Per step, in three products and one m x m element-wise pass: A
+     * = X X^T; B = A (c A + b I) + a I; X = B X, which is a X + b A X + c A^2 X.
      */
     private static NDArray iterate(NDArray x0, int steps, Coefficients coefficients) {
         int nd = x0.getShape().dimension();
@@ -237,8 +240,8 @@ public final class NewtonSchulz {
     }
 
     /**
-     * FLOPs of one call on one matrix: {@code steps * (4 m^2 n + 2 m^3)} with m = min(rows,
-     * cols), n = max(rows, cols).
+     * FLOPs of one call on one matrix: {@code steps * (4 m^2 n + 2 m^3)} with m = min(rows, cols),
+     * n = max(rows, cols).
      */
     public static double flops(long rows, long cols, int steps) {
         double m = Math.min(rows, cols);

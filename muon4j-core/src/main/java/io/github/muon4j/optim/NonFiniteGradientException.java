@@ -10,10 +10,15 @@ public class NonFiniteGradientException extends IllegalArgumentException {
 
     private final String parameter;
 
-    /** @param parameter the name of the parameter whose gradient is not finite */
+    /**
+     * @param parameter the name of the parameter whose gradient is not finite
+     */
     public NonFiniteGradientException(String parameter) {
-        super("gradient of parameter '" + parameter + "' is not finite (NaN or infinity);"
-                + " weights and optimizer state were left unchanged");
+        super(
+                "gradient of parameter '"
+                        + parameter
+                        + "' is not finite (NaN or infinity);"
+                        + " weights and optimizer state were left unchanged");
         this.parameter = parameter;
     }
 

@@ -3,7 +3,6 @@ package io.github.muon4j.optim;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
-
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
@@ -11,9 +10,9 @@ import java.util.regex.Pattern;
 
 /**
  * The names of a block's parameters by DJL id, resolved once. DJL's {@code Trainer} calls {@code
- * Optimizer.update} with {@link Parameter#getId()}, an id such as {@code uid-81512-12} that
- * changes in every process; optimizers route, key their state and word their errors by the name
- * that {@link Block#getParameters()} gives ({@code 01Linear_weight}).
+ * Optimizer.update} with {@link Parameter#getId()}, an id such as {@code uid-81512-12} that changes
+ * in every process; optimizers route, key their state and word their errors by the name that {@link
+ * Block#getParameters()} gives ({@code 01Linear_weight}).
  */
 final class ParamNames {
 

@@ -8,7 +8,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.util.Pair;
-
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -24,15 +23,15 @@ import java.util.function.BiFunction;
  *       running statistics and for every parameter of a {@code LayerNorm} or {@code BatchNorm};
  *   <li>{@link ParamRole#EMBEDDING} for the parameters of an {@code Embedding} block;
  *   <li>{@link ParamRole#HEAD} for the weight of the <em>last</em> {@code Linear} block in the
- *       order of {@code getParameters()} (depth first, children in the order they were added):
- *       that is taken to be the output layer;
- *   <li>otherwise {@link ParamRole#HIDDEN_MATRIX} for a 2-D weight, and {@link ParamRole#OTHER}
- *       for anything else (a 1-D weight, a convolution kernel).
+ *       order of {@code getParameters()} (depth first, children in the order they were added): that
+ *       is taken to be the output layer;
+ *   <li>otherwise {@link ParamRole#HIDDEN_MATRIX} for a 2-D weight, and {@link ParamRole#OTHER} for
+ *       anything else (a 1-D weight, a convolution kernel).
  * </ol>
  *
  * <p>So only the 2-D hidden weights go to Muon. The rule is structural: it needs shapes only for
- * the last step, where it reads the parameter's shape when the role is asked for (after the
- * block is initialized).
+ * the last step, where it reads the parameter's shape when the role is asked for (after the block
+ * is initialized).
  */
 public final class ParamRoles {
 
@@ -63,7 +62,8 @@ public final class ParamRoles {
     }
 
     /** Records every role decided by structure, and the weight of the last Linear seen. */
-    private static void visit(Block block, Map<Parameter, ParamRole> known, Parameter[] lastLinear) {
+    private static void visit(
+            Block block, Map<Parameter, ParamRole> known, Parameter[] lastLinear) {
         for (Parameter p : block.getDirectParameters().values()) {
             ParamRole r = structuralRole(block, p);
             if (r != null) {

@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -15,8 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Optimizer state per parameter and device: an update count and a fixed number of float32 arrays
- * of the weight's shape (Muon: momentum; AdamW: first and second moments), keyed by the parameter's
+ * Optimizer state per parameter and device: an update count and a fixed number of float32 arrays of
+ * the weight's shape (Muon: momentum; AdamW: first and second moments), keyed by the parameter's
  * name, never by DJL's per-process id, so that a saved state is found again in another process.
  *
  * <p>Arrays live in the weight's manager on the weight's device and are created on the parameter's
@@ -97,8 +96,12 @@ final class ParamStates {
             Shape shape = new Shape(p.loaded.shapes()[i]);
             if (!shape.equals(weight.getShape())) {
                 throw new IllegalArgumentException(
-                        "optimizer state of parameter '" + name + "' has shape " + shape
-                                + " but the weight has shape " + weight.getShape());
+                        "optimizer state of parameter '"
+                                + name
+                                + "' has shape "
+                                + shape
+                                + " but the weight has shape "
+                                + weight.getShape());
             }
             s.arrays[i] = weight.getManager().create(p.loaded.data()[i], shape);
         }
@@ -135,7 +138,9 @@ final class ParamStates {
         for (String name : params.keySet()) {
             if (ParamNames.isDjlId(name)) {
                 throw new IllegalStateException(
-                        "optimizer state of parameter " + name + " is keyed by a DJL id, which"
+                        "optimizer state of parameter "
+                                + name
+                                + " is keyed by a DJL id, which"
                                 + " changes in every process; build the optimizer with"
                                 + " optBlock(block) so that state is saved by parameter name");
             }
@@ -229,9 +234,10 @@ final class ParamStates {
         for (int off = 0; off < data.length; off += CHUNK) {
             int len = Math.min(CHUNK, data.length - off);
             in.readFully(bytes, 0, len * 4);
-            FloatBuffer fb = ByteBuffer.wrap(bytes, 0, len * 4)
-                    .order(ByteOrder.LITTLE_ENDIAN)
-                    .asFloatBuffer();
+            FloatBuffer fb =
+                    ByteBuffer.wrap(bytes, 0, len * 4)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .asFloatBuffer();
             fb.get(data, off, len);
         }
         return data;

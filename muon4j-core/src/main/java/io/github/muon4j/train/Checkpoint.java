@@ -32,13 +32,14 @@ import java.util.regex.Pattern;
  *
  * <p>Crash safety: parts go to a hidden temporary directory, each file is fsynced, the manifest is
  * written last, and the directory is renamed into place atomically. A crash at any moment leaves
- * either no new checkpoint or a complete one, and the previous checkpoint untouched. Only the newest
- * {@code keep} checkpoints are kept. {@link #open} verifies every checksum before anything is read.
+ * either no new checkpoint or a complete one, and the previous checkpoint untouched. Only the
+ * newest {@code keep} checkpoints are kept. {@link #open} verifies every checksum before anything
+ * is read.
  *
- * <p>Recovery: readers call {@link #openNewestIntact}, which skips damaged checkpoints of a run with
- * one warning line. A failed write (a full disk) removes its temporary directory and names the newest
- * intact checkpoint; a killed writer's leftovers go at the next start ({@link #removeTemporaries}).
- * Checkpoints order by step, numerically, past {@code ckpt-999999}.
+ * <p>Recovery: readers call {@link #openNewestIntact}, which skips damaged checkpoints of a run
+ * with one warning line. A failed write (a full disk) removes its temporary directory and names the
+ * newest intact checkpoint; a killed writer's leftovers go at the next start ({@link
+ * #removeTemporaries}). Checkpoints order by step, numerically, past {@code ckpt-999999}.
  */
 public final class Checkpoint {
 
@@ -76,7 +77,8 @@ public final class Checkpoint {
         try {
             return new BufferedInputStream(Files.newInputStream(partFile(name)), 1 << 16);
         } catch (IOException e) {
-            throw new IllegalArgumentException("checkpoint " + dir + ": cannot read " + name + " (" + e.getMessage() + ")");
+            throw new IllegalArgumentException(
+                    "checkpoint " + dir + ": cannot read " + name + " (" + e.getMessage() + ")");
         }
     }
 
@@ -85,7 +87,11 @@ public final class Checkpoint {
         Path p = parts.get(name);
         if (p == null) {
             throw new IllegalArgumentException(
-                    "checkpoint " + dir + " has no part '" + name + "': not a muon4j checkpoint of this version");
+                    "checkpoint "
+                            + dir
+                            + " has no part '"
+                            + name
+                            + "': not a muon4j checkpoint of this version");
         }
         return p;
     }
@@ -103,8 +109,12 @@ public final class Checkpoint {
         }
     }
 
-    /** Writes a checkpoint for {@code step} into {@code runDir} and prunes to the newest {@code keep}. */
-    public static Path write(Path runDir, int step, Map<String, Part> parts, int keep) throws IOException {
+    /**
+     * Writes a checkpoint for {@code step} into {@code runDir} and prunes to the newest {@code
+     * keep}.
+     */
+    public static Path write(Path runDir, int step, Map<String, Part> parts, int keep)
+            throws IOException {
         Files.createDirectories(runDir);
         String name = String.format("ckpt-%06d", step);
         Path tmp = runDir.resolve("." + name + ".tmp");
@@ -112,7 +122,8 @@ public final class Checkpoint {
         try {
             writeParts(tmp, step, parts);
         } catch (IOException | RuntimeException e) {
-            // disk full, or any failure: leave no partial directory; the previous checkpoints are untouched
+            // disk full, or any failure: leave no partial directory; the previous checkpoints are
+            // untouched
             try {
                 deleteTree(tmp);
             } catch (IOException ignored) {
@@ -120,8 +131,13 @@ public final class Checkpoint {
             }
             String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
             throw new CheckpointWriteException(
-                    "saving checkpoint " + runDir.resolve(name) + " failed (" + why + "); nothing was written, "
-                            + newestIntactNote(runDir), e);
+                    "saving checkpoint "
+                            + runDir.resolve(name)
+                            + " failed ("
+                            + why
+                            + "); nothing was written, "
+                            + newestIntactNote(runDir),
+                    e);
         }
         Path target = runDir.resolve(name);
         deleteTree(target);
@@ -157,7 +173,8 @@ public final class Checkpoint {
         FileChannel create(Path file) throws IOException;
     }
 
-    static final Storage DISK = f -> FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    static final Storage DISK =
+            f -> FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     static volatile Storage storage = DISK;
 
     private static void writeParts(Path tmp, int step, Map<String, Part> parts) throws IOException {
@@ -188,7 +205,9 @@ public final class Checkpoint {
         manifest.add("files", files);
         Path mf = tmp.resolve(MANIFEST);
         try (FileChannel ch = storage.create(mf)) {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
+            java.nio.ByteBuffer buf =
+                    java.nio.ByteBuffer.wrap(
+                            GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8));
             while (buf.hasRemaining()) {
                 ch.write(buf);
             }
@@ -209,7 +228,9 @@ public final class Checkpoint {
             List<Path> all = listOrFail(path);
             if (all.isEmpty()) {
                 throw new IllegalArgumentException(
-                        "checkpoint " + path + ": not a muon4j checkpoint (no manifest.json and no ckpt-* inside)");
+                        "checkpoint "
+                                + path
+                                + ": not a muon4j checkpoint (no manifest.json and no ckpt-* inside)");
             }
             dir = all.get(all.size() - 1);
         }
@@ -219,7 +240,9 @@ public final class Checkpoint {
         } catch (IOException | JsonParseException e) {
             throw new IllegalArgumentException("checkpoint " + dir + ": unreadable manifest.json");
         }
-        if (manifest == null || !manifest.has("format") || !FORMAT.equals(jsonString(manifest.get("format")))) {
+        if (manifest == null
+                || !manifest.has("format")
+                || !FORMAT.equals(jsonString(manifest.get("format")))) {
             throw new IllegalArgumentException("checkpoint " + dir + ": not a muon4j checkpoint");
         }
         Map<String, String> sums = manifestSums(dir, manifest);
@@ -230,7 +253,8 @@ public final class Checkpoint {
             try {
                 got = sha256Of(f); // streamed: a part may be larger than a byte[]
             } catch (IOException ex) {
-                throw new IllegalArgumentException("checkpoint " + dir + " is corrupt: " + e.getKey() + " is missing");
+                throw new IllegalArgumentException(
+                        "checkpoint " + dir + " is corrupt: " + e.getKey() + " is missing");
             }
             String want = e.getValue();
             if (!want.equals(got)) {
@@ -244,32 +268,48 @@ public final class Checkpoint {
 
     /**
      * The SHA-256 of each part that {@code manifest} lists, after checking its fields: {@code step}
-     * a whole number, {@code files} an object of plain file names each with a 64-digit {@code sha256}.
+     * a whole number, {@code files} an object of plain file names each with a 64-digit {@code
+     * sha256}.
      */
     private static Map<String, String> manifestSums(Path dir, JsonObject manifest) {
         String where = "checkpoint " + dir + ": malformed manifest.json (";
         com.google.gson.JsonElement step = manifest.get("step");
-        if (step == null || !step.isJsonPrimitive() || !step.getAsJsonPrimitive().isNumber()
-                || step.getAsDouble() != Math.rint(step.getAsDouble()) || step.getAsDouble() < 0 || step.getAsDouble() > Integer.MAX_VALUE) {
+        if (step == null
+                || !step.isJsonPrimitive()
+                || !step.getAsJsonPrimitive().isNumber()
+                || step.getAsDouble() != Math.rint(step.getAsDouble())
+                || step.getAsDouble() < 0
+                || step.getAsDouble() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(where + "'step' must be a whole number)");
         }
         long named = stepOf(dir);
         if (named >= 0 && named != step.getAsLong()) {
-            throw new IllegalArgumentException(where + "'step' is " + step.getAsLong() + " in " + dir.getFileName() + ")");
+            throw new IllegalArgumentException(
+                    where + "'step' is " + step.getAsLong() + " in " + dir.getFileName() + ")");
         }
         com.google.gson.JsonElement files = manifest.get("files");
         if (files == null || !files.isJsonObject() || files.getAsJsonObject().size() == 0) {
-            throw new IllegalArgumentException(where + "'files' must be an object naming each part)");
+            throw new IllegalArgumentException(
+                    where + "'files' must be an object naming each part)");
         }
         Map<String, String> sums = new LinkedHashMap<>();
-        for (Map.Entry<String, com.google.gson.JsonElement> e : files.getAsJsonObject().entrySet()) {
+        for (Map.Entry<String, com.google.gson.JsonElement> e :
+                files.getAsJsonObject().entrySet()) {
             String name = e.getKey();
-            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.startsWith(".") || MANIFEST.equals(name)) {
+            if (name.isEmpty()
+                    || name.contains("/")
+                    || name.contains("\\")
+                    || name.startsWith(".")
+                    || MANIFEST.equals(name)) {
                 throw new IllegalArgumentException(where + "bad part name '" + name + "')");
             }
-            String sha = e.getValue().isJsonObject() ? jsonString(e.getValue().getAsJsonObject().get("sha256")) : null;
+            String sha =
+                    e.getValue().isJsonObject()
+                            ? jsonString(e.getValue().getAsJsonObject().get("sha256"))
+                            : null;
             if (sha == null || !sha.matches("[0-9a-f]{64}")) {
-                throw new IllegalArgumentException(where + "part '" + name + "' has no valid 'sha256')");
+                throw new IllegalArgumentException(
+                        where + "part '" + name + "' has no valid 'sha256')");
             }
             sums.put(name, sha);
         }
@@ -277,15 +317,18 @@ public final class Checkpoint {
     }
 
     private static String jsonString(com.google.gson.JsonElement e) {
-        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : null;
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString()
+                ? e.getAsString()
+                : null;
     }
 
     /**
      * The checkpoint every reader uses ({@code train --resume}, {@code eval}, {@code generate},
-     * {@code export}). {@code path} is a checkpoint directory (opened as is: damage is an error) or a
-     * run directory: its newest intact checkpoint, where each newer damaged one (a checksum mismatch,
-     * a missing part, a malformed manifest) is skipped and named in one warning line given to
-     * {@code warn}. No intact checkpoint: one {@link IllegalArgumentException} naming what is wrong.
+     * {@code export}). {@code path} is a checkpoint directory (opened as is: damage is an error) or
+     * a run directory: its newest intact checkpoint, where each newer damaged one (a checksum
+     * mismatch, a missing part, a malformed manifest) is skipped and named in one warning line
+     * given to {@code warn}. No intact checkpoint: one {@link IllegalArgumentException} naming what
+     * is wrong.
      */
     public static Checkpoint openNewestIntact(Path path, java.util.function.Consumer<String> warn) {
         if (!Files.isDirectory(path) || Files.exists(path.resolve(MANIFEST))) {
@@ -300,8 +343,14 @@ public final class Checkpoint {
             try {
                 Checkpoint c = open(all.get(i));
                 if (!damaged.isEmpty()) {
-                    warn.accept("muon4j: warning: skipped damaged " + String.join("; ", damaged)
-                            + "; using the newest intact checkpoint " + c.dir() + " (step " + c.step() + ")");
+                    warn.accept(
+                            "muon4j: warning: skipped damaged "
+                                    + String.join("; ", damaged)
+                                    + "; using the newest intact checkpoint "
+                                    + c.dir()
+                                    + " (step "
+                                    + c.step()
+                                    + ")");
                 }
                 return c;
             } catch (IllegalArgumentException e) {
@@ -335,7 +384,8 @@ public final class Checkpoint {
         try {
             return list(path);
         } catch (IOException e) {
-            throw new IllegalArgumentException("checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
+            throw new IllegalArgumentException(
+                    "checkpoint " + path + ": cannot list it (" + e.getMessage() + ")");
         }
     }
 

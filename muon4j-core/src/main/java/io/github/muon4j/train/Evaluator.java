@@ -24,7 +24,10 @@ public final class Evaluator {
         return evalBatches * b;
     }
 
-    /** Start of each window used: 0, T, 2T, ... while a whole window of T + 1 tokens fits, at most {@code maxWindows}. */
+    /**
+     * Start of each window used: 0, T, 2T, ... while a whole window of T + 1 tokens fits, at most
+     * {@code maxWindows}.
+     */
     public static long[] windowStarts(long size, int t, int maxWindows) {
         long fit = size < t + 1L ? 0 : (size - 1) / t;
         int n = (int) Math.min(maxWindows, fit);
@@ -36,13 +39,19 @@ public final class Evaluator {
     }
 
     /**
-     * @return mean cross-entropy in nats per predicted token over at most {@code maxWindows} windows of
-     *     T tokens, evaluated {@code b} windows at a time
+     * @return mean cross-entropy in nats per predicted token over at most {@code maxWindows}
+     *     windows of T tokens, evaluated {@code b} windows at a time
      */
-    public static double loss(DecoderLM model, TokenDataset data, int b, int t, int maxWindows, NDManager parent) {
+    public static double loss(
+            DecoderLM model, TokenDataset data, int b, int t, int maxWindows, NDManager parent) {
         long[] starts = windowStarts(data.size(), t, maxWindows);
         if (starts.length == 0) {
-            throw new IllegalArgumentException("validation data: " + data.size() + " tokens, fewer than one window of seq_len " + t + " + 1");
+            throw new IllegalArgumentException(
+                    "validation data: "
+                            + data.size()
+                            + " tokens, fewer than one window of seq_len "
+                            + t
+                            + " + 1");
         }
         ParameterStore ps = new ParameterStore(parent, false);
         double sum = 0;

@@ -4,10 +4,10 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 
 /**
- * Ends the process now with an exit code, through the C library's {@code _exit}: unlike
- * {@code System.exit} and {@link Runtime#halt} (which call {@code exit()}), it runs no {@code atexit}
- * handlers and no C++ static destructors, so a thread still inside libtorch is not left calling into
- * objects that {@code exit()} has already destroyed. Output is flushed first.
+ * Ends the process now with an exit code, through the C library's {@code _exit}: unlike {@code
+ * System.exit} and {@link Runtime#halt} (which call {@code exit()}), it runs no {@code atexit}
+ * handlers and no C++ static destructors, so a thread still inside libtorch is not left calling
+ * into objects that {@code exit()} has already destroyed. Output is flushed first.
  */
 final class ImmediateExit {
 

@@ -11,8 +11,8 @@ import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Tensors;
 
 /**
- * Next-token cross-entropy of a language model, as a DJL {@link Loss} (for DJL's {@code Trainer} and
- * {@code EasyTrain.fit}) and as the static functions muon4j's own step uses.
+ * Next-token cross-entropy of a language model, as a DJL {@link Loss} (for DJL's {@code Trainer}
+ * and {@code EasyTrain.fit}) and as the static functions muon4j's own step uses.
  *
  * <p>As a {@code Loss}: labels are the (B, T) next tokens; predictions are what {@link
  * io.github.muon4j.model.DecoderLM} returns, (B, T, V) logits and, when present, the scalar MoE
@@ -50,7 +50,8 @@ public final class LmLoss extends Loss {
      */
     public static NDArray crossEntropy(NDArray logits, NDArray targets) {
         NDArray logp = logits.logSoftmax(-1); //                         (B, T, V)
-        NDArray picked = logp.gather(targets.toType(DataType.INT64, false).expandDims(-1), -1); // (B, T, 1)
+        NDArray picked =
+                logp.gather(targets.toType(DataType.INT64, false).expandDims(-1), -1); // (B, T, 1)
         return picked.mean().neg();
     }
 
@@ -58,20 +59,20 @@ public final class LmLoss extends Loss {
      * The loss of {@link #fusedHead}: its value, and a scalar whose gradient is the loss's.
      *
      * @param loss the mean cross-entropy (no gradient attached)
-     * @param surrogate differentiate this (its value is not the loss): its gradient with respect
-     *     to the hidden states and the head weight is the gradient of the loss
+     * @param surrogate differentiate this (its value is not the loss): its gradient with respect to
+     *     the hidden states and the head weight is the gradient of the loss
      */
     public record HeadLoss(NDArray loss, NDArray surrogate) {}
 
     /**
-     * LM head and cross-entropy together, {@code chunk} tokens at a time, so the (B, T, V)
-     * logits and their gradient are never held at once: a chunk's logits live only until its
-     * share of the gradient has been computed.
+     * LM head and cross-entropy together, {@code chunk} tokens at a time, so the (B, T, V) logits
+     * and their gradient are never held at once: a chunk's logits live only until its share of the
+     * gradient has been computed.
      *
      * <p>With N tokens, h_i the normed hidden state, W the head (V, d), p_i = softmax(W h_i) and
      * y_i the target: loss = (1/N) sum_i (lse(W h_i) - W[y_i] . h_i). The gradient of the first
-     * term is dL/dh_i = p_i W / N and dL/dW = sum_i p_i h_i^T / N; both are computed here per
-     * chunk without autograd, and handed to autograd as constants in
+     * term is dL/dh_i = p_i W / N and dL/dW = sum_i p_i h_i^T / N; both are computed here per chunk
+     * without autograd, and handed to autograd as constants in
      *
      * <pre>
      *   surrogate = sum(h * dh) + sum(W * dW) - (1/N) sum_i W[y_i] . h_i
@@ -133,14 +134,27 @@ public final class LmLoss extends Loss {
             }
         }
         float inv = (float) (1.0 / n);
-        NDArray dH = (dh.size() == 1 ? dh.get(0) : ai.djl.ndarray.NDArrays.concat(dh, 0))
-                .reshape(h.getShape()).muli(inv);
+        NDArray dH =
+                (dh.size() == 1 ? dh.get(0) : ai.djl.ndarray.NDArrays.concat(dh, 0))
+                        .reshape(h.getShape())
+                        .muli(inv);
         dw.muli(inv);
         NDArray loss = nll.muli(inv);
-        NDArray target = in(Embedding.embedding(y.reshape(h.getShape().slice(0, h.getShape().dimension() - 1)),
-                w, SparseFormat.DENSE).singletonOrThrow(), m); //           (B, T, d) rows W[y]
-        NDArray surrogate = h.mul(dH).sum().add(dw.mul(w).sum())
-                .sub(Tensors.scale(target.mul(h).sum(), 1.0 / n));
+        NDArray target =
+                in(
+                        Embedding.embedding(
+                                        y.reshape(
+                                                h.getShape()
+                                                        .slice(0, h.getShape().dimension() - 1)),
+                                        w,
+                                        SparseFormat.DENSE)
+                                .singletonOrThrow(),
+                        m); //           (B, T, d) rows W[y]
+        NDArray surrogate =
+                h.mul(dH)
+                        .sum()
+                        .add(dw.mul(w).sum())
+                        .sub(Tensors.scale(target.mul(h).sum(), 1.0 / n));
         return new HeadLoss(loss, surrogate);
     }
 

@@ -3,8 +3,9 @@ package io.github.muon4j.train;
 import ai.djl.training.tracker.Tracker;
 
 /**
- * Learning-rate schedule as a DJL {@link Tracker}: linear warm-up, then cosine decay, warmup-stable-
- * decay (WSD), or constant. {@code numUpdate} is the 1-based index of the optimizer update.
+ * Learning-rate schedule as a DJL {@link Tracker}: linear warm-up, then cosine decay,
+ * warmup-stable- decay (WSD), or constant. {@code numUpdate} is the 1-based index of the optimizer
+ * update.
  *
  * <pre>
  *   warm-up   s &lt;= W          : lr = base * s / W
@@ -39,7 +40,8 @@ public final class LrSchedule implements Tracker {
      * @param floor final learning rate as a fraction of base (cosine and WSD)
      * @param decayFraction WSD: the last fraction of the run that decays
      */
-    public LrSchedule(Kind kind, float base, int warmup, int total, double floor, double decayFraction) {
+    public LrSchedule(
+            Kind kind, float base, int warmup, int total, double floor, double decayFraction) {
         if (!(base >= 0) || warmup < 0 || total < 1 || floor < 0 || floor > 1) {
             throw new IllegalArgumentException(
                     "learning-rate schedule: need base >= 0, warmup >= 0, total >= 1, 0 <= floor <= 1");
@@ -90,15 +92,17 @@ public final class LrSchedule implements Tracker {
     }
 
     /**
-     * This schedule read at the step {@code step} gives, whatever update count the optimizer passes:
-     * a step skipped for a non-finite loss still moves the schedule on. It remembers the last rate it
-     * gave, so the rate logged for a step is the one the optimizer applied.
+     * This schedule read at the step {@code step} gives, whatever update count the optimizer
+     * passes: a step skipped for a non-finite loss still moves the schedule on. It remembers the
+     * last rate it gave, so the rate logged for a step is the one the optimizer applied.
      */
     public AtStep atStep(java.util.function.IntSupplier step) {
         return new AtStep(this, step);
     }
 
-    /** A schedule read at the trainer's step; {@link #last} is the rate it last gave an optimizer. */
+    /**
+     * A schedule read at the trainer's step; {@link #last} is the rate it last gave an optimizer.
+     */
     public static final class AtStep implements Tracker {
         private final LrSchedule schedule;
         private final java.util.function.IntSupplier step;

@@ -31,7 +31,9 @@ public final class Metrics implements AutoCloseable {
         this.tensorBoard = tensorBoard;
     }
 
-    /** Starts a new file, or (resume) keeps the records up to {@code keepThroughStep} and appends. */
+    /**
+     * Starts a new file, or (resume) keeps the records up to {@code keepThroughStep} and appends.
+     */
     public static Metrics open(Path file, int keepThroughStep) throws IOException {
         if (keepThroughStep >= 0 && Files.exists(file)) {
             List<String> kept = new ArrayList<>();
@@ -47,14 +49,22 @@ public final class Metrics implements AutoCloseable {
             }
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
             Files.write(tmp, kept, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(
+                    tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } else {
             Files.deleteIfExists(file);
         }
         BufferedWriter w =
-                Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                Files.newBufferedWriter(
+                        file,
+                        StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
         Path dir = file.toAbsolutePath().getParent();
-        return new Metrics(file, w, TensorBoardWriter.open(dir, keepThroughStep >= 0 ? keepThroughStep + 1 : -1));
+        return new Metrics(
+                file,
+                w,
+                TensorBoardWriter.open(dir, keepThroughStep >= 0 ? keepThroughStep + 1 : -1));
     }
 
     public void log(JsonObject record) {

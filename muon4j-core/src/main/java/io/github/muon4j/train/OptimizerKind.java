@@ -2,7 +2,10 @@ package io.github.muon4j.train;
 
 import java.util.Locale;
 
-/** Which optimizer trains the hidden matrices; the embedding, head, norms and routers use AdamW either way. */
+/**
+ * Which optimizer trains the hidden matrices; the embedding, head, norms and routers use AdamW
+ * either way.
+ */
 public enum OptimizerKind {
     /** Muon for the hidden matrices and expert stacks, AdamW for the rest */
     MUON,

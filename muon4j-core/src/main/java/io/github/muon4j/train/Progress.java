@@ -28,16 +28,21 @@ public final class Progress {
         int done = step - firstStep;
         double eta = done > 0 ? elapsed / done * (total - step) : Double.NaN;
         String stats =
-                String.format("step %d/%d  loss %.4f  %s tok/s  ETA %s", step, total, loss, human(tokensPerSecond), clock(eta));
+                String.format(
+                        "step %d/%d  loss %.4f  %s tok/s  ETA %s",
+                        step, total, loss, human(tokensPerSecond), clock(eta));
         if (terminal) {
             int width = 24;
             int filled = (int) Math.round(width * (double) step / total);
-            out.print("\r[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + stats + "   ");
+            out.print(
+                    "\r[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + stats + "   ");
             if (step == total) {
                 out.println();
             }
             out.flush();
-        } else if (step == total || step == firstStep + 1 || System.nanoTime() - lastPlain > 10_000_000_000L) {
+        } else if (step == total
+                || step == firstStep + 1
+                || System.nanoTime() - lastPlain > 10_000_000_000L) {
             lastPlain = System.nanoTime();
             out.println(stats);
         }
@@ -55,7 +60,9 @@ public final class Progress {
         if (!Double.isFinite(v)) {
             return "-";
         }
-        return v >= 1e6 ? String.format("%.2fM", v / 1e6) : v >= 1e3 ? String.format("%.1fk", v / 1e3) : String.format("%.0f", v);
+        return v >= 1e6
+                ? String.format("%.2fM", v / 1e6)
+                : v >= 1e3 ? String.format("%.1fk", v / 1e3) : String.format("%.0f", v);
     }
 
     static String clock(double seconds) {
@@ -63,6 +70,8 @@ public final class Progress {
             return "--:--";
         }
         long s = Math.round(seconds);
-        return s >= 3600 ? String.format("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String.format("%d:%02d", s / 60, s % 60);
+        return s >= 3600
+                ? String.format("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format("%d:%02d", s / 60, s % 60);
     }
 }

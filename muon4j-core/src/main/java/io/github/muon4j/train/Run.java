@@ -10,9 +10,9 @@ import io.github.muon4j.data.TokenDataset;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.infer.Generator;
+import io.github.muon4j.infer.SamplingConfig;
 import io.github.muon4j.interop.CheckpointTensors;
 import io.github.muon4j.interop.HfImport;
-import io.github.muon4j.infer.SamplingConfig;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.MuonWithAdamW;
@@ -28,7 +28,8 @@ import java.util.Map;
 
 /**
  * One training run: its configuration, model, optimizer, data and run directory, and the progress
- * counters a checkpoint holds. Built fresh by {@link #start} or from a checkpoint by {@link #resume}.
+ * counters a checkpoint holds. Built fresh by {@link #start} or from a checkpoint by {@link
+ * #resume}.
  */
 public final class Run implements AutoCloseable {
 
@@ -49,9 +50,15 @@ public final class Run implements AutoCloseable {
     private Metrics metrics;
     private RunLock lock;
     private volatile RunState state = RunState.fresh();
-    private volatile int stepInProgress = 1; // the step the optimizer is applying: the schedules are read here
+    private volatile int stepInProgress =
+            1; // the step the optimizer is applying: the schedules are read here
 
-    private Run(TrainConfig config, ModelConfig modelConfig, Tokenizer tokenizer, Path out, PrintStream log) {
+    private Run(
+            TrainConfig config,
+            ModelConfig modelConfig,
+            Tokenizer tokenizer,
+            Path out,
+            PrintStream log) {
         this.config = config;
         this.modelConfig = modelConfig;
         this.tokenizer = tokenizer;
@@ -60,22 +67,43 @@ public final class Run implements AutoCloseable {
         this.manager = backend.newManager();
         try {
             DataSets.Pair data =
-                    DataSets.open(config.data(), config.valData(), config.valFraction(), tokenizer, DataSets.defaultCacheDir(), log::println);
+                    DataSets.open(
+                            config.data(),
+                            config.valData(),
+                            config.valFraction(),
+                            tokenizer,
+                            DataSets.defaultCacheDir(),
+                            log::println);
             this.trainData = data.train();
             this.valData = data.val();
             this.model = new DecoderLM(modelConfig);
             model.initialize(manager, DataType.FLOAT32);
             boolean muon = config.optimizer() == OptimizerKind.MUON;
             LrSchedule.Kind kind = config.schedule();
-            this.matrixLr = LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
-            this.otherLr = LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
-            // the schedules follow the trainer's step, not the optimizers' update counts, which skip
+            this.matrixLr =
+                    LrSchedule.of(kind, (float) config.lr(), config.warmup(), config.steps());
+            this.otherLr =
+                    LrSchedule.of(kind, (float) config.adamwLr(), config.warmup(), config.steps());
+            // the schedules follow the trainer's step, not the optimizers' update counts, which
+            // skip
             // non-finite steps: the learning rate logged for a step is the one applied in it
             this.matrixApplied = matrixLr.atStep(() -> stepInProgress);
             this.otherApplied = otherLr.atStep(() -> stepInProgress);
-            this.optimizer = OptimizerRecipe.of(muon, model.roles(), matrixApplied, otherApplied, (float) config.weightDecay());
+            this.optimizer =
+                    OptimizerRecipe.of(
+                            muon,
+                            model.roles(),
+                            matrixApplied,
+                            otherApplied,
+                            (float) config.weightDecay());
             this.trainLoader =
-                    new BatchLoader(trainData, config.batchSize(), config.seqLen(), config.seed(), BatchLoader.Order.RANDOM, 4);
+                    new BatchLoader(
+                            trainData,
+                            config.batchSize(),
+                            config.seqLen(),
+                            config.seed(),
+                            BatchLoader.Order.RANDOM,
+                            4);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -88,8 +116,10 @@ public final class Run implements AutoCloseable {
      */
     public static Run start(TrainConfig config, PrintStream log) throws IOException {
         HfImport hf = config.initFrom() != null ? HfImport.open(Path.of(config.initFrom())) : null;
-        Tokenizer tok = hf != null ? hf.tokenizer() : Tokenizers.byName(config.tokenizerOrDefault());
-        ModelConfig mc = hf != null ? ModelChoice.initFrom(config, hf, tok) : ModelChoice.of(config, tok);
+        Tokenizer tok =
+                hf != null ? hf.tokenizer() : Tokenizers.byName(config.tokenizerOrDefault());
+        ModelConfig mc =
+                hf != null ? ModelChoice.initFrom(config, hf, tok) : ModelChoice.of(config, tok);
         Path out = Path.of(config.out() != null ? config.out() : RunDirectory.defaultOut("train"));
         RunDirectory.refuseExistingRun(out);
         Run run = new Run(config, mc, tok, out, log);
@@ -101,7 +131,8 @@ public final class Run implements AutoCloseable {
             run.lock = RunDirectory.lock(out);
             RunDirectory.refuseExistingRun(out);
             Checkpoint.removeTemporaries(out);
-            RunDirectory.writeAtomically(out.resolve(RunDirectory.CONFIG), RunDirectory.configJson(config, mc, tok));
+            RunDirectory.writeAtomically(
+                    out.resolve(RunDirectory.CONFIG), RunDirectory.configJson(config, mc, tok));
             run.metrics = Metrics.open(out.resolve("metrics.jsonl"), -1);
         } catch (IOException | RuntimeException e) {
             run.close();
@@ -116,16 +147,24 @@ public final class Run implements AutoCloseable {
     }
 
     /**
-     * Continues the run whose checkpoint (or run directory) is {@code dir}, exactly where it stopped.
-     * Given a run directory, damaged newer checkpoints are skipped with one warning line on {@code log};
-     * a run directory whose run stopped before its first checkpoint restarts from step 0 with its
-     * {@code config.json} (one line says so). {@code given}: other flags given with the resume, as
-     * snake_case settings, applied or refused by {@code ResumeFlags}; {@code flag} spells a setting as
-     * its flag in messages.
+     * Continues the run whose checkpoint (or run directory) is {@code dir}, exactly where it
+     * stopped. Given a run directory, damaged newer checkpoints are skipped with one warning line
+     * on {@code log}; a run directory whose run stopped before its first checkpoint restarts from
+     * step 0 with its {@code config.json} (one line says so). {@code given}: other flags given with
+     * the resume, as snake_case settings, applied or refused by {@code ResumeFlags}; {@code flag}
+     * spells a setting as its flag in messages.
      */
-    public static Run resume(Path dir, String tokenizerFlag, JsonObject given, java.util.function.Function<String, String> flag,
-            PrintStream log) throws IOException {
-        Path runDir = Files.exists(dir.resolve(Checkpoint.MANIFEST)) ? dir.toAbsolutePath().getParent() : dir;
+    public static Run resume(
+            Path dir,
+            String tokenizerFlag,
+            JsonObject given,
+            java.util.function.Function<String, String> flag,
+            PrintStream log)
+            throws IOException {
+        Path runDir =
+                Files.exists(dir.resolve(Checkpoint.MANIFEST))
+                        ? dir.toAbsolutePath().getParent()
+                        : dir;
         // lock first: the checkpoint chosen must not be pruned or rewritten by a live run under us
         RunLock lock = Files.isDirectory(runDir) ? RunLock.acquire(runDir) : null;
         Run run = null;
@@ -134,13 +173,18 @@ public final class Run implements AutoCloseable {
                 RunDirectory.Saved saved = RunDirectory.Saved.of(runDir);
                 checkTokenizer(tokenizerFlag, saved, runDir.toString());
                 TrainConfig tc = ResumeFlags.apply(saved.train(), 0, given, flag, log::println);
-                log.println("muon4j: " + runDir + " stopped before its first checkpoint: restarting it from step 0 with its config.json");
+                log.println(
+                        "muon4j: "
+                                + runDir
+                                + " stopped before its first checkpoint: restarting it from step 0 with its config.json");
                 Checkpoint.removeTemporaries(runDir);
                 Files.deleteIfExists(runDir.resolve("metrics.jsonl"));
                 run = new Run(tc, saved.model(), Tokenizers.byName(saved.tokenizer()), runDir, log);
                 run.lock = lock;
                 lock = null;
-                RunDirectory.writeAtomically(runDir.resolve(RunDirectory.CONFIG), RunDirectory.configJson(tc, saved.model(), run.tokenizer));
+                RunDirectory.writeAtomically(
+                        runDir.resolve(RunDirectory.CONFIG),
+                        RunDirectory.configJson(tc, saved.model(), run.tokenizer));
                 run.metrics = Metrics.open(runDir.resolve("metrics.jsonl"), -1);
                 return run;
             }
@@ -156,14 +200,21 @@ public final class Run implements AutoCloseable {
             try {
                 run.load(ck);
             } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException("checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
+                throw new IllegalArgumentException(
+                        "checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
             }
             int removed = Checkpoint.removeTemporaries(out);
             if (removed > 0) {
-                log.println("muon4j: removed " + removed + " unfinished checkpoint write(s) left in " + out);
+                log.println(
+                        "muon4j: removed "
+                                + removed
+                                + " unfinished checkpoint write(s) left in "
+                                + out);
             }
             if (tc != saved.train()) {
-                RunDirectory.writeAtomically(out.resolve(RunDirectory.CONFIG), RunDirectory.configJson(tc, saved.model(), tok));
+                RunDirectory.writeAtomically(
+                        out.resolve(RunDirectory.CONFIG),
+                        RunDirectory.configJson(tc, saved.model(), tok));
             }
             run.metrics = Metrics.open(out.resolve("metrics.jsonl"), run.state.step());
             return run;
@@ -178,10 +229,18 @@ public final class Run implements AutoCloseable {
         }
     }
 
-    private static void checkTokenizer(String tokenizerFlag, RunDirectory.Saved saved, String where) {
-        if (tokenizerFlag != null && !Tokenizers.canonicalName(tokenizerFlag).equals(saved.tokenizer())) {
+    private static void checkTokenizer(
+            String tokenizerFlag, RunDirectory.Saved saved, String where) {
+        if (tokenizerFlag != null
+                && !Tokenizers.canonicalName(tokenizerFlag).equals(saved.tokenizer())) {
             throw new IllegalArgumentException(
-                    "tokenizer mismatch: " + where + " was trained with '" + saved.tokenizer() + "', not '" + tokenizerFlag + "'");
+                    "tokenizer mismatch: "
+                            + where
+                            + " was trained with '"
+                            + saved.tokenizer()
+                            + "', not '"
+                            + tokenizerFlag
+                            + "'");
         }
     }
 
@@ -190,7 +249,12 @@ public final class Run implements AutoCloseable {
     /** Writes a checkpoint of the current step. */
     public void saveCheckpoint() throws IOException {
         Map<String, Checkpoint.Part> parts = new LinkedHashMap<>();
-        parts.put(RunDirectory.CONFIG, o -> o.write(RunDirectory.configJson(config, modelConfig, tokenizer).getBytes(StandardCharsets.UTF_8)));
+        parts.put(
+                RunDirectory.CONFIG,
+                o ->
+                        o.write(
+                                RunDirectory.configJson(config, modelConfig, tokenizer)
+                                        .getBytes(StandardCharsets.UTF_8)));
         parts.put("model.safetensors", o -> CheckpointTensors.writeWeights(model, o));
         parts.put("optimizer.safetensors", o -> CheckpointTensors.writeOptimizer(optimizer, o));
         String st = state.withSnapshot(trainLoader.state(), model.balanceBiases()).toJson();
@@ -219,7 +283,8 @@ public final class Run implements AutoCloseable {
         if (ck.hasPart("model.safetensors")) {
             CheckpointTensors.readWeights(model, ck.partFile("model.safetensors"));
         } else {
-            try (DataInputStream in = new DataInputStream(ck.part("model.params"))) { // before safetensors
+            try (DataInputStream in =
+                    new DataInputStream(ck.part("model.params"))) { // before safetensors
                 model.loadParameters(manager, in);
             } catch (ai.djl.MalformedModelException e) {
                 throw new IOException("model.params does not fit this model: " + e.getMessage(), e);
@@ -233,9 +298,18 @@ public final class Run implements AutoCloseable {
 
     // ------------------------------------------------------------------ evaluation and samples
 
-    /** Mean validation loss over the first {@code batches} x batch_size windows of the validation data (each token once). */
+    /**
+     * Mean validation loss over the first {@code batches} x batch_size windows of the validation
+     * data (each token once).
+     */
     public double evaluate(int batches) {
-        return Evaluator.loss(model, valData, config.batchSize(), config.seqLen(), Evaluator.windowCount(batches, config.batchSize()), manager);
+        return Evaluator.loss(
+                model,
+                valData,
+                config.batchSize(),
+                config.seqLen(),
+                Evaluator.windowCount(batches, config.batchSize()),
+                manager);
     }
 
     /** A line of generated text, seeded by {@code i}. */
@@ -243,12 +317,20 @@ public final class Run implements AutoCloseable {
         String[] prompts = {"The ", "It is ", "In the "};
         String prompt = prompts[i % prompts.length];
         Generator g = new Generator(model);
-        SamplingConfig s = SamplingConfig.of(0.8, 40, 0.95, config.seed() + i).withStopToken(tokenizer.eotToken());
-        int[] ids = g.generate(tokenizer.encode(prompt), Math.min(80, modelConfig.contextLength() - 8), s, t -> {});
+        SamplingConfig s =
+                SamplingConfig.of(0.8, 40, 0.95, config.seed() + i)
+                        .withStopToken(tokenizer.eotToken());
+        int[] ids =
+                g.generate(
+                        tokenizer.encode(prompt),
+                        Math.min(80, modelConfig.contextLength() - 8),
+                        s,
+                        t -> {});
         return prompt + tokenizer.decode(ids).replace('\n', ' ');
     }
 
-    // ------------------------------------------------------------------ accessors used by TrainLoop
+    // ------------------------------------------------------------------ accessors used by
+    // TrainLoop
 
     /** The run's progress (what {@code state.json} of its next checkpoint will hold). */
     public RunState state() {
@@ -335,7 +417,12 @@ public final class Run implements AutoCloseable {
     /** A one-line description of the run, e.g. for plot titles. */
     public String title() {
         return String.format(
-                "%s %s/%s, %s, %s tokens", config.preset(), config.attention(), config.ffn(), config.optimizer(), tokenizer.name());
+                "%s %s/%s, %s, %s tokens",
+                config.preset(),
+                config.attention(),
+                config.ffn(),
+                config.optimizer(),
+                tokenizer.name());
     }
 
     @Override

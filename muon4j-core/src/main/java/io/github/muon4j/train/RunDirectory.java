@@ -27,29 +27,48 @@ final class RunDirectory {
 
     /** {@code runs/<command>-<time>}. */
     static String defaultOut(String command) {
-        return "runs/" + command + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        return "runs/"
+                + command
+                + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
     }
 
     /** A fresh run must not overwrite another one. */
     static void refuseExistingRun(Path out) throws IOException {
         if (Files.exists(out.resolve(CONFIG)) || !Checkpoint.list(out).isEmpty()) {
             throw new IllegalArgumentException(
-                    "--out " + out + " already holds a run: use --resume " + out + " to continue it, or another --out");
+                    "--out "
+                            + out
+                            + " already holds a run: use --resume "
+                            + out
+                            + " to continue it, or another --out");
         }
     }
 
-    /** Whether {@code dir} is a run that wrote its {@code config.json} and stopped before its first checkpoint. */
+    /**
+     * Whether {@code dir} is a run that wrote its {@code config.json} and stopped before its first
+     * checkpoint.
+     */
     static boolean startedWithoutCheckpoint(Path dir) throws IOException {
         return Files.isRegularFile(dir.resolve(CONFIG)) && Checkpoint.list(dir).isEmpty();
     }
 
-    /** Takes the directory's lock; a directory that cannot be created is bad input naming {@code --out}. */
+    /**
+     * Takes the directory's lock; a directory that cannot be created is bad input naming {@code
+     * --out}.
+     */
     static RunLock lock(Path out) throws IOException {
         try {
             return RunLock.acquire(out);
         } catch (FileSystemException e) {
-            String why = e.getReason() != null ? e.getReason() : e instanceof AccessDeniedException ? "permission denied" : "cannot write there";
-            throw new IllegalArgumentException("--out " + out + ": cannot create the run directory (" + why + ")");
+            String why =
+                    e.getReason() != null
+                            ? e.getReason()
+                            : e instanceof AccessDeniedException
+                                    ? "permission denied"
+                                    : "cannot write there";
+            throw new IllegalArgumentException(
+                    "--out " + out + ": cannot create the run directory (" + why + ")");
         }
     }
 
@@ -68,12 +87,18 @@ final class RunDirectory {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** What a {@code config.json} holds; a missing or ill-typed field is bad input naming {@code where}. */
+    /**
+     * What a {@code config.json} holds; a missing or ill-typed field is bad input naming {@code
+     * where}.
+     */
     record Saved(TrainConfig train, ModelConfig model, String tokenizer) {
 
         /** The config.json of a checkpoint. */
         static Saved of(Checkpoint ck) {
-            return parse(ck.partText(CONFIG), "checkpoint " + ck.dir() + ": config.json ", ck.dir() + "/" + CONFIG);
+            return parse(
+                    ck.partText(CONFIG),
+                    "checkpoint " + ck.dir() + ": config.json ",
+                    ck.dir() + "/" + CONFIG);
         }
 
         /** The config.json of a run directory. */
@@ -95,15 +120,18 @@ final class RunDirectory {
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(where + "is not a JSON object");
             }
-            if (!(o.get("train") instanceof JsonObject t) || !(o.get("model") instanceof JsonObject m)
-                    || o.get("tokenizer") == null || !o.get("tokenizer").isJsonPrimitive()) {
+            if (!(o.get("train") instanceof JsonObject t)
+                    || !(o.get("model") instanceof JsonObject m)
+                    || o.get("tokenizer") == null
+                    || !o.get("tokenizer").isJsonPrimitive()) {
                 throw new IllegalArgumentException(where + "lacks 'train', 'model' or 'tokenizer'");
             }
             TrainConfig tc;
             try {
                 tc = TrainConfig.fromJson(t.toString(), file);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(oneLine(e.getMessage())); // keys from the file may hold line breaks
+                throw new IllegalArgumentException(
+                        oneLine(e.getMessage())); // keys from the file may hold line breaks
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(where + "'train' has a field of the wrong type");
             }

@@ -31,13 +31,18 @@ final class RunLock implements AutoCloseable {
     }
 
     /**
-     * Takes the lock of {@code runDir} (created if needed). Another holder: an
-     * {@link IllegalArgumentException} naming its pid and the lock file.
+     * Takes the lock of {@code runDir} (created if needed). Another holder: an {@link
+     * IllegalArgumentException} naming its pid and the lock file.
      */
     public static RunLock acquire(Path runDir) throws IOException {
         Files.createDirectories(runDir);
         Path file = runDir.resolve(FILE);
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch =
+                FileChannel.open(
+                        file,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.READ,
+                        StandardOpenOption.WRITE);
         FileLock lock = null;
         boolean held;
         try {
@@ -66,7 +71,12 @@ final class RunLock implements AutoCloseable {
 
     private static IllegalArgumentException inUse(Path runDir, Path file, long pid) {
         return new IllegalArgumentException(
-                runDir + " is in use by another muon4j process (pid " + pid + ", lock file " + file + ")");
+                runDir
+                        + " is in use by another muon4j process (pid "
+                        + pid
+                        + ", lock file "
+                        + file
+                        + ")");
     }
 
     /** The pid written in a lock file, or -1. */

@@ -26,7 +26,8 @@ record RunState(
         BatchLoader.State data,
         @SerializedName("balance_biases") List<float[]> balanceBiases) {
 
-    private static final Gson GSON = new GsonBuilder().serializeSpecialFloatingPointValues().create();
+    private static final Gson GSON =
+            new GsonBuilder().serializeSpecialFloatingPointValues().create();
 
     /** A run that has not started. */
     public static RunState fresh() {
@@ -35,7 +36,14 @@ record RunState(
 
     /** Step {@code step} done: {@code tokenDelta} more tokens (0 for a skipped step). */
     public RunState advance(int step, long tokenDelta, int badStreak, double elapsedSeconds) {
-        return new RunState(step, tokens + tokenDelta, badStreak, firstValLoss, elapsedSeconds, data, balanceBiases);
+        return new RunState(
+                step,
+                tokens + tokenDelta,
+                badStreak,
+                firstValLoss,
+                elapsedSeconds,
+                data,
+                balanceBiases);
     }
 
     public RunState withFirstValLoss(double v) {
@@ -44,14 +52,18 @@ record RunState(
 
     /** This progress with the loader position and balancing biases, as a checkpoint saves it. */
     public RunState withSnapshot(BatchLoader.State data, List<float[]> balanceBiases) {
-        return new RunState(step, tokens, badStreak, firstValLoss, elapsedSeconds, data, balanceBiases);
+        return new RunState(
+                step, tokens, badStreak, firstValLoss, elapsedSeconds, data, balanceBiases);
     }
 
     public String toJson() {
         return GSON.toJson(this);
     }
 
-    /** Only the balancing biases of a {@code state.json} (what a model needs to be used, not trained). */
+    /**
+     * Only the balancing biases of a {@code state.json} (what a model needs to be used, not
+     * trained).
+     */
     public static List<float[]> balanceBiasesOf(String json) {
         RunState s;
         try {
@@ -65,7 +77,10 @@ record RunState(
         return s.balanceBiases;
     }
 
-    /** Reads a {@code state.json}; a missing or ill-typed field is an {@link IllegalArgumentException}. */
+    /**
+     * Reads a {@code state.json}; a missing or ill-typed field is an {@link
+     * IllegalArgumentException}.
+     */
     public static RunState fromJson(String json) {
         RunState s;
         try {
@@ -73,8 +88,14 @@ record RunState(
         } catch (JsonParseException | NumberFormatException | IllegalStateException e) {
             throw new IllegalArgumentException("state.json: a field has the wrong type");
         }
-        if (s == null || s.step < 0 || s.tokens < 0 || s.data == null || s.data.order() == null || s.balanceBiases == null) {
-            throw new IllegalArgumentException("state.json: missing step, tokens, data or balance_biases");
+        if (s == null
+                || s.step < 0
+                || s.tokens < 0
+                || s.data == null
+                || s.data.order() == null
+                || s.balanceBiases == null) {
+            throw new IllegalArgumentException(
+                    "state.json: missing step, tokens, data or balance_biases");
         }
         return s;
     }

@@ -8,11 +8,11 @@ import java.util.Map;
 
 /**
  * Where training steps go: per phase, wall time, the process's user and kernel CPU time, and its
- * minor page faults (each a page of memory touched for the first time since it was mapped: the
- * cost of large temporaries that the allocator hands back to the OS and maps again), summed over
- * the steps it was passed to. CPU times and faults come from {@code /proc/self/stat} (Linux;
- * elsewhere only wall time is filled in). PyTorch runs CPU operators synchronously, so the wall
- * time between two marks is the time of the operators called in between.
+ * minor page faults (each a page of memory touched for the first time since it was mapped: the cost
+ * of large temporaries that the allocator hands back to the OS and maps again), summed over the
+ * steps it was passed to. CPU times and faults come from {@code /proc/self/stat} (Linux; elsewhere
+ * only wall time is filled in). PyTorch runs CPU operators synchronously, so the wall time between
+ * two marks is the time of the operators called in between.
  */
 public final class StepProfile {
 

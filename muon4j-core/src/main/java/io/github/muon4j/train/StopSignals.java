@@ -18,9 +18,9 @@ import sun.misc.SignalHandler;
  *
  * <p>"At once" never means {@code System.exit} or {@link Runtime#halt}: both run the C library's
  * {@code exit()}, which destroys libtorch's static objects while the training thread may still be
- * inside libtorch (a backward pass) and makes it jump through a destroyed function table
- * ({@code SIGSEGV at pc=0 in at::accelerator::getAccelerator}). The process ends through
- * {@code ImmediateExit} ({@code _exit}), which skips those destructors. Every file muon4j writes is
+ * inside libtorch (a backward pass) and makes it jump through a destroyed function table ({@code
+ * SIGSEGV at pc=0 in at::accelerator::getAccelerator}). The process ends through {@code
+ * ImmediateExit} ({@code _exit}), which skips those destructors. Every file muon4j writes is
  * replaced atomically, so the newest checkpoint stays usable.
  *
  * <p>A command that trains several runs (compare, sweep, study) installs this, calls {@link
@@ -74,7 +74,8 @@ public final class StopSignals implements AutoCloseable {
                 s.previous.add(Signal.handle(sig, x -> s.deliver(name)));
                 s.installed.add(sig);
             } catch (IllegalArgumentException unavailable) {
-                // e.g. SIGINT when the JVM runs with -Xrs, or a platform without it: default handling
+                // e.g. SIGINT when the JVM runs with -Xrs, or a platform without it: default
+                // handling
             }
         }
         active = s;
@@ -91,26 +92,41 @@ public final class StopSignals implements AutoCloseable {
         return "INT".equals(signal) ? 130 : 143;
     }
 
-    /** A signal arrived: the first one while a stop is possible asks for it, anything else exits now. */
+    /**
+     * A signal arrived: the first one while a stop is possible asks for it, anything else exits
+     * now.
+     */
     public void deliver(String name) {
         synchronized (this) {
             if (received == null && (armed || betweenRuns)) {
                 received = name;
-                log.println("muon4j: SIG" + name + " received: "
-                        + (armed ? "finishing step " + step + ", then saving a checkpoint and stopping" : "stopping before the next run")
-                        + " (send it again to abort at once)");
+                log.println(
+                        "muon4j: SIG"
+                                + name
+                                + " received: "
+                                + (armed
+                                        ? "finishing step "
+                                                + step
+                                                + ", then saving a checkpoint and stopping"
+                                        : "stopping before the next run")
+                                + " (send it again to abort at once)");
                 log.flush();
                 return;
             }
         }
         String first = received != null ? received : name;
-        log.println("muon4j: SIG" + name + (received != null ? " again: aborting at once" : " received: stopping")
-                + " (the newest checkpoint on disk is intact)");
+        log.println(
+                "muon4j: SIG"
+                        + name
+                        + (received != null ? " again: aborting at once" : " received: stopping")
+                        + " (the newest checkpoint on disk is intact)");
         log.flush();
         halt.accept(exitCode(first));
     }
 
-    /** The training loop is running step {@code step}: a first signal now asks it to stop after it. */
+    /**
+     * The training loop is running step {@code step}: a first signal now asks it to stop after it.
+     */
     void arm(int step) {
         this.step = step;
         armed = true;
@@ -123,7 +139,8 @@ public final class StopSignals implements AutoCloseable {
 
     /**
      * For commands that train several runs: from now on a first signal is only recorded; the
-     * running {@link TrainLoop} stops after its step and the command checks {@link #throwIfRequested}.
+     * running {@link TrainLoop} stops after its step and the command checks {@link
+     * #throwIfRequested}.
      */
     public StopSignals stopBetweenRuns() {
         betweenRuns = true;
@@ -148,15 +165,19 @@ public final class StopSignals implements AutoCloseable {
 
     /**
      * Runs a command that trains several runs (compare, sweep, study) with signals handled: a first
-     * SIGTERM/SIGINT stops the running training after its step (its checkpoint is written, no summary
-     * is stored for it) or before the next run; finished runs keep their summaries. Returns the
-     * command's exit code, 143/130 when stopped.
+     * SIGTERM/SIGINT stops the running training after its step (its checkpoint is written, no
+     * summary is stored for it) or before the next run; finished runs keep their summaries. Returns
+     * the command's exit code, 143/130 when stopped.
      */
-    public static int runStoppable(PrintStream log, java.util.concurrent.Callable<Integer> command) throws Exception {
+    public static int runStoppable(PrintStream log, java.util.concurrent.Callable<Integer> command)
+            throws Exception {
         try (StopSignals s = install(log).stopBetweenRuns()) {
             return command.call();
         } catch (Stopped e) {
-            log.println("muon4j: " + e.getMessage() + ": finished runs are kept; the same command continues from them");
+            log.println(
+                    "muon4j: "
+                            + e.getMessage()
+                            + ": finished runs are kept; the same command continues from them");
             log.flush();
             return e.exitCode();
         }

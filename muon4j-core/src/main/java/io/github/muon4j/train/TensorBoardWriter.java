@@ -16,18 +16,19 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * TensorBoard event files ({@code events.out.tfevents.*}), which TensorBoard reads and W&amp;B imports
- * ({@code wandb sync --sync-tensorboard}), written with no dependency: TFRecord framing around
- * hand-encoded protobuf {@code tensorflow.Event} messages.
+ * TensorBoard event files ({@code events.out.tfevents.*}), which TensorBoard reads and W&amp;B
+ * imports ({@code wandb sync --sync-tensorboard}), written with no dependency: TFRecord framing
+ * around hand-encoded protobuf {@code tensorflow.Event} messages.
  *
- * <p>TFRecord: {@code uint64 length, uint32 masked_crc32c(length), data, uint32 masked_crc32c(data)},
- * little-endian, where {@code masked(c) = ((c >>> 15) | (c << 17)) + 0xa282ead8} over CRC-32C
- * (Castagnoli). The first record is {@code Event{wall_time, file_version: "brain.Event:2"}}; then one
- * {@code Event{wall_time (1, double), step (2, int64), summary (5){value (1){tag (1), simple_value
- * (2, float)}}}} per metrics record, one scalar per number (nested objects give "outer/inner" tags).
- * A resumed run starts a new file whose first event after the version is a
- * {@code session_log (7){status (1): START}} at the first step it will write, which tells TensorBoard
- * to drop the older files' points from that step on (the steps redone after the checkpoint).
+ * <p>TFRecord: {@code uint64 length, uint32 masked_crc32c(length), data, uint32
+ * masked_crc32c(data)}, little-endian, where {@code masked(c) = ((c >>> 15) | (c << 17)) +
+ * 0xa282ead8} over CRC-32C (Castagnoli). The first record is {@code Event{wall_time, file_version:
+ * "brain.Event:2"}}; then one {@code Event{wall_time (1, double), step (2, int64), summary
+ * (5){value (1){tag (1), simple_value (2, float)}}}} per metrics record, one scalar per number
+ * (nested objects give "outer/inner" tags). A resumed run starts a new file whose first event after
+ * the version is a {@code session_log (7){status (1): START}} at the first step it will write,
+ * which tells TensorBoard to drop the older files' points from that step on (the steps redone after
+ * the checkpoint).
  */
 final class TensorBoardWriter implements AutoCloseable {
 
@@ -48,18 +49,34 @@ final class TensorBoardWriter implements AutoCloseable {
      */
     public static TensorBoardWriter open(Path dir, long restartStep) throws IOException {
         long secs = System.currentTimeMillis() / 1000;
-        String host = System.getenv().getOrDefault("HOSTNAME", "localhost").replaceAll("[^A-Za-z0-9.-]", "_");
+        String host =
+                System.getenv()
+                        .getOrDefault("HOSTNAME", "localhost")
+                        .replaceAll("[^A-Za-z0-9.-]", "_");
         Path file;
         int n = 0;
         do {
-            file = dir.resolve(String.format("events.out.tfevents.%010d.%s.%d.%d.muon4j", secs, host, ProcessHandle.current().pid(), n++));
+            file =
+                    dir.resolve(
+                            String.format(
+                                    "events.out.tfevents.%010d.%s.%d.%d.muon4j",
+                                    secs, host, ProcessHandle.current().pid(), n++));
         } while (Files.exists(file));
-        OutputStream o = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        OutputStream o =
+                new BufferedOutputStream(
+                        Files.newOutputStream(
+                                file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
         TensorBoardWriter w = new TensorBoardWriter(file, o);
         double now = System.currentTimeMillis() / 1000.0;
         w.record(event(now, 0, proto -> proto.string(3, FILE_VERSION)));
         if (restartStep >= 0) {
-            w.record(event(now, restartStep, proto -> proto.message(7, new Proto().varint(1, 1)))); // SessionLog.START
+            w.record(
+                    event(
+                            now,
+                            restartStep,
+                            proto ->
+                                    proto.message(
+                                            7, new Proto().varint(1, 1)))); // SessionLog.START
         }
         w.out.flush();
         return w;
@@ -77,14 +94,22 @@ final class TensorBoardWriter implements AutoCloseable {
         long step = record.get("step").getAsLong();
         Proto summary = new Proto();
         int[] count = {0};
-        scalars("", record, (tag, v) -> {
-            summary.message(1, new Proto().string(1, tag).fixed32(2, Float.floatToIntBits(v)));
-            count[0]++;
-        });
+        scalars(
+                "",
+                record,
+                (tag, v) -> {
+                    summary.message(
+                            1, new Proto().string(1, tag).fixed32(2, Float.floatToIntBits(v)));
+                    count[0]++;
+                });
         if (count[0] == 0) {
             return;
         }
-        record(event(System.currentTimeMillis() / 1000.0, step, proto -> proto.message(5, summary)));
+        record(
+                event(
+                        System.currentTimeMillis() / 1000.0,
+                        step,
+                        proto -> proto.message(5, summary)));
         out.flush();
     }
 
@@ -107,7 +132,8 @@ final class TensorBoardWriter implements AutoCloseable {
         }
     }
 
-    private static byte[] event(double wallTime, long step, java.util.function.Consumer<Proto> body) {
+    private static byte[] event(
+            double wallTime, long step, java.util.function.Consumer<Proto> body) {
         Proto p = new Proto().fixed64(1, Double.doubleToLongBits(wallTime));
         if (step != 0) {
             p.varint(2, step);
@@ -118,7 +144,8 @@ final class TensorBoardWriter implements AutoCloseable {
 
     /** One TFRecord: length, masked CRC of the length, data, masked CRC of the data. */
     private void record(byte[] data) throws IOException {
-        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, data.length);
+        ByteBuffer len =
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, data.length);
         ByteBuffer crc = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
         out.write(len.array());
         out.write(crc.putInt(0, maskedCrc32c(len.array())).array());

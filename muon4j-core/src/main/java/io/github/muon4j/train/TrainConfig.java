@@ -7,26 +7,17 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.TypeAdapter;
-import com.google.gson.TypeAdapterFactory;
-import com.google.gson.reflect.TypeToken;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
-import com.google.gson.stream.JsonWriter;
 import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.LowerCaseEnums;
 import io.github.muon4j.model.ModelConfig;
-import java.io.IOException;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * Everything a training run needs besides the model shape (which the preset and {@link ModelConfig}
- * give). Serialised as snake_case JSON into {@code config.json}, enums as lower-case names
- * ({@code "optimizer": "muon"}).
+ * give). Serialised as snake_case JSON into {@code config.json}, enums as lower-case names ({@code
+ * "optimizer": "muon"}).
  *
  * <pre>{@code
  * TrainConfig c = TrainConfig.builder().optimizer(OptimizerKind.ADAMW).lr(2e-3).steps(300).build().validate();
@@ -36,12 +27,13 @@ import java.util.stream.Collectors;
  * {@code params --json} prints them); fields derived from sizes are re-derived.
  *
  * <p>{@code lr} is the learning rate of the hidden matrices (Muon's, or AdamW's when the optimizer
- * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers), the same
- * with either optimizer. The default {@code lr} depends on the optimizer ({@link #defaultLr}): Muon's
- * rate is not on AdamW's scale.
+ * is plain AdamW); {@code adamwLr} that of everything else (embedding, head, norms, routers), the
+ * same with either optimizer. The default {@code lr} depends on the optimizer ({@link #defaultLr}):
+ * Muon's rate is not on AdamW's scale.
  *
  * <p>{@code initFrom} (optional): a Hugging Face LlamaForCausalLM / DeepseekV3ForCausalLM directory
- * whose shape, weights and tokenizer start the run (continued pre-training); it replaces the preset.
+ * whose shape, weights and tokenizer start the run (continued pre-training); it replaces the
+ * preset.
  */
 public record TrainConfig(
         String preset,
@@ -122,7 +114,10 @@ public record TrainConfig(
                     .serializeNulls()
                     .create();
 
-    /** The defaults: the tiny preset, Muon, byte tokens, built-in corpus, about 5 minutes on 2 cores. */
+    /**
+     * The defaults: the tiny preset, Muon, byte tokens, built-in corpus, about 5 minutes on 2
+     * cores.
+     */
     public static TrainConfig defaults() {
         return builder().build();
     }
@@ -172,13 +167,16 @@ public record TrainConfig(
     }
 
     /**
-     * The default learning rate of the hidden matrices for {@code --optimizer adamw}: the AdamW optimum
-     * that the study's tuning protocol found for the tiny preset ({@code study --quick}, size M; see
-     * REPRODUCTION.md), not Muon's 0.02.
+     * The default learning rate of the hidden matrices for {@code --optimizer adamw}: the AdamW
+     * optimum that the study's tuning protocol found for the tiny preset ({@code study --quick},
+     * size M; see REPRODUCTION.md), not Muon's 0.02.
      */
     public static final double ADAMW_MATRIX_LR = 2e-3;
 
-    /** The default hidden-matrix learning rate of an optimizer: 0.02 for Muon, {@link #ADAMW_MATRIX_LR} for AdamW. */
+    /**
+     * The default hidden-matrix learning rate of an optimizer: 0.02 for Muon, {@link
+     * #ADAMW_MATRIX_LR} for AdamW.
+     */
     public static double defaultLr(OptimizerKind optimizer) {
         return optimizer == OptimizerKind.ADAMW ? ADAMW_MATRIX_LR : defaults().lr();
     }
@@ -196,12 +194,17 @@ public record TrainConfig(
         return toBuilder().lr(defaultLr(optimizer)).build();
     }
 
-    /** The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise. */
+    /**
+     * The tokenizer to use: the configured one, else byte-level for tiny and GPT-2 BPE otherwise.
+     */
     public String tokenizerOrDefault() {
         return tokenizer != null ? tokenizer : ("tiny".equals(preset) ? "byte" : "gpt2");
     }
 
-    /** Pretty snake_case JSON, as {@code config.json} holds it (also the key of cached experiment runs). */
+    /**
+     * Pretty snake_case JSON, as {@code config.json} holds it (also the key of cached experiment
+     * runs).
+     */
     public String toJson() {
         return GSON.toJson(this);
     }
@@ -216,10 +219,12 @@ public record TrainConfig(
         try {
             parsed = JsonParser.parseString(json);
         } catch (JsonParseException e) {
-            throw new IllegalArgumentException(source + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
+            throw new IllegalArgumentException(
+                    source + ": not valid JSON (" + firstLine(e.getMessage()) + ")");
         }
         if (!parsed.isJsonObject()) {
-            throw new IllegalArgumentException(source + ": expected a JSON object of training settings");
+            throw new IllegalArgumentException(
+                    source + ": expected a JSON object of training settings");
         }
         return overlay(parsed.getAsJsonObject(), source);
     }
@@ -231,7 +236,12 @@ public record TrainConfig(
         for (var e : settings.entrySet()) {
             if (!known.contains(e.getKey())) {
                 throw new IllegalArgumentException(
-                        source + ": unknown setting '" + e.getKey() + "' (known: " + String.join(", ", known) + ")");
+                        source
+                                + ": unknown setting '"
+                                + e.getKey()
+                                + "' (known: "
+                                + String.join(", ", known)
+                                + ")");
             }
             base.add(e.getKey(), e.getValue());
         }
@@ -248,10 +258,16 @@ public record TrainConfig(
                 try {
                     GSON.fromJson(one, TrainConfig.class);
                 } catch (LowerCaseEnums.Unknown bad) {
-                    throw new IllegalArgumentException(source + ": " + entry.getKey() + " " + bad.getMessage());
+                    throw new IllegalArgumentException(
+                            source + ": " + entry.getKey() + " " + bad.getMessage());
                 } catch (RuntimeException bad) {
-                    throw new IllegalArgumentException(source + ": setting '" + entry.getKey() + "' has the wrong type ("
-                            + entry.getValue() + ")");
+                    throw new IllegalArgumentException(
+                            source
+                                    + ": setting '"
+                                    + entry.getKey()
+                                    + "' has the wrong type ("
+                                    + entry.getValue()
+                                    + ")");
                 }
             }
             throw new IllegalArgumentException(source + ": a setting has the wrong type");
@@ -321,9 +337,10 @@ public record TrainConfig(
         return line.replaceFirst("^[\\w.$]+(Exception|Error): ", "");
     }
 
-
-
-    /** Builds a {@link TrainConfig}, starting from {@link #defaults()}; {@link TrainConfig#validate()} checks it. */
+    /**
+     * Builds a {@link TrainConfig}, starting from {@link #defaults()}; {@link
+     * TrainConfig#validate()} checks it.
+     */
     public static final class Builder {
         private String preset = "tiny";
         private AttentionKind attention = AttentionKind.MHA;
@@ -469,7 +486,10 @@ public record TrainConfig(
             return this;
         }
 
-        /** {@code byte}, {@code gpt2}, {@code cl100k} or a tokenizer.json path; null: {@link #tokenizerOrDefault()}. */
+        /**
+         * {@code byte}, {@code gpt2}, {@code cl100k} or a tokenizer.json path; null: {@link
+         * #tokenizerOrDefault()}.
+         */
         public Builder tokenizer(String tokenizer) {
             this.tokenizer = tokenizer;
             return this;
@@ -535,7 +555,40 @@ public record TrainConfig(
         }
 
         public TrainConfig build() {
-            return new TrainConfig(preset, attention, ffn, optimizer, lr, adamwLr, weightDecay, batchSize, seqLen, steps, warmup, schedule, gradAccum, clip, evalEvery, evalBatches, saveEvery, keepCheckpoints, data, valData, valFraction, tokenizer, seed, out, threads, device, precision, logEvery, diagEvery, maxBadSteps, samples, model, initFrom);
+            return new TrainConfig(
+                    preset,
+                    attention,
+                    ffn,
+                    optimizer,
+                    lr,
+                    adamwLr,
+                    weightDecay,
+                    batchSize,
+                    seqLen,
+                    steps,
+                    warmup,
+                    schedule,
+                    gradAccum,
+                    clip,
+                    evalEvery,
+                    evalBatches,
+                    saveEvery,
+                    keepCheckpoints,
+                    data,
+                    valData,
+                    valFraction,
+                    tokenizer,
+                    seed,
+                    out,
+                    threads,
+                    device,
+                    precision,
+                    logEvery,
+                    diagEvery,
+                    maxBadSteps,
+                    samples,
+                    model,
+                    initFrom);
         }
     }
 }

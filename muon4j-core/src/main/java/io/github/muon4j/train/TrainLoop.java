@@ -1,46 +1,40 @@
 package io.github.muon4j.train;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-import ai.djl.util.Pair;
 import com.google.gson.JsonObject;
-import io.github.muon4j.Backend;
 import io.github.muon4j.data.BatchLoader;
-import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.optim.MuonWithAdamW;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * The training loop. Per optimizer step: {@code grad_accum} micro-batches, each forward and backward
- * in its own {@link NDManager} scope; global-norm clipping; one optimizer update of every parameter
- * (Muon for hidden matrices, AdamW for the rest); MoE bias nudge; logging, evaluation and
+ * The training loop. Per optimizer step: {@code grad_accum} micro-batches, each forward and
+ * backward in its own {@link NDManager} scope; global-norm clipping; one optimizer update of every
+ * parameter (Muon for hidden matrices, AdamW for the rest); MoE bias nudge; logging, evaluation and
  * checkpoints on their schedules. A non-finite loss skips the step; {@code max_bad_steps} in a row
  * stop the run with the last good checkpoint intact.
  */
 public final class TrainLoop {
 
     /**
-     * What a finished run reports. {@code stoppedBy}: "TERM" or "INT" when a signal stopped it early
-     * (a checkpoint of step {@code steps} was written), else null.
+     * What a finished run reports. {@code stoppedBy}: "TERM" or "INT" when a signal stopped it
+     * early (a checkpoint of step {@code steps} was written), else null.
      */
     public record Result(
-            Path out, int steps, long tokens, double firstValLoss, double finalValLoss, double seconds, List<String> samples,
+            Path out,
+            int steps,
+            long tokens,
+            double firstValLoss,
+            double finalValLoss,
+            double seconds,
+            List<String> samples,
             String stoppedBy) {
         public double finalValPpl() {
             return Math.exp(finalValLoss);
@@ -60,14 +54,19 @@ public final class TrainLoop {
     private StopSignals signals;
     private java.util.function.IntPredicate poisoned = s -> false;
 
-    /** A training loop that stops cleanly on the process's {@link StopSignals}, if a command installed them. */
+    /**
+     * A training loop that stops cleanly on the process's {@link StopSignals}, if a command
+     * installed them.
+     */
     public TrainLoop(Run run, PrintStream log) {
         this.run = run;
         this.log = log;
         this.signals = StopSignals.active();
     }
 
-    /** Test hook: stop (as if killed) right after step {@code step}, without the end-of-run work. */
+    /**
+     * Test hook: stop (as if killed) right after step {@code step}, without the end-of-run work.
+     */
     TrainLoop stopAfter(int step) {
         this.stopAfter = step;
         return this;
@@ -93,8 +92,16 @@ public final class TrainLoop {
             return loop();
         } catch (java.io.UncheckedIOException e) {
             // metrics.jsonl could not be written (a full disk, most often)
-            String why = e.getCause().getMessage() != null ? e.getCause().getMessage() : "write failed";
-            throw new IOException("writing " + run.out() + " failed (" + why + "); " + Checkpoint.newestIntactNote(run.out()), e);
+            String why =
+                    e.getCause().getMessage() != null ? e.getCause().getMessage() : "write failed";
+            throw new IOException(
+                    "writing "
+                            + run.out()
+                            + " failed ("
+                            + why
+                            + "); "
+                            + Checkpoint.newestIntactNote(run.out()),
+                    e);
         } finally {
             if (signals != null) {
                 signals.disarm();
@@ -127,7 +134,9 @@ public final class TrainLoop {
             rec.addProperty("val_loss", firstVal);
             rec.addProperty("val_ppl", Math.exp(firstVal));
             run.metrics().log(rec);
-            progress.line(String.format("step 0: val_loss %.4f  val_ppl %.2f", firstVal, Math.exp(firstVal)));
+            progress.line(
+                    String.format(
+                            "step 0: val_loss %.4f  val_ppl %.2f", firstVal, Math.exp(firstVal)));
         }
         double lastVal = firstVal;
         int badStreak = run.state().badStreak();
@@ -140,7 +149,8 @@ public final class TrainLoop {
             if (signals != null) {
                 signals.arm(step);
                 if (signals.requested()) {
-                    // the signal came before the first step (during the step-0 evaluation): save as is
+                    // the signal came before the first step (during the step-0 evaluation): save as
+                    // is
                     return stopped(firstVal, lastVal, trainSeconds);
                 }
             }
@@ -166,12 +176,23 @@ public final class TrainLoop {
                 rec.addProperty("skipped", true);
                 rec.addProperty("reason", "non-finite loss or gradient");
                 run.metrics().log(rec);
-                progress.line("step " + step + ": non-finite loss, step skipped (" + badStreak + " in a row)");
+                progress.line(
+                        "step "
+                                + step
+                                + ": non-finite loss, step skipped ("
+                                + badStreak
+                                + " in a row)");
                 if (badStreak >= cfg.maxBadSteps()) {
-                    throw new DivergedException(String.format(
-                            "%d steps in a row (%d to %d) had a non-finite loss; stopped at step %d. %s; hint: lower --lr"
-                                    + " (it was %s) and train again from scratch, or raise --clip",
-                            badStreak, step - badStreak + 1, step, step, lastGood(), cfg.lr()));
+                    throw new DivergedException(
+                            String.format(
+                                    "%d steps in a row (%d to %d) had a non-finite loss; stopped at step %d. %s; hint: lower --lr"
+                                            + " (it was %s) and train again from scratch, or raise --clip",
+                                    badStreak,
+                                    step - badStreak + 1,
+                                    step,
+                                    step,
+                                    lastGood(),
+                                    cfg.lr()));
                 }
                 run.setState(run.state().advance(step, 0, badStreak, trainSeconds));
                 if (signals != null && signals.requested()) {
@@ -184,7 +205,8 @@ public final class TrainLoop {
             trainSeconds += sec;
             run.setState(run.state().advance(step, tokensPerStep, 0, trainSeconds));
             double tps = tokensPerStep / sec;
-            boolean eval = (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps();
+            boolean eval =
+                    (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0) || step == cfg.steps();
             if (step % cfg.logEvery() == 0 || step == cfg.steps() || eval) {
                 JsonObject rec = new JsonObject();
                 rec.addProperty("step", step);
@@ -209,7 +231,10 @@ public final class TrainLoop {
                     lastVal = run.evaluate(cfg.evalBatches());
                     rec.addProperty("val_loss", lastVal);
                     rec.addProperty("val_ppl", Math.exp(lastVal));
-                    progress.line(String.format("step %d: val_loss %.4f  val_ppl %.2f", step, lastVal, Math.exp(lastVal)));
+                    progress.line(
+                            String.format(
+                                    "step %d: val_loss %.4f  val_ppl %.2f",
+                                    step, lastVal, Math.exp(lastVal)));
                 }
                 run.metrics().log(rec);
             }
@@ -220,7 +245,9 @@ public final class TrainLoop {
                 saved = true;
             }
             if (signals != null && signals.requested()) {
-                return saved ? result(firstVal, lastVal, trainSeconds, signals.signal()) : stopped(firstVal, lastVal, trainSeconds);
+                return saved
+                        ? result(firstVal, lastVal, trainSeconds, signals.signal())
+                        : stopped(firstVal, lastVal, trainSeconds);
             }
             if (step >= stopAfter) {
                 return result(firstVal, lastVal, trainSeconds, null);
@@ -233,11 +260,27 @@ public final class TrainLoop {
         for (int i = 0; i < cfg.samples(); i++) {
             samples.add(run.sample(i));
         }
-        return new Result(run.out(), cfg.steps(), run.state().tokens(), firstVal, lastVal, trainSeconds, samples, null);
+        return new Result(
+                run.out(),
+                cfg.steps(),
+                run.state().tokens(),
+                firstVal,
+                lastVal,
+                trainSeconds,
+                samples,
+                null);
     }
 
     private Result result(double firstVal, double lastVal, double seconds, String stoppedBy) {
-        return new Result(run.out(), run.step(), run.state().tokens(), firstVal, lastVal, seconds, List.of(), stoppedBy);
+        return new Result(
+                run.out(),
+                run.step(),
+                run.state().tokens(),
+                firstVal,
+                lastVal,
+                seconds,
+                List.of(),
+                stoppedBy);
     }
 
     /** A signal asked to stop: checkpoint the step reached (metrics are flushed line by line). */

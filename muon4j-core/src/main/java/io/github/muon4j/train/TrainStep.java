@@ -27,10 +27,10 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * One optimizer step of any {@link Block} with any {@link Loss} and {@link Optimizer}: {@code accum}
- * micro-batches of forward and backward, global-norm clipping, the update of every parameter,
- * gradients zeroed. Everything temporary lives in one sub-manager that is closed before returning,
- * so native memory stays flat.
+ * One optimizer step of any {@link Block} with any {@link Loss} and {@link Optimizer}: {@code
+ * accum} micro-batches of forward and backward, global-norm clipping, the update of every
+ * parameter, gradients zeroed. Everything temporary lives in one sub-manager that is closed before
+ * returning, so native memory stays flat.
  *
  * <pre>{@code
  * TrainStep step = new TrainStep(block, Loss.l2Loss(), optimizer, manager);
@@ -41,11 +41,11 @@ import java.util.function.Supplier;
  * so same-shape matrices are orthogonalised together); any other optimizer gets DJL's {@code
  * update(parameterId, weight, grad)} per parameter.
  *
- * <p>For a {@link DecoderLM} ({@link #TrainStep(DecoderLM, Optimizer, NDManager)}) the LM head and the
- * loss run {@link #headChunk()} tokens at a time ({@link LmLoss#fusedHead}), so the (B, T, vocab)
- * logits are never materialised ({@code setHeadChunk(0)} computes the plain full-logits loss instead:
- * same loss and gradients to float32 rounding); the MoE balancing loss is added and the balancing
- * bias nudged after each update.
+ * <p>For a {@link DecoderLM} ({@link #TrainStep(DecoderLM, Optimizer, NDManager)}) the LM head and
+ * the loss run {@link #headChunk()} tokens at a time ({@link LmLoss#fusedHead}), so the (B, T,
+ * vocab) logits are never materialised ({@code setHeadChunk(0)} computes the plain full-logits loss
+ * instead: same loss and gradients to float32 rounding); the MoE balancing loss is added and the
+ * balancing bias nudged after each update.
  *
  * <p>With {@link #setPrecision} bf16, forward and backward run under {@link Autocast}: matrix
  * products take bf16 operands; weights, gradients, optimizer state and the loss stay float32.
@@ -54,7 +54,12 @@ public final class TrainStep {
 
     /** What the step did. {@code finite == false}: nothing was updated. */
     public record Outcome(
-            double loss, double balanceLoss, double gradNorm, boolean finite, List<float[]> expertLoad, double optimizerSeconds) {}
+            double loss,
+            double balanceLoss,
+            double gradNorm,
+            boolean finite,
+            List<float[]> expertLoad,
+            double optimizerSeconds) {}
 
     /**
      * One micro-batch's forward.
@@ -64,7 +69,8 @@ public final class TrainStep {
      * @param balance the MoE balancing loss (a scalar, added to the target), or null
      * @param expertLoad per MoE layer, the tokens routed to each expert, or null
      */
-    private record Forward(NDArray loss, NDArray target, NDArray balance, List<float[]> expertLoad) {}
+    private record Forward(
+            NDArray loss, NDArray target, NDArray balance, List<float[]> expertLoad) {}
 
     private final Block block;
     private final DecoderLM lm; // null unless the block is a DecoderLM trained on its own LM loss
@@ -82,7 +88,8 @@ public final class TrainStep {
     /**
      * A step of {@code block} on {@code loss}: {@code loss.evaluate(labels, block.forward(data))}.
      *
-     * @param parent the manager of the block's parameters; each step's temporaries go to a sub-manager
+     * @param parent the manager of the block's parameters; each step's temporaries go to a
+     *     sub-manager
      */
     public TrainStep(Block block, Loss loss, Optimizer optimizer, NDManager parent) {
         this(block, null, loss, optimizer, parent);
@@ -117,7 +124,9 @@ public final class TrainStep {
         this.headChunk = tokens;
     }
 
-    /** The precision of the matrix products in forward and backward (weights and loss stay float32). */
+    /**
+     * The precision of the matrix products in forward and backward (weights and loss stay float32).
+     */
     public Precision precision() {
         return precision;
     }
@@ -137,29 +146,43 @@ public final class TrainStep {
         return run(batches, b, t, accum, clip, null);
     }
 
-    /** As {@link #run(Supplier, int, int, int, double)}, adding each phase's time to {@code profile}. */
-    public Outcome run(Supplier<int[]> batches, int b, int t, int accum, double clip, StepProfile profile) {
-        return run(sm -> {
-            NDArray all = sm.create(batches.get(), new Shape(b, t + 1));
-            return new NDList[] {new NDList(all.get(":, :-1")), new NDList(all.get(":, 1:"))}; // (B, T), (B, T)
-        }, accum, clip, profile);
+    /**
+     * As {@link #run(Supplier, int, int, int, double)}, adding each phase's time to {@code
+     * profile}.
+     */
+    public Outcome run(
+            Supplier<int[]> batches, int b, int t, int accum, double clip, StepProfile profile) {
+        return run(
+                sm -> {
+                    NDArray all = sm.create(batches.get(), new Shape(b, t + 1));
+                    return new NDList[] {
+                        new NDList(all.get(":, :-1")), new NDList(all.get(":, 1:"))
+                    }; // (B, T), (B, T)
+                },
+                accum,
+                clip,
+                profile);
     }
 
     /**
-     * A step on DJL batches (as a {@code Dataset} gives them): {@code accum} batches, each closed by
-     * the step once its backward is done.
+     * A step on DJL batches (as a {@code Dataset} gives them): {@code accum} batches, each closed
+     * by the step once its backward is done.
      *
      * @param clip global gradient-norm limit (0: none)
      */
     public Outcome run(Supplier<Batch> batches, int accum, double clip) {
-        return run(sm -> {
-            try (Batch batch = batches.get()) {
-                NDList data = batch.getData(), labels = batch.getLabels();
-                data.attach(sm); // the step's manager closes them, after the backward
-                labels.attach(sm);
-                return new NDList[] {data, labels};
-            }
-        }, accum, clip, null);
+        return run(
+                sm -> {
+                    try (Batch batch = batches.get()) {
+                        NDList data = batch.getData(), labels = batch.getLabels();
+                        data.attach(sm); // the step's manager closes them, after the backward
+                        labels.attach(sm);
+                        return new NDList[] {data, labels};
+                    }
+                },
+                accum,
+                clip,
+                null);
     }
 
     /** A micro-batch's (data, labels), created in or attached to the given step manager. */
@@ -185,13 +208,20 @@ public final class TrainStep {
         }
     }
 
-    private Outcome step(NDManager sm, Engine engine, MicroBatches batches, int accum, double clip, StepProfile profile) {
+    private Outcome step(
+            NDManager sm,
+            Engine engine,
+            MicroBatches batches,
+            int accum,
+            double clip,
+            StepProfile profile) {
         double lossSum = 0, balanceSum = 0;
         List<float[]> load = null; // the whole step's expert load: summed over micro-batches
         for (int micro = 0; micro < accum; micro++) {
             mark(profile, StepProfile.Phase.DATA);
             NDList[] xy = batches.next(sm);
-            try (GradientCollector gc = engine.newGradientCollector(); Autocast ac = Autocast.enter(precision)) {
+            try (GradientCollector gc = engine.newGradientCollector();
+                    Autocast ac = Autocast.enter(precision)) {
                 Forward f = forward(xy[0], xy[1], profile);
                 NDArray target = f.balance() == null ? f.target() : f.target().add(f.balance());
                 load = ExpertLoad.sum(load, f.expertLoad());
@@ -235,7 +265,10 @@ public final class TrainStep {
         return new Outcome(meanLoss, balanceSum / accum, norm, true, load, optSeconds);
     }
 
-    /** The forward of one micro-batch: the LM's own loss, or the given {@link Loss} of the block's output. */
+    /**
+     * The forward of one micro-batch: the LM's own loss, or the given {@link Loss} of the block's
+     * output.
+     */
     private Forward forward(NDList data, NDList labels, StepProfile profile) {
         mark(profile, StepProfile.Phase.FORWARD);
         if (lm == null) {
@@ -248,7 +281,8 @@ public final class TrainStep {
         if (headChunk > 0) {
             DecoderLM.Hidden out = lm.hidden(ps, x, true);
             mark(profile, StepProfile.Phase.HEAD_LOSS);
-            LmLoss.HeadLoss hl = LmLoss.fusedHead(out.normed(), lm.headWeight(ps, true), y, headChunk);
+            LmLoss.HeadLoss hl =
+                    LmLoss.fusedHead(out.normed(), lm.headWeight(ps, true), y, headChunk);
             return new Forward(hl.loss(), hl.surrogate(), out.balanceLoss(), out.expertLoad());
         }
         DecoderLM.Output out = lm.forward(ps, x, true);
@@ -257,7 +291,10 @@ public final class TrainStep {
         return new Forward(ce, ce, out.balanceLoss(), out.expertLoad());
     }
 
-    /** MuonWithAdamW: one call for all (batched Newton-Schulz); any other optimizer: DJL's per-parameter update. */
+    /**
+     * MuonWithAdamW: one call for all (batched Newton-Schulz); any other optimizer: DJL's
+     * per-parameter update.
+     */
     private void update(Map<String, NDArray[]> wg) {
         if (optimizer instanceof MuonWithAdamW both) {
             both.step(wg);

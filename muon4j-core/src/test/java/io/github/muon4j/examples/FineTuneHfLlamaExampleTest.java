@@ -29,12 +29,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Example (b): fine-tune a Hugging Face {@code LlamaForCausalLM} directory with {@link MuonWithAdamW}
- * in a hand-written loop: forward, backward, one optimizer step over every parameter.
+ * Example (b): fine-tune a Hugging Face {@code LlamaForCausalLM} directory with {@link
+ * MuonWithAdamW} in a hand-written loop: forward, backward, one optimizer step over every
+ * parameter.
  */
 class FineTuneHfLlamaExampleTest {
 
-    static final String TEXT = "The Commission shall adopt the proposal. The Council shall vote on the proposal. ";
+    static final String TEXT =
+            "The Commission shall adopt the proposal. The Council shall vote on the proposal. ";
 
     @Test
     void fineTuningAnImportedLlamaLowersItsLoss(@TempDir Path dir) throws Exception {
@@ -42,17 +44,27 @@ class FineTuneHfLlamaExampleTest {
         writeTinyLlama(llamaDir);
 
         try (NDManager manager = NDManager.newBaseManager()) {
-            HfImport llama = HfImport.open(llamaDir); // config.json, model.safetensors, tokenizer.json
+            HfImport llama =
+                    HfImport.open(llamaDir); // config.json, model.safetensors, tokenizer.json
             Tokenizer tokenizer = llama.tokenizer();
             DecoderLM model = new DecoderLM(llama.modelConfig(1));
             model.initialize(manager, DataType.FLOAT32);
             llama.loadInto(model);
 
-            MuonWithAdamW optimizer = MuonWithAdamW.builder()
-                    .optMuon(Muon.builder().optLearningRateTracker(Tracker.fixed(0.02f)).build())
-                    .optAdamW(DecoupledAdamW.builder().optLearningRateTracker(Tracker.fixed(3e-3f)).build())
-                    .optBlock(model) // the model's roles: embedding and head are 2-D, yet go to AdamW
-                    .build();
+            MuonWithAdamW optimizer =
+                    MuonWithAdamW.builder()
+                            .optMuon(
+                                    Muon.builder()
+                                            .optLearningRateTracker(Tracker.fixed(0.02f))
+                                            .build())
+                            .optAdamW(
+                                    DecoupledAdamW.builder()
+                                            .optLearningRateTracker(Tracker.fixed(3e-3f))
+                                            .build())
+                            .optBlock(
+                                    model) // the model's roles: embedding and head are 2-D, yet go
+                            // to AdamW
+                            .build();
 
             int[] ids = tokenizer.encode(TEXT.repeat(8));
             int b = 4, t = 32;
@@ -61,7 +73,8 @@ class FineTuneHfLlamaExampleTest {
             for (int step = 0; step < 40; step++) {
                 try (NDManager scope = manager.newSubManager()) { // this step's arrays die with it
                     NDArray batch = scope.create(windows(ids, b, t, step), new Shape(b, t + 1));
-                    NDArray x = batch.get(":, :-1"), y = batch.get(":, 1:"); // (B, T) inputs, next tokens
+                    NDArray x = batch.get(":, :-1"),
+                            y = batch.get(":, 1:"); // (B, T) inputs, next tokens
                     try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
                         DecoderLM.Output out = model.forward(ps, x, true);
                         NDArray loss = LmLoss.crossEntropy(out.logits(), y).add(out.balanceLoss());
@@ -75,10 +88,14 @@ class FineTuneHfLlamaExampleTest {
                         g.attach(scope);
                         weightsAndGrads.put(p.getKey(), new NDArray[] {w, g});
                     }
-                    optimizer.step(weightsAndGrads); // Muon for hidden matrices, AdamW for the rest; gradients zeroed
+                    optimizer.step(
+                            weightsAndGrads); // Muon for hidden matrices, AdamW for the rest;
+                    // gradients zeroed
                 }
             }
-            System.out.printf("fine-tuning an imported Llama with MuonWithAdamW: loss %.4f -> %.4f%n", first, last);
+            System.out.printf(
+                    "fine-tuning an imported Llama with MuonWithAdamW: loss %.4f -> %.4f%n",
+                    first, last);
             assertTrue(last < first / 2, "loss " + first + " -> " + last);
         }
     }
@@ -93,9 +110,14 @@ class FineTuneHfLlamaExampleTest {
         return out;
     }
 
-    /** A 2-layer, 64-wide LlamaForCausalLM with byte tokens, written by muon4j's exporter: any such directory works. */
+    /**
+     * A 2-layer, 64-wide LlamaForCausalLM with byte tokens, written by muon4j's exporter: any such
+     * directory works.
+     */
     static void writeTinyLlama(Path dir) throws Exception {
-        ModelConfig c = ModelConfig.fromJson("{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 4, \"context_length\": 64, \"seed\": 3}");
+        ModelConfig c =
+                ModelConfig.fromJson(
+                        "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 4, \"context_length\": 64, \"seed\": 3}");
         try (NDManager m = NDManager.newBaseManager()) {
             DecoderLM lm = new DecoderLM(c);
             lm.initialize(m, DataType.FLOAT32);

@@ -43,18 +43,32 @@ class GenerateFromExportExampleTest {
         int[] expected;
 
         try (NDManager manager = NDManager.newBaseManager()) {
-            ModelConfig config = ModelConfig.fromJson("{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 4, \"context_length\": 64}");
+            ModelConfig config =
+                    ModelConfig.fromJson(
+                            "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 4, \"context_length\": 64}");
             DecoderLM model = new DecoderLM(config);
             model.initialize(manager, DataType.FLOAT32);
-            MuonWithAdamW optimizer = MuonWithAdamW.builder()
-                    .optMuon(Muon.builder().optLearningRateTracker(Tracker.fixed(0.02f)).build())
-                    .optAdamW(DecoupledAdamW.builder().optLearningRateTracker(Tracker.fixed(3e-3f)).build())
-                    .optBlock(model)
-                    .build();
+            MuonWithAdamW optimizer =
+                    MuonWithAdamW.builder()
+                            .optMuon(
+                                    Muon.builder()
+                                            .optLearningRateTracker(Tracker.fixed(0.02f))
+                                            .build())
+                            .optAdamW(
+                                    DecoupledAdamW.builder()
+                                            .optLearningRateTracker(Tracker.fixed(3e-3f))
+                                            .build())
+                            .optBlock(model)
+                            .build();
             TrainStep step = new TrainStep(model, optimizer, manager);
             int[] next = {0};
             for (int i = 0; i < 30; i++) {
-                step.run(() -> FineTuneHfLlamaExampleTest.windows(ids, 4, 32, next[0]++), 4, 32, 1, 1.0);
+                step.run(
+                        () -> FineTuneHfLlamaExampleTest.windows(ids, 4, 32, next[0]++),
+                        4,
+                        32,
+                        1,
+                        1.0);
             }
             HfExport.write(model, tokenizer, export, Safetensors.DType.F32);
             expected = greedy(model, manager, prompt, 24);
@@ -65,9 +79,13 @@ class GenerateFromExportExampleTest {
             DecoderLM model = new DecoderLM(hf.modelConfig(1));
             model.initialize(manager, DataType.FLOAT32);
             hf.loadInto(model);
-            int[] generated = new Generator(model, 1).generate(prompt, 24, SamplingConfig.greedy(), null);
+            int[] generated =
+                    new Generator(model, 1).generate(prompt, 24, SamplingConfig.greedy(), null);
 
-            System.out.println("generated from the export: " + tokenizer.decode(prompt) + tokenizer.decode(generated));
+            System.out.println(
+                    "generated from the export: "
+                            + tokenizer.decode(prompt)
+                            + tokenizer.decode(generated));
             assertEquals(24, generated.length);
             assertArrayEquals(expected, generated);
         }

@@ -23,7 +23,9 @@ class BatchDecoderTest {
         Small.init();
     }
 
-    /** MHA and MLA (plain and low-rank queries) with dense and MoE (softmax and sigmoid routers). */
+    /**
+     * MHA and MLA (plain and low-rank queries) with dense and MoE (softmax and sigmoid routers).
+     */
     static List<ModelConfig> configs() {
         List<ModelConfig> cs = new ArrayList<>();
         for (AttentionKind a : AttentionKind.values()) {
@@ -43,7 +45,8 @@ class BatchDecoderTest {
     /** Full-forward logits (B, T, V) flattened. */
     static float[] full(DecoderLM lm, NDManager m, int[] tokens, int b, int t) {
         try (NDManager s = m.newSubManager()) {
-            return lm.forward(Small.store(m), s.create(tokens, new Shape(b, t)), false).logits()
+            return lm.forward(Small.store(m), s.create(tokens, new Shape(b, t)), false)
+                    .logits()
                     .toFloatArray();
         }
     }
@@ -52,8 +55,8 @@ class BatchDecoderTest {
      * Every position of b sequences fed through a BatchDecoder: the first {@code prefill} tokens
      * through the DJL prefill (0 = none), the rest one step at a time; logits (B, T, V) flattened.
      */
-    static float[] decode(DecoderLM lm, int[] tokens, int b, int t, int prefill, int threads,
-            Kernels k) {
+    static float[] decode(
+            DecoderLM lm, int[] tokens, int b, int t, int prefill, int threads, Kernels k) {
         int v = lm.config().vocabSize();
         float[] out = new float[b * t * v];
         try (BatchDecoder dec = new BatchDecoder(lm, new DecoderWeights(lm), b, t, threads, k)) {
@@ -104,7 +107,9 @@ class BatchDecoderTest {
                     for (int p = 3; p < t; p++) {
                         float[] w = Arrays.copyOfRange(want, (i * t + p) * v, (i * t + p + 1) * v);
                         float[] g = Arrays.copyOfRange(got, (i * t + p) * v, (i * t + p + 1) * v);
-                        assertTrue(IncrementalDecoderTest.maxDiff(w, g) < 1e-4, what + " prefill, pos " + p);
+                        assertTrue(
+                                IncrementalDecoderTest.maxDiff(w, g) < 1e-4,
+                                what + " prefill, pos " + p);
                     }
                 }
             }
@@ -130,7 +135,8 @@ class BatchDecoderTest {
                     try (BatchDecoder one = new BatchDecoder(lm, w, 1, 16, 1)) {
                         one.prefill(0, Arrays.copyOf(seqTokens[i], lengths[i]));
                         for (int s = 0; s < 5; s++) {
-                            single[i][s] = one.step(new int[] {seqTokens[i][lengths[i] + s]}).clone();
+                            single[i][s] =
+                                    one.step(new int[] {seqTokens[i][lengths[i] + s]}).clone();
                         }
                     }
                 }
@@ -157,8 +163,15 @@ class BatchDecoderTest {
                         for (int j = 0; j < n; j++) {
                             int i = seqs[j];
                             float[] got = Arrays.copyOfRange(l, j * v, (j + 1) * v);
-                            assertTrue(IncrementalDecoderTest.maxDiff(single[i][done[i]], got) < 1e-5,
-                                    c.attention() + "/" + c.ffn() + " seq " + i + " step " + done[i]);
+                            assertTrue(
+                                    IncrementalDecoderTest.maxDiff(single[i][done[i]], got) < 1e-5,
+                                    c.attention()
+                                            + "/"
+                                            + c.ffn()
+                                            + " seq "
+                                            + i
+                                            + " step "
+                                            + done[i]);
                             done[i]++;
                         }
                     }
@@ -183,22 +196,30 @@ class BatchDecoderTest {
                     dec.prefill(0, new int[] {1, 2, 3});
                     dec.copySequence(0, 1);
                     float[] first = dec.step(new int[] {4, 4}).clone();
-                    assertArrayEquals(Arrays.copyOf(first, c.vocabSize()),
+                    assertArrayEquals(
+                            Arrays.copyOf(first, c.vocabSize()),
                             Arrays.copyOfRange(first, c.vocabSize(), 2 * c.vocabSize()));
                     dec.rewind(0, 3);
                     dec.rewind(1, 3);
-                    assertArrayEquals(first, dec.step(new int[] {4, 4}), "rewound positions are rewritten");
+                    assertArrayEquals(
+                            first, dec.step(new int[] {4, 4}), "rewound positions are rewritten");
                     BatchDecoder.Work work = dec.work();
                     assertEquals(2, work.steps());
                     assertEquals(4, work.tokens());
                     // each step reads every matrix once: the non-embedding matrices plus the head
-                    assertEquals(2 * 4.0 * c.size().activeMatrixParams(), work.weightBytes(), 1e-6 * work.weightBytes());
+                    assertEquals(
+                            2 * 4.0 * c.size().activeMatrixParams(),
+                            work.weightBytes(),
+                            1e-6 * work.weightBytes());
                     // and the 4 cached positions of both sequences, in every layer
-                    assertEquals(2 * 2 * 4 * 4.0 * c.kvCacheValuesPerToken(), work.cacheBytes(), 1e-9);
+                    assertEquals(
+                            2 * 2 * 4 * 4.0 * c.kvCacheValuesPerToken(), work.cacheBytes(), 1e-9);
                     for (int i = 0; i < 8; i++) {
                         dec.step(new int[] {1, 1});
                     }
-                    IllegalStateException e = assertThrows(IllegalStateException.class, () -> dec.step(new int[] {1, 1}));
+                    IllegalStateException e =
+                            assertThrows(
+                                    IllegalStateException.class, () -> dec.step(new int[] {1, 1}));
                     assertTrue(e.getMessage().contains("kv cache full"), e.getMessage());
                     assertThrows(IllegalArgumentException.class, () -> dec.step(new int[] {1}));
                     assertThrows(IllegalArgumentException.class, () -> dec.step(new int[] {1, 50}));

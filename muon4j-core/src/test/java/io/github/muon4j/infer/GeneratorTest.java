@@ -36,13 +36,20 @@ class GeneratorTest {
                 for (int i = 0; i < 6; i++) {
                     int len = prompt.length + i;
                     try (NDManager s = m.newSubManager()) {
-                        float[] last = lm.forward(Small.store(m),
-                                s.create(Arrays.copyOf(seq, len), new Shape(1, len)), false)
-                                .logits().get(new NDIndex("0, -1, :")).toFloatArray();
+                        float[] last =
+                                lm.forward(
+                                                Small.store(m),
+                                                s.create(
+                                                        Arrays.copyOf(seq, len), new Shape(1, len)),
+                                                false)
+                                        .logits()
+                                        .get(new NDIndex("0, -1, :"))
+                                        .toFloatArray();
                         seq[len] = Sampler.argmax(last);
                     }
                 }
-                assertArrayEquals(Arrays.copyOfRange(seq, prompt.length, seq.length), got, a.name());
+                assertArrayEquals(
+                        Arrays.copyOfRange(seq, prompt.length, seq.length), got, a.name());
                 assertEquals(Arrays.stream(got).boxed().toList(), streamed);
                 Generator.Stats st = g.lastStats();
                 assertEquals(5, st.promptTokens());
@@ -64,15 +71,22 @@ class GeneratorTest {
                 SamplingConfig s = SamplingConfig.of(0.9, 20, 0.95, 11);
                 Generator g = new Generator(lm, 2);
                 List<int[]> streamed = new ArrayList<>();
-                int[][] batch = g.generate(prompts, 8, s, (seq, t) -> streamed.add(new int[] {seq, t}));
+                int[][] batch =
+                        g.generate(prompts, 8, s, (seq, t) -> streamed.add(new int[] {seq, t}));
                 assertEquals(3, g.lastStats().sequences());
                 assertEquals(11, g.lastStats().promptTokens());
                 assertEquals(24, g.lastStats().generatedTokens());
                 for (int i = 0; i < prompts.length; i++) {
                     SamplingConfig si = SamplingConfig.of(0.9, 20, 0.95, 11 + i);
-                    assertArrayEquals(g.generate(prompts[i], 8, si, null), batch[i], a + " sequence " + i);
+                    assertArrayEquals(
+                            g.generate(prompts[i], 8, si, null), batch[i], a + " sequence " + i);
                     int seq = i;
-                    assertArrayEquals(batch[i], streamed.stream().filter(e -> e[0] == seq).mapToInt(e -> e[1]).toArray());
+                    assertArrayEquals(
+                            batch[i],
+                            streamed.stream()
+                                    .filter(e -> e[0] == seq)
+                                    .mapToInt(e -> e[1])
+                                    .toArray());
                 }
                 // a stop token ends one sequence while the others go on
                 int stop = batch[1][2];
@@ -116,8 +130,10 @@ class GeneratorTest {
             Generator g = new Generator(lm);
             SamplingConfig s = SamplingConfig.greedy();
             assertThrows(IllegalArgumentException.class, () -> g.generate(new int[0], 3, s, null));
-            assertThrows(IllegalArgumentException.class, () -> g.generate(new int[] {50}, 3, s, null));
-            assertThrows(IllegalArgumentException.class, () -> g.generate(new int[] {1}, 32, s, null));
+            assertThrows(
+                    IllegalArgumentException.class, () -> g.generate(new int[] {50}, 3, s, null));
+            assertThrows(
+                    IllegalArgumentException.class, () -> g.generate(new int[] {1}, 32, s, null));
             int[] longPrompt = new int[40];
             Arrays.fill(longPrompt, 7);
             assertEquals(4, g.generate(longPrompt, 4, s, null).length);

@@ -21,8 +21,8 @@ class IncrementalDecoderTest {
     }
 
     /** Logits of prefill(first `prefill` tokens) + one token per step, (B, T, V) flattened. */
-    private static float[] incremental(DecoderLM lm, NDManager m, int[] tokens, int b, int t,
-            int prefill, boolean absorb) {
+    private static float[] incremental(
+            DecoderLM lm, NDManager m, int[] tokens, int b, int t, int prefill, boolean absorb) {
         float[] out = new float[b * t * lm.config().vocabSize()];
         int v = lm.config().vocabSize();
         try (NDManager s = m.newSubManager();
@@ -45,7 +45,8 @@ class IncrementalDecoderTest {
 
     private static float[] full(DecoderLM lm, NDManager m, int[] tokens, int b, int t) {
         try (NDManager s = m.newSubManager()) {
-            return lm.forward(Small.store(m), s.create(tokens, new Shape(b, t)), false).logits()
+            return lm.forward(Small.store(m), s.create(tokens, new Shape(b, t)), false)
+                    .logits()
                     .toFloatArray();
         }
     }
@@ -80,7 +81,9 @@ class IncrementalDecoderTest {
             int[] tokens = Small.tokens(m, 1, t, c.vocabSize(), 8).toIntArray();
             float[] absorbed = incremental(lm, m, tokens, 1, t, 3, true);
             float[] plain = incremental(lm, m, tokens, 1, t, 3, false);
-            assertTrue(maxDiff(absorbed, plain) < 1e-4, "absorbed vs plain " + maxDiff(absorbed, plain));
+            assertTrue(
+                    maxDiff(absorbed, plain) < 1e-4,
+                    "absorbed vs plain " + maxDiff(absorbed, plain));
             assertTrue(maxDiff(full(lm, m, tokens, 1, t), absorbed) < 1e-4);
             float[] ones = incremental(lm, m, tokens, 1, t, 1, true); // no prefill chunk at all
             assertTrue(maxDiff(ones, absorbed) < 1e-4);
@@ -105,16 +108,26 @@ class IncrementalDecoderTest {
                     }
                     // cache and absorbed weights only: no per-token arrays are left behind
                     assertEquals(afterPrefill, m.getManagedArrays().size());
-                    IllegalStateException e = assertThrows(IllegalStateException.class,
-                            () -> dec.next(new int[] {1, 2, 3, 4, 5}));
+                    IllegalStateException e =
+                            assertThrows(
+                                    IllegalStateException.class,
+                                    () -> dec.next(new int[] {1, 2, 3, 4, 5}));
                     assertTrue(e.getMessage().contains("kv cache full"));
                 }
                 assertEquals(before, m.getManagedArrays().size(), "close frees cache and weights");
             }
         }
         // MLA at d=32, 4 heads: latent 16 + rope 4 = 20 values vs MHA 2 * 4 * 8 = 64
-        assertEquals(20, Small.config(AttentionKind.MLA, FfnKind.DENSE).size().kvCacheValuesPerTokenPerLayer());
-        assertEquals(64, Small.config(AttentionKind.MHA, FfnKind.DENSE).size().kvCacheValuesPerTokenPerLayer());
+        assertEquals(
+                20,
+                Small.config(AttentionKind.MLA, FfnKind.DENSE)
+                        .size()
+                        .kvCacheValuesPerTokenPerLayer());
+        assertEquals(
+                64,
+                Small.config(AttentionKind.MHA, FfnKind.DENSE)
+                        .size()
+                        .kvCacheValuesPerTokenPerLayer());
     }
 
     static double maxDiff(float[] a, float[] b) {

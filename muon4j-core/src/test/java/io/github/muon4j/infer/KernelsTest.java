@@ -33,7 +33,8 @@ class KernelsTest {
         for (Kernels k : new Kernels[] {simd, Kernels.plain()}) {
             for (int n : new int[] {1, 7, 16, 33, 64, 192, 257}) {
                 float[] a = rnd(r, n + 5), b = rnd(r, n + 3);
-                assertEquals(dot64(a, 5, b, 3, n), k.dot(a, 5, b, 3, n), 1e-4 * Math.sqrt(n), k.name());
+                assertEquals(
+                        dot64(a, 5, b, 3, n), k.dot(a, 5, b, 3, n), 1e-4 * Math.sqrt(n), k.name());
                 float[] y = rnd(r, n + 2), y0 = y.clone();
                 k.axpy(0.7f, a, 5, y, 2, n);
                 for (int i = 0; i < n; i++) {
@@ -66,7 +67,10 @@ class KernelsTest {
                 }
             }
             // weightedSum: 5 rows of stride 41, 70 columns (vector blocks and a tail)
-            float[] pw = rnd(r, 6), vv = rnd(r, 3 + 5 * 41 + 70), acc = rnd(r, 72), acc0 = acc.clone();
+            float[] pw = rnd(r, 6),
+                    vv = rnd(r, 3 + 5 * 41 + 70),
+                    acc = rnd(r, 72),
+                    acc0 = acc.clone();
             k.weightedSum(pw, 1, 5, vv, 3, 41, acc, 2, 37);
             for (int i = 0; i < 37; i++) {
                 double want = acc0[2 + i];
@@ -90,7 +94,8 @@ class KernelsTest {
                     for (int t = 0; i < 40 && t < 3; t++) {
                         want += (double) ph[1 + j * 5 + t] * vh[2 + t * 45 + i];
                     }
-                    assertEquals(want, yh[j * 41 + i], 1e-5, k.name() + " weightedSums " + j + "," + i);
+                    assertEquals(
+                            want, yh[j * 41 + i], 1e-5, k.name() + " weightedSums " + j + "," + i);
                 }
             }
             // exp over the whole softmax range, down to where it underflows
@@ -112,21 +117,32 @@ class KernelsTest {
         try (Parallel p = new Parallel(3)) {
             for (int n : new int[] {1, 2, 5, 100, 1000, 7, 3}) {
                 int[] hits = new int[n];
-                p.forRange(n, 1, 1, (thread, from, to) -> {
-                    assertTrue(thread >= 0 && thread < 3);
-                    for (int i = from; i < to; i++) {
-                        hits[i]++;
-                    }
-                });
+                p.forRange(
+                        n,
+                        1,
+                        1,
+                        (thread, from, to) -> {
+                            assertTrue(thread >= 0 && thread < 3);
+                            for (int i = from; i < to; i++) {
+                                hits[i]++;
+                            }
+                        });
                 for (int h : hits) {
                     assertEquals(1, h);
                 }
             }
-            assertThrows(IllegalStateException.class, () -> p.forRange(10, 1, 1, (thread, from, to) -> {
-                if (from <= 7 && 7 < to) {
-                    throw new ArithmeticException("boom");
-                }
-            }));
+            assertThrows(
+                    IllegalStateException.class,
+                    () ->
+                            p.forRange(
+                                    10,
+                                    1,
+                                    1,
+                                    (thread, from, to) -> {
+                                        if (from <= 7 && 7 < to) {
+                                            throw new ArithmeticException("boom");
+                                        }
+                                    }));
         }
     }
 }

@@ -56,7 +56,9 @@ class HfExportTest {
         return b.build();
     }
 
-    /** A model with seeded weights and, for MoE, selection biases large enough to change choices. */
+    /**
+     * A model with seeded weights and, for MoE, selection biases large enough to change choices.
+     */
     static DecoderLM model(ModelConfig c, NDManager m) {
         DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
         Random r = new Random(11);
@@ -85,7 +87,10 @@ class HfExportTest {
 
     private static double[] ourLogits(DecoderLM lm, NDManager m, int[] ids) {
         try (NDManager s = m.newSubManager()) {
-            float[] f = lm.forward(Small.store(s), s.create(ids, new Shape(1, ids.length)), false).logits().toFloatArray();
+            float[] f =
+                    lm.forward(Small.store(s), s.create(ids, new Shape(1, ids.length)), false)
+                            .logits()
+                            .toFloatArray();
             double[] d = new double[f.length];
             for (int i = 0; i < f.length; i++) {
                 d[i] = f[i];
@@ -102,14 +107,23 @@ class HfExportTest {
         check(what, c, arch, dir, false);
     }
 
-    /** The export read back by the Java reader, and with {@code numpy} also by scripts/hf_forward.py. */
-    private void check(String what, ModelConfig c, String arch, Path dir, boolean numpy) throws Exception {
+    /**
+     * The export read back by the Java reader, and with {@code numpy} also by
+     * scripts/hf_forward.py.
+     */
+    private void check(String what, ModelConfig c, String arch, Path dir, boolean numpy)
+            throws Exception {
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = model(c, m);
             HfExport.write(lm, new ByteTokenizer(), dir, Safetensors.DType.F32);
-            JsonObject cfg = JsonParser.parseString(Files.readString(dir.resolve("config.json"))).getAsJsonObject();
+            JsonObject cfg =
+                    JsonParser.parseString(Files.readString(dir.resolve("config.json")))
+                            .getAsJsonObject();
             assertEquals(arch, cfg.getAsJsonArray("architectures").get(0).getAsString());
-            for (String f : new String[] {"generation_config.json", "tokenizer.json", "tokenizer_config.json"}) {
+            for (String f :
+                    new String[] {
+                        "generation_config.json", "tokenizer.json", "tokenizer_config.json"
+                    }) {
                 assertTrue(Files.isRegularFile(dir.resolve(f)), f);
             }
             try (Safetensors.Reader r = Safetensors.Reader.open(dir.resolve("model.safetensors"))) {
@@ -126,16 +140,23 @@ class HfExportTest {
                     max = Math.max(max, Math.abs(theirs[t][j] - ours[t * v + j]));
                 }
             }
-            System.out.printf("%s: max |logit diff| muon4j vs Java reader of the export %.3g%n", what, max);
+            System.out.printf(
+                    "%s: max |logit diff| muon4j vs Java reader of the export %.3g%n", what, max);
             assertTrue(max < 1e-4, what + ": " + max);
 
             int[] prompt = ids(5, 9);
-            int[] greedyOurs = new Generator(lm).generate(prompt, 10,
-                    SamplingConfig.greedy().withStopToken(ByteTokenizer.EOT), t -> {});
+            int[] greedyOurs =
+                    new Generator(lm)
+                            .generate(
+                                    prompt,
+                                    10,
+                                    SamplingConfig.greedy().withStopToken(ByteTokenizer.EOT),
+                                    t -> {});
             assertArrayEquals(ref.greedy(prompt, 10), greedyOurs, what + " greedy, Java reader");
 
             if (numpy) {
-                JsonArray rows = Python.run("logits", dir.toString(), csv(ids)).getAsJsonArray("logits");
+                JsonArray rows =
+                        Python.run("logits", dir.toString(), csv(ids)).getAsJsonArray("logits");
                 double pmax = 0;
                 for (int t = 0; t < ids.length; t++) {
                     JsonArray row = rows.get(t).getAsJsonArray();
@@ -143,9 +164,13 @@ class HfExportTest {
                         pmax = Math.max(pmax, Math.abs(row.get(j).getAsDouble() - ours[t * v + j]));
                     }
                 }
-                System.out.printf("%s: max |logit diff| muon4j vs numpy reader of the export %.3g%n", what, pmax);
+                System.out.printf(
+                        "%s: max |logit diff| muon4j vs numpy reader of the export %.3g%n",
+                        what, pmax);
                 assertTrue(pmax < 1e-4, what + " numpy: " + pmax);
-                JsonArray g = Python.run("greedy", dir.toString(), csv(prompt), "10").getAsJsonArray("ids");
+                JsonArray g =
+                        Python.run("greedy", dir.toString(), csv(prompt), "10")
+                                .getAsJsonArray("ids");
                 int[] pg = new int[g.size()];
                 for (int i = 0; i < pg.length; i++) {
                     pg[i] = g.get(i).getAsInt();
@@ -157,25 +182,48 @@ class HfExportTest {
 
     @Test
     void llamaExportGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
-        check("MHA dense -> Llama (untied head)", config(AttentionKind.MHA, FfnKind.DENSE, false, 0), HfLayout.LLAMA, dir);
+        check(
+                "MHA dense -> Llama (untied head)",
+                config(AttentionKind.MHA, FfnKind.DENSE, false, 0),
+                HfLayout.LLAMA,
+                dir);
     }
 
     @Test
     void theNumpyReaderGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Python.available(),
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                Python.available(),
                 "needs python3 with numpy and regex (scripts/hf_forward.py, the independent reader)");
-        check("MHA dense -> Llama, numpy", config(AttentionKind.MHA, FfnKind.DENSE, false, 0), HfLayout.LLAMA, dir.resolve("l"), true);
-        check("MLA + MoE -> DeepSeek-V3, numpy", config(AttentionKind.MLA, FfnKind.MOE, false, 12), HfLayout.DEEPSEEK_V3,
-                dir.resolve("d"), true);
+        check(
+                "MHA dense -> Llama, numpy",
+                config(AttentionKind.MHA, FfnKind.DENSE, false, 0),
+                HfLayout.LLAMA,
+                dir.resolve("l"),
+                true);
+        check(
+                "MLA + MoE -> DeepSeek-V3, numpy",
+                config(AttentionKind.MLA, FfnKind.MOE, false, 12),
+                HfLayout.DEEPSEEK_V3,
+                dir.resolve("d"),
+                true);
     }
 
     @Test
     void deepseekV3ExportGivesMuon4jLogitsAndGreedyTokens(@TempDir Path dir) throws Exception {
-        check("MLA + MoE -> DeepSeek-V3 (plain query, tied)", config(AttentionKind.MLA, FfnKind.MOE, true, 0),
-                HfLayout.DEEPSEEK_V3, dir.resolve("a"));
-        check("MLA + MoE -> DeepSeek-V3 (low-rank query, untied)", config(AttentionKind.MLA, FfnKind.MOE, false, 12),
-                HfLayout.DEEPSEEK_V3, dir.resolve("b"));
-        check("MLA dense -> DeepSeek-V3", config(AttentionKind.MLA, FfnKind.DENSE, true, 0), HfLayout.DEEPSEEK_V3,
+        check(
+                "MLA + MoE -> DeepSeek-V3 (plain query, tied)",
+                config(AttentionKind.MLA, FfnKind.MOE, true, 0),
+                HfLayout.DEEPSEEK_V3,
+                dir.resolve("a"));
+        check(
+                "MLA + MoE -> DeepSeek-V3 (low-rank query, untied)",
+                config(AttentionKind.MLA, FfnKind.MOE, false, 12),
+                HfLayout.DEEPSEEK_V3,
+                dir.resolve("b"));
+        check(
+                "MLA dense -> DeepSeek-V3",
+                config(AttentionKind.MLA, FfnKind.DENSE, true, 0),
+                HfLayout.DEEPSEEK_V3,
                 dir.resolve("c"));
     }
 
@@ -183,10 +231,26 @@ class HfExportTest {
     void deepseekV3ConfigCarriesTheKeysConvertersNeed(@TempDir Path dir) throws Exception {
         ModelConfig c = config(AttentionKind.MLA, FfnKind.MOE, true, 0);
         JsonObject cfg = HfExport.config(c, new ByteTokenizer(), "float32");
-        for (String k : new String[] {"q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
-            "v_head_dim", "n_routed_experts", "n_shared_experts", "num_experts_per_tok", "moe_intermediate_size",
-            "first_k_dense_replace", "norm_topk_prob", "routed_scaling_factor", "n_group", "topk_group",
-            "scoring_func", "topk_method", "rope_interleave"}) {
+        for (String k :
+                new String[] {
+                    "q_lora_rank",
+                    "kv_lora_rank",
+                    "qk_nope_head_dim",
+                    "qk_rope_head_dim",
+                    "v_head_dim",
+                    "n_routed_experts",
+                    "n_shared_experts",
+                    "num_experts_per_tok",
+                    "moe_intermediate_size",
+                    "first_k_dense_replace",
+                    "norm_topk_prob",
+                    "routed_scaling_factor",
+                    "n_group",
+                    "topk_group",
+                    "scoring_func",
+                    "topk_method",
+                    "rope_interleave"
+                }) {
             assertTrue(cfg.has(k), k);
         }
         assertEquals(1, cfg.get("n_group").getAsInt());
@@ -199,15 +263,24 @@ class HfExportTest {
     @Test
     void modelsNoClassRepresentsAreRefusedInOneLine(@TempDir Path dir) {
         ModelConfig mhaMoe = config(AttentionKind.MHA, FfnKind.MOE, true, 0);
-        ModelConfig softmax = config(AttentionKind.MLA, FfnKind.MOE, true, 0).withBalancing(ScoreFunction.SOFTMAX, 0, 1e-3, 0);
+        ModelConfig softmax =
+                config(AttentionKind.MLA, FfnKind.MOE, true, 0)
+                        .withBalancing(ScoreFunction.SOFTMAX, 0, 1e-3, 0);
         ModelConfig.Builder eps = config(AttentionKind.MLA, FfnKind.DENSE, true, 0).toBuilder();
         eps.normEps = 1e-5; // DeepSeek-V3's latent norms always use 1e-6
         for (ModelConfig c : new ModelConfig[] {mhaMoe, softmax, eps.build()}) {
             try (NDManager m = Small.newManager()) {
                 DecoderLM lm = model(c, m);
                 Path out = dir.resolve(c.attention() + "-" + c.scoreFunction() + "-" + c.normEps());
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> HfExport.write(lm, new ByteTokenizer(), out, Safetensors.DType.F32));
+                IllegalArgumentException e =
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () ->
+                                        HfExport.write(
+                                                lm,
+                                                new ByteTokenizer(),
+                                                out,
+                                                Safetensors.DType.F32));
                 assertFalse(e.getMessage().contains("\n"));
                 assertTrue(e.getMessage().startsWith("no transformers class"), e.getMessage());
                 assertFalse(Files.exists(out), "nothing written");
@@ -219,20 +292,31 @@ class HfExportTest {
     void bf16AndF16ExportsRoundToNearest(@TempDir Path dir) throws Exception {
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = model(config(AttentionKind.MHA, FfnKind.DENSE, true, 0), m);
-            for (Safetensors.DType t : new Safetensors.DType[] {Safetensors.DType.BF16, Safetensors.DType.F16}) {
+            for (Safetensors.DType t :
+                    new Safetensors.DType[] {Safetensors.DType.BF16, Safetensors.DType.F16}) {
                 Path d = dir.resolve(t.name());
                 HfExport.write(lm, new ByteTokenizer(), d, t);
                 float[] want = lm.getParameters().get("embedding").getArray().toFloatArray();
-                try (Safetensors.Reader r = Safetensors.Reader.open(d.resolve("model.safetensors"))) {
+                try (Safetensors.Reader r =
+                        Safetensors.Reader.open(d.resolve("model.safetensors"))) {
                     assertEquals(t, r.entries().get("model.embed_tokens.weight").dtype());
                     float[] got = r.floats("model.embed_tokens.weight");
-                    double rel = t == Safetensors.DType.BF16 ? 1.0 / 256 : 1.0 / 2048; // half an ulp
+                    double rel =
+                            t == Safetensors.DType.BF16 ? 1.0 / 256 : 1.0 / 2048; // half an ulp
                     for (int i = 0; i < want.length; i++) {
-                        assertEquals(want[i], got[i], Math.abs(want[i]) * rel + 1e-7, t + " element " + i);
+                        assertEquals(
+                                want[i],
+                                got[i],
+                                Math.abs(want[i]) * rel + 1e-7,
+                                t + " element " + i);
                     }
                 }
-                JsonObject cfg = JsonParser.parseString(Files.readString(d.resolve("config.json"))).getAsJsonObject();
-                assertEquals(t == Safetensors.DType.BF16 ? "bfloat16" : "float16", cfg.get("torch_dtype").getAsString());
+                JsonObject cfg =
+                        JsonParser.parseString(Files.readString(d.resolve("config.json")))
+                                .getAsJsonObject();
+                assertEquals(
+                        t == Safetensors.DType.BF16 ? "bfloat16" : "float16",
+                        cfg.get("torch_dtype").getAsString());
             }
         }
     }

@@ -30,12 +30,16 @@ final class HfReference {
     private final String arch;
 
     HfReference(Path dir) throws IOException {
-        cfg = JsonParser.parseString(Files.readString(dir.resolve("config.json"))).getAsJsonObject();
+        cfg =
+                JsonParser.parseString(Files.readString(dir.resolve("config.json")))
+                        .getAsJsonObject();
         arch = cfg.getAsJsonArray("architectures").get(0).getAsString();
         byte[] data = Files.readAllBytes(dir.resolve("model.safetensors"));
         ByteBuffer bb = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         int n = (int) bb.getLong(0);
-        JsonObject header = JsonParser.parseString(new String(data, 8, n, StandardCharsets.UTF_8)).getAsJsonObject();
+        JsonObject header =
+                JsonParser.parseString(new String(data, 8, n, StandardCharsets.UTF_8))
+                        .getAsJsonObject();
         for (Map.Entry<String, JsonElement> e : header.entrySet()) {
             if (e.getKey().equals("__metadata__")) {
                 continue;
@@ -50,7 +54,8 @@ final class HfReference {
             for (int i = 0; i < v.length; i++) {
                 switch (dtype) {
                     case "F32" -> v[i] = bb.getFloat(base + 4 * i);
-                    case "BF16" -> v[i] = Float.intBitsToFloat((bb.getShort(base + 2 * i) & 0xffff) << 16);
+                    case "BF16" ->
+                            v[i] = Float.intBitsToFloat((bb.getShort(base + 2 * i) & 0xffff) << 16);
                     default -> throw new IllegalArgumentException("dtype " + dtype);
                 }
             }
@@ -101,7 +106,9 @@ final class HfReference {
         return rms(x, gain, d("rms_norm_eps"));
     }
 
-    /** DeepseekV3Attention builds q_a_layernorm and kv_a_layernorm with RMSNorm's default eps, 1e-6. */
+    /**
+     * DeepseekV3Attention builds q_a_layernorm and kv_a_layernorm with RMSNorm's default eps, 1e-6.
+     */
     private static final double MLA_NORM_EPS = 1e-6;
 
     private double[] rms(double[] x, String gain, double eps) {
@@ -170,16 +177,22 @@ final class HfReference {
             for (int q = 0; q < t; q++) {
                 a[q] = rms(h[q], p + "input_layernorm.weight");
             }
-            double[][] att = arch.equals("LlamaForCausalLM") ? llamaAttention(a, p + "self_attn.")
-                    : mla(a, p + "self_attn.");
+            double[][] att =
+                    arch.equals("LlamaForCausalLM")
+                            ? llamaAttention(a, p + "self_attn.")
+                            : mla(a, p + "self_attn.");
             for (int q = 0; q < t; q++) {
                 double[] x = add(h[q], att[q]);
                 double[] m = rms(x, p + "post_attention_layernorm.weight");
-                boolean moe = arch.equals("DeepseekV3ForCausalLM") && l >= i("first_k_dense_replace");
+                boolean moe =
+                        arch.equals("DeepseekV3ForCausalLM") && l >= i("first_k_dense_replace");
                 h[q] = add(x, moe ? moe(m, p + "mlp.") : mlp(m, p + "mlp."));
             }
         }
-        String head = cfg.get("tie_word_embeddings").getAsBoolean() ? "model.embed_tokens.weight" : "lm_head.weight";
+        String head =
+                cfg.get("tie_word_embeddings").getAsBoolean()
+                        ? "model.embed_tokens.weight"
+                        : "lm_head.weight";
         double[][] out = new double[t][];
         for (int q = 0; q < t; q++) {
             out[q] = lin(head, rms(h[q], "model.norm.weight"));
@@ -199,7 +212,8 @@ final class HfReference {
         int t = x.length;
         int heads = i("num_attention_heads");
         int hd = i("head_dim");
-        int rep = heads / i("num_key_value_heads"); // repeat_kv: query head h reads key/value head h / rep
+        int rep = heads / i("num_key_value_heads"); // repeat_kv: query head h reads key/value
+        // head h / rep
         double[][][] q = new double[t][heads][];
         double[][][] k = new double[t][heads][];
         double[][][] v = new double[t][heads][];
@@ -229,12 +243,22 @@ final class HfReference {
         double[][][] k = new double[t][heads][];
         double[][][] v = new double[t][heads][];
         for (int s = 0; s < t; s++) {
-            double[] qa = cfg.get("q_lora_rank").isJsonNull() ? lin(p + "q_proj.weight", x[s])
-                    : lin(p + "q_b_proj.weight", rms(lin(p + "q_a_proj.weight", x[s]), p + "q_a_layernorm.weight", MLA_NORM_EPS));
+            double[] qa =
+                    cfg.get("q_lora_rank").isJsonNull()
+                            ? lin(p + "q_proj.weight", x[s])
+                            : lin(
+                                    p + "q_b_proj.weight",
+                                    rms(
+                                            lin(p + "q_a_proj.weight", x[s]),
+                                            p + "q_a_layernorm.weight",
+                                            MLA_NORM_EPS));
             double[] ckv = lin(p + "kv_a_proj_with_mqa.weight", x[s]);
             double[] kRot = slice(ckv, rank, rank + rope);
             kRot = rope(inter ? deinterleave(kRot) : kRot, s);
-            double[] kv = lin(p + "kv_b_proj.weight", rms(slice(ckv, 0, rank), p + "kv_a_layernorm.weight", MLA_NORM_EPS));
+            double[] kv =
+                    lin(
+                            p + "kv_b_proj.weight",
+                            rms(slice(ckv, 0, rank), p + "kv_a_layernorm.weight", MLA_NORM_EPS));
             for (int h = 0; h < heads; h++) {
                 int b = h * (nope + rope);
                 double[] qRot = slice(qa, b + nope, b + nope + rope);
@@ -255,7 +279,8 @@ final class HfReference {
     }
 
     /** Causal softmax attention per head, then o_proj. */
-    private double[][] output(double[][][] q, double[][][] k, double[][][] v, double scale, String p) {
+    private double[][] output(
+            double[][][] q, double[][][] k, double[][][] v, double scale, String p) {
         int t = q.length;
         int heads = q[0].length;
         int vd = v[0][0].length;

@@ -27,18 +27,23 @@ class HfTokenizerJsonTest {
 
     /** Texts that exercise the pre-tokenizer regexes, merges, bytes and special strings. */
     static List<String> texts() {
-        List<String> t = new ArrayList<>(List.of(
-                "The Commission's proposal wasn't adopted; they'll vote again in 2026.",
-                "  leading spaces, trailing spaces   \n\n\tand tabs\r\nCRLF lines\r\n\r\n",
-                "Numbers: 1 12 123 1234 12345 3.14159 -42 1e-9 0x7fff",
-                "UTF-8: naïve café, Zürich, Ελληνικά, русский, 日本語のテキスト, 한국어, עברית, العربية",
-                "Emoji 👩‍💻🚀🇪🇺 and symbols ©®™ ∑∫√ — “quotes” ‘single’ … «guillemets»",
-                "code: for (int i = 0; i < n; i++) { x[i] += y[i] * 2; } // done\n    return x;",
-                "I'M SHOUTING, YOU'RE LOUD, HE'D SAY, WE'VE SEEN, IT'S 'QUOTED'",
-                "<|endoftext|> is plain text to muon4j, as are <|fim_prefix|> and <s></s>",
-                "a", " ", "\n", "",
-                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-                "          many            spaces                 "));
+        List<String> t =
+                new ArrayList<>(
+                        List.of(
+                                "The Commission's proposal wasn't adopted; they'll vote again in 2026.",
+                                "  leading spaces, trailing spaces   \n\n\tand tabs\r\nCRLF lines\r\n\r\n",
+                                "Numbers: 1 12 123 1234 12345 3.14159 -42 1e-9 0x7fff",
+                                "UTF-8: naïve café, Zürich, Ελληνικά, русский, 日本語のテキスト, 한국어, עברית, العربية",
+                                "Emoji 👩‍💻🚀🇪🇺 and symbols ©®™ ∑∫√ — “quotes” ‘single’ … «guillemets»",
+                                "code: for (int i = 0; i < n; i++) { x[i] += y[i] * 2; } // done\n    return x;",
+                                "I'M SHOUTING, YOU'RE LOUD, HE'D SAY, WE'VE SEEN, IT'S 'QUOTED'",
+                                "<|endoftext|> is plain text to muon4j, as are <|fim_prefix|> and <s></s>",
+                                "a",
+                                " ",
+                                "\n",
+                                "",
+                                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                "          many            spaces                 "));
         Random r = new Random(5); // random code points, including rare scripts and controls
         for (int k = 0; k < 4; k++) {
             StringBuilder sb = new StringBuilder();
@@ -58,8 +63,19 @@ class HfTokenizerJsonTest {
      * word up whole ({@code ignore_merges}) would give one id where muon4j gives several.
      */
     static List<String> wholeInputs() {
-        return List.of(HfTokenizerJson.EOT, "<|fim_prefix|>", "<|endofprompt|>", "<s>", "</s>", "the", " the", "Commission",
-                "\u0120", "\u00e9", "ab", "<|endoftext|><|endoftext|>");
+        return List.of(
+                HfTokenizerJson.EOT,
+                "<|fim_prefix|>",
+                "<|endofprompt|>",
+                "<s>",
+                "</s>",
+                "the",
+                " the",
+                "Commission",
+                "\u0120",
+                "\u00e9",
+                "ab",
+                "<|endoftext|><|endoftext|>");
     }
 
     private static long[] toLong(int[] v) {
@@ -77,28 +93,42 @@ class HfTokenizerJsonTest {
             Path f = dir.resolve(name + ".json");
             Files.writeString(f, HfTokenizerJson.tokenizerJson(tok));
             int n = 0;
-            try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder().optTokenizerPath(f)
-                    .optAddSpecialTokens(false).optTruncation(false).optPadding(false).build()) {
+            try (HuggingFaceTokenizer hf =
+                    HuggingFaceTokenizer.builder()
+                            .optTokenizerPath(f)
+                            .optAddSpecialTokens(false)
+                            .optTruncation(false)
+                            .optPadding(false)
+                            .build()) {
                 for (String text : texts()) {
                     int[] want = tok.encode(text);
                     Encoding e = hf.encode(text, false, false);
                     assertArrayEquals(toLong(want), e.getIds(), name + " on: " + text);
-                    assertEquals(tok.decode(want), hf.decode(e.getIds(), false), name + " decode of: " + text);
+                    assertEquals(
+                            tok.decode(want),
+                            hf.decode(e.getIds(), false),
+                            name + " decode of: " + text);
                     n += want.length;
                 }
                 for (String text : wholeInputs()) {
-                    assertArrayEquals(toLong(tok.encode(text)), hf.encode(text, false, false).getIds(), name + " on the whole input: " + text);
+                    assertArrayEquals(
+                            toLong(tok.encode(text)),
+                            hf.encode(text, false, false).getIds(),
+                            name + " on the whole input: " + text);
                 }
                 long[] eot = {tok.eotToken()};
                 assertEquals(HfTokenizerJson.EOT, hf.decode(eot, false), name + " end-of-text id");
             }
-            System.out.printf("tokenizer %s: HF tokenizers (DJL) = muon4j on %d texts, %d tokens%n", name, texts().size(), n);
+            System.out.printf(
+                    "tokenizer %s: HF tokenizers (DJL) = muon4j on %d texts, %d tokens%n",
+                    name, texts().size(), n);
         }
     }
 
     @Test
     void independentPythonBpeGivesMuon4jIds(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Python.available(), "needs python3 with the regex module (scripts/hf_forward.py)");
+        Assumptions.assumeTrue(
+                Python.available(), "needs python3 with the regex module (scripts/hf_forward.py)");
         for (String name : new String[] {"byte", "gpt2", "cl100k"}) {
             Tokenizer tok = Tokenizers.byName(name);
             Path d = dir.resolve(name);
@@ -107,22 +137,30 @@ class HfTokenizerJsonTest {
             String all = String.join("\u2029", texts()); // one file, one Python start
             Path txt = d.resolve("text.txt");
             Files.writeString(txt, all);
-            JsonArray got = Python.run("encode", d.toString(), txt.toString()).getAsJsonArray("ids");
+            JsonArray got =
+                    Python.run("encode", d.toString(), txt.toString()).getAsJsonArray("ids");
             int[] want = tok.encode(all);
             int[] g = new int[got.size()];
             for (int i = 0; i < g.length; i++) {
                 g[i] = got.get(i).getAsInt();
             }
             assertArrayEquals(want, g, name);
-            System.out.printf("tokenizer %s: Python BPE over tokenizer.json = muon4j on %d tokens%n", name, want.length);
+            System.out.printf(
+                    "tokenizer %s: Python BPE over tokenizer.json = muon4j on %d tokens%n",
+                    name, want.length);
         }
     }
 
-    /** Llama 3's layout: every pre-tokenizer a Sequence ending in ByteLevel without its regex; bytes never merge whole. */
+    /**
+     * Llama 3's layout: every pre-tokenizer a Sequence ending in ByteLevel without its regex; bytes
+     * never merge whole.
+     */
     @Test
     void layoutIsLlama3s() throws Exception {
         for (String name : new String[] {"byte", "gpt2", "cl100k"}) {
-            JsonObject root = JsonParser.parseString(HfTokenizerJson.tokenizerJson(Tokenizers.byName(name))).getAsJsonObject();
+            JsonObject root =
+                    JsonParser.parseString(HfTokenizerJson.tokenizerJson(Tokenizers.byName(name)))
+                            .getAsJsonObject();
             JsonObject pre = root.getAsJsonObject("pre_tokenizer");
             assertEquals("Sequence", pre.get("type").getAsString(), name);
             JsonArray steps = pre.getAsJsonArray("pretokenizers");
@@ -134,7 +172,10 @@ class HfTokenizerJsonTest {
                 assertFalse(root.getAsJsonObject("model").get("ignore_merges").getAsBoolean());
             } else {
                 assertEquals(2, steps.size(), name);
-                assertEquals("Isolated", steps.get(0).getAsJsonObject().get("behavior").getAsString(), name);
+                assertEquals(
+                        "Isolated",
+                        steps.get(0).getAsJsonObject().get("behavior").getAsString(),
+                        name);
             }
         }
     }
@@ -147,7 +188,9 @@ class HfTokenizerJsonTest {
         String[] m = HfTokenizerJson.mergeOf(" t", ranks.get(" t"), ranks);
         assertArrayEquals(new String[] {" ", "t"}, m);
         // " the" = " t" + "he" in GPT-2's merges.txt
-        assertArrayEquals(new String[] {" t", "he"}, HfTokenizerJson.mergeOf(" the", ranks.get(" the"), ranks));
+        assertArrayEquals(
+                new String[] {" t", "he"},
+                HfTokenizerJson.mergeOf(" the", ranks.get(" the"), ranks));
         assertEquals(256, (int) ranks.get(" t"));
     }
 }

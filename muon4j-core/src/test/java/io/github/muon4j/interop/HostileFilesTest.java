@@ -12,7 +12,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Malformed and hostile safetensors files are refused in one line naming the file, before anything is allocated for them. */
+/**
+ * Malformed and hostile safetensors files are refused in one line naming the file, before anything
+ * is allocated for them.
+ */
 class HostileFilesTest {
 
     static {
@@ -23,7 +26,9 @@ class HostileFilesTest {
 
     Path seed(String name) throws Exception {
         Path f = dir.resolve(name + ".safetensors");
-        try (InputStream in = getClass().getResourceAsStream("UntrustedFilesFuzzTestInputs/safetensors/" + name)) {
+        try (InputStream in =
+                getClass()
+                        .getResourceAsStream("UntrustedFilesFuzzTestInputs/safetensors/" + name)) {
             Files.write(f, in.readAllBytes());
         }
         return f;
@@ -31,8 +36,14 @@ class HostileFilesTest {
 
     void refused(String seed, String why) throws Exception {
         Path f = seed(seed);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Safetensors.Reader.open(f).close(), seed);
-        assertTrue(e.getMessage().contains(f.toString()) && e.getMessage().contains(why), seed + ": " + e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Safetensors.Reader.open(f).close(),
+                        seed);
+        assertTrue(
+                e.getMessage().contains(f.toString()) && e.getMessage().contains(why),
+                seed + ": " + e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
     }
 
@@ -41,7 +52,9 @@ class HostileFilesTest {
         refused("overlap", "overlap");
         refused("gap", "gap of 4 bytes");
         refused("huge-shape", "do not match its shape");
-        refused("header-claims-terabytes", "header length 4398046511104 does not fit a file of 10 bytes");
+        refused(
+                "header-claims-terabytes",
+                "header length 4398046511104 does not fit a file of 10 bytes");
         try (Safetensors.Reader r = Safetensors.Reader.open(seed("valid-f32-bf16"))) {
             assertEquals(-2.0f, r.floats("b")[1]);
             assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(r.floats("a")[5]));

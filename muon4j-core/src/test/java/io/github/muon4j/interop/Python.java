@@ -20,14 +20,18 @@ final class Python {
     static synchronized boolean available() {
         if (available == null) {
             try {
-                Process p = new ProcessBuilder("python3", "-c", "import numpy, regex").redirectErrorStream(true).start();
+                Process p =
+                        new ProcessBuilder("python3", "-c", "import numpy, regex")
+                                .redirectErrorStream(true)
+                                .start();
                 available = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
             } catch (IOException | InterruptedException e) {
                 available = false;
             }
             if (!available) {
-                System.out.println("python3 with numpy and regex not found: the numpy reader of scripts/hf_forward.py"
-                        + " is skipped (the Java reader still runs)");
+                System.out.println(
+                        "python3 with numpy and regex not found: the numpy reader of scripts/hf_forward.py"
+                                + " is skipped (the Java reader still runs)");
             }
         }
         return available;
@@ -35,12 +39,14 @@ final class Python {
 
     /** Runs {@code hf_forward.py args...} and parses the JSON it prints. */
     static JsonObject run(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("python3", Path.of("scripts", "hf_forward.py").toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of("python3", Path.of("scripts", "hf_forward.py").toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IllegalStateException("hf_forward.py " + String.join(" ", args) + " failed: " + out);
+            throw new IllegalStateException(
+                    "hf_forward.py " + String.join(" ", args) + " failed: " + out);
         }
         return JsonParser.parseString(out).getAsJsonObject();
     }

@@ -26,7 +26,8 @@ public final class Untrusted {
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
             if (m == null || m.contains("\n") || !m.contains(name)) {
-                throw new AssertionError("a refusal must be one line naming " + name + ", got: " + m, e);
+                throw new AssertionError(
+                        "a refusal must be one line naming " + name + ", got: " + m, e);
             }
         }
     }

@@ -18,16 +18,19 @@ class UntrustedFilesFuzzTest {
     void safetensors(byte[] data) throws Exception {
         Path f = DIR.resolve("model.safetensors");
         Files.write(f, data);
-        Untrusted.check(f.toString(), () -> {
-            try (Safetensors.Reader r = Safetensors.Reader.open(f)) {
-                for (String name : r.entries().keySet()) {
-                    float[] v = r.floats(name);
-                    if (v.length != r.entries().get(name).elements()) {
-                        throw new AssertionError("tensor " + name + " read " + v.length + " values");
+        Untrusted.check(
+                f.toString(),
+                () -> {
+                    try (Safetensors.Reader r = Safetensors.Reader.open(f)) {
+                        for (String name : r.entries().keySet()) {
+                            float[] v = r.floats(name);
+                            if (v.length != r.entries().get(name).elements()) {
+                                throw new AssertionError(
+                                        "tensor " + name + " read " + v.length + " values");
+                            }
+                        }
                     }
-                }
-            }
-        });
+                });
     }
 
     @FuzzTest(maxDuration = "30s")

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * bf16 products through {@link Autocast}: the rounding they should have, gradients, and scoping.
- * As under PyTorch's autocast, a bf16 product is bf16(sum of bf16(a) * bf16(b), accumulated in
+ * bf16 products through {@link Autocast}: the rounding they should have, gradients, and scoping. As
+ * under PyTorch's autocast, a bf16 product is bf16(sum of bf16(a) * bf16(b), accumulated in
  * float32): the operands and the result are rounded, the sum is not.
  */
 class AutocastTest {
@@ -67,13 +67,21 @@ class AutocastTest {
                     for (int p = 0; p < k; p++) {
                         s += (double) bf16(a[i * k + p]) * bf16(b[p * n + j]);
                     }
-                    // the float32 sum may round to the neighbouring bf16 value: at most one bf16 ulp
-                    maxUlps = Math.max(maxUlps, Math.abs(got[i * n + j] - bf16((float) s)) / bf16Ulp(s));
+                    // the float32 sum may round to the neighbouring bf16 value: at most one bf16
+                    // ulp
+                    maxUlps =
+                            Math.max(
+                                    maxUlps,
+                                    Math.abs(got[i * n + j] - bf16((float) s)) / bf16Ulp(s));
                     maxExact = Math.max(maxExact, Math.abs(got[i * n + j] - exact[i * n + j]));
                 }
             }
-            assertTrue(maxUlps <= 1, "differs from bf16(product of bf16 operands) by " + maxUlps + " bf16 ulps");
-            assertTrue(maxExact > 1e-3, "no rounding at all: the product did not run in bf16 (" + maxExact + ")");
+            assertTrue(
+                    maxUlps <= 1,
+                    "differs from bf16(product of bf16 operands) by " + maxUlps + " bf16 ulps");
+            assertTrue(
+                    maxExact > 1e-3,
+                    "no rounding at all: the product did not run in bf16 (" + maxExact + ")");
         }
     }
 
@@ -88,7 +96,9 @@ class AutocastTest {
             wt.setRequiresGradient(true);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector();
                     Autocast ac = Autocast.enter(Precision.BF16)) {
-                gc.backward(Autocast.linear(x, wt).sum()); // d/dW sum(x W^T) = column sums of x, per row of W
+                gc.backward(
+                        Autocast.linear(x, wt)
+                                .sum()); // d/dW sum(x W^T) = column sums of x, per row of W
             }
             NDArray g = wt.getGradient();
             assertEquals(DataType.FLOAT32, g.getDataType());
@@ -99,7 +109,8 @@ class AutocastTest {
                     for (int i = 0; i < m; i++) {
                         s += bf16(a[i * k + p]); // the upstream gradient (ones) is exact in bf16
                     }
-                    assertEquals(bf16((float) s), gv[o * k + p], bf16Ulp(s), "dW[" + o + "," + p + "]");
+                    assertEquals(
+                            bf16((float) s), gv[o * k + p], bf16Ulp(s), "dW[" + o + "," + p + "]");
                 }
             }
         }
@@ -109,9 +120,12 @@ class AutocastTest {
     void parsesPrecisionAndDetectsBf16Flags() {
         assertEquals(Precision.FP32, Precision.resolve("fp32", ai.djl.Device.cpu()));
         assertEquals(Precision.BF16, Precision.resolve("bf16", ai.djl.Device.cpu()));
-        assertEquals(Precision.nativeBf16(ai.djl.Device.cpu()) ? Precision.BF16 : Precision.FP32,
+        assertEquals(
+                Precision.nativeBf16(ai.djl.Device.cpu()) ? Precision.BF16 : Precision.FP32,
                 Precision.resolve("auto", ai.djl.Device.cpu()));
-        assertThrows(IllegalArgumentException.class, () -> Precision.resolve("fp16", ai.djl.Device.cpu()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Precision.resolve("fp16", ai.djl.Device.cpu()));
         assertTrue(Precision.cpuHasBf16(" fpu avx512f avx512_bf16 avx512vl"));
         assertTrue(Precision.cpuHasBf16("fpu amx_bf16 amx_tile"));
         assertFalse(Precision.cpuHasBf16("fpu avx512f avx512_vnni avx2"));

@@ -54,28 +54,39 @@ class BlockInitTest {
         Small.init();
         ModelConfig c = Small.config(AttentionKind.MLA, FfnKind.MOE);
         try (NDManager m = Small.newManager()) {
-            List<ModelBlock> blocks = List.of(
-                    new SwiGLU(c, 64), new MoE(c), new Gate(c), new MultiHeadLatentAttention(c),
-                    new MultiHeadAttention(c), new TransformerBlock(c, 0));
+            List<ModelBlock> blocks =
+                    List.of(
+                            new SwiGLU(c, 64),
+                            new MoE(c),
+                            new Gate(c),
+                            new MultiHeadLatentAttention(c),
+                            new MultiHeadAttention(c),
+                            new TransformerBlock(c, 0));
             for (ModelBlock b : blocks) {
                 b.initialize(m, DataType.FLOAT32, new Shape(2, 4, c.dModel()));
-                b.visitParams("", (name, spec) -> {
-                    float[] v = spec.parameter().getArray().toFloatArray();
-                    if (spec.std() == 0) {
-                        for (float f : v) {
-                            assertEquals(1f, f, name);
-                        }
-                        return;
-                    }
-                    double sq = 0;
-                    for (float f : v) {
-                        sq += (double) f * f;
-                    }
-                    double std = Math.sqrt(sq / v.length);
-                    // normal(0, std): the sample std of n values is within a few 1/sqrt(2n)
-                    double tol = spec.std() * (5 / Math.sqrt(2.0 * v.length));
-                    assertEquals(spec.std(), std, Math.max(tol, 1e-3), b.getClass().getSimpleName() + " " + name);
-                });
+                b.visitParams(
+                        "",
+                        (name, spec) -> {
+                            float[] v = spec.parameter().getArray().toFloatArray();
+                            if (spec.std() == 0) {
+                                for (float f : v) {
+                                    assertEquals(1f, f, name);
+                                }
+                                return;
+                            }
+                            double sq = 0;
+                            for (float f : v) {
+                                sq += (double) f * f;
+                            }
+                            double std = Math.sqrt(sq / v.length);
+                            // normal(0, std): the sample std of n values is within a few 1/sqrt(2n)
+                            double tol = spec.std() * (5 / Math.sqrt(2.0 * v.length));
+                            assertEquals(
+                                    spec.std(),
+                                    std,
+                                    Math.max(tol, 1e-3),
+                                    b.getClass().getSimpleName() + " " + name);
+                        });
             }
         }
     }
@@ -89,8 +100,10 @@ class BlockInitTest {
             DecoderLM standard = new DecoderLM(c);
             standard.initialize(m, DataType.FLOAT32, new Shape(2, 8));
             for (Pair<String, Parameter> p : seeded.getParameters()) {
-                assertArrayEquals(p.getValue().getArray().toFloatArray(),
-                        standard.getParameters().get(p.getKey()).getArray().toFloatArray(), p.getKey());
+                assertArrayEquals(
+                        p.getValue().getArray().toFloatArray(),
+                        standard.getParameters().get(p.getKey()).getArray().toFloatArray(),
+                        p.getKey());
             }
         }
     }
@@ -107,7 +120,11 @@ class BlockInitTest {
         c.add(System.getProperty("java.class.path"));
         c.add(PropertyProbe.class.getName());
         Path log = dir.resolve("probe.log");
-        Process p = new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p =
+                new ProcessBuilder(c)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         int code = p.waitFor();
         String out = Files.readString(log);
         assertEquals(0, code, out);

@@ -45,7 +45,9 @@ class ComponentGradientTest {
     }
 
     /** Checks a block: its parameters (random gains too) and its input x (B, T, d). */
-    private static void checkBlock(ModelBlock block, long[] inputShape,
+    private static void checkBlock(
+            ModelBlock block,
+            long[] inputShape,
             BiFunction<ParameterStore, NDArray, NDArray> forward) {
         try (NDManager m = Small.newManager()) {
             block.initialize(m, F64, 11L);
@@ -53,16 +55,18 @@ class ComponentGradientTest {
             for (Pair<String, Parameter> p : block.getParameters()) {
                 NDArray a = p.getValue().getArray();
                 if (p.getKey().endsWith("gain")) { // random gains, not all ones
-                    a.addi(Small.normal(m, p.getKey().hashCode(), F64, a.getShape().getShape())
-                            .mul(0.3));
+                    a.addi(
+                            Small.normal(m, p.getKey().hashCode(), F64, a.getShape().getShape())
+                                    .mul(0.3));
                 }
                 leaves.put(p.getKey(), a);
             }
             NDArray x = Small.normal(m, 5, F64, inputShape);
             leaves.put("input", x);
             ParameterStore ps = Small.store(m);
-            int n = GradCheck.check(m, leaves,
-                    s -> GradCheck.weightedSum(forward.apply(ps, x), 9), 6);
+            int n =
+                    GradCheck.check(
+                            m, leaves, s -> GradCheck.weightedSum(forward.apply(ps, x), 9), 6);
             assertTrue(n >= leaves.size());
         }
     }
@@ -87,7 +91,8 @@ class ComponentGradientTest {
 
     @Test
     void multiHeadLatentAttention() {
-        MultiHeadLatentAttention mla = new MultiHeadLatentAttention(micro(AttentionKind.MLA, FfnKind.DENSE));
+        MultiHeadLatentAttention mla =
+                new MultiHeadLatentAttention(micro(AttentionKind.MLA, FfnKind.DENSE));
         checkBlock(mla, new long[] {2, 4, 8}, (ps, x) -> mla.forward(ps, x, true));
     }
 
@@ -108,7 +113,8 @@ class ComponentGradientTest {
     @Test
     void gateWeights() {
         for (ScoreFunction sf : ScoreFunction.values()) {
-            ModelConfig c = micro(AttentionKind.MHA, FfnKind.MOE).withBalancing(sf, 0.01, 0.001, 0.001);
+            ModelConfig c =
+                    micro(AttentionKind.MHA, FfnKind.MOE).withBalancing(sf, 0.01, 0.001, 0.001);
             Gate gate = new Gate(c);
             gate.setBias(new float[] {0.05f, -0.05f, 0f, 0.02f});
             checkBlock(gate, new long[] {6, 8}, (ps, x) -> gate.route(ps, x, true).weights());
@@ -118,12 +124,16 @@ class ComponentGradientTest {
     @Test
     void moeWithBalanceLosses() {
         for (ScoreFunction sf : ScoreFunction.values()) {
-            ModelConfig c = micro(AttentionKind.MHA, FfnKind.MOE).withBalancing(sf, 0.1, 0.001, 0.05);
+            ModelConfig c =
+                    micro(AttentionKind.MHA, FfnKind.MOE).withBalancing(sf, 0.1, 0.001, 0.05);
             MoE moe = new MoE(c);
-            checkBlock(moe, new long[] {2, 5, 8}, (ps, x) -> {
-                FeedForward.Result r = moe.apply(ps, x, true);
-                return r.out().add(r.balanceLoss()); // both terms reach the loss
-            });
+            checkBlock(
+                    moe,
+                    new long[] {2, 5, 8},
+                    (ps, x) -> {
+                        FeedForward.Result r = moe.apply(ps, x, true);
+                        return r.out().add(r.balanceLoss()); // both terms reach the loss
+                    });
         }
     }
 
@@ -145,10 +155,14 @@ class ComponentGradientTest {
                 }
                 ParameterStore ps = Small.store(m);
                 NDArray tokens = Small.tokens(m, 2, 4, c.vocabSize(), 2);
-                GradCheck.check(m, leaves, s -> {
-                    DecoderLM.Output o = lm.forward(ps, tokens, true);
-                    return GradCheck.weightedSum(o.logits(), 4).add(o.balanceLoss());
-                }, 2);
+                GradCheck.check(
+                        m,
+                        leaves,
+                        s -> {
+                            DecoderLM.Output o = lm.forward(ps, tokens, true);
+                            return GradCheck.weightedSum(o.logits(), 4).add(o.balanceLoss());
+                        },
+                        2);
             }
         }
     }
@@ -157,7 +171,8 @@ class ComponentGradientTest {
     void float64ForwardStaysFloat64() {
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = Small.model(micro(AttentionKind.MLA, FfnKind.MOE), m, F64);
-            NDList out = lm.forward(Small.store(m), new NDList(Small.tokens(m, 1, 3, 11, 1)), false);
+            NDList out =
+                    lm.forward(Small.store(m), new NDList(Small.tokens(m, 1, 3, 11, 1)), false);
             assertEquals(F64, out.get(0).getDataType());
             assertEquals(F64, out.get(1).getDataType());
         }

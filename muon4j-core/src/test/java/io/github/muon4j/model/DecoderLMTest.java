@@ -107,7 +107,8 @@ class DecoderLMTest {
             DecoderLM viaDjl = new DecoderLM(c); // DJL's own initialize path is seeded too
             viaDjl.initialize(m, DataType.FLOAT32, new Shape(1, 8));
             assertSame(m, viaDjl.manager());
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                    IllegalArgumentException.class,
                     () -> new DecoderLM(c).initialize(m, DataType.BFLOAT16));
             for (String name : a.getParameters().keys()) {
                 float[] va = a.getParameters().get(name).getArray().toFloatArray();
@@ -186,7 +187,8 @@ class DecoderLMTest {
                     for (int step = 0; step < 2; step++) {
                         try (NDManager s = m.newSubManager()) {
                             NDArray tok = Small.tokens(s, 2, 8, c.vocabSize(), step);
-                            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                            try (GradientCollector gc =
+                                    Engine.getInstance().newGradientCollector()) {
                                 DecoderLM.Output out = lm.forward(ps, tok, true);
                                 NDArray loss = out.logits().square().mean().add(out.balanceLoss());
                                 gc.backward(loss);
@@ -196,7 +198,9 @@ class DecoderLMTest {
                         for (Parameter p : lm.getParameters().values()) {
                             try (NDArray g = p.getArray().getGradient()) {
                                 // reading to Java creates no array; g.abs() would land in m
-                                assertTrue(maxAbs(g.toFloatArray()) > 0, a + "/" + f + " step " + step + " " + p.getName());
+                                assertTrue(
+                                        maxAbs(g.toFloatArray()) > 0,
+                                        a + "/" + f + " step " + step + " " + p.getName());
                                 g.subi(g);
                             }
                         }

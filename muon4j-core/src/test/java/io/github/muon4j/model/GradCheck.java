@@ -14,9 +14,9 @@ import java.util.Random;
 import java.util.function.Function;
 
 /**
- * Finite-difference gradient check in float64: autograd gradients of a scalar loss against
- * central differences {@code (L(w + h e_i) - L(w - h e_i)) / 2h} on a few seeded entries of every
- * leaf array (parameters and inputs).
+ * Finite-difference gradient check in float64: autograd gradients of a scalar loss against central
+ * differences {@code (L(w + h e_i) - L(w - h e_i)) / 2h} on a few seeded entries of every leaf
+ * array (parameters and inputs).
  */
 final class GradCheck {
 
@@ -31,7 +31,10 @@ final class GradCheck {
      * @param perArray entries checked per leaf
      * @return number of entries compared
      */
-    static int check(NDManager m, Map<String, NDArray> leaves, Function<NDManager, NDArray> loss,
+    static int check(
+            NDManager m,
+            Map<String, NDArray> leaves,
+            Function<NDManager, NDArray> loss,
             int perArray) {
         Map<String, double[]> grads = new LinkedHashMap<>();
         for (NDArray a : leaves.values()) {
@@ -70,8 +73,9 @@ final class GradCheck {
                 double err = Math.abs(numeric - g[i]);
                 double tol = 1e-6 + 1e-5 * Math.max(Math.abs(numeric), Math.abs(g[i]));
                 worst = Math.max(worst, err);
-                assertTrue(err <= tol, e.getKey() + "[" + i + "]: autograd " + g[i] + " vs numeric "
-                        + numeric);
+                assertTrue(
+                        err <= tol,
+                        e.getKey() + "[" + i + "]: autograd " + g[i] + " vs numeric " + numeric);
                 compared++;
             }
         }
@@ -79,8 +83,8 @@ final class GradCheck {
     }
 
     /** Loss after adding {@code delta} to entry i of {@code a} (restored afterwards). */
-    private static double evalWith(NDManager m, NDArray a, int i, double delta,
-            Function<NDManager, NDArray> loss) {
+    private static double evalWith(
+            NDManager m, NDArray a, int i, double delta, Function<NDManager, NDArray> loss) {
         try (NDManager s = m.newSubManager()) {
             double[] d = new double[(int) a.size()];
             d[i] = delta;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import java.util.Arrays;
@@ -23,7 +22,8 @@ class MoETest {
 
     /** d 8, 6 routed + 1 shared experts of hidden 5, top-2. */
     private static ModelConfig config(ScoreFunction sf) {
-        ModelConfig.Builder b = ComponentGradientTest.micro(AttentionKind.MHA, FfnKind.MOE).toBuilder();
+        ModelConfig.Builder b =
+                ComponentGradientTest.micro(AttentionKind.MHA, FfnKind.MOE).toBuilder();
         b.nRoutedExperts = 6;
         b.expertHidden = 5;
         b.scoreFunction = sf;
@@ -65,7 +65,9 @@ class MoETest {
                     assertEquals(want[i], gotTraining[i], 1e-10, sf + " training, element " + i);
                 }
                 assertArrayEquals(load, r.expertLoad(), sf.name());
-                assertEquals(n * c.topK(), IntStream.range(0, load.length).mapToDouble(i -> load[i]).sum());
+                assertEquals(
+                        n * c.topK(),
+                        IntStream.range(0, load.length).mapToDouble(i -> load[i]).sum());
                 double aux = 0;
                 for (int e = 0; e < load.length; e++) {
                     aux += load[e] / (double) (n * c.topK()) * pMean[e] / n;
@@ -79,7 +81,8 @@ class MoETest {
 
     @Test
     void balanceLossIsSequenceWise() {
-        // DeepSeek-V3's complementary loss: f_i and P_i per sequence, the loss averaged over sequences
+        // DeepSeek-V3's complementary loss: f_i and P_i per sequence, the loss averaged over
+        // sequences
         for (ScoreFunction sf : ScoreFunction.values()) {
             ModelConfig c = config(sf);
             try (NDManager m = Small.newManager()) {
@@ -87,11 +90,16 @@ class MoETest {
                 moe.initialize(m, F64, 5L);
                 NDArray x = Small.normal(m, 8, F64, 2, 11, c.dModel());
                 double both = moe.apply(Small.store(m), x, false).balanceLoss().getDouble();
-                double first = moe.apply(Small.store(m), x.get("0:1"), false).balanceLoss().getDouble();
-                double second = moe.apply(Small.store(m), x.get("1:2"), false).balanceLoss().getDouble();
+                double first =
+                        moe.apply(Small.store(m), x.get("0:1"), false).balanceLoss().getDouble();
+                double second =
+                        moe.apply(Small.store(m), x.get("1:2"), false).balanceLoss().getDouble();
                 assertEquals((first + second) / 2, both, 1e-12, sf.name());
                 // batch-wise statistics would differ: the two sequences route differently
-                double pooled = moe.apply(Small.store(m), x.reshape(1, 22, c.dModel()), false).balanceLoss().getDouble();
+                double pooled =
+                        moe.apply(Small.store(m), x.reshape(1, 22, c.dModel()), false)
+                                .balanceLoss()
+                                .getDouble();
                 assertNotEquals(pooled, both, 1e-9, sf.name());
             }
         }
@@ -102,7 +110,8 @@ class MoETest {
         ModelConfig c = ModelConfig.preset("tiny").withFfn(FfnKind.MOE);
         assertEquals(ScoreFunction.SIGMOID, c.scoreFunction());
         assertTrue(c.biasUpdateRate() > 0, "bias balancing on");
-        assertTrue(c.auxLossCoef() > 0 && c.auxLossCoef() <= 1e-3, "a small sequence-wise aux loss");
+        assertTrue(
+                c.auxLossCoef() > 0 && c.auxLossCoef() <= 1e-3, "a small sequence-wise aux loss");
         assertEquals(0, c.zLossCoef());
     }
 
@@ -143,9 +152,10 @@ class MoETest {
             lastLse = max + Math.log(sum);
             double[] scores = new double[e];
             for (int i = 0; i < e; i++) {
-                scores[i] = c.scoreFunction() == ScoreFunction.SOFTMAX
-                        ? Math.exp(logits[i] - lastLse)
-                        : 1 / (1 + Math.exp(-logits[i]));
+                scores[i] =
+                        c.scoreFunction() == ScoreFunction.SOFTMAX
+                                ? Math.exp(logits[i] - lastLse)
+                                : 1 / (1 + Math.exp(-logits[i]));
             }
             double total = Arrays.stream(scores).sum();
             for (int i = 0; i < e; i++) {
@@ -242,7 +252,8 @@ class MoETest {
                 float[] late = new float[8]; // and over the last 50
                 for (int step = 0; step < 400; step++) {
                     try (NDManager s = m.newSubManager()) {
-                        NDArray x = Small.normal(s, 100 + step, DataType.FLOAT32, 256, 16).add(0.5f);
+                        NDArray x =
+                                Small.normal(s, 100 + step, DataType.FLOAT32, 256, 16).add(0.5f);
                         NDArray idx = gate.route(ps, x, false).indices();
                         float[] load = new float[8];
                         for (long e : idx.toLongArray()) {
@@ -257,9 +268,11 @@ class MoETest {
                 }
                 double first = max(early) / (5 * 256 * 2 / 8.0);
                 double last = max(late) / (50 * 256 * 2 / 8.0);
-                System.out.printf("loss-free balancing %s: max/mean load %.2f -> %.2f%n", sf, first, last);
+                System.out.printf(
+                        "loss-free balancing %s: max/mean load %.2f -> %.2f%n", sf, first, last);
                 assertTrue(first > 2.5, sf + " the router starts skewed: " + first);
-                assertTrue(last < 1.25, sf + " max/mean load over the last 50 of 400 steps: " + last);
+                assertTrue(
+                        last < 1.25, sf + " max/mean load over the last 50 of 400 steps: " + last);
                 float[] bias = gate.bias();
                 assertTrue(bias[0] < 0 && bias[1] < 0, Arrays.toString(bias));
             }

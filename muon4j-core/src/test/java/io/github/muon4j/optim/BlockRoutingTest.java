@@ -34,12 +34,13 @@ class BlockRoutingTest {
     @Test
     void sequentialBlockHiddenWeightsGoToMuonTheRestToAdamW() {
         try (NDManager m = Backend.get().newManager()) {
-            SequentialBlock block = new SequentialBlock()
-                    .add(Linear.builder().setUnits(32).build())
-                    .add(LayerNorm.builder().build())
-                    .add(Activation::relu)
-                    .add(Linear.builder().setUnits(32).build())
-                    .add(Linear.builder().setUnits(1).build());
+            SequentialBlock block =
+                    new SequentialBlock()
+                            .add(Linear.builder().setUnits(32).build())
+                            .add(LayerNorm.builder().build())
+                            .add(Activation::relu)
+                            .add(Linear.builder().setUnits(32).build())
+                            .add(Linear.builder().setUnits(1).build());
             block.initialize(m, DataType.FLOAT32, new Shape(4, 16));
             MuonWithAdamW opt = MuonWithAdamW.builder().optBlock(block).build();
             Map<String, Group> expected = new LinkedHashMap<>();
@@ -65,14 +66,18 @@ class BlockRoutingTest {
     void aRoleFunctionDecidesFirstAndNullLeavesTheDefault() {
         try (NDManager m = Backend.get().newManager()) {
             SequentialBlock block = DjlFixtures.initializedMlp(m);
-            MuonWithAdamW opt = MuonWithAdamW.builder()
-                    .optBlock(block, (name, p) -> name.startsWith("01") ? ParamRole.HEAD : null)
-                    .build();
+            MuonWithAdamW opt =
+                    MuonWithAdamW.builder()
+                            .optBlock(
+                                    block,
+                                    (name, p) -> name.startsWith("01") ? ParamRole.HEAD : null)
+                            .build();
             Parameter first = block.getParameters().get("01Linear_weight");
             Parameter last = block.getParameters().get("03Linear_weight");
             assertEquals(Group.ADAMW, opt.route(first.getId(), first.getArray().getShape()));
             assertEquals(Group.ADAMW, opt.route(last.getId(), last.getArray().getShape()));
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                    IllegalArgumentException.class,
                     () -> MuonWithAdamW.builder().optBlock(block).optRoles(Map.of()).build());
         }
     }
@@ -82,7 +87,8 @@ class BlockRoutingTest {
         Small.init();
         try (NDManager m = Small.newManager()) {
             for (FfnKind ffn : FfnKind.values()) {
-                DecoderLM model = Small.model(Small.config(AttentionKind.MLA, ffn), m, DataType.FLOAT32);
+                DecoderLM model =
+                        Small.model(Small.config(AttentionKind.MLA, ffn), m, DataType.FLOAT32);
                 Map<String, ParamRole> roles = model.roles();
                 MuonWithAdamW opt = MuonWithAdamW.builder().optBlock(model).build();
                 int muon = 0;
@@ -97,7 +103,8 @@ class BlockRoutingTest {
                 Parameter emb = model.getParameters().get("embedding");
                 assertEquals(Group.ADAMW, opt.route(emb.getId(), emb.getArray().getShape()));
                 // the same roles through the default function directly
-                assertEquals(ParamRole.EMBEDDING, ParamRoles.defaults(model).apply("embedding", emb));
+                assertEquals(
+                        ParamRole.EMBEDDING, ParamRoles.defaults(model).apply("embedding", emb));
             }
         }
     }
@@ -109,28 +116,39 @@ class BlockRoutingTest {
             Parameter w = block.getParameters().get("01Linear_weight");
             NDArray weight = w.getArray();
             NDArray wrong = m.zeros(new Shape(3, 3));
-            for (ai.djl.training.optimizer.Optimizer opt : new ai.djl.training.optimizer.Optimizer[] {
-                MuonWithAdamW.builder().optBlock(block).build(),
-                Muon.builder().optBlock(block).build(),
-                DecoupledAdamW.builder().optBlock(block).build()
-            }) {
-                IllegalArgumentException e = assertThrows(
-                        IllegalArgumentException.class, () -> opt.update(w.getId(), weight, wrong));
+            for (ai.djl.training.optimizer.Optimizer opt :
+                    new ai.djl.training.optimizer.Optimizer[] {
+                        MuonWithAdamW.builder().optBlock(block).build(),
+                        Muon.builder().optBlock(block).build(),
+                        DecoupledAdamW.builder().optBlock(block).build()
+                    }) {
+                IllegalArgumentException e =
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () -> opt.update(w.getId(), weight, wrong));
                 assertTrue(e.getMessage().contains("'01Linear_weight'"), e.getMessage());
                 assertFalse(e.getMessage().contains(w.getId()), e.getMessage());
             }
             // a strict Muon refuses a bias at its first update, in one line naming it
             Parameter b = block.getParameters().get("01Linear_bias");
             Muon strict = Muon.builder().optBlock(block).optFallback(null).build();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> strict.update(b.getId(), b.getArray(), m.ones(b.getArray().getShape())));
+            IllegalArgumentException e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () ->
+                                    strict.update(
+                                            b.getId(),
+                                            b.getArray(),
+                                            m.ones(b.getArray().getShape())));
             assertTrue(e.getMessage().contains("'01Linear_bias'"), e.getMessage());
             assertEquals(1, e.getMessage().lines().count());
             // a parameter of another block is refused, not guessed
             SequentialBlock other = DjlFixtures.mlp();
             MuonWithAdamW opt = MuonWithAdamW.builder().optBlock(other).build();
-            IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
-                    () -> opt.route(w.getId(), weight.getShape()));
+            IllegalArgumentException e2 =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> opt.route(w.getId(), weight.getShape()));
             assertTrue(e2.getMessage().contains("not a parameter of the block"), e2.getMessage());
         }
     }

@@ -36,34 +36,35 @@ class ConvergenceTest {
 
     @Test
     void muonWithAdamWBeatsSgd() {
-        Map<String, ParamRole> roles = Map.of(
-                "w1", ParamRole.HIDDEN_MATRIX,
-                "w2", ParamRole.HIDDEN_MATRIX,
-                "head", ParamRole.HEAD,
-                "b1", ParamRole.BIAS,
-                "b2", ParamRole.BIAS);
-        MuonWithAdamW muon = MuonWithAdamW.builder()
-                .optRoles(roles)
-                .optMuon(Muon.builder().optLearningRateTracker(decaying(0.05f)).build())
-                .optAdamW(DecoupledAdamW.builder()
-                        .optLearningRateTracker(decaying(3e-3f))
-                        .optWeightDecays(0f)
-                        .build())
-                .build();
+        Map<String, ParamRole> roles =
+                Map.of(
+                        "w1", ParamRole.HIDDEN_MATRIX,
+                        "w2", ParamRole.HIDDEN_MATRIX,
+                        "head", ParamRole.HEAD,
+                        "b1", ParamRole.BIAS,
+                        "b2", ParamRole.BIAS);
+        MuonWithAdamW muon =
+                MuonWithAdamW.builder()
+                        .optRoles(roles)
+                        .optMuon(Muon.builder().optLearningRateTracker(decaying(0.05f)).build())
+                        .optAdamW(
+                                DecoupledAdamW.builder()
+                                        .optLearningRateTracker(decaying(3e-3f))
+                                        .optWeightDecays(0f)
+                                        .build())
+                        .build();
         double[] muonLoss = train(muon::step);
         double bestSgd = Double.MAX_VALUE;
         StringBuilder report = new StringBuilder();
         for (float lr : new float[] {0.5f, 1.0f, 2.0f}) {
-            Optimizer sgd = Optimizer.sgd()
-                    .setLearningRateTracker(decaying(lr))
-                    .optMomentum(0.9f)
-                    .build();
+            Optimizer sgd =
+                    Optimizer.sgd().setLearningRateTracker(decaying(lr)).optMomentum(0.9f).build();
             double[] loss = train(all -> all.forEach((k, v) -> sgd.update(k, v[0], v[1])));
             bestSgd = Math.min(bestSgd, loss[1]);
             report.append(String.format(" sgd(lr %.1f) %.2e", lr, loss[1]));
         }
-        String summary = String.format(
-                "initial %.3f muon %.2e%s", muonLoss[0], muonLoss[1], report);
+        String summary =
+                String.format("initial %.3f muon %.2e%s", muonLoss[0], muonLoss[1], report);
         System.out.println("ConvergenceTest " + summary);
         assertTrue(muonLoss[1] < 1e-3 * muonLoss[0], summary);
         assertTrue(muonLoss[1] < bestSgd, summary);

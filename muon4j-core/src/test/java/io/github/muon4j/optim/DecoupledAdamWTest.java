@@ -30,13 +30,14 @@ class DecoupledAdamWTest {
     void matchesAFloat64ReferenceOverSeveralSteps() {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 6, 10);
-            DecoupledAdamW opt = DecoupledAdamW.builder()
-                    .optLearningRateTracker((id, t) -> lr(t))
-                    .optBeta1(BETA1)
-                    .optBeta2(BETA2)
-                    .optEpsilon(EPS)
-                    .optWeightDecays(WD)
-                    .build();
+            DecoupledAdamW opt =
+                    DecoupledAdamW.builder()
+                            .optLearningRateTracker((id, t) -> lr(t))
+                            .optBeta1(BETA1)
+                            .optBeta2(BETA2)
+                            .optEpsilon(EPS)
+                            .optWeightDecays(WD)
+                            .build();
             double[] rw = toDouble(w.toFloatArray());
             double[] rm = new double[rw.length];
             double[] rv = new double[rw.length];
@@ -89,8 +90,9 @@ class DecoupledAdamWTest {
             float[] before = w.toFloatArray();
             byte[] state = OptimTestSupport.bytes(opt::saveState);
             NDArray bad = m.create(new float[] {1, Float.NEGATIVE_INFINITY, 0, 2, 3});
-            NonFiniteGradientException e = assertThrows(
-                    NonFiniteGradientException.class, () -> opt.update("gain", w, bad));
+            NonFiniteGradientException e =
+                    assertThrows(
+                            NonFiniteGradientException.class, () -> opt.update("gain", w, bad));
             assertEquals("gain", e.parameter());
             assertArrayEquals(before, w.toFloatArray());
             assertArrayEquals(state, OptimTestSupport.bytes(opt::saveState));

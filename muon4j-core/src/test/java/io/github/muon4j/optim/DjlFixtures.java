@@ -31,8 +31,8 @@ import java.util.Random;
 
 /**
  * A plain DJL model for the optimizer tests, as a user of the library would write it: a {@link
- * SequentialBlock} Linear 16 -> 64, relu, Linear 64 -> 1 on random regression data (targets from
- * a random tanh teacher), full batch, DJL's L2 loss. Initialization and data come from
+ * SequentialBlock} Linear 16 -> 64, relu, Linear 64 -> 1 on random regression data (targets from a
+ * random tanh teacher), full batch, DJL's L2 loss. Initialization and data come from
  * java.util.Random, so every run and every process sees the same numbers.
  */
 final class DjlFixtures {
@@ -53,7 +53,9 @@ final class DjlFixtures {
                 .add(Linear.builder().setUnits(1).build());
     }
 
-    /** {@link #mlp()} with seeded weights (zero biases), initialized through DJL's standard call. */
+    /**
+     * {@link #mlp()} with seeded weights (zero biases), initialized through DJL's standard call.
+     */
     static SequentialBlock initializedMlp(NDManager m) {
         SequentialBlock block = mlp();
         block.setInitializer(new SeededInit(7), Parameter.Type.WEIGHT);
@@ -62,8 +64,8 @@ final class DjlFixtures {
     }
 
     /**
-     * Weights normal(0, 1/sqrt(fan_in)) from java.util.Random, seeded by the seed and the number
-     * of weights initialized before (DJL initializes in a fixed order).
+     * Weights normal(0, 1/sqrt(fan_in)) from java.util.Random, seeded by the seed and the number of
+     * weights initialized before (DJL initializes in a fixed order).
      */
     static final class SeededInit implements Initializer {
         private final long seed;
@@ -102,10 +104,11 @@ final class DjlFixtures {
         return MuonWithAdamW.builder()
                 .optBlock(block)
                 .optMuon(muon(null).build())
-                .optAdamW(DecoupledAdamW.builder()
-                        .optLearningRateTracker(Tracker.fixed(0.01f))
-                        .optWeightDecays(0f)
-                        .build())
+                .optAdamW(
+                        DecoupledAdamW.builder()
+                                .optLearningRateTracker(Tracker.fixed(0.01f))
+                                .optWeightDecays(0f)
+                                .build())
                 .build();
     }
 
@@ -127,9 +130,8 @@ final class DjlFixtures {
     }
 
     /**
-     * One full-batch step by hand: forward and backward in a GradientCollector, then {@code
-     * update} receives name -> {weight, gradient}. No gradient is zeroed here: the optimizer
-     * must do it.
+     * One full-batch step by hand: forward and backward in a GradientCollector, then {@code update}
+     * receives name -> {weight, gradient}. No gradient is zeroed here: the optimizer must do it.
      */
     static void handStep(Block block, NDManager m, NDArray[] xy, Updater update) {
         try (NDManager s = m.newSubManager()) {
@@ -220,7 +222,11 @@ final class DjlFixtures {
         c.add(System.getProperty("java.class.path"));
         c.add(mainClass.getName());
         c.addAll(List.of(args));
-        Process p = new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p =
+                new ProcessBuilder(c)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         return p.waitFor();
     }
 

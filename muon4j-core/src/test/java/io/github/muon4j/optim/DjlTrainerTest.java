@@ -41,7 +41,11 @@ import org.junit.jupiter.api.Test;
 class DjlTrainerTest {
 
     static final int STEPS = 50;
-    /** The loss must fall at least this many times (measured here: 25x for Muon alone, 66x with AdamW). */
+
+    /**
+     * The loss must fall at least this many times (measured here: 25x for Muon alone, 66x with
+     * AdamW).
+     */
     static final double FACTOR = 8;
 
     @Test
@@ -68,9 +72,17 @@ class DjlTrainerTest {
     void djlAdamBaseline() throws Exception {
         try (NDManager m = Backend.get().newManager()) {
             NDArray[] xy = data(m);
-            double[] r = trainWithDjl(
-                    m, xy, b -> Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(), true);
-            System.out.printf("DjlTrainerTest DJL Adam lr 0.01, EasyTrain.fit: %.4f -> %.4f%n", r[0], r[1]);
+            double[] r =
+                    trainWithDjl(
+                            m,
+                            xy,
+                            b ->
+                                    Optimizer.adam()
+                                            .optLearningRateTracker(Tracker.fixed(0.01f))
+                                            .build(),
+                            true);
+            System.out.printf(
+                    "DjlTrainerTest DJL Adam lr 0.01, EasyTrain.fit: %.4f -> %.4f%n", r[0], r[1]);
             assertTrue(r[1] < r[0] / FACTOR, r[0] + " -> " + r[1]);
         }
     }
@@ -106,8 +118,8 @@ class DjlTrainerTest {
     }
 
     /**
-     * Trains a fresh seeded MLP for STEPS full-batch steps with DJL's Trainer; {loss before,
-     * loss after}. Every gradient must be zero after each step (the optimizer's contract).
+     * Trains a fresh seeded MLP for STEPS full-batch steps with DJL's Trainer; {loss before, loss
+     * after}. Every gradient must be zero after each step (the optimizer's contract).
      */
     static double[] trainWithDjl(
             NDManager m, NDArray[] xy, Function<Block, Optimizer> optimizer, boolean fit)
@@ -115,19 +127,21 @@ class DjlTrainerTest {
         SequentialBlock block = mlp();
         try (Model model = Model.newInstance("mlp")) {
             model.setBlock(block);
-            DefaultTrainingConfig config = new DefaultTrainingConfig(LOSS)
-                    .optOptimizer(optimizer.apply(block))
-                    .optInitializer(new DjlFixtures.SeededInit(7), Parameter.Type.WEIGHT)
-                    .optDevices(new Device[] {Device.cpu()});
+            DefaultTrainingConfig config =
+                    new DefaultTrainingConfig(LOSS)
+                            .optOptimizer(optimizer.apply(block))
+                            .optInitializer(new DjlFixtures.SeededInit(7), Parameter.Type.WEIGHT)
+                            .optDevices(new Device[] {Device.cpu()});
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(INPUT);
                 double before = loss(block, m, xy);
                 if (fit) {
-                    ArrayDataset dataset = new ArrayDataset.Builder()
-                            .setData(xy[0])
-                            .optLabels(xy[1])
-                            .setSampling(DjlFixtures.N, false)
-                            .build();
+                    ArrayDataset dataset =
+                            new ArrayDataset.Builder()
+                                    .setData(xy[0])
+                                    .optLabels(xy[1])
+                                    .setSampling(DjlFixtures.N, false)
+                                    .build();
                     EasyTrain.fit(trainer, STEPS, dataset, null);
                 } else {
                     for (int s = 0; s < STEPS; s++) {
@@ -152,7 +166,8 @@ class DjlTrainerTest {
             try (NDArray g = p.getValue().getArray().getGradient();
                     NDArray abs = g.abs();
                     NDArray max = abs.max()) {
-                assertEquals(0f, max.getFloat(), 0f, p.getKey() + ": gradient not zeroed by step()");
+                assertEquals(
+                        0f, max.getFloat(), 0f, p.getKey() + ": gradient not zeroed by step()");
             }
         }
     }

@@ -28,7 +28,6 @@ import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.Small;
-import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainStep;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,8 +37,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The optimizers zero gradients only after consuming them, so gradients summed over several
- * backward passes before one step (DJL's batch splits, muon4j's {@code --grad-accum}) are what
- * the step uses: two half batches then one step equal one full batch step.
+ * backward passes before one step (DJL's batch splits, muon4j's {@code --grad-accum}) are what the
+ * step uses: two half batches then one step equal one full batch step.
  */
 class GradientAccumulationTest {
 
@@ -49,7 +48,9 @@ class GradientAccumulationTest {
             NDArray[] xy = data(m);
             double full = train(m, xy, 1);
             double halves = train(m, xy, 2);
-            System.out.printf("GradientAccumulationTest DJL Trainer: full batch %.6f, two halves %.6f%n", full, halves);
+            System.out.printf(
+                    "GradientAccumulationTest DJL Trainer: full batch %.6f, two halves %.6f%n",
+                    full, halves);
             assertEquals(full, halves, 1e-5 * full);
         }
     }
@@ -59,10 +60,11 @@ class GradientAccumulationTest {
         SequentialBlock block = mlp();
         try (Model model = Model.newInstance("mlp")) {
             model.setBlock(block);
-            DefaultTrainingConfig config = new DefaultTrainingConfig(LOSS)
-                    .optOptimizer(DjlFixtures.muonWithAdamW(block))
-                    .optInitializer(new DjlFixtures.SeededInit(7), Parameter.Type.WEIGHT)
-                    .optDevices(new Device[] {Device.cpu()});
+            DefaultTrainingConfig config =
+                    new DefaultTrainingConfig(LOSS)
+                            .optOptimizer(DjlFixtures.muonWithAdamW(block))
+                            .optInitializer(new DjlFixtures.SeededInit(7), Parameter.Type.WEIGHT)
+                            .optDevices(new Device[] {Device.cpu()});
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(INPUT);
                 long rows = DjlFixtures.N / parts;
@@ -101,25 +103,39 @@ class GradientAccumulationTest {
                 maxDiff = Math.max(maxDiff, OptimTestSupport.maxAbsDiff(a.get(i), b.get(i)));
                 maxAbs = Math.max(maxAbs, OptimTestSupport.maxAbs(a.get(i)));
             }
-            System.out.printf("GradientAccumulationTest TrainStep: max |difference| %.2e of max |w| %.2e%n", maxDiff, maxAbs);
+            System.out.printf(
+                    "GradientAccumulationTest TrainStep: max |difference| %.2e of max |w| %.2e%n",
+                    maxDiff, maxAbs);
             assertTrue(maxDiff < 1e-5, "accum 2 x batch 2 against accum 1 x batch 4: " + maxDiff);
         }
     }
 
     /** Three TrainSteps over the same 12 rows, {@code batch} rows per micro-batch; the weights. */
-    private static List<float[]> trainDecoder(NDManager parent, List<int[]> rows, int batch, int accum) {
+    private static List<float[]> trainDecoder(
+            NDManager parent, List<int[]> rows, int batch, int accum) {
         try (NDManager m = parent.newSubManager()) {
-            DecoderLM model = Small.model(Small.config(AttentionKind.MHA, FfnKind.DENSE), m, DataType.FLOAT32);
-            TrainStep step = new TrainStep(model,
-                    io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f), m);
+            DecoderLM model =
+                    Small.model(
+                            Small.config(AttentionKind.MHA, FfnKind.DENSE), m, DataType.FLOAT32);
+            TrainStep step =
+                    new TrainStep(
+                            model,
+                            io.github.muon4j.train.OptimizerRecipe.of(
+                                    true,
+                                    model.roles(),
+                                    Tracker.fixed(0.02f),
+                                    Tracker.fixed(3e-3f),
+                                    0.1f),
+                            m);
             int[] next = {0};
-            Supplier<int[]> batches = () -> {
-                int[] out = new int[batch * 17];
-                for (int i = 0; i < batch; i++) {
-                    System.arraycopy(rows.get(next[0]++), 0, out, i * 17, 17);
-                }
-                return out;
-            };
+            Supplier<int[]> batches =
+                    () -> {
+                        int[] out = new int[batch * 17];
+                        for (int i = 0; i < batch; i++) {
+                            System.arraycopy(rows.get(next[0]++), 0, out, i * 17, 17);
+                        }
+                        return out;
+                    };
             for (int s = 0; s < 3; s++) {
                 assertTrue(step.run(batches, batch, 16, accum, 0).finite());
             }

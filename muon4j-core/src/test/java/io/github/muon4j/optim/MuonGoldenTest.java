@@ -22,15 +22,15 @@ import org.junit.jupiter.api.Test;
 /**
  * Compares Muon with golden values from {@code scripts/golden_muon.py}, a PyTorch float32
  * restatement of KellerJordan/Muon's update rules: 3 steps for each combination of Nesterov on/off,
- * ORIGINAL and MATCH_RMS_ADAMW scaling, weight decay 0 and 0.1, on a tall, a wide and a 3-D
- * stacked shape.
+ * ORIGINAL and MATCH_RMS_ADAMW scaling, weight decay 0 and 0.1, on a tall, a wide and a 3-D stacked
+ * shape.
  *
  * <p>Tolerance: 2e-6 of max |W| per step. Both sides compute in float32 but round differently (a
  * matmul's summation order, lerp's form, a fused multiply-add in {@code add_(alpha)}); Newton-
  * Schulz has 15 products per step with inner dims up to 24, which leaves differences of a few
  * float32 ulps in X (about 1e-7 relative), and X enters W times lr = 0.02. The observed error is
- * far below the tolerance; a wrong rule (say no Nesterov, the other scale, or decay after the
- * step) moves W by 1e-3 of max |W| or more.
+ * far below the tolerance; a wrong rule (say no Nesterov, the other scale, or decay after the step)
+ * moves W by 1e-3 of max |W| or more.
  */
 class MuonGoldenTest {
 
@@ -40,8 +40,9 @@ class MuonGoldenTest {
     void matchesTheReferenceUpdateRules() throws Exception {
         JsonObject doc;
         try (InputStream in = getClass().getResourceAsStream("/golden/muon_golden.json")) {
-            doc = JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8))
-                    .getAsJsonObject();
+            doc =
+                    JsonParser.parseReader(new InputStreamReader(in, StandardCharsets.UTF_8))
+                            .getAsJsonObject();
         }
         float lr = doc.get("lr").getAsFloat();
         float beta = doc.get("momentum").getAsFloat();
@@ -55,19 +56,26 @@ class MuonGoldenTest {
                 JsonObject c = ce.getAsJsonObject();
                 JsonObject s = shapes.getAsJsonObject(c.get("shape").getAsString());
                 Shape shape = new Shape(longs(s.getAsJsonArray("shape")));
-                Muon muon = Muon.builder()
-                        .optLearningRateTracker(Tracker.fixed(lr))
-                        .optMomentum(beta)
-                        .optNesterov(c.get("nesterov").getAsBoolean())
-                        .optWeightDecays(c.get("wd").getAsFloat())
-                        .optNsSteps(nsSteps)
-                        .optAdjustLr(AdjustLr.valueOf(c.get("adjust").getAsString()))
-                        .build();
+                Muon muon =
+                        Muon.builder()
+                                .optLearningRateTracker(Tracker.fixed(lr))
+                                .optMomentum(beta)
+                                .optNesterov(c.get("nesterov").getAsBoolean())
+                                .optWeightDecays(c.get("wd").getAsFloat())
+                                .optNsSteps(nsSteps)
+                                .optAdjustLr(AdjustLr.valueOf(c.get("adjust").getAsString()))
+                                .build();
                 NDArray w = m.create(floats(s.getAsJsonArray("w0")), shape);
                 JsonArray grads = s.getAsJsonArray("grads");
                 JsonArray expected = c.getAsJsonArray("weights");
-                String label = c.get("shape").getAsString() + " nesterov=" + c.get("nesterov")
-                        + " " + c.get("adjust").getAsString() + " wd=" + c.get("wd");
+                String label =
+                        c.get("shape").getAsString()
+                                + " nesterov="
+                                + c.get("nesterov")
+                                + " "
+                                + c.get("adjust").getAsString()
+                                + " wd="
+                                + c.get("wd");
                 for (int step = 0; step < grads.size(); step++) {
                     try (NDArray g = m.create(floats(grads.get(step).getAsJsonArray()), shape)) {
                         muon.update("w", w, g);

@@ -113,8 +113,13 @@ class MuonTest {
             assertTrue(maxAbsDiff(q.toFloatArray(), wholePlain.toFloatArray()) > 1e-4);
             assertThrows(
                     IllegalArgumentException.class,
-                    () -> base().optPerHead("k", 5).build()
-                            .update("k", m.zeros(new Shape(12, 4)), m.ones(new Shape(12, 4))));
+                    () ->
+                            base().optPerHead("k", 5)
+                                    .build()
+                                    .update(
+                                            "k",
+                                            m.zeros(new Shape(12, 4)),
+                                            m.ones(new Shape(12, 4))));
         }
     }
 
@@ -240,10 +245,11 @@ class MuonTest {
             NDArray w = gaussian(m, 3, 0.1, 16, 24);
             NDArray g = gaussian(m, 4, 1.0, 16, 24);
             NDArray v = gaussian(m, 5, 0.1, 24, 16);
-            Muon muon = Muon.builder()
-                    .optLearningRateTracker(Tracker.fixed(0.02f))
-                    .optAdjustLr(AdjustLr.MATCH_RMS_ADAMW)
-                    .build();
+            Muon muon =
+                    Muon.builder()
+                            .optLearningRateTracker(Tracker.fixed(0.02f))
+                            .optAdjustLr(AdjustLr.MATCH_RMS_ADAMW)
+                            .build();
             muon.update("w", w, g); // not asked: nothing recorded
             assertTrue(muon.lastDiagnostics().isEmpty());
 
@@ -296,7 +302,9 @@ class MuonTest {
     void vectorsGoToTheFallbackOrAreRefusedByName() {
         try (NDManager m = Backend.get().newManager()) {
             DecoupledAdamW adam = DecoupledAdamW.builder().optWeightDecays(0f).build();
-            Muon muon = base().optFallback(DecoupledAdamW.builder().optWeightDecays(0f).build()).build();
+            Muon muon =
+                    base().optFallback(DecoupledAdamW.builder().optWeightDecays(0f).build())
+                            .build();
             NDArray gain = m.ones(new Shape(8));
             NDArray same = m.ones(new Shape(8));
             NDArray g = gaussian(m, 9, 1.0, 8);
@@ -309,9 +317,12 @@ class MuonTest {
             assertEquals(1, muon.fallback().stepCount("gain"));
 
             Muon strict = base().optFallback(null).build();
-            IllegalArgumentException e = assertThrows(
-                    IllegalArgumentException.class,
-                    () -> strict.update("gain", m.ones(new Shape(8)), m.ones(new Shape(8))));
+            IllegalArgumentException e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () ->
+                                    strict.update(
+                                            "gain", m.ones(new Shape(8)), m.ones(new Shape(8))));
             assertTrue(e.getMessage().contains("'gain'"), e.getMessage());
             assertEquals(1, e.getMessage().lines().count(), e.getMessage());
         }
@@ -325,8 +336,7 @@ class MuonTest {
                     IllegalArgumentException.class,
                     () -> muon.update("w", m.ones(new Shape(4, 8)), m.ones(new Shape(8, 4))));
             assertThrows(
-                    IllegalArgumentException.class,
-                    () -> Muon.builder().optClipGrad(1f).build());
+                    IllegalArgumentException.class, () -> Muon.builder().optClipGrad(1f).build());
             assertThrows(IllegalArgumentException.class, () -> Muon.builder().optMomentum(1f));
         }
     }

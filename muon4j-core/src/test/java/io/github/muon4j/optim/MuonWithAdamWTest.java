@@ -48,9 +48,12 @@ class MuonWithAdamWTest {
             Map<String, NDArray[]> step = new LinkedHashMap<>();
             for (int i = 0; i < PARAMS.length; i++) {
                 Shape s = (Shape) PARAMS[i][2];
-                step.put((String) PARAMS[i][0], new NDArray[] {
-                    gaussian(m, i, 0.1, s.getShape()), gaussian(m, 50 + i, 1.0, s.getShape())
-                });
+                step.put(
+                        (String) PARAMS[i][0],
+                        new NDArray[] {
+                            gaussian(m, i, 0.1, s.getShape()),
+                            gaussian(m, 50 + i, 1.0, s.getShape())
+                        });
             }
             opt.step(step);
             for (Object[] p : PARAMS) {
@@ -67,18 +70,19 @@ class MuonWithAdamWTest {
 
     @Test
     void overridesByNamePatternWinOverRoles() {
-        MuonWithAdamW opt = MuonWithAdamW.builder()
-                .optRoles(roles()::get)
-                .optOverride("^out$", Group.MUON)
-                .optOverride("w_.*", Group.ADAMW)
-                .build();
+        MuonWithAdamW opt =
+                MuonWithAdamW.builder()
+                        .optRoles(roles()::get)
+                        .optOverride("^out$", Group.MUON)
+                        .optOverride("w_.*", Group.ADAMW)
+                        .build();
         assertEquals(Group.MUON, opt.route("out", new Shape(50, 8)));
         assertEquals(Group.ADAMW, opt.route("w_up", new Shape(20, 8)));
         assertEquals(Group.MUON, opt.route("wq", new Shape(8, 8)));
         // a Muon route for a vector is refused
         MuonWithAdamW bad = MuonWithAdamW.builder().optOverride("ln", Group.MUON).build();
-        IllegalArgumentException e = assertThrows(
-                IllegalArgumentException.class, () -> bad.route("ln", new Shape(8)));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> bad.route("ln", new Shape(8)));
         assertTrue(e.getMessage().contains("'ln'"), e.getMessage());
     }
 
@@ -137,15 +141,17 @@ class MuonWithAdamWTest {
     private static MuonWithAdamW combined() {
         return MuonWithAdamW.builder()
                 .optRoles(roles())
-                .optMuon(Muon.builder()
-                        .optLearningRateTracker((id, t) -> 0.02f / t)
-                        .optWeightDecays(0.1f)
-                        .build())
-                .optAdamW(DecoupledAdamW.builder()
-                        .optLearningRateTracker(Tracker.fixed(3e-3f))
-                        .optBeta2(0.95f)
-                        .optWeightDecays(0.1f)
-                        .build())
+                .optMuon(
+                        Muon.builder()
+                                .optLearningRateTracker((id, t) -> 0.02f / t)
+                                .optWeightDecays(0.1f)
+                                .build())
+                .optAdamW(
+                        DecoupledAdamW.builder()
+                                .optLearningRateTracker(Tracker.fixed(3e-3f))
+                                .optBeta2(0.95f)
+                                .optWeightDecays(0.1f)
+                                .build())
                 .build();
     }
 

@@ -150,8 +150,7 @@ class NewtonSchulzTest {
             NDArray v = m.ones(new Shape(5));
             IllegalArgumentException e =
                     assertThrows(
-                            IllegalArgumentException.class,
-                            () -> NewtonSchulz.orthogonalize(v, 5));
+                            IllegalArgumentException.class, () -> NewtonSchulz.orthogonalize(v, 5));
             assertTrue(e.getMessage().contains("matrix"), e.getMessage());
             assertThrows(
                     IllegalArgumentException.class,

@@ -3,7 +3,6 @@ package io.github.muon4j.optim;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Arrays;
@@ -79,9 +78,10 @@ final class OptimTestSupport {
                     }
                     // rotation that zeroes a[p][q]
                     double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-                    double t = theta == 0
-                            ? 1
-                            : Math.signum(theta) / (Math.abs(theta) + Math.hypot(theta, 1));
+                    double t =
+                            theta == 0
+                                    ? 1
+                                    : Math.signum(theta) / (Math.abs(theta) + Math.hypot(theta, 1));
                     double c = 1 / Math.sqrt(t * t + 1);
                     double s = t * c;
                     for (int k = 0; k < n; k++) {

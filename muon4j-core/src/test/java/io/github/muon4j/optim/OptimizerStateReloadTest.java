@@ -48,20 +48,27 @@ class OptimizerStateReloadTest {
                 DjlFixtures.writeWeights(block, w);
                 opt.saveState(o);
             }
-            Files.writeString(dir.resolve("parent-id.txt"), block.getParameters().get(0).getValue().getId());
+            Files.writeString(
+                    dir.resolve("parent-id.txt"), block.getParameters().get(0).getValue().getId());
             handStep(block, m, xy, byId(opt));
             expected = DjlFixtures.weightBytes(block);
         }
-        int code = DjlFixtures.runJava(dir.resolve("child.log"), StateReloadChild.class, dir.toString());
+        int code =
+                DjlFixtures.runJava(
+                        dir.resolve("child.log"), StateReloadChild.class, dir.toString());
         assertEquals(0, code, Files.readString(dir.resolve("child.log")));
         String childId = Files.readString(dir.resolve("child-id.txt"));
-        assertNotEquals(Files.readString(dir.resolve("parent-id.txt")), childId, "ids differ per process");
+        assertNotEquals(
+                Files.readString(dir.resolve("parent-id.txt")), childId, "ids differ per process");
         byte[] resumed = Files.readAllBytes(dir.resolve("after.bin"));
         assertArrayEquals(expected, resumed, "the child's step 4 equals this JVM's step 4");
 
         // without the state the child's step would differ: the check can fail
         Files.delete(dir.resolve("optimizer.bin"));
-        assertEquals(0, DjlFixtures.runJava(dir.resolve("fresh.log"), StateReloadChild.class, dir.toString()),
+        assertEquals(
+                0,
+                DjlFixtures.runJava(
+                        dir.resolve("fresh.log"), StateReloadChild.class, dir.toString()),
                 Files.readString(dir.resolve("fresh.log")));
         assertFalse(Arrays.equals(expected, Files.readAllBytes(dir.resolve("after.bin"))));
     }
@@ -73,8 +80,10 @@ class OptimizerStateReloadTest {
             SequentialBlock block = initializedMlp(m);
             MuonWithAdamW opt = MuonWithAdamW.builder().build(); // no optBlock: ids stay ids
             handStep(block, m, xy, byId(opt));
-            IllegalStateException e = assertThrows(
-                    IllegalStateException.class, () -> opt.saveState(new ByteArrayOutputStream()));
+            IllegalStateException e =
+                    assertThrows(
+                            IllegalStateException.class,
+                            () -> opt.saveState(new ByteArrayOutputStream()));
             assertTrue(e.getMessage().contains("optBlock"), e.getMessage());
             assertEquals(1, e.getMessage().lines().count());
         }
@@ -97,7 +106,9 @@ class OptimizerStateReloadTest {
                         opt.loadState(in);
                     }
                 }
-                Files.writeString(dir.resolve("child-id.txt"), block.getParameters().get(0).getValue().getId());
+                Files.writeString(
+                        dir.resolve("child-id.txt"),
+                        block.getParameters().get(0).getValue().getId());
                 handStep(block, m, xy, byId(opt));
                 Files.write(dir.resolve("after.bin"), DjlFixtures.weightBytes(block));
             }

@@ -47,14 +47,17 @@ class CheckpointFormatTest {
         return w;
     }
 
-    private static Map<String, Checkpoint.Part> parts(DecoderLM lm, ModelConfig mc, boolean legacy) {
+    private static Map<String, Checkpoint.Part> parts(
+            DecoderLM lm, ModelConfig mc, boolean legacy) {
         Map<String, Checkpoint.Part> parts = new LinkedHashMap<>();
         String cfg = RunDirectory.configJson(TrainConfig.defaults(), mc, new ByteTokenizer());
         parts.put("config.json", o -> o.write(cfg.getBytes(StandardCharsets.UTF_8)));
         if (legacy) {
             parts.put("model.params", o -> lm.saveParameters(new DataOutputStream(o)));
         } else {
-            parts.put("model.safetensors", o -> io.github.muon4j.interop.CheckpointTensors.writeWeights(lm, o));
+            parts.put(
+                    "model.safetensors",
+                    o -> io.github.muon4j.interop.CheckpointTensors.writeWeights(lm, o));
         }
         JsonObject st = new JsonObject();
         JsonArray biases = new JsonArray();
@@ -86,20 +89,27 @@ class CheckpointFormatTest {
                     for (String k : want.keySet()) {
                         assertArrayEquals(want.get(k), got.get(k), (legacy ? "old " : "new ") + k);
                     }
-                    assertArrayEquals(new float[] {0.1f, -0.2f, 0, 0, 0.3f, 0}, tm.model().balanceBiases().get(0));
+                    assertArrayEquals(
+                            new float[] {0.1f, -0.2f, 0, 0, 0.3f, 0},
+                            tm.model().balanceBiases().get(0));
                 }
             }
-            try (Safetensors.Reader r = Safetensors.Reader.open(dir.resolve("new/ckpt-000007/model.safetensors"))) {
+            try (Safetensors.Reader r =
+                    Safetensors.Reader.open(dir.resolve("new/ckpt-000007/model.safetensors"))) {
                 assertEquals(want.size(), r.entries().size());
-                assertTrue(r.entries().containsKey("layer0_attention_wkv_a"), r.entries().keySet().toString());
+                assertTrue(
+                        r.entries().containsKey("layer0_attention_wkv_a"),
+                        r.entries().keySet().toString());
             }
             // a checkpoint with neither weight format: one line
             Map<String, Checkpoint.Part> none = parts(lm, mc, false);
             none.remove("model.safetensors");
             Checkpoint.write(dir.resolve("none"), 1, none, 1);
             try (NDManager m2 = Small.newManager()) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> TrainedModel.load(dir.resolve("none"), m2));
+                IllegalArgumentException e =
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () -> TrainedModel.load(dir.resolve("none"), m2));
                 assertTrue(e.getMessage().contains("model.params"), e.getMessage());
                 assertFalse(e.getMessage().contains("\n"));
             }
@@ -107,36 +117,58 @@ class CheckpointFormatTest {
     }
 
     /**
-     * A 3.4 GiB part (the size of a 12L-1024d MoE checkpoint) is written, verified and read back:
-     * a safetensors file whose last tensor lies beyond 2 GiB. Skipped when the disk lacks room.
+     * A 3.4 GiB part (the size of a 12L-1024d MoE checkpoint) is written, verified and read back: a
+     * safetensors file whose last tensor lies beyond 2 GiB. Skipped when the disk lacks room.
      */
     @Test
     void aPartLargerThan2GiBRoundTrips(@TempDir Path dir) throws Exception {
         long filler = 3400L << 20; // bytes of the first tensor
         FileStore store = Files.getFileStore(dir);
-        Assumptions.assumeTrue(store.getUsableSpace() >= filler + (2L << 30),
+        Assumptions.assumeTrue(
+                store.getUsableSpace() >= filler + (2L << 30),
                 (store.getUsableSpace() >> 20) + " MiB free: a 3.4 GiB part needs more");
         float[] tail = {1.5f, -2.25f, 3e-7f, Float.MAX_VALUE};
-        String header = "{\"__metadata__\":{\"format\":\"pt\"},"
-                + "\"filler\":{\"dtype\":\"F32\",\"shape\":[" + filler / 4 + "],\"data_offsets\":[0," + filler + "]},"
-                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[" + filler + "," + (filler + 16) + "]}}";
+        String header =
+                "{\"__metadata__\":{\"format\":\"pt\"},"
+                        + "\"filler\":{\"dtype\":\"F32\",\"shape\":["
+                        + filler / 4
+                        + "],\"data_offsets\":[0,"
+                        + filler
+                        + "]},"
+                        + "\"tail\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":["
+                        + filler
+                        + ","
+                        + (filler + 16)
+                        + "]}}";
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        Checkpoint.write(dir, 1, Map.of("big.safetensors", (OutputStream o) -> {
-            o.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
-            o.write(h);
-            byte[] chunk = new byte[1 << 20];
-            for (int i = 0; i < chunk.length; i += 4) {
-                ByteBuffer.wrap(chunk, i, 4).order(ByteOrder.LITTLE_ENDIAN).putFloat(i / 4f);
-            }
-            for (long done = 0; done < filler; done += chunk.length) {
-                o.write(chunk, 0, (int) Math.min(chunk.length, filler - done));
-            }
-            ByteBuffer t = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-            for (float v : tail) {
-                t.putFloat(v);
-            }
-            o.write(t.array());
-        }), 1);
+        Checkpoint.write(
+                dir,
+                1,
+                Map.of(
+                        "big.safetensors",
+                        (OutputStream o) -> {
+                            o.write(
+                                    ByteBuffer.allocate(8)
+                                            .order(ByteOrder.LITTLE_ENDIAN)
+                                            .putLong(h.length)
+                                            .array());
+                            o.write(h);
+                            byte[] chunk = new byte[1 << 20];
+                            for (int i = 0; i < chunk.length; i += 4) {
+                                ByteBuffer.wrap(chunk, i, 4)
+                                        .order(ByteOrder.LITTLE_ENDIAN)
+                                        .putFloat(i / 4f);
+                            }
+                            for (long done = 0; done < filler; done += chunk.length) {
+                                o.write(chunk, 0, (int) Math.min(chunk.length, filler - done));
+                            }
+                            ByteBuffer t = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+                            for (float v : tail) {
+                                t.putFloat(v);
+                            }
+                            o.write(t.array());
+                        }),
+                1);
         Checkpoint ck = Checkpoint.open(dir); // verifies the SHA-256 of all 3.4 GiB, streamed
         Path f = ck.partFile("big.safetensors");
         assertEquals(8 + h.length + filler + 16, Files.size(f));

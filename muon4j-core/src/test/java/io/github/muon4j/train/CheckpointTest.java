@@ -34,7 +34,9 @@ class CheckpointTest {
         assertEquals(40, c.step());
         assertEquals("step 40", c.partText("state.json"));
         try (var s = Files.list(run)) {
-            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temporaries left");
+            assertTrue(
+                    s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")),
+                    "no temporaries left");
         }
     }
 
@@ -42,8 +44,11 @@ class CheckpointTest {
     void detectsCorruptionAndNonCheckpoints(@TempDir Path run) throws IOException {
         Path dir = Checkpoint.write(run, 5, parts("hello"), 3);
         Files.write(dir.resolve("weights.bin"), new byte[] {1, 2, 3, 5});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.open(dir));
-        assertTrue(e.getMessage().contains("corrupt") && e.getMessage().contains("weights.bin"), e.getMessage());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Checkpoint.open(dir));
+        assertTrue(
+                e.getMessage().contains("corrupt") && e.getMessage().contains("weights.bin"),
+                e.getMessage());
 
         Path empty = Files.createDirectories(run.resolve("nothing"));
         e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.open(empty));
@@ -55,10 +60,12 @@ class CheckpointTest {
     void aCrashedWriteLeavesThePreviousCheckpointUsable(@TempDir Path run) throws IOException {
         Checkpoint.write(run, 1, parts("good"), 3);
         Map<String, Checkpoint.Part> failing = parts("bad");
-        failing.put("optimizer.bin", out -> {
-            out.write(7);
-            throw new IOException("disk full (simulated)");
-        });
+        failing.put(
+                "optimizer.bin",
+                out -> {
+                    out.write(7);
+                    throw new IOException("disk full (simulated)");
+                });
         assertThrows(IOException.class, () -> Checkpoint.write(run, 2, failing, 3));
         Checkpoint c = Checkpoint.open(run);
         assertEquals(1, c.step());
@@ -82,6 +89,7 @@ class CheckpointTest {
             m.log(o);
         }
         List<JsonObject> rows = Metrics.read(f);
-        assertEquals(List.of(1, 2, 3, 4), rows.stream().map(o -> o.get("step").getAsInt()).toList());
+        assertEquals(
+                List.of(1, 2, 3, 4), rows.stream().map(o -> o.get("step").getAsInt()).toList());
     }
 }

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The chunked, fused head + cross-entropy ({@link LmLoss#fusedHead}) against the plain loss over
- * full logits ({@link LmLoss#crossEntropy}): the same loss and the same gradient of every
- * parameter (layers, final norm, head or tied embedding, MoE routers) to 1e-5, whatever the chunk.
+ * full logits ({@link LmLoss#crossEntropy}): the same loss and the same gradient of every parameter
+ * (layers, final norm, head or tied embedding, MoE routers) to 1e-5, whatever the chunk.
  */
 class LmLossTest {
 
@@ -55,9 +55,12 @@ class LmLossTest {
                                 worst = Math.max(worst, Math.abs(a[i] - b[i]));
                                 scale = Math.max(scale, Math.abs(a[i]));
                             }
-                            assertTrue(worst <= 1e-5, what + ": gradient of " + e.getKey() + " off by " + worst);
+                            assertTrue(
+                                    worst <= 1e-5,
+                                    what + ": gradient of " + e.getKey() + " off by " + worst);
                             if (e.getKey().contains("embedding") || e.getKey().contains("head")) {
-                                assertTrue(scale > 1e-4, what + ": " + e.getKey() + " has a gradient");
+                                assertTrue(
+                                        scale > 1e-4, what + ": " + e.getKey() + " has a gradient");
                             }
                         }
                     }
@@ -83,7 +86,8 @@ class LmLossTest {
                     gc.backward(ce.add(out.balanceLoss()));
                 } else {
                     DecoderLM.Hidden h = lm.hidden(ps, x, true);
-                    LmLoss.HeadLoss hl = LmLoss.fusedHead(h.normed(), lm.headWeight(ps, true), y, chunk);
+                    LmLoss.HeadLoss hl =
+                            LmLoss.fusedHead(h.normed(), lm.headWeight(ps, true), y, chunk);
                     loss = hl.loss().getFloat();
                     gc.backward(hl.surrogate().add(h.balanceLoss()));
                 }

@@ -34,7 +34,11 @@ class LrScheduleTest {
         LrSchedule s = LrSchedule.of(LrSchedule.Kind.CONSTANT, 3e-4f, 4, 50);
         assertEquals(3e-4f / 4, s.getNewValue(1), 1e-9);
         assertEquals(3e-4f, s.getNewValue(49), 1e-9);
-        assertThrows(IllegalArgumentException.class, () -> LrSchedule.of(LrSchedule.Kind.COSINE, -1f, 0, 10));
-        assertThrows(IllegalArgumentException.class, () -> LrSchedule.of(LrSchedule.Kind.COSINE, 1f, 0, 0));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> LrSchedule.of(LrSchedule.Kind.COSINE, -1f, 0, 10));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> LrSchedule.of(LrSchedule.Kind.COSINE, 1f, 0, 0));
     }
 }

@@ -19,8 +19,14 @@ class ResumeTest {
         return TrainConfig.defaults()
                 .overlay(
                         "{\"batch_size\": 4, \"seq_len\": 32, \"steps\": 12, \"warmup\": 2, \"eval_every\": 0, \"eval_batches\": 2,"
-                                + " \"save_every\": 4, \"samples\": 0, \"ffn\": \"" + ffn + "\", \"out\": \"" + out + "\","
-                                + " \"data\": \"" + EuroparlSample.file(out.getParent()) + "\"}",
+                                + " \"save_every\": 4, \"samples\": 0, \"ffn\": \""
+                                + ffn
+                                + "\", \"out\": \""
+                                + out
+                                + "\","
+                                + " \"data\": \""
+                                + EuroparlSample.file(out.getParent())
+                                + "\"}",
                         "test")
                 .validate();
     }
@@ -29,7 +35,9 @@ class ResumeTest {
         Map<Integer, Double> m = new TreeMap<>();
         for (JsonObject o : Metrics.read(run.resolve("metrics.jsonl"))) {
             if (o.has("train_loss")) {
-                assertNull(m.put(o.get("step").getAsInt(), o.get("train_loss").getAsDouble()), "one record per step");
+                assertNull(
+                        m.put(o.get("step").getAsInt(), o.get("train_loss").getAsDouble()),
+                        "one record per step");
             }
         }
         return m;
@@ -66,19 +74,29 @@ class ResumeTest {
     }
 
     @Test
-    void divergenceSkipsStepsThenStopsWithTheLastCheckpointIntact(@TempDir Path dir) throws Exception {
+    void divergenceSkipsStepsThenStopsWithTheLastCheckpointIntact(@TempDir Path dir)
+            throws Exception {
         System.setProperty("muon4j.cache", dir.resolve("cache").toString());
         PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream());
         Path out = dir.resolve("nan");
-        TrainConfig c = config(out, "dense").overlay("{\"lr\": 1e30, \"adamw_lr\": 1e30, \"warmup\": 0, \"save_every\": 1, \"max_bad_steps\": 3}", "test");
+        TrainConfig c =
+                config(out, "dense")
+                        .overlay(
+                                "{\"lr\": 1e30, \"adamw_lr\": 1e30, \"warmup\": 0, \"save_every\": 1, \"max_bad_steps\": 3}",
+                                "test");
         try (Run run = Run.start(c, quiet)) {
-            TrainLoop.DivergedException e = assertThrows(TrainLoop.DivergedException.class, () -> new TrainLoop(run, quiet).train());
+            TrainLoop.DivergedException e =
+                    assertThrows(
+                            TrainLoop.DivergedException.class,
+                            () -> new TrainLoop(run, quiet).train());
             assertTrue(e.getMessage().contains("3 steps in a row"), e.getMessage());
         }
         List<JsonObject> rows = Metrics.read(out.resolve("metrics.jsonl"));
         assertEquals(3, rows.stream().filter(o -> o.has("skipped")).count());
         Checkpoint ck = Checkpoint.open(out);
-        assertTrue(ck.step() >= 1 && ck.step() < 12, "a checkpoint from before the divergence: " + ck.step());
+        assertTrue(
+                ck.step() >= 1 && ck.step() < 12,
+                "a checkpoint from before the divergence: " + ck.step());
         try (Run run = Run.resume(out, null, quiet)) {
             assertEquals(ck.step(), run.step());
         }

@@ -21,10 +21,16 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** TensorBoard event files beside metrics.jsonl, read back by a Java framing check and scripts/read_tfevents.py. */
+/**
+ * TensorBoard event files beside metrics.jsonl, read back by a Java framing check and
+ * scripts/read_tfevents.py.
+ */
 class TensorBoardWriterTest {
 
-    /** The records of a TFRecord file, each checked against java.util.zip.CRC32C with the TFRecord mask. */
+    /**
+     * The records of a TFRecord file, each checked against java.util.zip.CRC32C with the TFRecord
+     * mask.
+     */
     static List<byte[]> records(Path file) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         List<byte[]> out = new ArrayList<>();
@@ -32,7 +38,8 @@ class TensorBoardWriterTest {
             byte[] len = new byte[8];
             b.get(len);
             int lenCrc = b.getInt();
-            byte[] data = new byte[(int) ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong()];
+            byte[] data =
+                    new byte[(int) ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong()];
             b.get(data);
             int dataCrc = b.getInt();
             assertEquals(mask(crc(len)), lenCrc);
@@ -59,12 +66,16 @@ class TensorBoardWriterTest {
 
     static Path eventFile(Path dir, int index) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).sorted().toList().get(index);
+            return s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents."))
+                    .sorted()
+                    .toList()
+                    .get(index);
         }
     }
 
     static JsonObject python(Path file) throws Exception {
-        Process p = new ProcessBuilder("python3", "scripts/read_tfevents.py", file.toString()).start();
+        Process p =
+                new ProcessBuilder("python3", "scripts/read_tfevents.py", file.toString()).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -85,16 +96,20 @@ class TensorBoardWriterTest {
     void crc32cAndItsMaskMatchThePublishedCheckValue() {
         // CRC-32C("123456789") = 0xE3069283 (the catalogue's check value)
         assertEquals(0xE3069283L, crc("123456789".getBytes(StandardCharsets.US_ASCII)));
-        assertEquals(mask(0xE3069283L), TensorBoardWriter.maskedCrc32c("123456789".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(
+                mask(0xE3069283L),
+                TensorBoardWriter.maskedCrc32c("123456789".getBytes(StandardCharsets.US_ASCII)));
     }
 
     @Test
     void metricsAreMirroredAsScalarEventsThatParseBack(@TempDir Path dir) throws Exception {
-        List<JsonObject> logged = List.of(
-                rec("{\"step\": 0, \"tokens\": 0, \"val_loss\": 5.5, \"val_ppl\": 244.69}"),
-                rec("{\"step\": 1, \"tokens\": 512, \"train_loss\": 5.25, \"lr\": 0.02, \"diagnostics\": {\"w\": {\"rms\": 0.2}}, \"expert_load\": [1, 2]}"),
-                rec("{\"step\": 2, \"skipped\": true, \"reason\": \"non-finite\"}"),
-                rec("{\"step\": 3, \"train_loss\": 4.75, \"lr\": 1.5e-3}"));
+        List<JsonObject> logged =
+                List.of(
+                        rec("{\"step\": 0, \"tokens\": 0, \"val_loss\": 5.5, \"val_ppl\": 244.69}"),
+                        rec(
+                                "{\"step\": 1, \"tokens\": 512, \"train_loss\": 5.25, \"lr\": 0.02, \"diagnostics\": {\"w\": {\"rms\": 0.2}}, \"expert_load\": [1, 2]}"),
+                        rec("{\"step\": 2, \"skipped\": true, \"reason\": \"non-finite\"}"),
+                        rec("{\"step\": 3, \"train_loss\": 4.75, \"lr\": 1.5e-3}"));
         try (Metrics m = Metrics.open(dir.resolve("metrics.jsonl"), -1)) {
             for (JsonObject r : logged) {
                 m.log(r);
@@ -120,7 +135,12 @@ class TensorBoardWriterTest {
         double now = System.currentTimeMillis() / 1000.0;
         for (JsonElement e : parsed.getAsJsonArray("scalars")) {
             JsonArray a = e.getAsJsonArray();
-            got.add(a.get(0).getAsInt() + " " + a.get(1).getAsString() + " " + a.get(2).getAsFloat());
+            got.add(
+                    a.get(0).getAsInt()
+                            + " "
+                            + a.get(1).getAsString()
+                            + " "
+                            + a.get(2).getAsFloat());
             assertTrue(Math.abs(now - a.get(3).getAsDouble()) < 600, "wall time " + a.get(3));
         }
         assertEquals(expect, got);
@@ -150,7 +170,9 @@ class TensorBoardWriterTest {
         }
         List<Path> files;
         try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).toList();
+            files =
+                    s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents."))
+                            .toList();
         }
         assertEquals(2, files.size());
         int total = 0;
@@ -158,7 +180,8 @@ class TensorBoardWriterTest {
             total += records(p).size(); // both frame and checksum cleanly
         }
         assertEquals(2 + 3 + 1, total, "versions, three scalar events, one session start");
-        Assumptions.assumeTrue(hasPython(), "python3 is needed to read the files with scripts/read_tfevents.py");
+        Assumptions.assumeTrue(
+                hasPython(), "python3 is needed to read the files with scripts/read_tfevents.py");
         {
             List<Integer> starts = new ArrayList<>();
             List<String> scalars = new ArrayList<>();
@@ -166,7 +189,15 @@ class TensorBoardWriterTest {
                 JsonObject parsed = python(p);
                 parsed.getAsJsonArray("starts").forEach(e -> starts.add(e.getAsInt()));
                 if (parsed.getAsJsonArray("starts").size() > 0) {
-                    parsed.getAsJsonArray("scalars").forEach(e -> scalars.add(e.getAsJsonArray().get(0).getAsInt() + " " + e.getAsJsonArray().get(2).getAsFloat()));
+                    parsed.getAsJsonArray("scalars")
+                            .forEach(
+                                    e ->
+                                            scalars.add(
+                                                    e.getAsJsonArray().get(0).getAsInt()
+                                                            + " "
+                                                            + e.getAsJsonArray()
+                                                                    .get(2)
+                                                                    .getAsFloat()));
                 }
             }
             assertEquals(List.of(2), starts, "the resumed file restarts at step 2");

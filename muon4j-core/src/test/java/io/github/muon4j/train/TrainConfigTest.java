@@ -9,12 +9,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code config.json} keeps its format with enum fields: the golden texts below are what the
- * String-typed TrainConfig (before the enums and the builder) wrote, so every existing run directory
- * and every cached experiment summary (keyed by a hash of this JSON) reads back and keys the same.
+ * String-typed TrainConfig (before the enums and the builder) wrote, so every existing run
+ * directory and every cached experiment summary (keyed by a hash of this JSON) reads back and keys
+ * the same.
  */
 class TrainConfigTest {
 
-    static final String DEFAULTS_BEFORE_ENUMS = """
+    static final String DEFAULTS_BEFORE_ENUMS =
+            """
             {
               "preset": "tiny",
               "attention": "mha",
@@ -49,9 +51,11 @@ class TrainConfigTest {
               "model": null,
               "init_from": null
             }
-            """.stripTrailing();
+            """
+                    .stripTrailing();
 
-    static final String CHANGED_BEFORE_ENUMS = """
+    static final String CHANGED_BEFORE_ENUMS =
+            """
             {
               "preset": "6L-256d",
               "attention": "mla",
@@ -88,9 +92,13 @@ class TrainConfigTest {
               },
               "init_from": "hf"
             }
-            """.stripTrailing();
+            """
+                    .stripTrailing();
 
-    /** A config.json of a run made before --precision, as this version writes it: "precision": "fp32" added after "device". */
+    /**
+     * A config.json of a run made before --precision, as this version writes it: "precision":
+     * "fp32" added after "device".
+     */
     static String withPrecision(String before) {
         int at = before.indexOf('\n', before.indexOf("\"device\"")) + 1;
         return before.substring(0, at) + "  \"precision\": \"fp32\",\n" + before.substring(at);
@@ -109,19 +117,20 @@ class TrainConfigTest {
     void aSavedConfigReadsBackToTheSameJsonAndTheBuilderBuildsIt() {
         TrainConfig read = TrainConfig.fromJson(CHANGED_BEFORE_ENUMS, "config.json");
         assertEquals(withPrecision(CHANGED_BEFORE_ENUMS), read.toJson());
-        TrainConfig built = TrainConfig.builder()
-                .preset("6L-256d")
-                .attention(AttentionKind.MLA)
-                .ffn(FfnKind.MOE)
-                .optimizer(OptimizerKind.ADAMW)
-                .lr(0.002)
-                .schedule(LrSchedule.Kind.WSD)
-                .device(TrainConfig.Device.CPU)
-                .data("d.txt")
-                .tokenizer("gpt2")
-                .model(JsonParser.parseString("{\"n_layers\": 3}").getAsJsonObject())
-                .initFrom("hf")
-                .build();
+        TrainConfig built =
+                TrainConfig.builder()
+                        .preset("6L-256d")
+                        .attention(AttentionKind.MLA)
+                        .ffn(FfnKind.MOE)
+                        .optimizer(OptimizerKind.ADAMW)
+                        .lr(0.002)
+                        .schedule(LrSchedule.Kind.WSD)
+                        .device(TrainConfig.Device.CPU)
+                        .data("d.txt")
+                        .tokenizer("gpt2")
+                        .model(JsonParser.parseString("{\"n_layers\": 3}").getAsJsonObject())
+                        .initFrom("hf")
+                        .build();
         assertEquals(read, built);
         assertEquals(built, built.toBuilder().build());
         assertEquals(OptimizerKind.ADAMW, read.optimizer());
@@ -130,7 +139,8 @@ class TrainConfigTest {
 
     @Test
     void enumValuesAreReadInAnyCaseAndWrittenInLowerCase() {
-        TrainConfig c = TrainConfig.fromJson("{\"attention\": \"MLA\", \"optimizer\": \"AdamW\"}", "test");
+        TrainConfig c =
+                TrainConfig.fromJson("{\"attention\": \"MLA\", \"optimizer\": \"AdamW\"}", "test");
         assertEquals(AttentionKind.MLA, c.attention());
         assertTrue(c.toJson().contains("\"attention\": \"mla\""), c.toJson());
         assertTrue(c.toJson().contains("\"optimizer\": \"adamw\""), c.toJson());
@@ -138,24 +148,51 @@ class TrainConfigTest {
 
     @Test
     void badSettingsAreNamed() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TrainConfig.fromJson("{\"optimizer\": \"sgd\"}", "cfg.json"));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainConfig.fromJson("{\"optimizer\": \"sgd\"}", "cfg.json"));
         assertEquals("cfg.json: optimizer must be one of muon|adamw, not 'sgd'", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson("{\"schedule\": \"linear\"}", "cfg.json"));
-        assertEquals("cfg.json: schedule must be one of cosine|wsd|constant, not 'linear'", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson("{\"steps\": \"many\"}", "cfg.json"));
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainConfig.fromJson("{\"schedule\": \"linear\"}", "cfg.json"));
+        assertEquals(
+                "cfg.json: schedule must be one of cosine|wsd|constant, not 'linear'",
+                e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainConfig.fromJson("{\"steps\": \"many\"}", "cfg.json"));
         assertEquals("cfg.json: setting 'steps' has the wrong type (\"many\")", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.fromJson("{\"stepz\": 3}", "cfg.json"));
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainConfig.fromJson("{\"stepz\": 3}", "cfg.json"));
         assertTrue(e.getMessage().startsWith("cfg.json: unknown setting 'stepz'"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> TrainConfig.builder().steps(0).build().validate());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> TrainConfig.builder().steps(0).build().validate());
         assertEquals("steps must be at least 1", e.getMessage());
     }
 
     @Test
     void adamwGetsItsOwnDefaultMatrixRate() {
-        TrainConfig c = TrainConfig.builder().optimizer(OptimizerKind.ADAMW).build().withOptimizerDefaults(false);
+        TrainConfig c =
+                TrainConfig.builder()
+                        .optimizer(OptimizerKind.ADAMW)
+                        .build()
+                        .withOptimizerDefaults(false);
         assertEquals(TrainConfig.ADAMW_MATRIX_LR, c.lr());
-        assertEquals(0.05, TrainConfig.builder().optimizer(OptimizerKind.ADAMW).lr(0.05).build().withOptimizerDefaults(true).lr());
+        assertEquals(
+                0.05,
+                TrainConfig.builder()
+                        .optimizer(OptimizerKind.ADAMW)
+                        .lr(0.05)
+                        .build()
+                        .withOptimizerDefaults(true)
+                        .lr());
         assertEquals(TrainConfig.defaultLr("adamw"), TrainConfig.defaultLr(OptimizerKind.ADAMW));
     }
 }

@@ -3,7 +3,6 @@ package io.github.muon4j.train;
 import static org.junit.jupiter.api.Assertions.*;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -32,14 +31,18 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link TrainStep} with a plain DJL block, DJL's L2 loss and DJL's Adam: the same steps as a hand-written loop. */
+/**
+ * {@link TrainStep} with a plain DJL block, DJL's L2 loss and DJL's Adam: the same steps as a
+ * hand-written loop.
+ */
 class TrainStepAnyBlockTest {
 
     static SequentialBlock mlp(NDManager m) {
-        SequentialBlock b = new SequentialBlock()
-                .add(Linear.builder().setUnits(32).build())
-                .add(Activation::relu)
-                .add(Linear.builder().setUnits(1).build());
+        SequentialBlock b =
+                new SequentialBlock()
+                        .add(Linear.builder().setUnits(32).build())
+                        .add(Activation::relu)
+                        .add(Linear.builder().setUnits(1).build());
         b.setInitializer(new NormalInitializer(0.3f), Parameter.Type.WEIGHT);
         m.getEngine().setRandomSeed(5);
         b.initialize(m, DataType.FLOAT32, new Shape(64, 8));
@@ -52,21 +55,33 @@ class TrainStepAnyBlockTest {
             m.getEngine().setRandomSeed(1);
             NDArray x = m.randomNormal(new Shape(64, 8));
             NDArray y = x.sum(new int[] {1}, true).sin();
-            ArrayDataset data = new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(32, false).build();
+            ArrayDataset data =
+                    new ArrayDataset.Builder()
+                            .setData(x)
+                            .optLabels(y)
+                            .setSampling(32, false)
+                            .build();
             Loss l2 = Loss.l2Loss();
 
             SequentialBlock a = mlp(m);
-            TrainStep step = new TrainStep(a, l2, Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(), m);
+            TrainStep step =
+                    new TrainStep(
+                            a,
+                            l2,
+                            Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(),
+                            m);
             double first = Double.NaN, last = Double.NaN;
             for (int epoch = 0; epoch < 20; epoch++) {
                 Iterator<Batch> it = data.getData(m).iterator();
-                TrainStep.Outcome o = step.run(it::next, 2, 0); // two micro-batches of 32 = the whole set
+                TrainStep.Outcome o =
+                        step.run(it::next, 2, 0); // two micro-batches of 32 = the whole set
                 assertTrue(o.finite());
                 first = epoch == 0 ? o.loss() : first;
                 last = o.loss();
             }
 
-            // the same 20 steps by hand: mean of the two micro-batch losses, DJL's Adam per parameter
+            // the same 20 steps by hand: mean of the two micro-batch losses, DJL's Adam per
+            // parameter
             SequentialBlock b = mlp(m);
             Optimizer adam = Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build();
             ParameterStore ps = new ParameterStore(m, false);
@@ -74,8 +89,11 @@ class TrainStepAnyBlockTest {
             for (int epoch = 0; epoch < 20; epoch++) {
                 double sum = 0;
                 for (Batch batch : data.getData(m)) {
-                    try (batch; GradientCollector gc = m.getEngine().newGradientCollector()) {
-                        NDArray l = l2.evaluate(batch.getLabels(), b.forward(ps, batch.getData(), true));
+                    try (batch;
+                            GradientCollector gc = m.getEngine().newGradientCollector()) {
+                        NDArray l =
+                                l2.evaluate(
+                                        batch.getLabels(), b.forward(ps, batch.getData(), true));
                         sum += l.getFloat();
                         gc.backward(l.div(2));
                     }
@@ -87,7 +105,9 @@ class TrainStepAnyBlockTest {
                     w.getGradient().subi(w.getGradient());
                 }
             }
-            System.out.printf("TrainStep, DJL MLP + L2 + Adam: loss %.5f -> %.5f (hand-written loop: %.5f)%n", first, last, handLast);
+            System.out.printf(
+                    "TrainStep, DJL MLP + L2 + Adam: loss %.5f -> %.5f (hand-written loop: %.5f)%n",
+                    first, last, handLast);
             assertTrue(last < first / 3, first + " -> " + last);
             assertEquals(handLast, last, 1e-6);
             for (int i = 0; i < a.getParameters().size(); i++) {
@@ -98,7 +118,10 @@ class TrainStepAnyBlockTest {
         }
     }
 
-    /** A DecoderLM fed DJL batches of a TokenWindowDataset steps exactly as when fed the same windows as int[]. */
+    /**
+     * A DecoderLM fed DJL batches of a TokenWindowDataset steps exactly as when fed the same
+     * windows as int[].
+     */
     @Test
     void aDecoderLmOnDatasetBatchesStepsAsOnTokenWindows(@TempDir Path dir) throws Exception {
         int[] ids = new int[401];
@@ -108,30 +131,51 @@ class TrainStepAnyBlockTest {
         }
         Path f = dir.resolve("t.bin");
         TokenShard.write(f, ids, 257, "byte");
-        TokenDataset tokens =
-                TokenDataset.of(List.of(TokenShard.map(f)), "byte", 257);
+        TokenDataset tokens = TokenDataset.of(List.of(TokenShard.map(f)), "byte", 257);
         int b = 2, t = 16;
         TokenWindowDataset windows =
                 TokenWindowDataset.builder().setTokens(tokens, t).setSampling(b, false).build();
-        ModelConfig c = ModelConfig.fromJson(
-                "{\"n_layers\": 2, \"d_model\": 32, \"n_heads\": 4, \"context_length\": 32}");
+        ModelConfig c =
+                ModelConfig.fromJson(
+                        "{\"n_layers\": 2, \"d_model\": 32, \"n_heads\": 4, \"context_length\": 32}");
         try (NDManager m = NDManager.newBaseManager()) {
             DecoderLM a = new DecoderLM(c), bLm = new DecoderLM(c); // the same seeded weights
             a.initialize(m, DataType.FLOAT32);
             bLm.initialize(m, DataType.FLOAT32);
-            TrainStep onBatches = new TrainStep(a, Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(), m);
-            TrainStep onWindows = new TrainStep(bLm, Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(), m);
+            TrainStep onBatches =
+                    new TrainStep(
+                            a,
+                            Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(),
+                            m);
+            TrainStep onWindows =
+                    new TrainStep(
+                            bLm,
+                            Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build(),
+                            m);
             Iterator<Batch> it = windows.getData(m).iterator();
             int[] next = {0};
             for (int step = 0; step < 3; step++) {
                 double la = onBatches.run(it::next, 1, 1.0).loss();
-                double lb = onWindows.run(() -> {
-                    int[] w = new int[b * (t + 1)];
-                    for (int row = 0; row < b; row++) {
-                        System.arraycopy(ids, (int) windows.windowStart(next[0]++), w, row * (t + 1), t + 1);
-                    }
-                    return w;
-                }, b, t, 1, 1.0).loss();
+                double lb =
+                        onWindows
+                                .run(
+                                        () -> {
+                                            int[] w = new int[b * (t + 1)];
+                                            for (int row = 0; row < b; row++) {
+                                                System.arraycopy(
+                                                        ids,
+                                                        (int) windows.windowStart(next[0]++),
+                                                        w,
+                                                        row * (t + 1),
+                                                        t + 1);
+                                            }
+                                            return w;
+                                        },
+                                        b,
+                                        t,
+                                        1,
+                                        1.0)
+                                .loss();
                 assertEquals(lb, la, 1e-6, "step " + step);
             }
         }

@@ -22,20 +22,32 @@ class TrainStepTest {
             try (NDManager m = Backend.get().newManager()) {
                 DecoderLM model = new DecoderLM(ModelConfig.preset("tiny").withFfn(ffn));
                 model.initialize(m, DataType.FLOAT32);
-                MuonWithAdamW opt = io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f);
+                MuonWithAdamW opt =
+                        io.github.muon4j.train.OptimizerRecipe.of(
+                                true,
+                                model.roles(),
+                                Tracker.fixed(0.02f),
+                                Tracker.fixed(3e-3f),
+                                0.1f);
                 TrainStep step = new TrainStep(model, opt, m);
                 SplittableRandom r = new SplittableRandom(3);
                 java.util.function.Supplier<int[]> batches = () -> r.ints(2 * 17, 0, 257).toArray();
                 double first = 0, last = 0;
                 for (int i = 0; i < 3; i++) {
-                    first = step.run(batches, 2, 16, 2, 1.0).loss(); // optimizer state is created in the first steps
+                    first =
+                            step.run(batches, 2, 16, 2, 1.0)
+                                    .loss(); // optimizer state is created in the first steps
                 }
                 int live = m.getManagedArrays().size();
                 for (int i = 0; i < 12; i++) {
-                    opt.diagnoseNextStep(i % 4 == 0 ? model.roles().keySet().iterator().next() : null);
+                    opt.diagnoseNextStep(
+                            i % 4 == 0 ? model.roles().keySet().iterator().next() : null);
                     last = step.run(batches, 2, 16, 2, 1.0).loss();
                 }
-                assertEquals(live, m.getManagedArrays().size(), ffn + ": live native arrays after 12 more steps");
+                assertEquals(
+                        live,
+                        m.getManagedArrays().size(),
+                        ffn + ": live native arrays after 12 more steps");
                 assertTrue(Double.isFinite(first) && Double.isFinite(last));
             }
         }
@@ -58,7 +70,13 @@ class TrainStepTest {
                 c.deriveDefaults();
                 DecoderLM model = new DecoderLM(c.build());
                 model.initialize(m, DataType.FLOAT32);
-                MuonWithAdamW opt = io.github.muon4j.train.OptimizerRecipe.of(true, model.roles(), Tracker.fixed(0.02f), Tracker.fixed(3e-3f), 0.1f);
+                MuonWithAdamW opt =
+                        io.github.muon4j.train.OptimizerRecipe.of(
+                                true,
+                                model.roles(),
+                                Tracker.fixed(0.02f),
+                                Tracker.fixed(3e-3f),
+                                0.1f);
                 TrainStep step = new TrainStep(model, opt, m);
                 step.setPrecision(p);
                 SplittableRandom r = new SplittableRandom(5);
@@ -76,8 +94,17 @@ class TrainStepTest {
             maxDiff = Math.max(maxDiff, Math.abs(fp32[i] - bf16[i]));
         }
         // loss ~ ln 257 = 5.55; bf16 keeps 8 bits of mantissa (relative rounding 2^-9 = 0.002)
-        assertTrue(maxDiff < 0.02, "bf16 losses " + java.util.Arrays.toString(bf16) + " vs fp32 " + java.util.Arrays.toString(fp32));
-        assertTrue(maxDiff > 0, "bf16 and fp32 losses are bit-equal: the products did not run in bf16");
-        assertTrue(fp32[fp32.length - 1] < fp32[0] && bf16[bf16.length - 1] < bf16[0], "both losses fall");
+        assertTrue(
+                maxDiff < 0.02,
+                "bf16 losses "
+                        + java.util.Arrays.toString(bf16)
+                        + " vs fp32 "
+                        + java.util.Arrays.toString(fp32));
+        assertTrue(
+                maxDiff > 0,
+                "bf16 and fp32 losses are bit-equal: the products did not run in bf16");
+        assertTrue(
+                fp32[fp32.length - 1] < fp32[0] && bf16[bf16.length - 1] < bf16[0],
+                "both losses fall");
     }
 }

@@ -26,12 +26,16 @@ class UntrustedCheckpointFuzzTest {
                 Path run = DIR.resolve("run");
                 Files.createDirectories(run);
                 Files.write(run.resolve("config.json"), body);
-                Untrusted.check(run.resolve("config.json").toString(), () -> RunDirectory.Saved.of(run));
+                Untrusted.check(
+                        run.resolve("config.json").toString(), () -> RunDirectory.Saved.of(run));
             }
-            case 1 -> Untrusted.check("state.json", () -> {
-                RunState.fromJson(new String(body, StandardCharsets.UTF_8));
-                RunState.balanceBiasesOf(new String(body, StandardCharsets.UTF_8));
-            });
+            case 1 ->
+                    Untrusted.check(
+                            "state.json",
+                            () -> {
+                                RunState.fromJson(new String(body, StandardCharsets.UTF_8));
+                                RunState.balanceBiasesOf(new String(body, StandardCharsets.UTF_8));
+                            });
             default -> {
                 Path ck = DIR.resolve("ckpt-000001");
                 Files.createDirectories(ck);

@@ -22,28 +22,46 @@ import java.util.stream.Stream;
  * an uninterrupted run of the same configuration.
  *
  * <p>A trial passes when the child exits 143 (TERM), 130 (INT) or 137 (KILL) without a JVM crash
- * report, its newest checkpoint is the step it reached (TERM, INT) or an earlier one (KILL: the steps
- * in between are lost), and the resumed run ends bit for bit equal to the uninterrupted one.
+ * report, its newest checkpoint is the step it reached (TERM, INT) or an earlier one (KILL: the
+ * steps in between are lost), and the resumed run ends bit for bit equal to the uninterrupted one.
  */
 public final class Chaos {
 
     private Chaos() {}
 
     /** What to run: {@code trials} signals at random moments of {@code steps}-step runs. */
-    public record Settings(int trials, int steps, int saveEvery, long seed, int loadThreads, Path out) {}
+    public record Settings(
+            int trials, int steps, int saveEvery, long seed, int loadThreads, Path out) {}
 
     /**
      * One trial. {@code reached}: the last step the child logged; {@code checkpoint}: its newest
-     * intact checkpoint (-1: none); {@code crash}: why the trial counts as a crash, or null;
-     * {@code maxAbsDiff}: largest difference of any weight or optimizer value after the resume
-     * (NaN when no resume was possible).
+     * intact checkpoint (-1: none); {@code crash}: why the trial counts as a crash, or null; {@code
+     * maxAbsDiff}: largest difference of any weight or optimizer value after the resume (NaN when
+     * no resume was possible).
      */
-    public record Trial(int index, String signal, double delaySeconds, int exitCode, int reached, int checkpoint, int lostSteps,
-            String crash, double maxAbsDiff, boolean bitExact) {}
+    public record Trial(
+            int index,
+            String signal,
+            double delaySeconds,
+            int exitCode,
+            int reached,
+            int checkpoint,
+            int lostSteps,
+            String crash,
+            double maxAbsDiff,
+            boolean bitExact) {}
 
     /** All trials and their totals. */
-    public record Result(Settings settings, List<Trial> trials, int crashes, int lostSteps, int worstLostSteps, double worstDiff,
-            int bitExact, double referenceSeconds, double loadAverage) {}
+    public record Result(
+            Settings settings,
+            List<Trial> trials,
+            int crashes,
+            int lostSteps,
+            int worstLostSteps,
+            double worstDiff,
+            int bitExact,
+            double referenceSeconds,
+            double loadAverage) {}
 
     static final List<String> SIGNALS = List.of("TERM", "INT", "KILL");
 
@@ -55,14 +73,24 @@ public final class Chaos {
         Files.createDirectories(s.out());
         Path model = s.out().resolve("model.json");
         Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
-        Process load = child(List.of("io.github.muon4j.bench.chaos.BusyLoad", Integer.toString(s.loadThreads())), s.out(), s.out().resolve("load.log"));
-        Thread stopLoad = new Thread(() -> { // the bench itself stopped: stop its load and its training child too
-            load.destroyForcibly();
-            Process p = current;
-            if (p != null) {
-                p.destroyForcibly();
-            }
-        }, "chaos-stop-children");
+        Process load =
+                child(
+                        List.of(
+                                "io.github.muon4j.bench.chaos.BusyLoad",
+                                Integer.toString(s.loadThreads())),
+                        s.out(),
+                        s.out().resolve("load.log"));
+        Thread stopLoad =
+                new Thread(
+                        () -> { // the bench itself stopped: stop its load and its training child
+                            // too
+                            load.destroyForcibly();
+                            Process p = current;
+                            if (p != null) {
+                                p.destroyForcibly();
+                            }
+                        },
+                        "chaos-stop-children");
         Runtime.getRuntime().addShutdownHook(stopLoad);
         try {
             Path ref = s.out().resolve("reference");
@@ -74,15 +102,23 @@ public final class Chaos {
             while (p.isAlive() && reached(ref) < s.steps()) {
                 Thread.sleep(20);
             }
-            double loopSeconds = (System.nanoTime() - t0) / 1e9 - loopStart; // step-0 evaluation done to the last step logged
+            double loopSeconds =
+                    (System.nanoTime() - t0) / 1e9
+                            - loopStart; // step-0 evaluation done to the last step logged
             if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 p.destroyForcibly();
-                throw new IllegalStateException("the uninterrupted run failed (exit " + (p.isAlive() ? "none" : p.exitValue()) + "), see "
-                        + ref.resolve("train.log"));
+                throw new IllegalStateException(
+                        "the uninterrupted run failed (exit "
+                                + (p.isAlive() ? "none" : p.exitValue())
+                                + "), see "
+                                + ref.resolve("train.log"));
             }
-            log.printf("chaos: uninterrupted run of %d steps: %.1f s to the first step, %.1f s of training, under %d busy threads%n",
+            log.printf(
+                    "chaos: uninterrupted run of %d steps: %.1f s to the first step, %.1f s of training, under %d busy threads%n",
                     s.steps(), startSeconds, loopSeconds, s.loadThreads());
-            Checkpoint reference = Checkpoint.open(ref.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
+            Checkpoint reference =
+                    Checkpoint.open(
+                            ref.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
 
             Random rnd = new Random(s.seed());
             List<Trial> trials = new ArrayList<>();
@@ -90,24 +126,42 @@ public final class Chaos {
                 String sig = SIGNALS.get(i % SIGNALS.size());
                 double delay = rnd.nextDouble() * 0.9 * loopSeconds;
                 Trial t = trial(s, i + 1, sig, delay, model, reference);
-                for (int retry = 0; t == null && retry < 5; retry++) { // the run outpaced the signal: an earlier moment
+                for (int retry = 0;
+                        t == null && retry < 5;
+                        retry++) { // the run outpaced the signal: an earlier moment
                     delay *= 0.5;
                     t = trial(s, i + 1, sig, delay, model, reference);
                 }
                 if (t == null) {
-                    throw new IllegalStateException("trial " + (i + 1) + ": every run ended before its signal");
+                    throw new IllegalStateException(
+                            "trial " + (i + 1) + ": every run ended before its signal");
                 }
                 trials.add(t);
-                log.printf("chaos: trial %d/%d SIG%s after %.2f s: exit %d, reached step %d, checkpoint %d, lost %d, %s, max |diff| %s%n",
-                        t.index(), s.trials(), sig, delay, t.exitCode(), t.reached(), t.checkpoint(), t.lostSteps(),
-                        t.crash() == null ? "no crash" : "CRASH (" + t.crash() + ")", t.maxAbsDiff());
+                log.printf(
+                        "chaos: trial %d/%d SIG%s after %.2f s: exit %d, reached step %d, checkpoint %d, lost %d, %s, max |diff| %s%n",
+                        t.index(),
+                        s.trials(),
+                        sig,
+                        delay,
+                        t.exitCode(),
+                        t.reached(),
+                        t.checkpoint(),
+                        t.lostSteps(),
+                        t.crash() == null ? "no crash" : "CRASH (" + t.crash() + ")",
+                        t.maxAbsDiff());
             }
             int crashes = (int) trials.stream().filter(t -> t.crash() != null).count();
             int lost = trials.stream().mapToInt(Trial::lostSteps).sum();
             int worstLost = trials.stream().mapToInt(Trial::lostSteps).max().orElse(0);
-            double worst = trials.stream().mapToDouble(Trial::maxAbsDiff).map(d -> Double.isNaN(d) ? Double.POSITIVE_INFINITY : d).max().orElse(0);
+            double worst =
+                    trials.stream()
+                            .mapToDouble(Trial::maxAbsDiff)
+                            .map(d -> Double.isNaN(d) ? Double.POSITIVE_INFINITY : d)
+                            .max()
+                            .orElse(0);
             int exact = (int) trials.stream().filter(Trial::bitExact).count();
-            return new Result(s, trials, crashes, lost, worstLost, worst, exact, loopSeconds, loadAverage());
+            return new Result(
+                    s, trials, crashes, lost, worstLost, worst, exact, loopSeconds, loadAverage());
         } finally {
             Runtime.getRuntime().removeShutdownHook(stopLoad);
             load.destroyForcibly();
@@ -116,7 +170,8 @@ public final class Chaos {
     }
 
     /** One trial, or null when the run finished before the moment drawn. */
-    private static Trial trial(Settings s, int index, String sig, double delay, Path model, Checkpoint reference)
+    private static Trial trial(
+            Settings s, int index, String sig, double delay, Path model, Checkpoint reference)
             throws IOException, InterruptedException {
         Path dir = s.out().resolve(String.format("trial-%02d", index));
         clear(dir);
@@ -130,14 +185,25 @@ public final class Chaos {
         send(sig, p.pid());
         if (!p.waitFor(300, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            return new Trial(index, sig, delay, -1, reached(dir), newest(dir), 0, "no exit within 300 s of the signal", Double.NaN, false);
+            return new Trial(
+                    index,
+                    sig,
+                    delay,
+                    -1,
+                    reached(dir),
+                    newest(dir),
+                    0,
+                    "no exit within 300 s of the signal",
+                    Double.NaN,
+                    false);
         }
         int rc = p.exitValue();
-        int expected = switch (sig) {
-            case "TERM" -> 143;
-            case "INT" -> 130;
-            default -> 137;
-        };
+        int expected =
+                switch (sig) {
+                    case "TERM" -> 143;
+                    case "INT" -> 130;
+                    default -> 137;
+                };
         int reached = reached(dir);
         int ckpt = newest(dir);
         String crash = null;
@@ -154,21 +220,49 @@ public final class Chaos {
         Process r = train(s, dir, model, dir);
         if (!r.waitFor(600, TimeUnit.SECONDS) || r.exitValue() != 0 || hasCrashReport(dir)) {
             r.destroyForcibly();
-            return new Trial(index, sig, delay, rc, reached, ckpt, lost, crash != null ? crash : "the resume failed, see " + dir.resolve("train.log"),
-                    Double.NaN, false);
+            return new Trial(
+                    index,
+                    sig,
+                    delay,
+                    rc,
+                    reached,
+                    ckpt,
+                    lost,
+                    crash != null ? crash : "the resume failed, see " + dir.resolve("train.log"),
+                    Double.NaN,
+                    false);
         }
-        Checkpoint end = Checkpoint.open(dir.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
-        double diff = Math.max(maxAbsDiff(reference.partFile("model.safetensors"), end.partFile("model.safetensors")),
-                maxAbsDiff(reference.partFile("optimizer.safetensors"), end.partFile("optimizer.safetensors")));
-        // bit-exact: the same bytes, weights and optimizer state alike (files of the same state are byte-identical)
-        boolean exact = Files.mismatch(reference.partFile("model.safetensors"), end.partFile("model.safetensors")) == -1
-                && Files.mismatch(reference.partFile("optimizer.safetensors"), end.partFile("optimizer.safetensors")) == -1;
+        Checkpoint end =
+                Checkpoint.open(dir.resolve("run").resolve(String.format("ckpt-%06d", s.steps())));
+        double diff =
+                Math.max(
+                        maxAbsDiff(
+                                reference.partFile("model.safetensors"),
+                                end.partFile("model.safetensors")),
+                        maxAbsDiff(
+                                reference.partFile("optimizer.safetensors"),
+                                end.partFile("optimizer.safetensors")));
+        // bit-exact: the same bytes, weights and optimizer state alike (files of the same state are
+        // byte-identical)
+        boolean exact =
+                Files.mismatch(
+                                        reference.partFile("model.safetensors"),
+                                        end.partFile("model.safetensors"))
+                                == -1
+                        && Files.mismatch(
+                                        reference.partFile("optimizer.safetensors"),
+                                        end.partFile("optimizer.safetensors"))
+                                == -1;
         return new Trial(index, sig, delay, rc, reached, ckpt, lost, crash, diff, exact);
     }
 
-    /** The largest |a - b| over every tensor of two safetensors files of the same layout (infinite when they differ in layout). */
+    /**
+     * The largest |a - b| over every tensor of two safetensors files of the same layout (infinite
+     * when they differ in layout).
+     */
     static double maxAbsDiff(Path a, Path b) throws IOException {
-        try (Safetensors.Reader ra = Safetensors.Reader.open(a); Safetensors.Reader rb = Safetensors.Reader.open(b)) {
+        try (Safetensors.Reader ra = Safetensors.Reader.open(a);
+                Safetensors.Reader rb = Safetensors.Reader.open(b)) {
             if (!ra.entries().keySet().equals(rb.entries().keySet())) {
                 return Double.POSITIVE_INFINITY;
             }
@@ -180,8 +274,12 @@ public final class Chaos {
                 }
                 for (int i = 0; i < x.length; i++) {
                     double d = Math.abs((double) x[i] - y[i]);
-                    if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i]) && !(d > 0)) {
-                        d = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Double.MIN_VALUE; // -0 vs 0, or NaN
+                    if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])
+                            && !(d > 0)) {
+                        d =
+                                Double.isNaN(d)
+                                        ? Double.POSITIVE_INFINITY
+                                        : Double.MIN_VALUE; // -0 vs 0, or NaN
                     }
                     worst = Math.max(worst, d);
                 }
@@ -197,21 +295,51 @@ public final class Chaos {
         if (resume != null) {
             a.addAll(List.of("--resume", resume.resolve("run").toString()));
         } else {
-            a.addAll(List.of("--out", dir.resolve("run").toString(), "--threads", "1", "--model-config", model.toString(),
-                    "--batch-size", "4", "--seq-len", "32", "--steps", Integer.toString(s.steps()), "--warmup", "2",
-                    "--schedule", "cosine", "--eval-every", Integer.toString(Math.max(1, s.steps() / 4)), "--eval-batches", "2",
-                    "--save-every", Integer.toString(s.saveEvery()), "--keep", "2", "--samples", "0", "--seed", "7"));
+            a.addAll(
+                    List.of(
+                            "--out",
+                            dir.resolve("run").toString(),
+                            "--threads",
+                            "1",
+                            "--model-config",
+                            model.toString(),
+                            "--batch-size",
+                            "4",
+                            "--seq-len",
+                            "32",
+                            "--steps",
+                            Integer.toString(s.steps()),
+                            "--warmup",
+                            "2",
+                            "--schedule",
+                            "cosine",
+                            "--eval-every",
+                            Integer.toString(Math.max(1, s.steps() / 4)),
+                            "--eval-batches",
+                            "2",
+                            "--save-every",
+                            Integer.toString(s.saveEvery()),
+                            "--keep",
+                            "2",
+                            "--samples",
+                            "0",
+                            "--seed",
+                            "7"));
         }
         Process p = child(a, dir, dir.resolve("train.log"));
         current = p;
         return p;
     }
 
-    /** A JVM like this one running {@code mainAndArgs}, crash reports in {@code dir}, SIGINT at its default. */
+    /**
+     * A JVM like this one running {@code mainAndArgs}, crash reports in {@code dir}, SIGINT at its
+     * default.
+     */
     private static Process child(List<String> mainAndArgs, Path dir, Path log) throws IOException {
         List<String> c = new ArrayList<>();
         if (DEFAULT_SIGNAL_ENV) {
-            // a JVM started from a background job inherits SIGINT ignored, and so would its children
+            // a JVM started from a background job inherits SIGINT ignored, and so would its
+            // children
             c.addAll(List.of("env", "--default-signal=INT"));
         }
         c.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -221,7 +349,10 @@ public final class Chaos {
         c.add("-cp");
         c.add(System.getProperty("java.class.path"));
         c.addAll(mainAndArgs);
-        return new ProcessBuilder(c).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new ProcessBuilder(c)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
     }
 
     /** Whether {@code env --default-signal} (GNU coreutils 8.31+) is there. */
@@ -229,8 +360,11 @@ public final class Chaos {
 
     private static boolean probeEnv() {
         try {
-            Process p = new ProcessBuilder("env", "--default-signal=INT", "true").redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process p =
+                    new ProcessBuilder("env", "--default-signal=INT", "true")
+                            .redirectErrorStream(true)
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                            .start();
             return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
         } catch (IOException | InterruptedException e) {
             return false;
@@ -238,19 +372,27 @@ public final class Chaos {
     }
 
     private static void send(String sig, long pid) throws IOException, InterruptedException {
-        Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process k =
+                new ProcessBuilder("kill", "-" + sig, Long.toString(pid))
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                        .start();
         k.waitFor(10, TimeUnit.SECONDS);
     }
 
-    /** Waits until the run logged its step-0 evaluation (its training loop runs); returns the seconds waited. */
-    private static double waitForFirstMetrics(Process p, Path dir) throws InterruptedException, IOException {
+    /**
+     * Waits until the run logged its step-0 evaluation (its training loop runs); returns the
+     * seconds waited.
+     */
+    private static double waitForFirstMetrics(Process p, Path dir)
+            throws InterruptedException, IOException {
         long t0 = System.nanoTime();
         Path m = dir.resolve("run").resolve("metrics.jsonl");
         while (p.isAlive() && (!Files.exists(m) || Files.size(m) == 0)) {
             Thread.sleep(20);
             if (System.nanoTime() - t0 > 600e9) {
-                throw new IllegalStateException("the run in " + dir + " did not start within 600 s");
+                throw new IllegalStateException(
+                        "the run in " + dir + " did not start within 600 s");
             }
         }
         return (System.nanoTime() - t0) / 1e9;
@@ -301,7 +443,8 @@ public final class Chaos {
 
     private static double loadAverage() {
         try {
-            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+            return Double.parseDouble(
+                    Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }

@@ -8,33 +8,62 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** Writes a {@link Chaos.Result} as {@code REPORT.md} (summary and one row per trial) and {@code results.json}. */
+/**
+ * Writes a {@link Chaos.Result} as {@code REPORT.md} (summary and one row per trial) and {@code
+ * results.json}.
+ */
 public final class ChaosReport {
 
     private ChaosReport() {}
 
     /** The summary line: trials, crashes, lost steps, bit-exact resumes, worst difference. */
     public static String summary(Chaos.Result r) {
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "chaos: %d trials (SIGTERM/SIGINT/SIGKILL in turn, %d busy threads beside), %d crashes, %d steps lost in all"
                         + " (worst trial %d), %d of %d resumes bit-exact, worst difference %s",
-                r.trials().size(), r.settings().loadThreads(), r.crashes(), r.lostSteps(), r.worstLostSteps(), r.bitExact(),
-                r.trials().size(), r.worstDiff());
+                r.trials().size(),
+                r.settings().loadThreads(),
+                r.crashes(),
+                r.lostSteps(),
+                r.worstLostSteps(),
+                r.bitExact(),
+                r.trials().size(),
+                r.worstDiff());
     }
 
     public static String markdown(Chaos.Result r) {
         StringBuilder b = new StringBuilder("# bench chaos\n\n");
         b.append(summary(r)).append("\n\n");
-        b.append(String.format(Locale.ROOT, "Each trial: a %d-step run (2 layers, 64 wide, batch 4 x 32, 1 thread, checkpoint every %d steps)"
-                + " signalled at a random moment of its %.1f s training loop, then resumed to step %d and compared with the"
-                + " uninterrupted run (weights and optimizer state). Load average at the end: %.2f.%n%n",
-                r.settings().steps(), r.settings().saveEvery(), r.referenceSeconds(), r.settings().steps(), r.loadAverage()));
-        b.append("| trial | signal | after s | exit | step reached | checkpoint | lost steps | crash | max abs diff | bit-exact |\n");
+        b.append(
+                String.format(
+                        Locale.ROOT,
+                        "Each trial: a %d-step run (2 layers, 64 wide, batch 4 x 32, 1 thread, checkpoint every %d steps)"
+                                + " signalled at a random moment of its %.1f s training loop, then resumed to step %d and compared with the"
+                                + " uninterrupted run (weights and optimizer state). Load average at the end: %.2f.%n%n",
+                        r.settings().steps(),
+                        r.settings().saveEvery(),
+                        r.referenceSeconds(),
+                        r.settings().steps(),
+                        r.loadAverage()));
+        b.append(
+                "| trial | signal | after s | exit | step reached | checkpoint | lost steps | crash | max abs diff | bit-exact |\n");
         b.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (Chaos.Trial t : r.trials()) {
-            b.append(String.format(Locale.ROOT, "| %d | SIG%s | %.2f | %d | %d | %d | %d | %s | %s | %s |%n", t.index(), t.signal(), t.delaySeconds(),
-                    t.exitCode(), t.reached(), t.checkpoint(), t.lostSteps(), t.crash() == null ? "no" : t.crash(), t.maxAbsDiff(),
-                    t.bitExact() ? "yes" : "NO"));
+            b.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %d | SIG%s | %.2f | %d | %d | %d | %d | %s | %s | %s |%n",
+                            t.index(),
+                            t.signal(),
+                            t.delaySeconds(),
+                            t.exitCode(),
+                            t.reached(),
+                            t.checkpoint(),
+                            t.lostSteps(),
+                            t.crash() == null ? "no" : t.crash(),
+                            t.maxAbsDiff(),
+                            t.bitExact() ? "yes" : "NO"));
         }
         return b.toString();
     }
@@ -71,7 +100,12 @@ public final class ChaosReport {
     public static void write(Chaos.Result r) throws IOException {
         Path out = r.settings().out();
         Files.writeString(out.resolve("REPORT.md"), markdown(r));
-        Files.writeString(out.resolve("results.json"),
-                new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create().toJson(json(r)));
+        Files.writeString(
+                out.resolve("results.json"),
+                new GsonBuilder()
+                        .setPrettyPrinting()
+                        .serializeSpecialFloatingPointValues()
+                        .create()
+                        .toJson(json(r)));
     }
 }
