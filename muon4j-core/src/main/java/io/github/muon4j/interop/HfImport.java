@@ -38,11 +38,16 @@ public final class HfImport {
     private HfImport(Path dir, JsonObject cfg) {
         this.dir = dir;
         this.cfg = cfg;
-        this.arch =
+        JsonElement first =
                 cfg.has("architectures")
                                 && cfg.get("architectures").isJsonArray()
                                 && cfg.getAsJsonArray("architectures").size() > 0
-                        ? cfg.getAsJsonArray("architectures").get(0).getAsString()
+                        ? cfg.getAsJsonArray("architectures").get(0)
+                        : null;
+        // a class name is a JSON string; anything else (null, a number, an array) names no class
+        this.arch =
+                first != null && first.isJsonPrimitive() && first.getAsJsonPrimitive().isString()
+                        ? first.getAsString()
                         : "(none)";
     }
 
@@ -498,7 +503,15 @@ public final class HfImport {
     }
 
     private boolean interleaved() {
-        return !has("rope_interleave") || cfg.get("rope_interleave").getAsBoolean();
+        if (!has("rope_interleave")) {
+            return true;
+        }
+        JsonElement v = cfg.get("rope_interleave");
+        require(
+                v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean(),
+                "rope_interleave",
+                "must be true or false");
+        return v.getAsBoolean();
     }
 
     private float[] read(
