@@ -71,7 +71,7 @@ public final class HfImport {
             throw new IllegalArgumentException(
                     c
                             + ": architecture "
-                            + im.arch
+                            + shown(im.arch)
                             + " is not supported (supported: "
                             + HfLayout.LLAMA
                             + ", "
@@ -79,6 +79,13 @@ public final class HfImport {
                             + ")");
         }
         return im;
+    }
+
+    /** Text from the file as a message shows it: on one line, control characters escaped. */
+    private static String shown(String fromFile) {
+        return fromFile.chars().anyMatch(Character::isISOControl)
+                ? new com.google.gson.JsonPrimitive(fromFile).toString()
+                : fromFile;
     }
 
     private boolean has(String k) {
@@ -389,7 +396,10 @@ public final class HfImport {
                         || !e.getValue().getAsString().matches("[A-Za-z0-9._-]+")
                         || e.getValue().getAsString().startsWith(".")) {
                     throw new IllegalArgumentException(
-                            index + ": tensor " + e.getKey() + " names no file of this directory");
+                            index
+                                    + ": tensor "
+                                    + shown(e.getKey())
+                                    + " names no file of this directory");
                 }
                 Path p = dir.resolve(e.getValue().getAsString());
                 if (!shards.contains(p)) {
