@@ -251,16 +251,29 @@ public final class BenchCommand implements Runnable {
             description =
                     "One Muon / AdamW step over a model's hidden matrices; Newton-Schulz GFLOP/s vs fp32 matmul.")
     static final class Optim implements Callable<Integer> {
-        @Option(names = "--layers", defaultValue = "6")
+        @Option(
+                names = "--layers",
+                defaultValue = "6",
+                description =
+                        "transformer layers whose hidden matrices are updated (default: ${DEFAULT-VALUE})")
         int layers;
 
-        @Option(names = "--d-model", defaultValue = "512")
+        @Option(
+                names = "--d-model",
+                defaultValue = "512",
+                description = "model width (default: ${DEFAULT-VALUE})")
         int d;
 
-        @Option(names = "--ffn", defaultValue = "1365")
+        @Option(
+                names = "--ffn",
+                defaultValue = "1365",
+                description = "SwiGLU hidden width (default: ${DEFAULT-VALUE})")
         int ffn;
 
-        @Option(names = "--rounds", defaultValue = "5")
+        @Option(
+                names = "--rounds",
+                defaultValue = "5",
+                description = "timed optimizer steps (default: ${DEFAULT-VALUE})")
         int rounds;
 
         @Override
