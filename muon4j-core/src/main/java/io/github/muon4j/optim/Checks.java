@@ -63,4 +63,20 @@ final class Checks {
                             + " is not finite");
         }
     }
+
+    /** A builder's argument that must be given: {@code what must not be null}. */
+    static <T> T given(String what, T value) {
+        if (value == null) {
+            throw new IllegalArgumentException(what + " must not be null");
+        }
+        return value;
+    }
+
+    /** A moving-average decay (momentum, beta) in [0, 1). */
+    static float decay(String what, float value) {
+        if (!(value >= 0 && value < 1)) {
+            throw new IllegalArgumentException(what + " must be in [0, 1), got " + value);
+        }
+        return value;
+    }
 }

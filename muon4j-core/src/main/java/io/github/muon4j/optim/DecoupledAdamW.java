@@ -164,28 +164,19 @@ public class DecoupledAdamW extends Optimizer {
 
         /** Learning rate per parameter and 1-based update count (default fixed 1e-3). */
         public Builder optLearningRateTracker(ParameterTracker tracker) {
-            if (tracker == null) {
-                throw new IllegalArgumentException("learningRateTracker must not be null");
-            }
-            this.learningRateTracker = tracker;
+            this.learningRateTracker = Checks.given("learningRateTracker", tracker);
             return this;
         }
 
         /** First-moment decay in [0, 1) (default 0.9). */
         public Builder optBeta1(float beta1) {
-            if (!(beta1 >= 0 && beta1 < 1)) {
-                throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
-            }
-            this.beta1 = beta1;
+            this.beta1 = Checks.decay("beta1", beta1);
             return this;
         }
 
         /** Second-moment decay in [0, 1) (default 0.999). */
         public Builder optBeta2(float beta2) {
-            if (!(beta2 >= 0 && beta2 < 1)) {
-                throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-            }
-            this.beta2 = beta2;
+            this.beta2 = Checks.decay("beta2", beta2);
             return this;
         }
 

@@ -428,19 +428,13 @@ public class Muon extends Optimizer {
 
         /** Learning rate per parameter and 1-based update count (default fixed 0.02). */
         public Builder optLearningRateTracker(ParameterTracker tracker) {
-            if (tracker == null) {
-                throw new IllegalArgumentException("learningRateTracker must not be null");
-            }
-            this.learningRateTracker = tracker;
+            this.learningRateTracker = Checks.given("learningRateTracker", tracker);
             return this;
         }
 
         /** Momentum beta in [0, 1) (default 0.95). */
         public Builder optMomentum(float momentum) {
-            if (!(momentum >= 0 && momentum < 1)) {
-                throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
-            }
-            this.momentum = momentum;
+            this.momentum = Checks.decay("momentum", momentum);
             return this;
         }
 
@@ -461,19 +455,13 @@ public class Muon extends Optimizer {
 
         /** Update scaling by matrix shape (default ORIGINAL). */
         public Builder optAdjustLr(AdjustLr adjustLr) {
-            if (adjustLr == null) {
-                throw new IllegalArgumentException("adjustLr must not be null");
-            }
-            this.adjustLr = adjustLr;
+            this.adjustLr = Checks.given("adjustLr", adjustLr);
             return this;
         }
 
         /** Newton-Schulz coefficient set (default KELLER_JORDAN). */
         public Builder optCoefficients(NewtonSchulz.Coefficients coefficients) {
-            if (coefficients == null) {
-                throw new IllegalArgumentException("coefficients must not be null");
-            }
-            this.coefficients = coefficients;
+            this.coefficients = Checks.given("coefficients", coefficients);
             return this;
         }
 
