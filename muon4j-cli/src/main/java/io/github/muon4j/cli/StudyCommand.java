@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
             "The Muon-vs-AdamW study, horizon-matched: at each model size and data budget every arm trains a whole schedule",
             "ending at that budget; the speedup is the data (and FLOPs) AdamW needs to reach Muon's final loss.",
             "The study is a fixed list of runs (--plan): lr x weight-decay grids and the non-matrix rate per arm at the two",
-            "smallest budgets (tuning seed 100), 4 scoring seeds per budget, a transfer check, the batch-size frontier and a",
+            "smallest budgets (tuning seed 100), a local search around a transfer rule at larger budgets, 4 scoring seeds per budget, the frontier and a",
             "stability grid. Every finished run leaves one JSON summary in --results/runs; a run whose summary exists is never",
             "trained again, and REPORT.md, summary.json and the figures are rebuilt from the summaries (--report-only).",
             "Processes share a study through its results directory: --shard I/N trains runs I, I+N, ... (then helps with any",

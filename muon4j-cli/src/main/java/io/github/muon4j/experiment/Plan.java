@@ -22,10 +22,10 @@ import java.util.function.Function;
  * it by index before anything has run.
  *
  * <p>Parts, in order, per size: the lr x wd grid of every arm at each tuned budget ({@code tune}),
- * the non-matrix rate at each two-rate arm's best point ({@code tune-nm}), the scoring runs at
- * every budget x arm x seed ({@code score}), the transfer check at the largest budget ({@code
- * check}); after size S: {@code stability} and the batch-size {@code frontier} (its lr grid, then
- * its seeds).
+ * the non-matrix rate at each two-rate arm's best point ({@code tune-nm}), at each larger budget a
+ * local search around the transfer rule's point ({@code tune-local}), the scoring runs at every
+ * budget x arm x seed ({@code score}); after size S: {@code stability} and the batch-size {@code
+ * frontier} (its lr grid, then its seeds).
  */
 public final class Plan {
 
@@ -36,7 +36,7 @@ public final class Plan {
      * One run of the plan.
      *
      * @param id stable name ("S/D400/score/muon/seed3")
-     * @param part tune, tune-nm, score, check, stability, frontier-tune, frontier
+     * @param part tune, tune-nm, tune-local, score, stability, frontier-tune, frontier
      * @param waitsFor what the settings depend on (empty for fixed runs)
      */
     public record Slot(
@@ -209,11 +209,12 @@ public final class Plan {
     }
 
     /**
-     * The rates a budget's scoring runs use: its own grid's optimum at a tuned budget; beyond, the
+     * The transfer rule's point at a budget: its own grid's optimum at a tuned budget; beyond, the
      * last tuned budget's rates with the weight decay scaled by its steps / this budget's steps (lr
-     * x wd x steps constant: the decay's timescale stays the same fraction of the run).
+     * x wd x steps constant: the decay's timescale stays the same fraction of the run). It is the
+     * centre of the local search at larger budgets ({@link #localSpec}), and the frontier's rates.
      */
-    public Optimum optimum(Lookup l, Size z, Arm a, int b) {
+    public Optimum ruleOptimum(Lookup l, Size z, Arm a, int b) {
         int t = s.tunedBudgets() - 1;
         if (b <= t) {
             return tuned(l, z, a, b);
@@ -233,6 +234,45 @@ public final class Plan {
                 o.nmEdge());
     }
 
+    /**
+     * The rates a budget's scoring runs use: its own grid's optimum at a tuned budget; beyond, the
+     * best of the local search around the transfer rule's point at that budget (null while
+     * unfinished). An optimum at lr / 2 or lr x 2 is on the search's lr edge, one with the decay
+     * unscaled on its wd edge.
+     */
+    public Optimum optimum(Lookup l, Size z, Arm a, int b) {
+        if (b < s.tunedBudgets()) {
+            return tuned(l, z, a, b);
+        }
+        Optimum rule = ruleOptimum(l, z, a, b);
+        if (rule == null) {
+            return null;
+        }
+        RunSpec best = null;
+        String bestVariant = null;
+        double bestScore = Double.POSITIVE_INFINITY;
+        for (String v : LOCAL) {
+            RunSpec sp = localSpec(l, z, a, b, v);
+            RunSummary r = sp == null ? null : l.get(sp);
+            if (r == null) {
+                return null;
+            }
+            if (best == null || score(r) < bestScore) {
+                best = sp;
+                bestVariant = v;
+                bestScore = score(r);
+            }
+        }
+        return new Optimum(
+                best.lr(),
+                best.wd(),
+                best.nonMatrix(),
+                bestScore,
+                bestVariant.startsWith("lr"),
+                bestVariant.equals("wd-unscaled"),
+                rule.nmEdge());
+    }
+
     public RunSpec scoreSpec(Optimum o, Size z, Arm a, int b, long seed) {
         int steps = s.budgets().get(b);
         return new RunSpec(
@@ -249,14 +289,15 @@ public final class Plan {
     }
 
     /**
-     * The transfer check at the largest budget, on the tuning seed: the rule's point itself, lr / 2
-     * and lr x 2 (decay as the rule scales it), and the rule's rates with the decay left unscaled.
+     * The local search at each budget beyond the tuned ones, on the tuning seed: the transfer
+     * rule's point itself, lr / 2 and lr x 2 (decay as the rule scales it), and the rule's rates
+     * with the decay left unscaled (the last tuned budget's wd). The best of the four is that
+     * budget's scoring setting.
      */
-    public static final List<String> CHECKS = List.of("rule", "lr/2", "lr*2", "wd-unscaled");
+    public static final List<String> LOCAL = List.of("rule", "lr/2", "lr*2", "wd-unscaled");
 
-    public RunSpec checkSpec(Lookup l, Size z, Arm a, String variant) {
-        int b = s.armBudgets() - 1;
-        Optimum o = optimum(l, z, a, b);
+    public RunSpec localSpec(Lookup l, Size z, Arm a, int b, String variant) {
+        Optimum o = ruleOptimum(l, z, a, b);
         if (o == null) {
             return null;
         }
@@ -301,7 +342,7 @@ public final class Plan {
     /** The rate at the ladder's rule for the frontier's budget, for a batch size (lr x factor). */
     public RunSpec frontierSpec(Lookup l, Arm a, int batch, double factor, long seed) {
         Size z = s.sizes().get(0);
-        Optimum o = optimum(l, z, a, s.frontierBudget());
+        Optimum o = ruleOptimum(l, z, a, s.frontierBudget());
         if (o == null) {
             return null;
         }
@@ -341,7 +382,7 @@ public final class Plan {
 
     public RunSpec stabilitySpec(Lookup l, Arm a, int mult, double clip, long seed) {
         Size z = s.sizes().get(0);
-        Optimum o = optimum(l, z, a, 0);
+        Optimum o = ruleOptimum(l, z, a, 0);
         if (o == null) {
             return null;
         }
@@ -425,13 +466,29 @@ public final class Plan {
                     }
                 }
             }
+            String lastTuned = z.name() + "/D" + s.budgets().get(s.tunedBudgets() - 1) + "/tune*";
+            for (int b = s.tunedBudgets(); b < s.budgets().size(); b++) {
+                int steps = s.budgets().get(b), bb = b;
+                for (Arm a : Arm.values()) {
+                    if (b >= s.budgetsOf(a)) {
+                        continue;
+                    }
+                    for (String v : LOCAL) {
+                        add(
+                                z.name() + "/D" + steps + "/tune-local/" + a.id + "/" + v,
+                                "tune-local",
+                                lastTuned,
+                                z.name() + "-D" + steps + "-local",
+                                l -> localSpec(l, z, a, bb, v));
+                    }
+                }
+            }
             for (int b = 0; b < s.budgets().size(); b++) {
                 int steps = s.budgets().get(b), bb = b;
                 String from =
-                        z.name()
-                                + "/D"
-                                + s.budgets().get(Math.min(b, s.tunedBudgets() - 1))
-                                + "/tune*";
+                        b < s.tunedBudgets()
+                                ? z.name() + "/D" + steps + "/tune*"
+                                : z.name() + "/D" + steps + "/tune-local";
                 for (long seed : s.seeds()) {
                     for (Arm a : Arm.values()) {
                         if (b >= s.budgetsOf(a)) {
@@ -447,17 +504,6 @@ public final class Plan {
                                     return o == null ? null : scoreSpec(o, z, a, bb, seed);
                                 });
                     }
-                }
-            }
-            int last = s.budgets().get(s.armBudgets() - 1);
-            for (Arm a : Arm.values()) {
-                for (String v : CHECKS) {
-                    add(
-                            z.name() + "/D" + last + "/check/" + a.id + "/" + v,
-                            "check",
-                            z.name() + "/D" + s.budgets().get(s.tunedBudgets() - 1) + "/tune*",
-                            z.name() + "-D" + last + "-check",
-                            l -> checkSpec(l, z, a, v));
                 }
             }
             if (zi == 0) {

@@ -235,7 +235,7 @@ public final class StudyReport {
                 "*extrapolated*: Muon's loss lies beyond AdamW's largest budget (or above its smallest budget's loss), so the number comes from the "
                         + "fitted law, not from a trained AdamW run; what the trained ladder alone says is given beside it (a bound), and the fitted "
                         + "law is unreliable far outside the ladder (its intervals show it). `nm`: the non-matrix (embedding, head, norms) AdamW rate; *: the value "
-                        + "sits on the edge of its tuning grid. Rates at budgets beyond the second are the transfer rule's (see 3).");
+                        + "sits on the edge of its tuning grid (beyond the tuned budgets: of the local search). Rates at budgets beyond the second come from the local search around the transfer rule (see 3).");
         fig.speedup(bySize, s);
         img("speedup", "data speedup per size and budget");
         summary.add("speedup", speedup);
@@ -248,7 +248,7 @@ public final class StudyReport {
         }
         summary.add("sizes", sizes);
 
-        h2("3. Tuning and the transfer rule");
+        h2("3. Tuning, and the local search at larger budgets");
         summary.add("tuning", tuning());
 
         h2("4. Batch-size frontier (size " + s.sizes().get(0).name() + ")");
@@ -333,8 +333,8 @@ public final class StudyReport {
                                 + "each size, every arm's matrix rate x weight decay (Muon lr %s x wd %s; both AdamW arms lr %s x wd %s) at nm = %s; "
                                 + "then, at each two-rate arm's best (lr, wd), nm in %s. A diverged run (loss above the loss at step 1, or "
                                 + "non-finite) scores +infinity. Larger budgets use the last tuned budget's rates with wd scaled by steps_tuned / "
-                                + "steps (lr x wd x steps constant); the rule is checked at the largest budget (section 3). Scoring: seeds %s at "
-                                + "every budget.",
+                                + "steps (lr x wd x steps constant) as the centre of a local search at each of them (the rule's point, lr / 2, lr x 2, wd "
+                                + "unscaled; seed %d), whose best point is scored (section 3). Scoring: seeds %s at every budget.",
                         s.tuningSeed(),
                         s.tunedBudgets(),
                         nums(s.muon().lr()),
@@ -343,6 +343,7 @@ public final class StudyReport {
                         nums(s.adamw().wd()),
                         num(s.nonMatrixDefault()),
                         nums(s.nonMatrix()),
+                        s.tuningSeed(),
                         s.seeds()));
     }
 
@@ -666,76 +667,76 @@ public final class StudyReport {
                     }
                 }
             }
-            transfer(z, zo);
+            localSearch(z, zo);
             out.add(z.name(), zo);
         }
         return out;
     }
 
-    private void transfer(Size z, JsonObject zo) {
-        int last = s.armBudgets() - 1;
-        md.append(
-                String.format(
-                        Locale.ROOT,
-                        "**Transfer check, size %s, %s tokens** (seed %d): the rule's point against its neighbours%n%n",
-                        z.name(),
-                        fmtInt(s.tokens(s.budgets().get(last))),
-                        s.tuningSeed()));
-        md.append(
-                "| arm | tuned at the two smallest budgets (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | rule best? |\n|---|---|---|---|---|---|---|\n");
+    /**
+     * The local search at each budget beyond the tuned ones: the rule's point and its neighbours.
+     */
+    private void localSearch(Size z, JsonObject zo) {
         JsonObject jo = new JsonObject();
-        for (Arm a : Arm.values()) {
-            StringBuilder tuned = new StringBuilder();
-            for (int b = 0; b < s.tunedBudgets(); b++) {
-                Optimum o = plan.tuned(l, z, a, b);
-                tuned.append(b == 0 ? "" : "; ")
+        for (int b = s.tunedBudgets(); b < s.budgets().size(); b++) {
+            md.append(
+                    String.format(
+                            Locale.ROOT,
+                            "**Local search, size %s, %s tokens** (seed %d): the transfer rule's point and its neighbours%n%n",
+                            z.name(),
+                            fmtInt(s.tokens(s.budgets().get(b))),
+                            s.tuningSeed()));
+            md.append(
+                    "| arm | rule's point (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | chosen |\n|---|---|---|---|---|---|---|\n");
+            for (Arm a : Arm.values()) {
+                if (b >= s.budgetsOf(a)) {
+                    continue;
+                }
+                Optimum rule = plan.ruleOptimum(l, z, a, b);
+                md.append("| ")
+                        .append(a.title)
+                        .append(" | ")
+                        .append(
+                                rule == null
+                                        ? "..."
+                                        : num(rule.lr())
+                                                + ", "
+                                                + num(rule.wd())
+                                                + ", "
+                                                + num(rule.nonMatrix()))
+                        .append(" |");
+                JsonObject ao = new JsonObject();
+                for (String v : Plan.LOCAL) {
+                    RunSpec sp = plan.localSpec(l, z, a, b, v);
+                    RunSummary r = sp == null ? null : l.get(sp);
+                    double sc = r == null ? Double.NaN : Plan.score(r);
+                    md.append(' ')
+                            .append(
+                                    r == null
+                                            ? "..."
+                                            : Double.isInfinite(sc)
+                                                    ? "∞"
+                                                    : String.format(Locale.ROOT, "%.4f", sc))
+                            .append(" |");
+                    ao.add(v, jnum(sc));
+                }
+                Optimum o = plan.optimum(l, z, a, b);
+                md.append(' ')
                         .append(
                                 o == null
                                         ? "..."
-                                        : num(o.lr())
-                                                + ", "
+                                        : "lr "
+                                                + num(o.lr())
+                                                + (o.lrEdge() ? " (*edge*)" : "")
+                                                + ", wd "
                                                 + num(o.wd())
-                                                + ", "
-                                                + num(o.nonMatrix()));
+                                                + (o.wdEdge() ? " (*edge*)" : ""))
+                        .append(" |\n");
+                jo.add(a.id + "@" + s.tokens(s.budgets().get(b)), ao);
             }
-            md.append("| ").append(a.title).append(" | ").append(tuned).append(" |");
-            double rule = Double.NaN, best = Double.POSITIVE_INFINITY;
-            boolean all = true;
-            JsonObject ao = new JsonObject();
-            for (String v : Plan.CHECKS) {
-                RunSpec sp = plan.checkSpec(l, z, a, v);
-                RunSummary r = sp == null ? null : l.get(sp);
-                double sc = r == null ? Double.NaN : Plan.score(r);
-                all &= r != null;
-                if (v.equals("rule")) {
-                    rule = sc;
-                }
-                if (r != null) {
-                    best = Math.min(best, sc);
-                }
-                md.append(' ')
-                        .append(
-                                r == null
-                                        ? "..."
-                                        : Double.isInfinite(sc)
-                                                ? "∞"
-                                                : String.format(Locale.ROOT, "%.4f", sc))
-                        .append(" |");
-                ao.add(v, jnum(sc));
-            }
-            md.append(' ')
-                    .append(
-                            !all
-                                    ? "..."
-                                    : rule <= best
-                                            ? "yes"
-                                            : String.format(
-                                                    Locale.ROOT, "no (%.4f worse)", rule - best))
-                    .append(" |\n");
-            jo.add(a.id, ao);
+            md.append('\n');
         }
-        md.append('\n');
-        zo.add("transfer_check", jo);
+        zo.add("local_search", jo);
     }
 
     private JsonObject stability(StudyFigures fig) throws IOException {
