@@ -144,41 +144,9 @@ public final class RunCache {
                 .throwIfStopRequested(); // a signal between runs: stop before the next
         String key = key(c);
         Path dir = scratch.resolve(label + "-" + key);
-        Compare.clear(dir);
-        TrainConfig cfg =
-                c.overlay(
-                                "{\"out\": "
-                                        + new com.google.gson.Gson().toJson(dir.toString())
-                                        + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}",
-                                "study")
-                        .validate();
-        double load0 = loadAverage();
-        long t0 = System.nanoTime();
-        boolean stopped = false;
-        log.printf(
-                "  train %s (%s lr %s seed %d) ...%n",
-                label, cfg.optimizer(), cfg.lr(), cfg.seed());
-        try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            TrainLoop.Result r =
-                    new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
-            if (r.stoppedBy()
-                    != null) { // stopped mid-run by a signal: no summary; the run restarts next
-                // time
-                throw new io.github.muon4j.train.StopSignals.Stopped(r.stoppedBy());
-            }
-        } catch (TrainLoop.DivergedException e) {
-            stopped = true;
-        }
-        double wall = (System.nanoTime() - t0) / 1e9;
-        s =
-                summarize(
-                        key,
-                        label,
-                        cfg,
-                        dir.resolve("metrics.jsonl"),
-                        stopped,
-                        wall,
-                        new double[] {load0, loadAverage()});
+        log.printf("  train %s (%s lr %s seed %d) ...%n", label, c.optimizer(), c.lr(), c.seed());
+        s = trainOnce(key, label, c, dir);
+        double wall = s.wallSeconds();
         Files.createDirectories(summaries);
         Path f = file(label, c), tmp = f.resolveSibling(f.getFileName() + ".tmp");
         Files.writeString(tmp, s.toJson());
@@ -191,6 +159,44 @@ public final class RunCache {
                 "    final val loss %.4f%s, %.0f s%n",
                 s.finalValLoss(), s.diverged() ? " (diverged)" : "", wall);
         return s;
+    }
+
+    /**
+     * Trains one run in {@code dir} (cleared first) and summarizes it. A run stopped by SIGTERM or
+     * SIGINT mid-way leaves no summary: {@link io.github.muon4j.train.StopSignals.Stopped} is
+     * thrown, and the run starts over next time.
+     */
+    static RunSummary trainOnce(String key, String label, TrainConfig c, Path dir)
+            throws IOException {
+        Compare.clear(dir);
+        TrainConfig cfg =
+                c.overlay(
+                                "{\"out\": "
+                                        + new com.google.gson.Gson().toJson(dir.toString())
+                                        + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}",
+                                "study")
+                        .validate();
+        double load0 = loadAverage();
+        long t0 = System.nanoTime();
+        boolean diverged = false;
+        try (Run run = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
+            TrainLoop.Result r =
+                    new TrainLoop(run, new PrintStream(OutputStream.nullOutputStream())).train();
+            if (r.stoppedBy() != null) {
+                throw new io.github.muon4j.train.StopSignals.Stopped(r.stoppedBy());
+            }
+        } catch (TrainLoop.DivergedException e) {
+            diverged = true;
+        }
+        double wall = (System.nanoTime() - t0) / 1e9;
+        return summarize(
+                key,
+                label,
+                cfg,
+                dir.resolve("metrics.jsonl"),
+                diverged,
+                wall,
+                new double[] {load0, loadAverage()});
     }
 
     static RunSummary summarize(

@@ -1,10 +1,7 @@
 package io.github.muon4j.experiment;
 
-import io.github.muon4j.train.Run;
 import io.github.muon4j.train.TrainConfig;
-import io.github.muon4j.train.TrainLoop;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
@@ -59,32 +56,7 @@ public final class RunStore {
     /** Trains the run in {@code runDir}, summarizes it and deletes the directory. */
     static RunSummary trainForReal(String label, String key, TrainConfig c, Path runDir)
             throws IOException {
-        Compare.clear(runDir);
-        TrainConfig cfg =
-                c.overlay(
-                                "{\"out\": "
-                                        + new com.google.gson.Gson().toJson(runDir.toString())
-                                        + ", \"log_every\": 1, \"save_every\": 0, \"keep_checkpoints\": 1, \"samples\": 0, \"diag_every\": 0}",
-                                "study")
-                        .validate();
-        double load0 = RunCache.loadAverage();
-        long t0 = System.nanoTime();
-        boolean stopped = false;
-        try (Run r = Run.start(cfg, new PrintStream(OutputStream.nullOutputStream()))) {
-            new TrainLoop(r, new PrintStream(OutputStream.nullOutputStream())).train();
-        } catch (TrainLoop.DivergedException e) {
-            stopped = true;
-        }
-        double wall = (System.nanoTime() - t0) / 1e9;
-        RunSummary s =
-                RunCache.summarize(
-                        key,
-                        label,
-                        cfg,
-                        runDir.resolve("metrics.jsonl"),
-                        stopped,
-                        wall,
-                        new double[] {load0, RunCache.loadAverage()});
+        RunSummary s = RunCache.trainOnce(key, label, c, runDir);
         Compare.clear(runDir);
         return s;
     }
