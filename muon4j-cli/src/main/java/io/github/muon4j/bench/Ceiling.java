@@ -28,7 +28,7 @@ public final class Ceiling {
 
     /** One product shape: (m, k) x (k, n). */
     public record Gemm(long m, long k, long n) {
-        double flops() {
+        public double flops() {
             return 2.0 * m * k * n;
         }
     }
@@ -50,7 +50,7 @@ public final class Ceiling {
 
     /** Takes one 1024^3 sample; returns its GFLOP/s. */
     public double sample() {
-        double g = rate(List.of(new Gemm(1024, 1024, 1024)), reps, Precision.FP32);
+        double g = gflops(backend, List.of(new Gemm(1024, 1024, 1024)), reps, Precision.FP32);
         gflops.add(g);
         noteLoad();
         return g;
@@ -58,7 +58,7 @@ public final class Ceiling {
 
     /** One pass over {@code gemms} in {@code precision}; returns its GFLOP/s. */
     public double sampleShapes(List<Gemm> gemms, Precision precision) {
-        double g = rate(gemms, 1, precision);
+        double g = gflops(backend, gemms, 1, precision);
         shapes.add(g);
         noteLoad();
         return g;
@@ -69,12 +69,14 @@ public final class Ceiling {
      * its own), and with {@code bf16} libtorch's bf16 2048^3. Keeps the largest seen.
      */
     public void sampleBest(boolean bf16) {
-        Gemm big = new Gemm(2048, 2048, 2048);
-        for (int i = 0; i < 3; i++) {
-            libtorch2048 = max(libtorch2048, rate(List.of(big), 1, Precision.FP32));
-            if (bf16) {
-                libtorch2048Bf16 = max(libtorch2048Bf16, rate(List.of(big), 1, Precision.BF16));
-            }
+        List<Gemm> big = List.of(new Gemm(2048, 2048, 2048));
+        libtorch2048 =
+                max(libtorch2048, Measure.bestOf(3, () -> gflops(backend, big, 1, Precision.FP32)));
+        if (bf16) {
+            libtorch2048Bf16 =
+                    max(
+                            libtorch2048Bf16,
+                            Measure.bestOf(3, () -> gflops(backend, big, 1, Precision.BF16)));
         }
         ExternalBlas.Rate e = ExternalBlas.sgemm(2048, 3);
         if (e != null && (external == null || e.gflops() > external.gflops())) {
@@ -88,14 +90,18 @@ public final class Ceiling {
     }
 
     private void noteLoad() {
-        double l = Measure.loadAverage();
+        double l = Machine.loadAverage();
         if (!Double.isNaN(l)) {
             load.add(l);
         }
     }
 
-    /** GFLOP/s of {@code reps} passes over {@code gemms}, after one untimed pass. */
-    private double rate(List<Gemm> gemms, int reps, Precision precision) {
+    /**
+     * libtorch's GFLOP/s over {@code reps} passes of the products {@code gemms} in {@code
+     * precision}, after one untimed pass; each product's output is freed before the next one. The
+     * one sgemm sampler of the benchmarks.
+     */
+    public static double gflops(Backend backend, List<Gemm> gemms, int reps, Precision precision) {
         try (NDManager m = backend.newManager();
                 Autocast ac = Autocast.enter(precision)) {
             List<NDArray[]> ops = new ArrayList<>();
@@ -120,7 +126,11 @@ public final class Ceiling {
                     }
                     last = Autocast.matMul(ab[0], ab[1]);
                 }
-                last.get(0, 0).toFloatArray(); // forces completion on a GPU too
+                if (r == 0 || r == reps) {
+                    // forces completion on a GPU too (the untimed pass before the clock starts,
+                    // the last timed one before it stops); the passes between queue in order
+                    last.get(0, 0).toFloatArray();
+                }
                 last.close();
             }
             return flops * reps / ((System.nanoTime() - t0) / 1e9) / 1e9;
@@ -204,10 +214,5 @@ public final class Ceiling {
                 samples(),
                 loadMin(),
                 loadMax());
-    }
-
-    /** The 1-minute load average from /proc/loadavg, NaN where there is none. */
-    public static double loadAverage() {
-        return Measure.loadAverage();
     }
 }

@@ -1,6 +1,7 @@
 package io.github.muon4j.experiment;
 
-import io.github.muon4j.bench.TrainBench;
+import io.github.muon4j.bench.inference.InferenceBench;
+import io.github.muon4j.bench.inference.InferenceBenchResult;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.train.TrainConfig;
@@ -25,7 +26,7 @@ public final class Reproduce {
             String optimizer,
             double lr,
             RunSummary run,
-            InferenceBench.Variant inference) {}
+            InferenceBenchResult.Variant inference) {}
 
     /** All cells, and the step count the budget gave. */
     public record Result(int steps, List<Cell> cells, int decodeContext) {}
@@ -46,9 +47,8 @@ public final class Reproduce {
                         base, Tokenizers.byName(base.tokenizerOrDefault()));
         double slowest = 0;
         for (ModelConfig v : InferenceBench.variants(mc).values()) {
-            TrainBench.Result r =
-                    TrainBench.run(v, true, base.batchSize(), base.seqLen(), 3, 1, null);
-            slowest = Math.max(slowest, r.stepSeconds() * base.gradAccum());
+            double s = StepTime.seconds(v, true, base.batchSize(), base.seqLen(), 3, 1);
+            slowest = Math.max(slowest, s * base.gradAccum());
         }
         // 8 runs, plus evaluation and the inference bench: keep 15% of the budget for those
         double perRun = budget.minutes() * 60 * 0.85 / 8;
@@ -95,7 +95,7 @@ public final class Reproduce {
                                     + "\"}",
                             "reproduce");
             log.println("reproduce: " + a.getKey() + " inference ...");
-            InferenceBench.Variant inf =
+            InferenceBenchResult.Variant inf =
                     InferenceBench.run(
                             a.getKey(), variants.get(a.getKey()), new int[] {ctx}, 32, 2);
             for (String opt : new String[] {"adamw", "muon"}) {

@@ -270,12 +270,7 @@ public final class RunCache {
 
     /** The 1-minute load average (/proc/loadavg), NaN where unavailable. */
     public static double loadAverage() {
-        try {
-            return Double.parseDouble(
-                    Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
+        return io.github.muon4j.bench.Machine.loadAverage();
     }
 
     public int trained() {

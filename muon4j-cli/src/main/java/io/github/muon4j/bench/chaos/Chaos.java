@@ -2,6 +2,7 @@ package io.github.muon4j.bench.chaos;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.muon4j.bench.Machine;
 import io.github.muon4j.interop.Safetensors;
 import io.github.muon4j.train.Checkpoint;
 import java.io.IOException;
@@ -161,7 +162,15 @@ public final class Chaos {
                             .orElse(0);
             int exact = (int) trials.stream().filter(Trial::bitExact).count();
             return new Result(
-                    s, trials, crashes, lost, worstLost, worst, exact, loopSeconds, loadAverage());
+                    s,
+                    trials,
+                    crashes,
+                    lost,
+                    worstLost,
+                    worst,
+                    exact,
+                    loopSeconds,
+                    Machine.loadAverage());
         } finally {
             Runtime.getRuntime().removeShutdownHook(stopLoad);
             load.destroyForcibly();
@@ -438,15 +447,6 @@ public final class Chaos {
                     Files.delete(f);
                 }
             }
-        }
-    }
-
-    private static double loadAverage() {
-        try {
-            return Double.parseDouble(
-                    Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
         }
     }
 }

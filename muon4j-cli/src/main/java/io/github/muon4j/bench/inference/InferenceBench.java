@@ -1,8 +1,12 @@
-package io.github.muon4j.experiment;
+package io.github.muon4j.bench.inference;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.github.muon4j.Backend;
+import io.github.muon4j.bench.Bandwidth;
+import io.github.muon4j.bench.Machine;
+import io.github.muon4j.bench.inference.InferenceBenchResult.Point;
+import io.github.muon4j.bench.inference.InferenceBenchResult.Variant;
 import io.github.muon4j.infer.BatchDecoder;
 import io.github.muon4j.infer.DecoderWeights;
 import io.github.muon4j.infer.IncrementalDecoder;
@@ -11,8 +15,6 @@ import io.github.muon4j.model.AttentionKind;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -27,187 +29,12 @@ import java.util.function.Consumer;
  * BatchDecoder} (MLA absorbed). Weights are random (seeded): speed and memory do not depend on
  * training. Each point carries the bytes read and FLOPs done per token, counted by the decoder,
  * next to its speed, so that it can be placed against the bandwidth and FLOP ceilings measured in
- * the same process ({@link Ceilings}).
+ * the same process ({@link DecodeCeilings}).
  *
  * <p>All sequences of a batch share the prefilled cache (copied), but each is fed its own seeded
  * random tokens while decoding, so MoE layers route them differently.
  */
 public final class InferenceBench {
-
-    /**
-     * One measurement.
-     *
-     * @param context cached positions before the timed steps
-     * @param batch sequences decoded together
-     * @param prefillTokensPerSecond DJL prefill of one sequence from 0 to this context
-     * @param decodeTokensPerSecond tokens of all sequences per second of decode steps (best rep)
-     * @param cacheBytes bytes of the decode cache as allocated (batch x capacity)
-     * @param weightBytesPerToken matrix bytes each step reads, divided by the batch
-     * @param cacheBytesPerToken cache bytes each step reads, divided by the batch
-     * @param flopsPerToken FLOPs per token (matrix products and attention)
-     * @param load 1-minute load average when the point was measured
-     * @param tokensPerCpuSecond tokens per second of this process's CPU time in the same steps
-     *     (less sensitive than wall time to other jobs on a shared machine)
-     * @param bandwidth bytes/s of the ceiling sample taken just before this point
-     * @param flopRate FLOP/s of the ceiling sample taken just before this point
-     */
-    public record Point(
-            int context,
-            int batch,
-            double prefillTokensPerSecond,
-            double decodeTokensPerSecond,
-            long cacheBytes,
-            double weightBytesPerToken,
-            double cacheBytesPerToken,
-            double flopsPerToken,
-            double load,
-            double tokensPerCpuSecond,
-            double bandwidth,
-            double flopRate) {
-
-        /** Roofline speed against the ceilings sampled next to this point. */
-        public double rooflineTokensPerSecond() {
-            return rooflineTokensPerSecond(bandwidth, flopRate);
-        }
-
-        /** Bound against the ceilings sampled next to this point. */
-        public String bound() {
-            return bound(bandwidth, flopRate);
-        }
-
-        /** Bytes read per token, weights and cache. */
-        public double bytesPerToken() {
-            return weightBytesPerToken + cacheBytesPerToken;
-        }
-
-        /** Roofline speed: the slower of the bandwidth and the FLOP limits. */
-        public double rooflineTokensPerSecond(double bandwidth, double flopRate) {
-            return Math.min(bandwidth / bytesPerToken(), flopRate / flopsPerToken);
-        }
-
-        /** "bandwidth" or "compute": which ceiling the roofline is at. */
-        public String bound(double bandwidth, double flopRate) {
-            return bandwidth / bytesPerToken() <= flopRate / flopsPerToken
-                    ? "bandwidth"
-                    : "compute";
-        }
-    }
-
-    /** One variant. */
-    public record Variant(
-            String name,
-            long totalParams,
-            long activeParams,
-            long kvCacheBytesPerTokenFormula,
-            double kvCacheBytesPerTokenMeasured,
-            List<Point> points) {}
-
-    /**
-     * Ceilings of this process, sampled next to every measurement: memory bandwidth (a streaming
-     * sum over a 128 MB array, several times the size of a last-level cache) and the FLOP rate of
-     * the decode kernels on cache-resident data, both on the decode threads.
-     */
-    public static final class Ceilings {
-        private final int threads;
-        private final Kernels k = Kernels.get();
-        private final List<Double> bandwidth = new ArrayList<>();
-        private final List<Double> flops = new ArrayList<>();
-        private float[][] big;
-        private double sink;
-
-        public Ceilings(int threads) {
-            this.threads = threads;
-        }
-
-        /** Takes one sample of each (about a second). */
-        public void sample() {
-            int per = (32 << 20) / threads; // 32M floats = 128 MB in all
-            if (big == null) {
-                big = new float[threads][per];
-                for (float[] a : big) {
-                    Arrays.fill(a, 1f);
-                }
-            }
-            double best = 0;
-            for (int r = 0; r < 3; r++) {
-                long t0 = System.nanoTime();
-                onThreads(i -> sink += k.sum(big[i], 0, big[i].length));
-                best = Math.max(best, 4.0 * per * threads / ((System.nanoTime() - t0) / 1e9));
-            }
-            bandwidth.add(best);
-            // 16 weight rows x 512 against 8 input rows: 48 KB, stays in L1/L2
-            int rows = 16, n = 512, m = 8, calls = 2000;
-            float[][] w = new float[threads][rows * n],
-                    x = new float[threads][m * n],
-                    y = new float[threads][m * rows];
-            for (int i = 0; i < threads; i++) {
-                Arrays.fill(w[i], 0.5f);
-                Arrays.fill(x[i], 0.25f);
-            }
-            best = 0;
-            for (int r = 0; r < 3; r++) {
-                long t0 = System.nanoTime();
-                onThreads(
-                        i -> {
-                            for (int c = 0; c < calls; c++) {
-                                k.matmul(w[i], 0, n, x[i], 0, n, m, y[i], 0, rows, 0, rows);
-                            }
-                        });
-                best =
-                        Math.max(
-                                best,
-                                2.0
-                                        * rows
-                                        * n
-                                        * m
-                                        * calls
-                                        * threads
-                                        / ((System.nanoTime() - t0) / 1e9));
-            }
-            flops.add(best);
-        }
-
-        private void onThreads(java.util.function.IntConsumer body) {
-            Thread[] ts = new Thread[threads];
-            for (int i = 0; i < threads; i++) {
-                int id = i;
-                ts[i] = new Thread(() -> body.accept(id));
-                ts[i].start();
-            }
-            for (Thread t : ts) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
-
-        /** Frees the 128 MB array. */
-        public void release() {
-            big = null;
-        }
-
-        /** Bytes/s samples. */
-        public List<Double> bandwidth() {
-            return bandwidth;
-        }
-
-        /** FLOP/s samples. */
-        public List<Double> flops() {
-            return flops;
-        }
-
-        public static double median(List<Double> v) {
-            double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            return a.length == 0
-                    ? Double.NaN
-                    : a.length % 2 == 1
-                            ? a[a.length / 2]
-                            : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-        }
-    }
 
     /**
      * What to measure.
@@ -254,6 +81,39 @@ public final class InferenceBench {
     }
 
     /**
+     * Every variant of {@code variants} (name -> config, measured in that order) by {@code plan},
+     * with the decode ceilings sampled before every point; progress lines to {@code progress}.
+     */
+    public static InferenceBenchResult run(
+            ModelConfig base,
+            Map<String, ModelConfig> variants,
+            Plan plan,
+            Consumer<String> progress) {
+        double loadBefore = Machine.loadAverage();
+        DecodeCeilings ceilings = new DecodeCeilings(plan.threads());
+        List<Variant> results = new ArrayList<>();
+        for (Map.Entry<String, ModelConfig> e : variants.entrySet()) {
+            results.add(run(e.getKey(), e.getValue(), plan, ceilings, progress));
+        }
+        ceilings.release();
+        Bandwidth bw = ceilings.bandwidth();
+        return new InferenceBenchResult(
+                base,
+                results,
+                new InferenceBenchResult.Run(
+                        Kernels.get().name(),
+                        plan.threads(),
+                        plan.kvBudget(),
+                        List.copyOf(bw.samples()),
+                        bw.bufferBytes(),
+                        bw.passes(),
+                        Bandwidth.llcBytes(),
+                        List.copyOf(ceilings.flops()),
+                        loadBefore,
+                        Machine.loadAverage()));
+    }
+
+    /**
      * Sequences of {@code c} that fit {@code budget} bytes of cache at {@code context} + newTokens.
      */
     public static int sequencesThatFit(ModelConfig c, long budget, int context, int newTokens) {
@@ -265,7 +125,11 @@ public final class InferenceBench {
      * @param ceilings sampled before every point (the point keeps that sample), or null for none
      */
     public static Variant run(
-            String name, ModelConfig c, Plan plan, Ceilings ceilings, Consumer<String> progress) {
+            String name,
+            ModelConfig c,
+            Plan plan,
+            DecodeCeilings ceilings,
+            Consumer<String> progress) {
         Backend backend = Backend.get();
         int[] contexts = plan.contexts().clone();
         Arrays.sort(contexts);
@@ -310,9 +174,9 @@ public final class InferenceBench {
                         progress.accept(String.format("%s: context %d, batch %d", name, ctx, b));
                         double bw = Double.NaN, fl = Double.NaN;
                         if (ceilings != null) {
-                            ceilings.sample();
-                            bw = ceilings.bandwidth.get(ceilings.bandwidth.size() - 1);
-                            fl = ceilings.flops.get(ceilings.flops.size() - 1);
+                            DecodeCeilings.Sample s = ceilings.sample();
+                            bw = s.bandwidth();
+                            fl = s.flopRate();
                         }
                         Point p = decode(model, weights, pre, ctx, b, prefill, plan, rnd, bw, fl);
                         points.add(p);
@@ -357,20 +221,20 @@ public final class InferenceBench {
             }
             double best = 0, perCpu = 0;
             BatchDecoder.Work work = null;
-            double load = loadAverage();
+            double load = Machine.loadAverage();
             for (int r = 0; r < Math.max(1, plan.reps()); r++) {
                 for (int s = 0; s < b; s++) {
                     dec.rewind(s, ctx);
                 }
                 dec.resetWork();
-                long c0 = cpuNanos();
+                long c0 = Machine.cpuNanos();
                 long t0 = System.nanoTime();
                 for (int i = 0; i < steps; i++) {
                     fill(tok, rnd, v);
                     dec.step(tok);
                 }
                 double sec = (System.nanoTime() - t0) / 1e9;
-                double cpu = (cpuNanos() - c0) / 1e9;
+                double cpu = (Machine.cpuNanos() - c0) / 1e9;
                 perCpu = Math.max(perCpu, b * steps / cpu);
                 if ((double) b * steps / sec > best) {
                     best = b * steps / sec;
@@ -397,24 +261,6 @@ public final class InferenceBench {
     private static void fill(int[] tok, SplittableRandom rnd, int vocab) {
         for (int i = 0; i < tok.length; i++) {
             tok[i] = rnd.nextInt(vocab);
-        }
-    }
-
-    /** CPU time of this process (all threads), nanoseconds. */
-    static long cpuNanos() {
-        java.lang.management.OperatingSystemMXBean os =
-                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean
-                ? ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime()
-                : 0;
-    }
-
-    /** The 1-minute load average from /proc/loadavg, NaN where there is none. */
-    public static double loadAverage() {
-        try {
-            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
-        } catch (Exception e) {
-            return Double.NaN;
         }
     }
 }

@@ -1,10 +1,13 @@
-package io.github.muon4j.bench;
+package io.github.muon4j.bench.train;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.tracker.Tracker;
 import io.github.muon4j.Backend;
+import io.github.muon4j.bench.Ceiling;
+import io.github.muon4j.bench.Machine;
+import io.github.muon4j.bench.Measure;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.Precision;
@@ -13,15 +16,13 @@ import io.github.muon4j.optim.NewtonSchulz;
 import io.github.muon4j.optim.ParamRole;
 import io.github.muon4j.train.StepProfile;
 import io.github.muon4j.train.TrainStep;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * Training throughput, MFU and HFU: tokens/s of full optimizer steps (forward, backward, clip,
@@ -42,90 +43,61 @@ import java.util.SplittableRandom;
  */
 public final class TrainBench {
 
-    /** One phase of the step, per step. */
-    public record Phase(
-            String phase,
-            double seconds,
-            double share,
-            double userSeconds,
-            double sysSeconds,
-            double minorFaults) {}
-
-    /** Figures of one configuration. */
-    public record Result(
-            String model,
-            String optimizer,
-            int batch,
-            int seqLen,
-            int steps,
-            int headChunk,
-            String precision,
-            double tokensPerSecond,
-            double stepSeconds,
-            double medianStepSeconds,
-            double optimizerShare,
-            double flopsPerToken,
-            double optimizerFlopsPerToken,
-            double hardwareFlopsPerToken,
-            double matmulGflops,
-            double matmulGflopsMin,
-            double matmulGflopsMax,
-            int ceilingSamples,
-            double loadMin,
-            double loadMax,
-            double mfu,
-            double hfu,
-            double modelShapesGflops,
-            double libtorch2048Gflops,
-            double libtorch2048Bf16Gflops,
-            double externalGflops,
-            String externalSource,
-            double bestGflops,
-            double mfuBest,
-            double hfuBest,
-            double userSecondsPerStep,
-            double sysSecondsPerStep,
-            double sysShare,
-            double minorFaultsPerStep,
-            double earlyStepSeconds,
-            double lateStepSeconds,
-            double earlyRssMb,
-            double lateRssMb,
-            int earlyLiveArrays,
-            int lateLiveArrays,
-            List<Phase> profile) {}
-
     private TrainBench() {}
 
-    /** One configuration with the default fused head, no profile, float32. */
-    public static Result run(
-            ModelConfig mc, boolean muon, int b, int t, int steps, int warmup, PrintStream log) {
-        return run(
-                        mc,
-                        muon,
-                        b,
-                        t,
-                        steps,
-                        warmup,
-                        new int[] {TrainStep.DEFAULT_HEAD_CHUNK},
-                        false,
-                        log)
-                .get(0);
-    }
-
-    /** As below, in float32. */
-    public static List<Result> run(
-            ModelConfig mc,
-            boolean muon,
-            int b,
-            int t,
+    /** What {@code bench train} measures: every model with every optimizer. */
+    public record Plan(
+            List<Model> models,
+            List<String> optimizers,
+            int batch,
+            int seqLen,
             int steps,
             int warmup,
             int[] headChunks,
             boolean profile,
-            PrintStream log) {
-        return run(
-                mc, muon, b, t, steps, warmup, headChunks, profile, List.of(Precision.FP32), log);
+            List<Precision> precisions) {}
+
+    /** A model of the plan, under the name it was asked by (a preset) and its variant. */
+    public record Model(String name, String attention, String ffn, ModelConfig config) {}
+
+    /**
+     * Every model of the plan with every optimizer ("muon" or "adamw"), in that order; each result
+     * goes to {@code each} as soon as it is measured, progress lines to {@code log}.
+     */
+    public static List<TrainBenchResult> run(
+            Plan plan, PrintStream log, Consumer<TrainBenchResult> each) {
+        List<TrainBenchResult> all = new ArrayList<>();
+        for (Model m : plan.models()) {
+            for (String o : plan.optimizers()) {
+                log.printf(
+                        "bench train: %s %s/%s with %s in %s, B=%d T=%d, %d steps, head chunk %s%n",
+                        m.name(),
+                        m.attention(),
+                        m.ffn(),
+                        o,
+                        plan.precisions().stream().map(Precision::flag).toList(),
+                        plan.batch(),
+                        plan.seqLen(),
+                        plan.steps(),
+                        java.util.Arrays.toString(plan.headChunks()));
+                for (TrainBenchResult r :
+                        run(
+                                m.config(),
+                                o.equals("muon"),
+                                plan.batch(),
+                                plan.seqLen(),
+                                plan.steps(),
+                                plan.warmup(),
+                                plan.headChunks(),
+                                plan.profile(),
+                                plan.precisions(),
+                                log)) {
+                    all.add(r);
+                    each.accept(r);
+                }
+            }
+        }
+        return all;
     }
 
     /**
@@ -150,7 +122,7 @@ public final class TrainBench {
      * model and optimizer, so that they see the same machine. The machine's best sgemm is sampled
      * before and after the steps.
      */
-    public static List<Result> run(
+    public static List<TrainBenchResult> run(
             ModelConfig mc,
             boolean muon,
             int b,
@@ -231,7 +203,7 @@ public final class TrainBench {
                     early[j] += sec;
                 }
                 if (n == window - 1 && j == k - 1) {
-                    rssEarly = rssMb();
+                    rssEarly = Machine.rssMb();
                     arraysEarly = manager.getManagedArrays().size();
                 }
                 if (n >= steps - window) {
@@ -251,7 +223,7 @@ public final class TrainBench {
                             headChunks[j],
                             sec,
                             o.loss(),
-                            rssMb(),
+                            Machine.rssMb(),
                             100
                                     * (p0 != null && p1 != null
                                             ? (p1[1] - p0[1])
@@ -261,7 +233,7 @@ public final class TrainBench {
                                                                     p1[0] + p1[1] - p0[0] - p0[1])
                                             : Double.NaN),
                             g,
-                            Ceiling.loadAverage());
+                            Machine.loadAverage());
                 }
             }
             for (int i = 0; i < 2; i++) {
@@ -272,12 +244,12 @@ public final class TrainBench {
             double fpt = mc.flopsPerToken(t);
             double ofpt = optFlopsPerStep / ((double) b * t);
             double gflops = ceiling.median();
-            List<Result> out = new ArrayList<>();
+            List<TrainBenchResult> out = new ArrayList<>();
             for (int j = 0; j < k; j++) {
                 double tps = (double) b * t * steps / total[j];
                 double best = ceiling.best(precision[j]);
                 out.add(
-                        new Result(
+                        new TrainBenchResult(
                                 describe(mc),
                                 muon ? "muon" : "adamw",
                                 b,
@@ -315,7 +287,7 @@ public final class TrainBench {
                                 early[j] / window,
                                 late[j] / window,
                                 rssEarly,
-                                rssMb(),
+                                Machine.rssMb(),
                                 arraysEarly,
                                 manager.getManagedArrays().size(),
                                 phases(profiles[j], steps)));
@@ -340,16 +312,16 @@ public final class TrainBench {
         return f;
     }
 
-    private static List<Phase> phases(StepProfile p, int steps) {
+    private static List<TrainBenchResult.Phase> phases(StepProfile p, int steps) {
         if (p == null) {
             return null;
         }
-        List<Phase> out = new ArrayList<>();
+        List<TrainBenchResult.Phase> out = new ArrayList<>();
         double all = p.wallSeconds();
         for (Map.Entry<StepProfile.Phase, StepProfile.Totals> e : p.totals().entrySet()) {
             StepProfile.Totals tt = e.getValue();
             out.add(
-                    new Phase(
+                    new TrainBenchResult.Phase(
                             e.getKey().name().toLowerCase(Locale.ROOT),
                             tt.wallSeconds / steps,
                             tt.wallSeconds / all,
@@ -360,68 +332,8 @@ public final class TrainBench {
         return out;
     }
 
-    /** The profile of a result as a Markdown table. */
-    public static String profileMarkdown(Result r) {
-        StringBuilder s = new StringBuilder();
-        s.append(
-                String.format(
-                        Locale.ROOT,
-                        "%s, %s, %s, %dx%d, head chunk %s: per step%n%n",
-                        r.model(),
-                        r.optimizer(),
-                        r.precision(),
-                        r.batch(),
-                        r.seqLen(),
-                        r.headChunk() == 0
-                                ? "0 (plain full logits)"
-                                : Integer.toString(r.headChunk())));
-        s.append(
-                "| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
-        double w = 0, u = 0, y = 0, f = 0;
-        for (Phase p : r.profile()) {
-            s.append(
-                    String.format(
-                            Locale.ROOT,
-                            "| %s | %.3f | %.1f%% | %.2f | %.2f | %,.0f |%n",
-                            p.phase(),
-                            p.seconds(),
-                            100 * p.share(),
-                            p.userSeconds(),
-                            p.sysSeconds(),
-                            p.minorFaults()));
-            w += p.seconds();
-            u += p.userSeconds();
-            y += p.sysSeconds();
-            f += p.minorFaults();
-        }
-        s.append(
-                String.format(
-                        Locale.ROOT,
-                        "| **step** | %.3f | 100%% | %.2f | %.2f (%.0f%% of CPU) | %,.0f |%n",
-                        w,
-                        u,
-                        y,
-                        100 * y / Math.max(1e-9, u + y),
-                        f));
-        return s.toString();
-    }
-
     static String describe(ModelConfig mc) {
         return String.format("%dL/%dd %s/%s", mc.nLayers(), mc.dModel(), mc.attention(), mc.ffn())
                 .toLowerCase();
-    }
-
-    /** Resident set size of this process from /proc (NaN where there is none). */
-    public static double rssMb() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux
-        }
-        return Double.NaN;
     }
 }

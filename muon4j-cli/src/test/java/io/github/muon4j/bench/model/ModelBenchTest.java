@@ -1,4 +1,4 @@
-package io.github.muon4j.bench;
+package io.github.muon4j.bench.model;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -15,10 +15,10 @@ class ModelBenchTest {
     @Test
     void aTinyRunMeasuresEveryPartAndPrintsTables() {
         ModelBench.Options o = new ModelBench.Options("tiny", 16, 1, 1, 64, new int[] {8, 40}, 3);
-        ModelBench.Result r = ModelBench.run(o);
+        ModelBenchResult r = ModelBench.run(o);
         assertTrue(r.matmulGflops() > 0);
         assertEquals(4, r.train().size());
-        for (ModelBench.Train t : r.train()) {
+        for (ModelBenchResult.Train t : r.train()) {
             assertTrue(t.secondsPerStep() > 0 && t.gflops() > 0, t.toString());
             assertEquals(
                     ModelConfig.preset("tiny")
@@ -29,12 +29,12 @@ class ModelBenchTest {
         }
         assertTrue(r.layer().moeMillis() > 0 && r.layer().denseMillis() > 0);
         assertEquals(8, r.decode().size());
-        for (ModelBench.Decode d : r.decode()) {
+        for (ModelBenchResult.Decode d : r.decode()) {
             assertTrue(d.tokensPerSecond() > 0);
             ModelConfig c = ModelConfig.preset("tiny").withAttention(d.attention());
             assertEquals(4.0 * c.kvCacheValuesPerToken(), d.cacheBytesPerToken(), 0.0);
         }
-        String md = r.toMarkdown();
+        String md = ModelBenchReport.markdown(r);
         assertTrue(md.contains("| MLA | MOE |") && md.contains("ratio"), md);
     }
 }

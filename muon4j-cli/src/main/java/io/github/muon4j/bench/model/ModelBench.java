@@ -1,4 +1,4 @@
-package io.github.muon4j.bench;
+package io.github.muon4j.bench.model;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -9,6 +9,11 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.github.muon4j.Backend;
+import io.github.muon4j.bench.Ceiling;
+import io.github.muon4j.bench.Measure;
+import io.github.muon4j.bench.model.ModelBenchResult.Decode;
+import io.github.muon4j.bench.model.ModelBenchResult.Layer;
+import io.github.muon4j.bench.model.ModelBenchResult.Train;
 import io.github.muon4j.infer.IncrementalDecoder;
 import io.github.muon4j.infer.Sampler;
 import io.github.muon4j.model.AttentionKind;
@@ -18,10 +23,10 @@ import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.MoE;
 import io.github.muon4j.model.ModelBlock;
 import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.model.Precision;
 import io.github.muon4j.model.SwiGLU;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -29,9 +34,9 @@ import java.util.Random;
  * measured fp32 matmul rate) for MHA/MLA x DENSE/MOE, one MoE layer against a dense SwiGLU of the
  * same active size, and decode tokens/s against context length.
  *
- * <p>Run: {@code java -cp ... io.github.muon4j.bench.ModelBench [--threads 0] [--preset 6L-512d]
- * [--seq 512] [--batch 1] [--reps 2] [--layer-tokens 2048] [--contexts 64,256,496] [--decode 16]}
- * (threads 0 = all cores).
+ * <p>Command: {@code muon4j bench model [--threads 0] [--preset 6L-512d] [--seq 512] [--batch 1]
+ * [--reps 2] [--layer-tokens 2048] [--contexts 64,256,496] [--decode 16]} (threads 0 = all cores);
+ * output: {@link ModelBenchReport}.
  */
 public final class ModelBench {
 
@@ -50,113 +55,14 @@ public final class ModelBench {
         }
     }
 
-    /** One training-step measurement. */
-    public record Train(
-            AttentionKind attention,
-            FfnKind ffn,
-            long totalParams,
-            long activeParams,
-            double secondsPerStep,
-            double microsPerToken,
-            double gflops,
-            double mfu) {}
-
-    /** One MoE-layer-against-dense measurement. */
-    public record Layer(int tokens, double moeMillis, double denseMillis) {
-        public double ratio() {
-            return moeMillis / denseMillis;
-        }
-    }
-
-    /** One decode measurement. */
-    public record Decode(
-            AttentionKind attention,
-            FfnKind ffn,
-            int context,
-            double tokensPerSecond,
-            double cacheBytesPerToken) {}
-
-    /** All results of one run. */
-    public record Result(
-            Options options,
-            double matmulGflops,
-            List<Train> train,
-            Layer layer,
-            List<Decode> decode) {
-
-        /** The results as markdown tables. */
-        public String toMarkdown() {
-            StringBuilder b = new StringBuilder();
-            Options o = options;
-            b.append(
-                    String.format(
-                            Locale.ROOT,
-                            "preset %s, seq %d, batch %d, %d timed reps after 1 warm-up, %d intra-op threads;"
-                                    + " fp32 matmul ceiling %.1f GFLOP/s (1024^3, same run)%n%n",
-                            o.preset(),
-                            o.seq(),
-                            o.batch(),
-                            o.reps(),
-                            Backend.get().threads(),
-                            matmulGflops));
-            b.append(
-                    "Forward+backward (cross-entropy), GFLOP/s = flopsPerToken(seq) x tokens / time\n\n");
-            b.append(
-                    "| attention | ffn | total params | active params | s/step | us/token |"
-                            + " GFLOP/s | of matmul ceiling |\n|---|---|---|---|---|---|---|---|\n");
-            for (Train t : train) {
-                b.append(
-                        String.format(
-                                Locale.ROOT,
-                                "| %s | %s | %,d | %,d | %.2f | %.0f | %.1f | %.0f%% |%n",
-                                t.attention().name(),
-                                t.ffn().name(),
-                                t.totalParams(),
-                                t.activeParams(),
-                                t.secondsPerStep(),
-                                t.microsPerToken(),
-                                t.gflops(),
-                                100 * t.mfu()));
-            }
-            b.append(
-                    String.format(
-                            Locale.ROOT,
-                            "%nMoE layer vs dense SwiGLU of the same active size, forward+backward on %d"
-                                    + " tokens: MoE %.1f ms, dense %.1f ms, ratio %.2fx%n%n",
-                            layer.tokens(),
-                            layer.moeMillis(),
-                            layer.denseMillis(),
-                            layer.ratio()));
-            b.append(
-                    String.format(
-                            Locale.ROOT,
-                            "Decode, batch 1, greedy, median of %d single-token"
-                                    + " steps after a prefill of `context` tokens%n%n",
-                            o.decodeTokens()));
-            b.append(
-                    "| attention | ffn | context | decode tokens/s | KV cache bytes/token (measured) |"
-                            + "\n|---|---|---|---|---|\n");
-            for (Decode d : decode) {
-                b.append(
-                        String.format(
-                                Locale.ROOT,
-                                "| %s | %s | %d | %.1f | %,.0f |%n",
-                                d.attention().name(),
-                                d.ffn().name(),
-                                d.context(),
-                                d.tokensPerSecond(),
-                                d.cacheBytesPerToken()));
-            }
-            return b.toString();
-        }
-    }
-
     private ModelBench() {}
 
     /** Runs every measurement and returns the numbers. */
-    public static Result run(Options o) {
+    public static ModelBenchResult run(Options o) {
         Backend backend = Backend.get();
-        double peak = backend.matmulGflops(1024, 5);
+        double peak =
+                Ceiling.gflops(
+                        backend, List.of(new Ceiling.Gemm(1024, 1024, 1024)), 5, Precision.FP32);
         List<Train> train = new ArrayList<>();
         for (AttentionKind a : AttentionKind.values()) {
             for (FfnKind f : FfnKind.values()) {
@@ -172,7 +78,7 @@ public final class ModelBench {
                         decode(ModelConfig.preset(o.preset()).withAttention(a).withFfn(f), o));
             }
         }
-        return new Result(o, peak, train, layer, decode);
+        return new ModelBenchResult(o, backend.threads(), peak, train, layer, decode);
     }
 
     /** Forward+backward of the whole model with a cross-entropy loss. */
@@ -182,30 +88,37 @@ public final class ModelBench {
             lm.initialize(m, DataType.FLOAT32);
             ParameterStore ps = new ParameterStore(m, false);
             double sec =
-                    time(
-                            o.reps(),
-                            () -> {
-                                try (NDManager s = m.newSubManager()) {
-                                    NDArray tok = tokens(s, o.batch(), o.seq() + 1, c.vocabSize());
-                                    NDArray in = tok.get(":, :-1");
-                                    NDArray target =
-                                            tok.get(":, 1:")
-                                                    .toType(DataType.INT64, false)
-                                                    .expandDims(2);
-                                    try (GradientCollector gc =
-                                            Engine.getInstance().newGradientCollector()) {
-                                        DecoderLM.Output out = lm.forward(ps, in, true);
-                                        NDArray nll =
-                                                out.logits()
-                                                        .logSoftmax(2)
-                                                        .gather(target, 2)
-                                                        .mean()
-                                                        .neg();
-                                        gc.backward(nll.add(out.balanceLoss()));
-                                    }
-                                }
-                                zeroGradients(lm);
-                            });
+                    Measure.mean(
+                            Measure.times(
+                                    1,
+                                    o.reps(),
+                                    () -> {
+                                        try (NDManager s = m.newSubManager()) {
+                                            NDArray tok =
+                                                    tokens(
+                                                            s,
+                                                            o.batch(),
+                                                            o.seq() + 1,
+                                                            c.vocabSize());
+                                            NDArray in = tok.get(":, :-1");
+                                            NDArray target =
+                                                    tok.get(":, 1:")
+                                                            .toType(DataType.INT64, false)
+                                                            .expandDims(2);
+                                            try (GradientCollector gc =
+                                                    Engine.getInstance().newGradientCollector()) {
+                                                DecoderLM.Output out = lm.forward(ps, in, true);
+                                                NDArray nll =
+                                                        out.logits()
+                                                                .logSoftmax(2)
+                                                                .gather(target, 2)
+                                                                .mean()
+                                                                .neg();
+                                                gc.backward(nll.add(out.balanceLoss()));
+                                            }
+                                        }
+                                        zeroGradients(lm);
+                                    }));
             double tokens = (double) o.batch() * o.seq();
             double gflops = c.flopsPerToken(o.seq()) * tokens / sec / 1e9;
             return new Train(
@@ -260,7 +173,7 @@ public final class ModelBench {
                 }
             }
         }
-        return new Layer(tokens, median(tm) * 1e3, median(td) * 1e3);
+        return new Layer(tokens, Measure.median(tm) * 1e3, Measure.median(td) * 1e3);
     }
 
     private static double stepSeconds(
@@ -282,12 +195,6 @@ public final class ModelBench {
         return sec;
     }
 
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        java.util.Arrays.sort(s);
-        return s[s.length / 2];
-    }
-
     /**
      * Prefill each context length, then time single-token steps (MLA absorbed); tokens/s from the
      * median step time.
@@ -302,34 +209,26 @@ public final class ModelBench {
                 try (IncrementalDecoder dec =
                         new IncrementalDecoder(lm, 1, context + o.decodeTokens(), true)) {
                     int[] prompt = tokens(context, c.vocabSize());
-                    float[] logits = dec.next(prompt);
-                    double[] sec = new double[o.decodeTokens()];
-                    for (int i = 0; i < sec.length; i++) {
-                        long t0 = System.nanoTime();
-                        logits = dec.next(new int[] {Sampler.argmax(logits)});
-                        sec[i] = (System.nanoTime() - t0) / 1e9;
-                    }
+                    float[][] logits = {dec.next(prompt)};
+                    double[] sec =
+                            Measure.times(
+                                    0,
+                                    o.decodeTokens(),
+                                    () ->
+                                            logits[0] =
+                                                    dec.next(
+                                                            new int[] {Sampler.argmax(logits[0])}));
                     out.add(
                             new Decode(
                                     c.attention(),
                                     c.ffn(),
                                     context,
-                                    1 / median(sec),
+                                    1 / Measure.median(sec),
                                     dec.cache().bytesPerToken()));
                 }
             }
         }
         return out;
-    }
-
-    /** Seconds per call: one warm-up, then the mean of {@code reps} timed calls. */
-    private static double time(int reps, Runnable r) {
-        r.run();
-        long t0 = System.nanoTime();
-        for (int i = 0; i < reps; i++) {
-            r.run();
-        }
-        return (System.nanoTime() - t0) / 1e9 / reps;
     }
 
     private static void zeroGradients(ModelBlock block) {

@@ -1,4 +1,4 @@
-package io.github.muon4j.bench;
+package io.github.muon4j.bench.data;
 
 import io.github.muon4j.corpus.Europarl;
 import io.github.muon4j.data.BatchLoader;
@@ -18,28 +18,15 @@ import java.util.List;
  */
 public final class DataBench {
 
-    /** One tokenizer's figures on the built-in corpus. */
-    public record Tokenize(
-            String tokenizer,
-            long documents,
-            long bytes,
-            long tokens,
-            double mbPerSecond,
-            double pipelineMbPerSecond) {}
-
-    /** Batch assembly: batches/s and tokens/s for B x T windows. */
-    public record Assembly(
-            int batch, int seqLen, int prefetch, double batchesPerSecond, double tokensPerSecond) {}
-
     private DataBench() {}
 
-    public static List<Tokenize> tokenize(List<String> names) throws Exception {
+    public static List<DataBenchResult.Tokenize> tokenize(List<String> names) throws Exception {
         List<String> docs = Europarl.documents();
         long bytes = 0;
         for (String d : docs) {
             bytes += d.getBytes(StandardCharsets.UTF_8).length;
         }
-        List<Tokenize> out = new ArrayList<>();
+        List<DataBenchResult.Tokenize> out = new ArrayList<>();
         for (String name : names) {
             Tokenizer t = Tokenizers.byName(name);
             t.encode(docs.get(0)); // load the vocabulary outside the timing
@@ -55,12 +42,15 @@ public final class DataBench {
             try (var s = Files.walk(cache)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
-            out.add(new Tokenize(name, docs.size(), bytes, tokens, single, pipeline));
+            out.add(
+                    new DataBenchResult.Tokenize(
+                            name, docs.size(), bytes, tokens, single, pipeline));
         }
         return out;
     }
 
-    public static Assembly assemble(TokenDataset data, int b, int t, int prefetch, int batches) {
+    public static DataBenchResult.Assembly assemble(
+            TokenDataset data, int b, int t, int prefetch, int batches) {
         try (BatchLoader l = new BatchLoader(data, b, t, 1, BatchLoader.Order.RANDOM, prefetch)) {
             for (int i = 0; i < 20; i++) {
                 l.next();
@@ -70,36 +60,23 @@ public final class DataBench {
                 l.next();
             }
             double sec = (System.nanoTime() - t0) / 1e9;
-            return new Assembly(b, t, prefetch, batches / sec, (double) batches * b * t / sec);
+            return new DataBenchResult.Assembly(
+                    b, t, prefetch, batches / sec, (double) batches * b * t / sec);
         }
     }
 
-    /** Measures tokenization and batch assembly and prints them as Markdown tables. */
-    public static void report(java.io.PrintStream out) throws Exception {
-        out.println(
-                "| tokenizer | documents | MB | tokens | bytes/token | MB/s (1 thread) | MB/s end to end (read corpus, filter, tokenize in parallel, write cache) |");
-        out.println("|---|---|---|---|---|---|---|");
-        for (Tokenize r : tokenize(List.of("byte", "gpt2", "cl100k"))) {
-            out.printf(
-                    "| %s | %,d | %.2f | %,d | %.2f | %.1f | %.1f |%n",
-                    r.tokenizer(),
-                    r.documents(),
-                    r.bytes() / 1e6,
-                    r.tokens(),
-                    (double) r.bytes() / r.tokens(),
-                    r.mbPerSecond(),
-                    r.pipelineMbPerSecond());
-        }
+    /**
+     * The figures of {@code bench data}: the byte, gpt2 and cl100k tokenizers on the built-in
+     * corpus, then batch assembly of 8 x 512 windows from its gpt2 cache without and with prefetch.
+     */
+    public static DataBenchResult run() throws Exception {
+        List<DataBenchResult.Tokenize> tokenize = tokenize(List.of("byte", "gpt2", "cl100k"));
         Path cache = Files.createTempDirectory("muon4j-bench");
         TokenDataset d = DataSets.tokens(null, Tokenizers.byName("gpt2"), cache, null, "text");
-        out.println();
-        out.println("| B x T | prefetch | batches/s | tokens/s |");
-        out.println("|---|---|---|---|");
+        List<DataBenchResult.Assembly> assembly = new ArrayList<>();
         for (int prefetch : new int[] {0, 4}) {
-            Assembly a = assemble(d, 8, 512, prefetch, 2000);
-            out.printf(
-                    "| %dx%d | %d | %.0f | %.3g |%n",
-                    a.batch(), a.seqLen(), a.prefetch(), a.batchesPerSecond(), a.tokensPerSecond());
+            assembly.add(assemble(d, 8, 512, prefetch, 2000));
         }
+        return new DataBenchResult(tokenize, assembly);
     }
 }

@@ -1,9 +1,9 @@
-package io.github.muon4j.optim;
+package io.github.muon4j.bench.optim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.muon4j.bench.OptimizerBench;
+import io.github.muon4j.optim.NewtonSchulz;
 import org.junit.jupiter.api.Test;
 
 /** The optimizer benchmark runs end to end on a tiny model and reports sane figures. */
@@ -11,7 +11,7 @@ class OptimizerBenchSmokeTest {
 
     @Test
     void runsOnATinyModel() {
-        OptimizerBench.Result r = OptimizerBench.run(1, 32, 48, 1);
+        OptimizerBenchResult r = OptimizerBench.run(1, 32, 48, 1);
         assertEquals(7, r.parameters());
         // 4 square 32x32, 2 tall 48x32 and 1 wide 32x48 matrices, 5 iterations each
         double flops = 4 * NewtonSchulz.flops(32, 32, 5) + 3 * NewtonSchulz.flops(48, 32, 5);
@@ -30,6 +30,7 @@ class OptimizerBenchSmokeTest {
                 }) {
             assertTrue(v > 0 && Double.isFinite(v), r.toString());
         }
-        assertTrue(r.toMarkdown().contains("| Newton-Schulz rate, batched |"), r.toMarkdown());
+        String md = OptimizerBenchReport.markdown(r);
+        assertTrue(md.contains("| Newton-Schulz rate, batched |"), md);
     }
 }

@@ -1,11 +1,16 @@
-package io.github.muon4j.bench.chaos;
+package io.github.muon4j.cli;
 
+import io.github.muon4j.bench.chaos.Chaos;
+import io.github.muon4j.bench.chaos.ChaosReport;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code muon4j bench chaos}: preemption at random moments under load, resumed bit for bit. */
+/**
+ * {@code muon4j bench chaos}: preemption at random moments under load, resumed bit for bit ({@link
+ * Chaos}).
+ */
 @Command(
         name = "chaos",
         mixinStandardHelpOptions = true,
@@ -13,7 +18,7 @@ import picocli.CommandLine.Option;
             "SIGTERM, SIGINT and SIGKILL at random moments of a tiny training run while a second process loads every core;",
             "each interrupted run is resumed and compared with an uninterrupted one. Exit 0 when there is no crash and every resume is bit-exact."
         })
-public final class ChaosCommand implements Callable<Integer> {
+public final class BenchChaosCommand implements Callable<Integer> {
 
     @Option(
             names = "--trials",

@@ -1,0 +1,56 @@
+package io.github.muon4j.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What the machine and this process were doing while a benchmark ran: the load average, resident
+ * memory and CPU time (Linux /proc; NaN or 0 elsewhere).
+ */
+public final class Machine {
+
+    private Machine() {}
+
+    /** The 1-minute load average from /proc/loadavg, NaN where there is none. */
+    public static double loadAverage() {
+        try {
+            return Double.parseDouble(
+                    Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** Resident set size of this process in MB (NaN where there is none). */
+    public static double rssMb() {
+        return rssMb(Path.of("/proc/self/status"));
+    }
+
+    /** Resident set size of process {@code pid} in MB (NaN when it is gone, or off Linux). */
+    public static double rssMb(long pid) {
+        return rssMb(Path.of("/proc", Long.toString(pid), "status"));
+    }
+
+    private static double rssMb(Path status) {
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or the process is gone
+        }
+        return Double.NaN;
+    }
+
+    /** CPU time of this process (all threads) in nanoseconds; 0 where the JVM does not tell. */
+    public static long cpuNanos() {
+        java.lang.management.OperatingSystemMXBean os =
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun
+                ? sun.getProcessCpuTime()
+                : 0;
+    }
+}

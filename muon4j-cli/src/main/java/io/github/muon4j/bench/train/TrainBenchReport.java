@@ -1,0 +1,142 @@
+package io.github.muon4j.bench.train;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code bench train}'s output: one Markdown table row per {@link TrainBenchResult} (the header
+ * first, so that rows can be printed as they are measured), the external BLAS used for the best
+ * ceiling, the per-phase profiles, and the JSON line.
+ */
+public final class TrainBenchReport {
+
+    private TrainBenchReport() {}
+
+    /** The table's header and separator lines. */
+    public static String header() {
+        return "| model | optimizer | precision | B x T | head chunk | tokens/s | s/step mean / median | optimizer share | GFLOP/token model / +optimizer | libtorch 1024^3 GFLOP/s median (min-max, n) | libtorch at model shapes | best sgemm (libtorch 2048^3 / external 2048^3 / libtorch bf16 2048^3) | load avg | MFU / HFU of best | MFU / HFU of libtorch 1024^3 | sys share of CPU | minor faults/step | step s early/late | RSS MB early/late | live arrays early/late |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    }
+
+    /** One table row, with its line end. */
+    public static String row(TrainBenchResult r) {
+        return String.format(
+                Locale.ROOT,
+                "| %s | %s | %s | %dx%d | %s | %.0f | %.3f / %.3f | %.1f%% | %.3f / %.3f | %.1f (%.1f-%.1f, %d) | %.1f | %.1f (%.1f / %.1f / %.1f) | %.2f-%.2f | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% | %,.0f | %.3f / %.3f | %.0f / %.0f | %d / %d |%n",
+                r.model(),
+                r.optimizer(),
+                r.precision(),
+                r.batch(),
+                r.seqLen(),
+                r.headChunk() == 0 ? "plain" : Integer.toString(r.headChunk()),
+                r.tokensPerSecond(),
+                r.stepSeconds(),
+                r.medianStepSeconds(),
+                100 * r.optimizerShare(),
+                r.flopsPerToken() / 1e9,
+                r.hardwareFlopsPerToken() / 1e9,
+                r.matmulGflops(),
+                r.matmulGflopsMin(),
+                r.matmulGflopsMax(),
+                r.ceilingSamples(),
+                r.modelShapesGflops(),
+                r.bestGflops(),
+                r.libtorch2048Gflops(),
+                r.externalGflops(),
+                r.libtorch2048Bf16Gflops(),
+                r.loadMin(),
+                r.loadMax(),
+                100 * r.mfuBest(),
+                100 * r.hfuBest(),
+                100 * r.mfu(),
+                100 * r.hfu(),
+                100 * r.sysShare(),
+                r.minorFaultsPerStep(),
+                r.earlyStepSeconds(),
+                r.lateStepSeconds(),
+                r.earlyRssMb(),
+                r.lateRssMb(),
+                r.earlyLiveArrays(),
+                r.lateLiveArrays());
+    }
+
+    /**
+     * What follows the table: the external BLAS of the best ceiling (from the last result), then
+     * each result's profile when it has one; empty when there are no results.
+     */
+    public static String footer(List<TrainBenchResult> results) {
+        StringBuilder s = new StringBuilder();
+        if (!results.isEmpty()) {
+            s.append(
+                    String.format(
+                            "%nExternal BLAS: %s. Best sgemm = the largest 2048^3 rate (libtorch, external; in bf16 also libtorch's bf16), sampled before and after the steps.%n",
+                            results.get(results.size() - 1).externalSource()));
+        }
+        for (TrainBenchResult r : results) {
+            if (r.profile() != null) {
+                s.append(String.format("%n")).append(profile(r));
+            }
+        }
+        return s.toString();
+    }
+
+    /** The profile of a result as a Markdown table. */
+    public static String profile(TrainBenchResult r) {
+        StringBuilder s = new StringBuilder();
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "%s, %s, %s, %dx%d, head chunk %s: per step%n%n",
+                        r.model(),
+                        r.optimizer(),
+                        r.precision(),
+                        r.batch(),
+                        r.seqLen(),
+                        r.headChunk() == 0
+                                ? "0 (plain full logits)"
+                                : Integer.toString(r.headChunk())));
+        s.append(
+                "| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
+        double w = 0, u = 0, y = 0, f = 0;
+        for (TrainBenchResult.Phase p : r.profile()) {
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %.3f | %.1f%% | %.2f | %.2f | %,.0f |%n",
+                            p.phase(),
+                            p.seconds(),
+                            100 * p.share(),
+                            p.userSeconds(),
+                            p.sysSeconds(),
+                            p.minorFaults()));
+            w += p.seconds();
+            u += p.userSeconds();
+            y += p.sysSeconds();
+            f += p.minorFaults();
+        }
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "| **step** | %.3f | 100%% | %.2f | %.2f (%.0f%% of CPU) | %,.0f |%n",
+                        w,
+                        u,
+                        y,
+                        100 * y / Math.max(1e-9, u + y),
+                        f));
+        return s.toString();
+    }
+
+    /** {"results": [...]}, one object per result with the record's component names. */
+    public static JsonObject json(List<TrainBenchResult> results) {
+        JsonObject o = new JsonObject();
+        o.add(
+                "results",
+                new GsonBuilder()
+                        .serializeSpecialFloatingPointValues()
+                        .create()
+                        .toJsonTree(results));
+        return o;
+    }
+}
