@@ -237,7 +237,7 @@ public final class Plan {
     /**
      * The rates a budget's scoring runs use: its own grid's optimum at a tuned budget; beyond, the
      * best of the local search around the transfer rule's point at that budget (null while
-     * unfinished). An optimum at lr / 2 or lr x 2 is on the search's lr edge, one with the decay
+     * unfinished). An optimum at lr / 4 or lr x 2 is on the search's lr edge, one with the decay
      * unscaled on its wd edge.
      */
     public Optimum optimum(Lookup l, Size z, Arm a, int b) {
@@ -268,7 +268,7 @@ public final class Plan {
                 best.wd(),
                 best.nonMatrix(),
                 bestScore,
-                bestVariant.startsWith("lr"),
+                bestVariant.equals("lr/4") || bestVariant.equals("lr*2"),
                 bestVariant.equals("wd-unscaled"),
                 rule.nmEdge());
     }
@@ -294,7 +294,13 @@ public final class Plan {
      * with the decay left unscaled (the last tuned budget's wd). The best of the four is that
      * budget's scoring setting.
      */
-    public static final List<String> LOCAL = List.of("rule", "lr/2", "lr*2", "wd-unscaled");
+    public static final List<String> LOCAL = List.of("rule", "lr/2", "lr/4", "lr*2", "wd-unscaled");
+
+    /** The point with its matrix rate (and a one-rate arm's only rate) times {@code f}. */
+    private static Optimum scaled(Optimum o, Arm a, double f) {
+        double lr = o.lr() * f;
+        return new Optimum(lr, o.wd(), a.twoRates() ? o.nonMatrix() : lr, 0, false, false, false);
+    }
 
     public RunSpec localSpec(Lookup l, Size z, Arm a, int b, String variant) {
         Optimum o = ruleOptimum(l, z, a, b);
@@ -305,24 +311,9 @@ public final class Plan {
         Optimum v =
                 switch (variant) {
                     case "rule" -> o;
-                    case "lr/2" ->
-                            new Optimum(
-                                    o.lr() / 2,
-                                    o.wd(),
-                                    a.twoRates() ? o.nonMatrix() : o.lr() / 2,
-                                    0,
-                                    false,
-                                    false,
-                                    false);
-                    case "lr*2" ->
-                            new Optimum(
-                                    o.lr() * 2,
-                                    o.wd(),
-                                    a.twoRates() ? o.nonMatrix() : o.lr() * 2,
-                                    0,
-                                    false,
-                                    false,
-                                    false);
+                    case "lr/2" -> scaled(o, a, 0.5);
+                    case "lr/4" -> scaled(o, a, 0.25);
+                    case "lr*2" -> scaled(o, a, 2);
                     default -> new Optimum(o.lr(), t.wd(), o.nonMatrix(), 0, false, false, false);
                 };
         int steps = s.budgets().get(b);

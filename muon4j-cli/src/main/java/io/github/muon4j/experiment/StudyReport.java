@@ -333,8 +333,8 @@ public final class StudyReport {
                                 + "each size, every arm's matrix rate x weight decay (Muon lr %s x wd %s; both AdamW arms lr %s x wd %s) at nm = %s; "
                                 + "then, at each two-rate arm's best (lr, wd), nm in %s. A diverged run (loss above the loss at step 1, or "
                                 + "non-finite) scores +infinity. Larger budgets use the last tuned budget's rates with wd scaled by steps_tuned / "
-                                + "steps (lr x wd x steps constant) as the centre of a local search at each of them (the rule's point, lr / 2, lr x 2, wd "
-                                + "unscaled; seed %d), whose best point is scored (section 3). Scoring: seeds %s at every budget.",
+                                + "steps (lr x wd x steps constant) as the centre of a local search at each of them (the rule's point, lr / 2, lr / 4, lr x 2, "
+                                + "wd unscaled; seed %d), whose best point is scored (section 3). Scoring: seeds %s at every budget.",
                         s.tuningSeed(),
                         s.tunedBudgets(),
                         nums(s.muon().lr()),
@@ -687,7 +687,7 @@ public final class StudyReport {
                             fmtInt(s.tokens(s.budgets().get(b))),
                             s.tuningSeed()));
             md.append(
-                    "| arm | rule's point (lr, wd, nm) | rule | lr / 2 | lr x 2 | wd unscaled | chosen |\n|---|---|---|---|---|---|---|\n");
+                    "| arm | rule's point (lr, wd, nm) | rule | lr / 2 | lr / 4 | lr x 2 | wd unscaled | chosen |\n|---|---|---|---|---|---|---|---|\n");
             for (Arm a : Arm.values()) {
                 if (b >= s.budgetsOf(a)) {
                     continue;
