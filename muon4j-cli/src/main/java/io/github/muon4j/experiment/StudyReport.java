@@ -203,8 +203,9 @@ public final class StudyReport {
         p(
                 "Speedup of Muon over AdamW at budget D = D_AdamW(L_Muon(D)) / D: the data AdamW (two rates, tuned) needs to reach Muon's "
                         + "final loss at D, over D. **Headline: AdamW's data read by linear interpolation in (log D, loss) between its own budgets** "
-                        + "(seed-mean losses); where Muon's loss lies outside AdamW's ladder the fitted L(D) = E + A D^-a over AdamW's four "
-                        + "budgets stands in, and the cell is marked *extrapolated*. Compute: AdamW's model FLOPs at D_AdamW over Muon's model "
+                        + "(seed-mean losses); where Muon's loss lies outside AdamW's ladder the fitted L(D) = E + A D^-a over AdamW's "
+                        + s.budgetsOf(Arm.ADAMW)
+                        + " budgets stands in, and the cell is marked *extrapolated*. Compute: AdamW's model FLOPs at D_AdamW over Muon's model "
                         + "+ Newton-Schulz FLOPs at D. Intervals: 95% percentile bootstrap, Muon's "
                         + s.seeds().size()
                         + " seeds and AdamW's "
