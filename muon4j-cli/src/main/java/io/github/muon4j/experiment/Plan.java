@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The study as a fixed, ordered list of run slots. A slot's settings are either fixed (a tuning
@@ -236,41 +237,52 @@ public final class Plan {
 
     /**
      * The rates a budget's scoring runs use: its own grid's optimum at a tuned budget; beyond, the
-     * best of the local search around the transfer rule's point at that budget (null while
-     * unfinished). An optimum at lr / 4 or lr x 2 is on the search's lr edge, one with the decay
-     * unscaled on its wd edge.
+     * best of the local search around the transfer rule's point at that budget, its extension
+     * included (null while unfinished). An optimum at the extension (lr / 8 or lr x 4) is on the
+     * search's lr edge, one with the decay unscaled on its wd edge.
      */
     public Optimum optimum(Lookup l, Size z, Arm a, int b) {
         if (b < s.tunedBudgets()) {
             return tuned(l, z, a, b);
         }
-        Optimum rule = ruleOptimum(l, z, a, b);
-        if (rule == null) {
+        Local in = localBest(l, z, a, b);
+        if (in == null) {
             return null;
         }
-        RunSpec best = null;
-        String bestVariant = null;
-        double bestScore = Double.POSITIVE_INFINITY;
+        RunSpec ext = localSpec(l, z, a, b, EXTEND);
+        RunSummary r = l.get(ext);
+        if (r == null) {
+            return null;
+        }
+        boolean extended = !ext.equals(in.spec());
+        boolean outside = extended && score(r) < in.score();
+        RunSpec best = outside ? ext : in.spec();
+        return new Optimum(
+                best.lr(),
+                best.wd(),
+                best.nonMatrix(),
+                outside ? score(r) : in.score(),
+                outside,
+                !outside && in.variant().equals("wd-unscaled"),
+                ruleOptimum(l, z, a, b).nmEdge());
+    }
+
+    /** The best of the local search's fixed points. */
+    record Local(String variant, RunSpec spec, double score) {}
+
+    Local localBest(Lookup l, Size z, Arm a, int b) {
+        Local best = null;
         for (String v : LOCAL) {
             RunSpec sp = localSpec(l, z, a, b, v);
             RunSummary r = sp == null ? null : l.get(sp);
             if (r == null) {
                 return null;
             }
-            if (best == null || score(r) < bestScore) {
-                best = sp;
-                bestVariant = v;
-                bestScore = score(r);
+            if (best == null || score(r) < best.score()) {
+                best = new Local(v, sp, score(r));
             }
         }
-        return new Optimum(
-                best.lr(),
-                best.wd(),
-                best.nonMatrix(),
-                bestScore,
-                bestVariant.equals("lr/4") || bestVariant.equals("lr*2"),
-                bestVariant.equals("wd-unscaled"),
-                rule.nmEdge());
+        return best;
     }
 
     public RunSpec scoreSpec(Optimum o, Size z, Arm a, int b, long seed) {
@@ -290,11 +302,18 @@ public final class Plan {
 
     /**
      * The local search at each budget beyond the tuned ones, on the tuning seed: the transfer
-     * rule's point itself, lr / 2 and lr x 2 (decay as the rule scales it), and the rule's rates
-     * with the decay left unscaled (the last tuned budget's wd). The best of the four is that
-     * budget's scoring setting.
+     * rule's point itself, lr / 2, lr / 4 and lr x 2 (decay as the rule scales it; the optimal rate
+     * falls as runs get longer, hence two steps down), and the rule's rates with the decay left
+     * unscaled (the last tuned budget's wd); then {@link #EXTEND}. The best is that budget's
+     * scoring setting.
      */
     public static final List<String> LOCAL = List.of("rule", "lr/2", "lr/4", "lr*2", "wd-unscaled");
+
+    /**
+     * One more point where the best of {@link #LOCAL} sits on its lr edge: lr / 8 when lr / 4 won,
+     * lr x 4 when lr x 2 won; otherwise the best point itself (already trained, so nothing runs).
+     */
+    public static final String EXTEND = "extend";
 
     /** The point with its matrix rate (and a one-rate arm's only rate) times {@code f}. */
     private static Optimum scaled(Optimum o, Arm a, double f) {
@@ -307,6 +326,12 @@ public final class Plan {
         if (o == null) {
             return null;
         }
+        if (variant.equals(EXTEND)) { // only past an lr edge of the fixed points
+            Local in = localBest(l, z, a, b);
+            if (in == null || !(in.variant().equals("lr/4") || in.variant().equals("lr*2"))) {
+                return in == null ? null : in.spec();
+            }
+        }
         Optimum t = tuned(l, z, a, s.tunedBudgets() - 1);
         Optimum v =
                 switch (variant) {
@@ -314,6 +339,11 @@ public final class Plan {
                     case "lr/2" -> scaled(o, a, 0.5);
                     case "lr/4" -> scaled(o, a, 0.25);
                     case "lr*2" -> scaled(o, a, 2);
+                    case EXTEND ->
+                            scaled(
+                                    o,
+                                    a,
+                                    localBest(l, z, a, b).variant().equals("lr/4") ? 0.125 : 4);
                     default -> new Optimum(o.lr(), t.wd(), o.nonMatrix(), 0, false, false, false);
                 };
         int steps = s.budgets().get(b);
@@ -464,7 +494,7 @@ public final class Plan {
                     if (b >= s.budgetsOf(a)) {
                         continue;
                     }
-                    for (String v : LOCAL) {
+                    for (String v : Stream.concat(LOCAL.stream(), Stream.of(EXTEND)).toList()) {
                         add(
                                 z.name() + "/D" + steps + "/tune-local/" + a.id + "/" + v,
                                 "tune-local",

@@ -335,7 +335,7 @@ public final class StudyReport {
                                 + "then, at each two-rate arm's best (lr, wd), nm in %s. A diverged run (loss above the loss at step 1, or "
                                 + "non-finite) scores +infinity. Larger budgets use the last tuned budget's rates with wd scaled by steps_tuned / "
                                 + "steps (lr x wd x steps constant) as the centre of a local search at each of them (the rule's point, lr / 2, lr / 4, lr x 2, "
-                                + "wd unscaled; seed %d), whose best point is scored (section 3). Scoring: seeds %s at every budget.",
+                                + "wd unscaled, and lr / 8 or lr x 4 where lr / 4 or lr x 2 wins; seed %d), whose best point is scored (section 3). Scoring: seeds %s at every budget.",
                         s.tuningSeed(),
                         s.tunedBudgets(),
                         nums(s.muon().lr()),
@@ -688,7 +688,7 @@ public final class StudyReport {
                             fmtInt(s.tokens(s.budgets().get(b))),
                             s.tuningSeed()));
             md.append(
-                    "| arm | rule's point (lr, wd, nm) | rule | lr / 2 | lr / 4 | lr x 2 | wd unscaled | chosen |\n|---|---|---|---|---|---|---|---|\n");
+                    "| arm | rule's point (lr, wd, nm) | rule | lr / 2 | lr / 4 | lr x 2 | wd unscaled | extension | chosen |\n|---|---|---|---|---|---|---|---|---|\n");
             for (Arm a : Arm.values()) {
                 if (b >= s.budgetsOf(a)) {
                     continue;
@@ -720,6 +720,30 @@ public final class StudyReport {
                                                     : String.format(Locale.ROOT, "%.4f", sc))
                             .append(" |");
                     ao.add(v, jnum(sc));
+                }
+                Plan.Local in = plan.localBest(l, z, a, b);
+                RunSpec ext = in == null ? null : plan.localSpec(l, z, a, b, Plan.EXTEND);
+                RunSummary er = ext == null ? null : l.get(ext);
+                String extension =
+                        in == null
+                                ? "..."
+                                : ext.equals(in.spec())
+                                        ? "none (interior)"
+                                        : "lr "
+                                                + num(ext.lr())
+                                                + ": "
+                                                + (er == null
+                                                        ? "..."
+                                                        : Plan.diverged(er)
+                                                                ? "∞"
+                                                                : String.format(
+                                                                        Locale.ROOT,
+                                                                        "%.4f",
+                                                                        er.finalValLoss()));
+                md.append(' ').append(extension).append(" |");
+                if (er != null && in != null && !ext.equals(in.spec())) {
+                    ao.add("extension_lr", jnum(ext.lr()));
+                    ao.add("extension", jnum(Plan.score(er)));
                 }
                 Optimum o = plan.optimum(l, z, a, b);
                 md.append(' ')
