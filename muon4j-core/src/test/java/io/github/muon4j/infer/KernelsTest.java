@@ -112,6 +112,35 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Sections back to back whose block counts alternate (2 items, then 100): a worker that read a
+     * finished section's claim counter must not take it for a block of the next section, which has
+     * more blocks (it ran the next body, or none, on a stale block, and the caller could return
+     * before the section was done).
+     */
+    @Test
+    void parallelSectionsOfDifferentSizesBackToBack() {
+        try (Parallel p = new Parallel(4)) {
+            int[] hits = new int[100];
+            for (int s = 0; s < 200_000; s++) {
+                int n = s % 2 == 0 ? 2 : 100;
+                java.util.Arrays.fill(hits, 0);
+                p.forRange(
+                        n,
+                        1,
+                        1,
+                        (thread, from, to) -> {
+                            for (int i = from; i < to; i++) {
+                                hits[i]++;
+                            }
+                        });
+                for (int i = 0; i < n; i++) {
+                    assertEquals(1, hits[i], "section " + s + " item " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void parallelCoversEveryItemOnce() {
         try (Parallel p = new Parallel(3)) {
