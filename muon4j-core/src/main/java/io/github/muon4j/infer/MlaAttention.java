@@ -21,8 +21,10 @@ import java.util.Arrays;
  *
  * so a step reads kv_rank + rope floats per cached position for all heads together. The softmax is
  * online (running max and sum) over blocks of {@link #BLOCK} positions, so each cached row is read
- * once per step for a group of heads. One work item is a (row, head group) pair; heads are split
- * into groups only when there are fewer rows than threads.
+ * once per step for a group of heads; a block's scores come from {@link Kernels#latentScores} (the
+ * SIMD kernels put the heads of a group in the vector lanes, so that a position's scores are an
+ * axpy over the latent dimension). One work item is a (row, head group) pair; heads are split into
+ * groups only when there are fewer rows than threads.
  */
 final class MlaAttention implements Attention {
 
@@ -43,6 +45,9 @@ final class MlaAttention implements Attention {
     private final float[] att; // [batch, heads * v_head_dim]: [o_1 | .. | o_H], the input of W_o
     private final float[][] scores; // [threads][heads, BLOCK]: a block's scores, then exp(s - max)
     private final float[][] stats; // [threads][2 * heads]: running max per head, then running sum
+    // [threads][latentWorkspace(heads, kv_rank + rope)]: a head group's [q_lat | q_pe] in the
+    // kernels' layout (e.g. transposed, [kv_rank + rope, heads]), and their scratch
+    private final float[][] queries;
     private final Task task = new Task();
 
     MlaAttention(ModelConfig c, Team team, int batch, int capacity) {
@@ -70,6 +75,11 @@ final class MlaAttention implements Attention {
         att = new float[batch * heads * vDim];
         scores = new float[team.threads()][heads * BLOCK];
         stats = new float[team.threads()][2 * heads];
+        int ws = 0;
+        for (int h = 1; h <= heads; h++) {
+            ws = Math.max(ws, team.k.latentWorkspace(h, row));
+        }
+        queries = new float[team.threads()][ws];
     }
 
     @Override
@@ -178,6 +188,7 @@ final class MlaAttention implements Attention {
             Kernels k = team.k;
             float[] sc = scores[chunk];
             float[] st = stats[chunk]; // [0, heads): running max; [heads, 2 heads): running sum
+            float[] qs = queries[chunk];
             for (int item = from; item < to; item++) {
                 int i = item / groups, g = item % groups;
                 int h0 = heads * g / groups, h1 = heads * (g + 1) / groups, hg = h1 - h0;
@@ -188,10 +199,11 @@ final class MlaAttention implements Attention {
                 Arrays.fill(olat, ob, ob + hg * kvRank, 0f);
                 Arrays.fill(st, 0, hg, Float.NEGATIVE_INFINITY);
                 Arrays.fill(st, heads, heads + hg, 0f);
+                k.prepareQueries(qcat, qb, hg, row, qs);
                 for (int t0 = 0; t0 < n; t0 += BLOCK) {
                     int len = Math.min(BLOCK, n - t0);
                     // s (hg, len) = q (hg, row) . cache rows t0..t0+len (len, row)
-                    k.matmul(c, t0 * row, row, qcat, qb, row, hg, sc, 0, BLOCK, 0, len);
+                    k.latentScores(qs, hg, row, c, t0 * row, len, sc, 0, BLOCK);
                     for (int j = 0; j < hg; j++) {
                         float bm = Float.NEGATIVE_INFINITY;
                         for (int t = 0; t < len; t++) {
