@@ -106,6 +106,36 @@ public abstract class Kernels {
         }
     }
 
+    /**
+     * Floats of the workspace that {@link #prepareQueries} fills and {@link #latentScores} reads
+     * for h query rows of width n: the queries in this implementation's layout and any scratch the
+     * scores need. Here (the plain reference) the rows as given, h n floats.
+     */
+    public int latentWorkspace(int h, int n) {
+        return h * n;
+    }
+
+    /**
+     * Lays out h query rows q (h, n), row-major at {@code q[qo]}, in the workspace {@code ws} (at
+     * least {@link #latentWorkspace}(h, n) floats) for {@link #latentScores}; once per query block,
+     * reused for every block of cached positions. Here a plain copy.
+     */
+    public void prepareQueries(float[] q, int qo, int h, int n, float[] ws) {
+        System.arraycopy(q, qo, ws, 0, h * n);
+    }
+
+    /**
+     * MLA's absorbed scores for a block of cached positions: {@code s[so + j*ss + t] = q_j . c_t}
+     * for j &lt; h, t &lt; count, with the queries q_j = [q_lat | q_pe] prepared in {@code ws} by
+     * {@link #prepareQueries} and the cached rows c_t = [c_KV | k_pe] (n wide) at {@code c[co +
+     * t*n]}. Here the reference: {@link #matmul} with the cached rows as the weight rows (one dot
+     * product, and with SIMD one lane reduction, per position and head).
+     */
+    public void latentScores(
+            float[] ws, int h, int n, float[] c, int co, int count, float[] s, int so, int ss) {
+        matmul(c, co, n, ws, 0, n, h, s, so, ss, 0, count);
+    }
+
     /** Sum of a[from..to): a streaming read, for the bandwidth ceiling. */
     public abstract double sum(float[] a, int from, int to);
 }

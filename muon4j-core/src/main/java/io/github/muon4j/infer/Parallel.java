@@ -25,14 +25,20 @@ final class Parallel implements AutoCloseable {
     private final int threads;
     private final Thread[] workers;
 
-    /** (section number << 32) | next unclaimed block. */
+    /**
+     * (section number << 32) | (blocks of the section << 16) | next unclaimed block: a claim checks
+     * its block against the count of the same section (a worker that read a finished section's
+     * counter must not take it for a block of the next one, which may have more).
+     */
     private final AtomicLong state = new AtomicLong();
+
+    /** Blocks per section at most (16 bits of {@link #state}). */
+    private static final int MAX_BLOCKS = 0xFFFF;
 
     private final AtomicInteger completed = new AtomicInteger();
     private volatile boolean closed;
     private volatile Body body;
     private volatile int items;
-    private volatile int blocks;
     private volatile Throwable failure;
     private int section;
 
@@ -63,14 +69,13 @@ final class Parallel implements AutoCloseable {
             b.run(0, 0, n);
             return;
         }
-        int nb = Math.min(n, threads * BLOCKS_PER_THREAD);
+        int nb = Math.min(n, Math.min(threads * BLOCKS_PER_THREAD, MAX_BLOCKS));
         body = b;
         items = n;
-        blocks = nb;
         failure = null;
         completed.set(0);
         section++;
-        state.set((long) section << 32);
+        state.set(((long) section << 32) | ((long) nb << 16));
         for (Thread w : workers) {
             LockSupport.unpark(w);
         }
@@ -98,12 +103,14 @@ final class Parallel implements AutoCloseable {
             if ((int) (v >>> 32) != sec) {
                 return any;
             }
-            Body b = body;
-            int n = items, nb = blocks;
-            int blk = (int) v;
+            int nb = (int) (v >>> 16) & MAX_BLOCKS, blk = (int) v & MAX_BLOCKS;
             if (blk >= nb) {
                 return any;
             }
+            // if the compareAndSet below succeeds, state was v throughout (it only grows): the
+            // section was not done, so body and items were still its own
+            Body b = body;
+            int n = items;
             if (!state.compareAndSet(v, v + 1)) {
                 continue;
             }

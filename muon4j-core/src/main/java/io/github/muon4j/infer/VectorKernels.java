@@ -1,5 +1,6 @@
 package io.github.muon4j.infer;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -324,6 +325,165 @@ final class VectorKernels extends Kernels {
         for (; j < h; j++) {
             weightedSum(p, po + j * ps, n, v, vo, vs, y, yo + j * ys, len);
         }
+    }
+
+    // ------------------------------------------------------------------ MLA scores, heads in lanes
+
+    /**
+     * Whether {@link #latentScores} puts heads in the lanes: from more than half a vector of heads
+     * on. At half a vector the idle lanes cost as much as the lane reductions of {@link #matmul}'s
+     * dot products save, and fewer heads would leave most lanes idle.
+     */
+    private static boolean headLanes(int h) {
+        return 2 * h > L;
+    }
+
+    /** h rounded up to whole vectors. */
+    private static int lanesFor(int h) {
+        return (h + L - 1) / L * L;
+    }
+
+    /** Positions per tile of {@link #latentScores} with heads in the lanes. */
+    private static final int TILE = 8;
+
+    /**
+     * With heads in the lanes (w = h rounded up to whole vectors): the transposed queries [n, w] at
+     * 0, the queries row-major and zero-padded to w rows [w, n] at n w (the transpose's source), a
+     * tile [TILE, L] of scores at 2 n w.
+     */
+    @Override
+    public int latentWorkspace(int h, int n) {
+        return headLanes(h) ? 2 * lanesFor(h) * n + TILE * L : super.latentWorkspace(h, n);
+    }
+
+    /**
+     * The lane offsets {0, n, .., (L-1) n} of a gather down a column of L rows of width n, kept for
+     * the last n (decoding asks for the same width every time).
+     */
+    private volatile int[] columnOffsets = new int[L];
+
+    private int[] columnOffsets(int n) {
+        int[] o = columnOffsets;
+        if (o[L - 1] == (L - 1) * n) {
+            return o;
+        }
+        o = new int[L];
+        for (int j = 0; j < L; j++) {
+            o[j] = j * n;
+        }
+        columnOffsets = o;
+        return o;
+    }
+
+    /**
+     * With heads in the lanes: ws[i*w + j] = q[qo + j*n + i] (heads j &gt;= h zero), one gather per
+     * latent index and vector of heads from a zero-padded copy of the rows.
+     */
+    @Override
+    public void prepareQueries(float[] q, int qo, int h, int n, float[] ws) {
+        if (!headLanes(h)) {
+            super.prepareQueries(q, qo, h, n, ws);
+            return;
+        }
+        int w = lanesFor(h), rows = w * n;
+        System.arraycopy(q, qo, ws, rows, h * n);
+        Arrays.fill(ws, rows + h * n, 2 * rows, 0f);
+        int[] column = columnOffsets(n);
+        for (int jv = 0; jv < w; jv += L) {
+            for (int i = 0; i < n; i++) {
+                FloatVector.fromArray(S, ws, rows + jv * n + i, column, 0)
+                        .intoArray(ws, i * w + jv);
+            }
+        }
+    }
+
+    /**
+     * With heads in the lanes the scores of one position are an axpy over the latent dimension,
+     * {@code s_t[heads] += c_t[i] * qT[i][heads]} for i &lt; n, with no lane reduction at all
+     * ({@link #matmul}'s dot products end in one per position and head, on JDK 17 a serial chain of
+     * L scalar adds). Eight positions at a time ({@link #headTile}); a finished tile (8 positions x
+     * L heads) goes through the workspace into the heads-major rows of s, a copy of 1/n of the
+     * multiply-adds. Per position and head: n / L FMAs when h fills the vectors, 2n / L at half a
+     * vector.
+     */
+    @Override
+    public void latentScores(
+            float[] ws, int h, int n, float[] c, int co, int count, float[] s, int so, int ss) {
+        if (!headLanes(h)) {
+            super.latentScores(ws, h, n, c, co, count, s, so, ss);
+            return;
+        }
+        int w = lanesFor(h), tile = 2 * w * n;
+        for (int jv = 0; jv < w; jv += L) {
+            int hv = Math.min(L, h - jv); // heads of this vector
+            int t = 0;
+            for (; t + TILE <= count; t += TILE) {
+                headTile(ws, w, jv, n, c, co + t * n, tile);
+                for (int j = 0; j < hv; j++) {
+                    int o = so + (jv + j) * ss + t;
+                    for (int p = 0; p < TILE; p++) {
+                        s[o + p] = ws[tile + p * L + j];
+                    }
+                }
+            }
+            for (; t < count; t++) {
+                headRow(ws, w, jv, n, c, co + t * n, tile);
+                for (int j = 0; j < hv; j++) {
+                    s[so + (jv + j) * ss + t] = ws[tile + j];
+                }
+            }
+        }
+    }
+
+    /**
+     * ws[tile + p*L + j] = sum_i ws[i*w + jv + j] c[c0 + p*n + i] for p &lt; 8, j &lt; L: the query
+     * vector of each i loaded once for eight positions, one FMA chain per position (eight in
+     * flight).
+     */
+    private static void headTile(float[] ws, int w, int jv, int n, float[] c, int c0, int tile) {
+        int c1 = c0 + n, c2 = c1 + n, c3 = c2 + n, c4 = c3 + n, c5 = c4 + n, c6 = c5 + n;
+        int c7 = c6 + n;
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int i = 0; i < n; i++) {
+            FloatVector qv = FloatVector.fromArray(S, ws, i * w + jv);
+            a0 = qv.fma(FloatVector.broadcast(S, c[c0 + i]), a0);
+            a1 = qv.fma(FloatVector.broadcast(S, c[c1 + i]), a1);
+            a2 = qv.fma(FloatVector.broadcast(S, c[c2 + i]), a2);
+            a3 = qv.fma(FloatVector.broadcast(S, c[c3 + i]), a3);
+            a4 = qv.fma(FloatVector.broadcast(S, c[c4 + i]), a4);
+            a5 = qv.fma(FloatVector.broadcast(S, c[c5 + i]), a5);
+            a6 = qv.fma(FloatVector.broadcast(S, c[c6 + i]), a6);
+            a7 = qv.fma(FloatVector.broadcast(S, c[c7 + i]), a7);
+        }
+        a0.intoArray(ws, tile);
+        a1.intoArray(ws, tile + L);
+        a2.intoArray(ws, tile + 2 * L);
+        a3.intoArray(ws, tile + 3 * L);
+        a4.intoArray(ws, tile + 4 * L);
+        a5.intoArray(ws, tile + 5 * L);
+        a6.intoArray(ws, tile + 6 * L);
+        a7.intoArray(ws, tile + 7 * L);
+    }
+
+    /** {@link #headTile} for one position (the tail of a block), in two chains (even, odd i). */
+    private static void headRow(float[] ws, int w, int jv, int n, float[] c, int c0, int tile) {
+        FloatVector a = FloatVector.zero(S), b = a;
+        int i = 0;
+        for (; i + 1 < n; i += 2) {
+            a =
+                    FloatVector.fromArray(S, ws, i * w + jv)
+                            .fma(FloatVector.broadcast(S, c[c0 + i]), a);
+            b =
+                    FloatVector.fromArray(S, ws, (i + 1) * w + jv)
+                            .fma(FloatVector.broadcast(S, c[c0 + i + 1]), b);
+        }
+        if (i < n) {
+            a =
+                    FloatVector.fromArray(S, ws, i * w + jv)
+                            .fma(FloatVector.broadcast(S, c[c0 + i]), a);
+        }
+        a.add(b).intoArray(ws, tile);
     }
 
     @Override

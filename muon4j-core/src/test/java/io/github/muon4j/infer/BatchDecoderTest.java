@@ -116,6 +116,35 @@ class BatchDecoderTest {
         }
     }
 
+    /**
+     * MLA with 16 heads over 40 positions: enough heads for the SIMD scores kernel to put heads in
+     * its lanes (a group of 16 heads for 3 sequences, two groups of 8 for one sequence on two
+     * threads), and more positions than one block of the online softmax.
+     */
+    @Test
+    void mlaWithManyHeadsAndSeveralBlocksEqualsTheFullForwardPass() {
+        ModelConfig.Builder cb = Small.config(AttentionKind.MLA, FfnKind.DENSE).toBuilder();
+        cb.dModel = 64;
+        cb.nHeads = 16;
+        cb.contextLength = 64;
+        cb.deriveDefaults();
+        ModelConfig c = cb.build();
+        int t = 40;
+        assertTrue(t > MlaAttention.BLOCK);
+        try (NDManager m = Small.newManager()) {
+            DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
+            for (int b : new int[] {1, 3}) {
+                int[] tokens = Small.tokens(m, b, t, c.vocabSize(), 11).toIntArray();
+                float[] want = full(lm, m, tokens, b, t);
+                for (Kernels k : new Kernels[] {Kernels.simd(), Kernels.plain()}) {
+                    float[] got = decode(lm, tokens, b, t, 0, 2, k);
+                    double err = IncrementalDecoderTest.maxDiff(want, got);
+                    assertTrue(err < 1e-4, "batch " + b + " " + k.name() + ": " + err);
+                }
+            }
+        }
+    }
+
     @Test
     void batchedDecodeEqualsSingleDecode() {
         for (ModelConfig c : configs()) {
