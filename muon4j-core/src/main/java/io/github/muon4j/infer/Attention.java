@@ -2,24 +2,16 @@ package io.github.muon4j.infer;
 
 /**
  * Self-attention of one decode step over per-sequence caches ({@link MhaAttention} or {@link
- * MlaAttention}). Row i of a step belongs to sequence {@code seqs[i]} at position {@code
- * positions[i]}; its new cache entry is written at that position before it attends to positions
- * 0..positions[i].
+ * MlaAttention}). Each row of the step ({@link StepRows}) writes its new cache entry at its
+ * position before it attends to positions 0..position.
  */
 interface Attention {
 
     /** out (m, d) = attention output (after W_o) of the normalised rows xn (m, d) of layer l. */
-    void forward(
-            int layer,
-            DecoderWeights.Layer y,
-            float[] xn,
-            int m,
-            int[] seqs,
-            int[] positions,
-            float[] out);
+    void forward(int layer, DecoderWeights.Layer y, float[] xn, StepRows rows, float[] out);
 
-    /** Adds one layer's work of a step of m rows at {@code positions} to {@code t}. */
-    void work(int m, int[] positions, WorkTally t);
+    /** Adds one layer's work of the step {@code rows} to {@code t}. */
+    void work(StepRows rows, WorkTally t);
 
     /** Copies the first n positions of sequence {@code from}'s cache onto sequence {@code to}. */
     void copySequence(int from, int to, int n);

@@ -78,7 +78,7 @@ public final class BatchDecoder implements AutoCloseable {
     private final WorkTally work = new WorkTally();
     private final int[] pos; // [batch]: next position of each sequence
     private final int[] identity; // [batch]: 0, 1, .., batch - 1 (row i is sequence i)
-    private final int[] rowPos; // [batch]: position of each row of the current step
+    private final StepRows rows; // the rows of the current step
     private final float[] x; // [batch, d]: the residual stream
     private final float[] xn; // [batch, d]: x after an RMSNorm
     private final float[] out; // [batch, d]: an attention or feed-forward output
@@ -131,7 +131,7 @@ public final class BatchDecoder implements AutoCloseable {
         dense = new DenseFfn(weights, team, batch);
         moe = c.ffn() == FfnKind.MOE ? new MoeFfn(c, dense, team, batch) : null;
         pos = new int[batch];
-        rowPos = new int[batch];
+        rows = new StepRows(batch);
         identity = new int[batch];
         for (int b = 0; b < batch; b++) {
             identity[b] = b;
@@ -283,15 +283,17 @@ public final class BatchDecoder implements AutoCloseable {
                                 + " needs "
                                 + (pos[seqs[i]] + 1));
             }
-            rowPos[i] = pos[seqs[i]];
+            rows.positions[i] = pos[seqs[i]];
             System.arraycopy(w.embedding, tokens[i] * d, x, i * d, d);
         }
+        rows.m = m;
+        rows.seqs = seqs;
         double eps = c.normEps();
         for (int l = 0; l < w.layers.length; l++) {
             DecoderWeights.Layer y = w.layers[l];
             RmsNorm.rows(x, xn, m, d, y.attnGain, eps);
-            attention.forward(l, y, xn, m, seqs, rowPos, out);
-            attention.work(m, rowPos, work);
+            attention.forward(l, y, xn, rows, out);
+            attention.work(rows, work);
             add(x, out, m * d);
             RmsNorm.rows(x, xn, m, d, y.ffnGain, eps);
             if (y.isMoe()) {

@@ -48,19 +48,11 @@ final class MhaAttention implements Attention {
     }
 
     @Override
-    public void forward(
-            int layer,
-            DecoderWeights.Layer y,
-            float[] xn,
-            int m,
-            int[] seqs,
-            int[] positions,
-            float[] out) {
-        int pw = 3 * inner;
+    public void forward(int layer, DecoderWeights.Layer y, float[] xn, StepRows rows, float[] out) {
+        int m = rows.m, pw = 3 * inner;
         team.matmul(y.wqkv, 0, pw, d, xn, 0, d, m, proj, 0, pw);
-        int maxLen = 0;
         for (int i = 0; i < m; i++) {
-            int seq = seqs[i], p = positions[i];
+            int seq = rows.seqs[i], p = rows.positions[i];
             int b = i * pw;
             for (int h = 0; h < heads; h++) {
                 rope.rotate(proj, b + h * headDim, p);
@@ -69,10 +61,9 @@ final class MhaAttention implements Attention {
                 System.arraycopy(proj, b + inner + h * headDim, keys[layer][seq], o, headDim);
                 System.arraycopy(proj, b + 2 * inner + h * headDim, values[layer][seq], o, headDim);
             }
-            maxLen = Math.max(maxLen, p + 1);
         }
-        task.set(layer, seqs, positions);
-        team.forRange(m * heads, 2L * maxLen * headDim, task);
+        task.set(layer, rows);
+        team.forRange(m * heads, 2L * rows.maxLen() * headDim, task);
         team.matmul(y.wo, 0, d, inner, att, 0, inner, m, out, 0, d);
     }
 
@@ -81,25 +72,22 @@ final class MhaAttention implements Attention {
      * multiply-adds for the scores and the weighted sum.
      */
     @Override
-    public void work(int m, int[] positions, WorkTally t) {
-        t.matmul(3 * inner, d, m);
-        t.matmul(d, inner, m);
-        for (int i = 0; i < m; i++) {
-            int n = positions[i] + 1;
-            t.cacheBytes += 4.0 * n * 2 * inner;
-            t.flops += 4.0 * n * inner;
-        }
+    public void work(StepRows rows, WorkTally t) {
+        t.matmul(3 * inner, d, rows.m);
+        t.matmul(d, inner, rows.m);
+        long n = rows.attended();
+        t.cacheBytes += 4.0 * n * 2 * inner;
+        t.flops += 4.0 * n * inner;
     }
 
     /** Attention of one (row, head) over its sequence's cache: scores, softmax, weighted values. */
     private final class Task implements Parallel.Body {
         private int layer;
-        private int[] seqs, positions;
+        private StepRows rows;
 
-        void set(int layer, int[] seqs, int[] positions) {
+        void set(int layer, StepRows rows) {
             this.layer = layer;
-            this.seqs = seqs;
-            this.positions = positions;
+            this.rows = rows;
         }
 
         @Override
@@ -108,7 +96,7 @@ final class MhaAttention implements Attention {
             float[] sc = scores[chunk];
             for (int item = from; item < to; item++) {
                 int i = item / heads, h = item % heads;
-                int seq = seqs[i], n = positions[i] + 1;
+                int seq = rows.seqs[i], n = rows.positions[i] + 1;
                 float[] kc = keys[layer][seq], vc = values[layer][seq];
                 int qo = i * 3 * inner + h * headDim;
                 int base = h * capacity * headDim;

@@ -83,15 +83,9 @@ final class MlaAttention implements Attention {
     }
 
     @Override
-    public void forward(
-            int layer,
-            DecoderWeights.Layer y,
-            float[] xn,
-            int m,
-            int[] seqs,
-            int[] positions,
-            float[] out) {
+    public void forward(int layer, DecoderWeights.Layer y, float[] xn, StepRows rows, float[] out) {
         Kernels k = team.k;
+        int m = rows.m;
         team.matmul(y.win, 0, inWidth, d, xn, 0, d, m, proj, 0, inWidth);
         int hq = heads * qk;
         if (y.wqb != null) {
@@ -104,10 +98,9 @@ final class MlaAttention implements Attention {
                 System.arraycopy(proj, i * inWidth, q, i * hq, hq);
             }
         }
-        int maxLen = 0;
         for (int i = 0; i < m; i++) {
-            int p = positions[i];
-            float[] c = cache[layer][seqs[i]];
+            int p = rows.positions[i];
+            float[] c = cache[layer][rows.seqs[i]];
             int src = i * inWidth + qPart;
             RmsNorm.row(proj, src, c, p * row, kvRank, y.kvNormGain, eps);
             System.arraycopy(proj, src + kvRank, c, p * row + kvRank, ropeDim);
@@ -122,11 +115,10 @@ final class MlaAttention implements Attention {
                 }
                 System.arraycopy(q, qo + nope, qcat, qc + kvRank, ropeDim);
             }
-            maxLen = Math.max(maxLen, p + 1);
         }
         int groups = m >= team.threads() ? 1 : Math.min(heads, team.threads());
-        task.set(layer, seqs, positions, groups);
-        team.forRange(m * groups, (long) maxLen * heads / groups * (row + kvRank), task);
+        task.set(layer, rows, groups);
+        team.forRange(m * groups, (long) rows.maxLen() * heads / groups * (row + kvRank), task);
         for (int h = 0; h < heads; h++) { // o_h = W_uv_h o_lat_h
             team.matmul(
                     y.wkvb,
@@ -150,7 +142,8 @@ final class MlaAttention implements Attention {
      * multiply-adds for the score and kv_rank for the weighted sum.
      */
     @Override
-    public void work(int m, int[] positions, WorkTally t) {
+    public void work(StepRows rows, WorkTally t) {
+        int m = rows.m;
         t.matmul(inWidth, d, m);
         if (qLora > 0) {
             t.matmul(heads * qk, qLora, m);
@@ -160,11 +153,9 @@ final class MlaAttention implements Attention {
             t.matmul(vDim, kvRank, m);
         }
         t.matmul(d, heads * vDim, m);
-        for (int i = 0; i < m; i++) {
-            int n = positions[i] + 1;
-            t.flops += 2.0 * heads * n * (row + kvRank);
-            t.cacheBytes += 4.0 * n * row;
-        }
+        long n = rows.attended();
+        t.flops += 2.0 * heads * n * (row + kvRank);
+        t.cacheBytes += 4.0 * n * row;
     }
 
     /**
@@ -173,13 +164,12 @@ final class MlaAttention implements Attention {
      */
     private final class Task implements Parallel.Body {
         private int layer;
-        private int[] seqs, positions;
+        private StepRows rows;
         private int groups;
 
-        void set(int layer, int[] seqs, int[] positions, int groups) {
+        void set(int layer, StepRows rows, int groups) {
             this.layer = layer;
-            this.seqs = seqs;
-            this.positions = positions;
+            this.rows = rows;
             this.groups = groups;
         }
 
@@ -192,8 +182,8 @@ final class MlaAttention implements Attention {
             for (int item = from; item < to; item++) {
                 int i = item / groups, g = item % groups;
                 int h0 = heads * g / groups, h1 = heads * (g + 1) / groups, hg = h1 - h0;
-                int n = positions[i] + 1;
-                float[] c = cache[layer][seqs[i]];
+                int n = rows.positions[i] + 1;
+                float[] c = cache[layer][rows.seqs[i]];
                 int qb = (i * heads + h0) * row;
                 int ob = (i * heads + h0) * kvRank;
                 Arrays.fill(olat, ob, ob + hg * kvRank, 0f);

@@ -48,36 +48,24 @@ final class Team implements AutoCloseable {
             float[] y,
             int yo,
             int ys) {
-        mmTask.set(wt, wo, n, xin, xo, xs, m, y, yo, ys);
-        par.forRange(rows, (long) n * m, parallelMin, mmTask);
+        MatmulTask t = mmTask;
+        t.wt = wt;
+        t.wo = wo;
+        t.n = n;
+        t.xin = xin;
+        t.xo = xo;
+        t.xs = xs;
+        t.m = m;
+        t.y = y;
+        t.yo = yo;
+        t.ys = ys;
+        par.forRange(rows, (long) n * m, parallelMin, t);
     }
 
+    /** One range of W's rows of the product {@link #matmul} was last called with. */
     private final class MatmulTask implements Parallel.Body {
         private float[] wt, xin, y;
         private int wo, n, xo, xs, m, yo, ys;
-
-        void set(
-                float[] wt,
-                int wo,
-                int n,
-                float[] xin,
-                int xo,
-                int xs,
-                int m,
-                float[] y,
-                int yo,
-                int ys) {
-            this.wt = wt;
-            this.wo = wo;
-            this.n = n;
-            this.xin = xin;
-            this.xo = xo;
-            this.xs = xs;
-            this.m = m;
-            this.y = y;
-            this.yo = yo;
-            this.ys = ys;
-        }
 
         @Override
         public void run(int chunk, int from, int to) {
