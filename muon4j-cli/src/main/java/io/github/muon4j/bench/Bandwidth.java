@@ -165,7 +165,7 @@ public final class Bandwidth {
             for (Path index :
                     s.filter(p -> p.getFileName().toString().startsWith("index")).toList()) {
                 try {
-                    best = Math.max(best, parseSize(Files.readString(index.resolve("size"))));
+                    best = Math.max(best, ByteSize.parse(Files.readString(index.resolve("size"))));
                 } catch (IOException | RuntimeException e) {
                     // an index without a readable size
                 }
@@ -174,16 +174,5 @@ public final class Bandwidth {
             return 0;
         }
         return best;
-    }
-
-    /** "491520K", "32M", "1024" -> bytes. */
-    static long parseSize(String s) {
-        String t = s.trim().toUpperCase(Locale.ROOT);
-        long mult = 1;
-        if (t.endsWith("K") || t.endsWith("M") || t.endsWith("G")) {
-            mult = t.endsWith("K") ? 1L << 10 : t.endsWith("M") ? 1L << 20 : 1L << 30;
-            t = t.substring(0, t.length() - 1);
-        }
-        return Long.parseLong(t) * mult;
     }
 }

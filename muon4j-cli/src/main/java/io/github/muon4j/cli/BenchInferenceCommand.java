@@ -1,12 +1,12 @@
 package io.github.muon4j.cli;
 
+import io.github.muon4j.bench.ByteSize;
 import io.github.muon4j.bench.inference.InferenceBench;
 import io.github.muon4j.bench.inference.InferenceBenchReport;
 import io.github.muon4j.bench.inference.InferenceBenchResult;
 import io.github.muon4j.model.ModelConfig;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -162,20 +162,10 @@ public final class BenchInferenceCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** "512m", "2g", "1048576", "64k" -> bytes. */
+    /** "512m", "2g", "1048576", "64k" -> bytes ({@link ByteSize}). */
     static long parseSize(String s) {
-        String t = s.trim().toLowerCase(Locale.ROOT);
-        long mult = 1;
-        if (t.endsWith("k") || t.endsWith("m") || t.endsWith("g")) {
-            mult = t.endsWith("k") ? 1L << 10 : t.endsWith("m") ? 1L << 20 : 1L << 30;
-            t = t.substring(0, t.length() - 1);
-        }
         try {
-            double v = Double.parseDouble(t);
-            if (!(v > 0) || v * mult > 1e15) {
-                throw new NumberFormatException();
-            }
-            return (long) (v * mult);
+            return ByteSize.parse(s);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(
                     "--kv-budget: '" + s + "' is not a positive size such as 512m or 2g");

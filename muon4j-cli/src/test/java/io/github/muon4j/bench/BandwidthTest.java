@@ -21,13 +21,6 @@ class BandwidthTest {
     }
 
     @Test
-    void cacheSizesFromSysfsAreRead() {
-        assertEquals(491520L * 1024, Bandwidth.parseSize("491520K\n"));
-        assertEquals(32 * MB, Bandwidth.parseSize("32M"));
-        assertEquals(1024, Bandwidth.parseSize("1024"));
-    }
-
-    @Test
     void aSampleKeepsTheBestAndMedianOfItsPasses() {
         Bandwidth b = new Bandwidth(2, 3, 8 * MB);
         Bandwidth.Sample s = b.sample();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.muon4j.bench.ChildJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,15 +30,9 @@ class KillAndResumeTest {
     @TempDir Path dir;
 
     List<String> command(String... args) {
-        List<String> c = new ArrayList<>();
-        c.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        c.add("-Xmx1g");
-        c.add("-Dmuon4j.cache=" + dir.resolve("cache"));
-        c.add("-cp");
-        c.add(System.getProperty("java.class.path"));
-        c.add("io.github.muon4j.cli.Main");
-        c.addAll(List.of(args));
-        return c;
+        List<String> mainAndArgs = new ArrayList<>(List.of(ChildJvm.CLI));
+        mainAndArgs.addAll(List.of(args));
+        return ChildJvm.command(List.of("-Dmuon4j.cache=" + dir.resolve("cache")), mainAndArgs);
     }
 
     Process start(String name, String... args) throws IOException {
@@ -50,35 +45,24 @@ class KillAndResumeTest {
     String[] train(Path out) throws IOException {
         Path model = dir.resolve("model.json");
         if (!Files.exists(model)) {
-            Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
+            ChildJvm.writeTinyModel(dir);
         }
-        return new String[] {
-            "train",
-            "--out",
-            out.toString(),
-            "--threads",
-            "1",
-            "--model-config",
-            model.toString(),
-            "--batch-size",
-            "4",
-            "--seq-len",
-            "32",
-            "--steps",
-            Integer.toString(STEPS),
-            "--warmup",
-            "2",
-            "--eval-every",
-            "0",
-            "--eval-batches",
-            "1",
-            "--save-every",
-            "3",
-            "--keep",
-            "2",
-            "--samples",
-            "0"
-        };
+        List<String> a = ChildJvm.tinyTrain(out, model, STEPS);
+        a.addAll(
+                List.of(
+                        "--warmup",
+                        "2",
+                        "--eval-every",
+                        "0",
+                        "--eval-batches",
+                        "1",
+                        "--save-every",
+                        "3",
+                        "--keep",
+                        "2",
+                        "--samples",
+                        "0"));
+        return a.toArray(String[]::new);
     }
 
     static Map<Integer, Double> losses(Path run) throws IOException {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.muon4j.bench.ChildJvm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,16 +27,10 @@ class QuietStderrTest {
     record Child(int code, String out, String err) {}
 
     Child run(String... args) throws Exception {
+        List<String> mainAndArgs = new ArrayList<>(List.of(ChildJvm.CLI));
+        mainAndArgs.addAll(List.of(args));
         List<String> c =
-                new ArrayList<>(
-                        List.of(
-                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                                "-Xmx1g",
-                                "-Dmuon4j.cache=" + dir.resolve("cache"),
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                "io.github.muon4j.cli.Main"));
-        c.addAll(List.of(args));
+                ChildJvm.command(List.of("-Dmuon4j.cache=" + dir.resolve("cache")), mainAndArgs);
         Path out = dir.resolve("out.txt"), err = dir.resolve("err.txt");
         Process p =
                 new ProcessBuilder(c)
@@ -59,8 +54,7 @@ class QuietStderrTest {
 
     @Test
     void evalExportAndGenerateKeepStderrToMuon4jsOwnLines() throws Exception {
-        Path model = dir.resolve("model.json");
-        Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
+        Path model = ChildJvm.writeTinyModel(dir);
         Path run = dir.resolve("run");
         Cli.Outcome t =
                 Cli.run(

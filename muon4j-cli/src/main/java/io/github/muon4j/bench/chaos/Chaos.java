@@ -2,6 +2,7 @@ package io.github.muon4j.bench.chaos;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.muon4j.bench.ChildJvm;
 import io.github.muon4j.bench.Machine;
 import io.github.muon4j.interop.Safetensors;
 import io.github.muon4j.train.Checkpoint;
@@ -72,8 +73,7 @@ public final class Chaos {
     /** Runs the reference and the trials; progress lines go to {@code log}. */
     public static Result run(Settings s, PrintStream log) throws IOException, InterruptedException {
         Files.createDirectories(s.out());
-        Path model = s.out().resolve("model.json");
-        Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
+        Path model = ChildJvm.writeTinyModel(s.out());
         Process load =
                 child(
                         List.of(
@@ -300,24 +300,13 @@ public final class Chaos {
     /** A training child: a fresh run in {@code dir}, or (with {@code resume}) its continuation. */
     private static Process train(Settings s, Path dir, Path model, Path resume) throws IOException {
         Files.createDirectories(dir);
-        List<String> a = new ArrayList<>(List.of("io.github.muon4j.cli.Main", "train"));
+        List<String> a = new ArrayList<>(List.of(ChildJvm.CLI));
         if (resume != null) {
-            a.addAll(List.of("--resume", resume.resolve("run").toString()));
+            a.addAll(List.of("train", "--resume", resume.resolve("run").toString()));
         } else {
+            a.addAll(ChildJvm.tinyTrain(dir.resolve("run"), model, s.steps()));
             a.addAll(
                     List.of(
-                            "--out",
-                            dir.resolve("run").toString(),
-                            "--threads",
-                            "1",
-                            "--model-config",
-                            model.toString(),
-                            "--batch-size",
-                            "4",
-                            "--seq-len",
-                            "32",
-                            "--steps",
-                            Integer.toString(s.steps()),
                             "--warmup",
                             "2",
                             "--schedule",
@@ -351,17 +340,13 @@ public final class Chaos {
             // children
             c.addAll(List.of("env", "--default-signal=INT"));
         }
-        c.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        c.add("-Xmx1g");
-        c.add("-XX:ErrorFile=" + dir.toAbsolutePath().resolve("hs_err_pid%p.log"));
-        c.add("-Dai.djl.offline=true");
-        c.add("-cp");
-        c.add(System.getProperty("java.class.path"));
-        c.addAll(mainAndArgs);
-        return new ProcessBuilder(c)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
+        c.addAll(
+                ChildJvm.command(
+                        List.of(
+                                "-XX:ErrorFile=" + dir.toAbsolutePath().resolve("hs_err_pid%p.log"),
+                                "-Dai.djl.offline=true"),
+                        mainAndArgs));
+        return ChildJvm.start(c, log);
     }
 
     /** Whether {@code env --default-signal} (GNU coreutils 8.31+) is there. */

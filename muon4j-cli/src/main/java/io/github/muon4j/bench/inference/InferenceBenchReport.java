@@ -226,34 +226,27 @@ public final class InferenceBenchReport {
      * MLA over MHA (dense and MoE) at each (context, batch) both measured, and where it crosses 1.
      */
     static String crossovers(InferenceBenchResult r) {
-        StringBuilder b = new StringBuilder();
-        for (String[] pr : Crossover.PAIRS) {
-            Variant a = r.find(pr[0]), m = r.find(pr[1]);
-            if (a == null || m == null) {
-                continue;
-            }
-            for (int batch : Crossover.batches(a)) {
-                Crossover.Ratios c = Crossover.of(a, m, batch);
-                if (c.ratios().isEmpty()) {
-                    continue;
-                }
-                StringBuilder line = new StringBuilder();
-                for (Crossover.Ratio x : c.ratios()) {
-                    line.append(String.format(" %d: %.2fx;", x.context(), x.ratio()));
-                }
-                b.append(
-                        String.format(
-                                "%n%s / %s, batch %d, by context:%s crossover (ratio 1): %s%n",
-                                pr[0],
-                                pr[1],
-                                batch,
-                                line,
-                                Double.isNaN(c.crossing())
-                                        ? "none in the measured range"
-                                        : String.format("about %.0f positions", c.crossing())));
-            }
-        }
-        return b.length() == 0 ? "" : "\n" + b.toString().strip() + "\n";
+        return perPair(
+                r,
+                (pr, a, m, batch) -> {
+                    Crossover.Ratios c = Crossover.of(a, m, batch);
+                    if (c.ratios().isEmpty()) {
+                        return "";
+                    }
+                    StringBuilder line = new StringBuilder();
+                    for (Crossover.Ratio x : c.ratios()) {
+                        line.append(String.format(" %d: %.2fx;", x.context(), x.ratio()));
+                    }
+                    return String.format(
+                            "%n%s / %s, batch %d, by context:%s crossover (ratio 1): %s%n",
+                            pr[0],
+                            pr[1],
+                            batch,
+                            line,
+                            Double.isNaN(c.crossing())
+                                    ? "none in the measured range"
+                                    : String.format("about %.0f positions", c.crossing()));
+                });
     }
 
     /**
@@ -263,6 +256,42 @@ public final class InferenceBenchReport {
     static String rooflineCrossovers(InferenceBenchResult r) {
         Run run = r.run();
         double bw = run.bandwidthMedian(), fl = run.flopRate();
+        return perPair(
+                r,
+                (pr, a, m, batch) -> {
+                    Roofline.Fit fa = Roofline.fit(a, batch), fm = Roofline.fit(m, batch);
+                    if (fa == null || fm == null) {
+                        return "";
+                    }
+                    StringBuilder line = new StringBuilder();
+                    for (int ctx : new int[] {512, 1024, 2048, 4096, 8192, 32768}) {
+                        line.append(
+                                String.format(
+                                        " %d: %.2fx;", ctx, Roofline.ratio(fa, fm, ctx, bw, fl)));
+                    }
+                    return String.format(
+                            "%nroofline %s / %s, batch %d (%.1f GB/s, %.1f GFLOP/s):%s reaches 1 at %s, 1.5 at %s%n",
+                            pr[0],
+                            pr[1],
+                            batch,
+                            bw / 1e9,
+                            fl / 1e9,
+                            line,
+                            reach(Roofline.reach(fa, fm, 1, bw, fl)),
+                            reach(Roofline.reach(fa, fm, 1.5, bw, fl)));
+                });
+    }
+
+    /** The text of one pair of variants (names {@code pr}) measured at one batch size. */
+    private interface PairText {
+        String of(String[] pr, Variant a, Variant m, int batch);
+    }
+
+    /**
+     * The texts of each pair of {@link Crossover#PAIRS} that r measured, at each of its batch
+     * sizes, as one block after a blank line ("" when all are empty).
+     */
+    private static String perPair(InferenceBenchResult r, PairText text) {
         StringBuilder b = new StringBuilder();
         for (String[] pr : Crossover.PAIRS) {
             Variant a = r.find(pr[0]), m = r.find(pr[1]);
@@ -270,26 +299,7 @@ public final class InferenceBenchReport {
                 continue;
             }
             for (int batch : Crossover.batches(a)) {
-                Roofline.Fit fa = Roofline.fit(a, batch), fm = Roofline.fit(m, batch);
-                if (fa == null || fm == null) {
-                    continue;
-                }
-                StringBuilder line = new StringBuilder();
-                for (int ctx : new int[] {512, 1024, 2048, 4096, 8192, 32768}) {
-                    line.append(
-                            String.format(" %d: %.2fx;", ctx, Roofline.ratio(fa, fm, ctx, bw, fl)));
-                }
-                b.append(
-                        String.format(
-                                "%nroofline %s / %s, batch %d (%.1f GB/s, %.1f GFLOP/s):%s reaches 1 at %s, 1.5 at %s%n",
-                                pr[0],
-                                pr[1],
-                                batch,
-                                bw / 1e9,
-                                fl / 1e9,
-                                line,
-                                reach(Roofline.reach(fa, fm, 1, bw, fl)),
-                                reach(Roofline.reach(fa, fm, 1.5, bw, fl))));
+                b.append(text.of(pr, a, m, batch));
             }
         }
         return b.length() == 0 ? "" : "\n" + b.toString().strip() + "\n";

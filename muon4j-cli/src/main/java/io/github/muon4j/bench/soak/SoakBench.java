@@ -2,6 +2,7 @@ package io.github.muon4j.bench.soak;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.muon4j.bench.ChildJvm;
 import io.github.muon4j.bench.Machine;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -48,8 +49,7 @@ public final class SoakBench {
         int steps = s.steps(), windows = s.windows();
         Path out = s.out();
         Files.createDirectories(out);
-        Path model = out.resolve("model.json");
-        Files.writeString(model, "{\"n_layers\": 2, \"d_model\": 64, \"n_heads\": 2}");
+        Path model = ChildJvm.writeTinyModel(out);
         Path plain = out.resolve("uninterrupted"), killed = out.resolve("killed");
 
         log.printf(
@@ -159,21 +159,9 @@ public final class SoakBench {
     }
 
     static List<String> train(Path run, Path model, int steps) {
-        return new ArrayList<>(
+        List<String> a = ChildJvm.tinyTrain(run, model, steps);
+        a.addAll(
                 List.of(
-                        "train",
-                        "--out",
-                        run.toString(),
-                        "--threads",
-                        "1",
-                        "--model-config",
-                        model.toString(),
-                        "--batch-size",
-                        "4",
-                        "--seq-len",
-                        "32",
-                        "--steps",
-                        Integer.toString(steps),
                         "--warmup",
                         "100",
                         "--eval-every",
@@ -186,21 +174,14 @@ public final class SoakBench {
                         "2",
                         "--samples",
                         "0"));
+        return a;
     }
 
+    /** {@code muon4j <args>} in a child JVM, its output appended to {@code log}. */
     static Process start(List<String> args, Path log) throws IOException {
-        List<String> c = new ArrayList<>();
-        c.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        c.add("-Xmx1g");
-        c.add("-cp");
-        c.add(System.getProperty("java.class.path"));
-        c.add("io.github.muon4j.cli.Main");
-        c.addAll(args);
-        ProcessBuilder pb =
-                new ProcessBuilder(c)
-                        .redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        return pb.start();
+        List<String> mainAndArgs = new ArrayList<>(List.of(ChildJvm.CLI));
+        mainAndArgs.addAll(args);
+        return ChildJvm.start(ChildJvm.command(List.of(), mainAndArgs), log);
     }
 
     /**
