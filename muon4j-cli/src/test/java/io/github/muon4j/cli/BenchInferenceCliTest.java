@@ -9,37 +9,38 @@ import io.github.muon4j.bench.inference.InferenceBench;
 import io.github.muon4j.model.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code bench inference} end to end on the tiny preset: the JSON, the report, the charts. */
 class BenchInferenceCliTest {
 
-    private static String lastLine(Path dir, String... args) {
-        Cli.Outcome o = Cli.run(dir.resolve("cache"), args);
-        assertEquals(0, o.code(), String.join(" ", args) + ": " + o.err());
-        return o.lastLine();
+    /** The JSON object that {@code bench inference <args> --json} prints last. */
+    private static JsonObject inference(Path dir, String... args) {
+        List<String> a = new ArrayList<>(List.of("bench", "inference"));
+        a.addAll(List.of(args));
+        a.add("--json");
+        Cli.Outcome o = Cli.run(dir.resolve("cache"), a.toArray(String[]::new));
+        assertEquals(0, o.code(), String.join(" ", a) + ": " + o.err());
+        return JsonParser.parseString(o.lastLine()).getAsJsonObject();
     }
 
     @Test
     void inferenceBenchReportsCacheAndSpeedPerVariant(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("inf");
         JsonObject o =
-                JsonParser.parseString(
-                                lastLine(
-                                        dir,
-                                        "bench",
-                                        "inference",
-                                        "--contexts",
-                                        "16,48",
-                                        "--new-tokens",
-                                        "4",
-                                        "--reps",
-                                        "1",
-                                        "--out",
-                                        out.toString(),
-                                        "--json"))
-                        .getAsJsonObject()
+                inference(
+                                dir,
+                                "--contexts",
+                                "16,48",
+                                "--new-tokens",
+                                "4",
+                                "--reps",
+                                "1",
+                                "--out",
+                                out.toString())
                         .getAsJsonObject("variants");
         assertEquals(4, o.size());
         long mha = o.getAsJsonObject("mha-dense").get("kv_cache_bytes_per_token").getAsLong();
@@ -73,25 +74,20 @@ class BenchInferenceCliTest {
             throws Exception {
         // tiny trains at context 256: decode at 300, in batches of 1 and 3
         JsonObject o =
-                JsonParser.parseString(
-                                lastLine(
-                                        dir,
-                                        "bench",
-                                        "inference",
-                                        "--contexts",
-                                        "300",
-                                        "--batch",
-                                        "1,3",
-                                        "--variants",
-                                        "mha-dense,mla-dense",
-                                        "--new-tokens",
-                                        "2",
-                                        "--reps",
-                                        "1",
-                                        "--threads",
-                                        "2",
-                                        "--json"))
-                        .getAsJsonObject();
+                inference(
+                        dir,
+                        "--contexts",
+                        "300",
+                        "--batch",
+                        "1,3",
+                        "--variants",
+                        "mha-dense,mla-dense",
+                        "--new-tokens",
+                        "2",
+                        "--reps",
+                        "1",
+                        "--threads",
+                        "2");
         JsonObject v = o.getAsJsonObject("variants");
         assertEquals(2, v.size());
         for (String name : new String[] {"mha-dense", "mla-dense"}) {
@@ -142,23 +138,18 @@ class BenchInferenceCliTest {
         assertTrue(machine.get("bandwidth_bytes_per_s").getAsDouble() <= best);
         // budget mode: 4 MiB of cache at context 300 + 2 new tokens (+2 warm-up)
         JsonObject b =
-                JsonParser.parseString(
-                                lastLine(
-                                        dir,
-                                        "bench",
-                                        "inference",
-                                        "--contexts",
-                                        "300",
-                                        "--kv-budget",
-                                        "4m",
-                                        "--variants",
-                                        "mla-dense",
-                                        "--new-tokens",
-                                        "2",
-                                        "--reps",
-                                        "1",
-                                        "--json"))
-                        .getAsJsonObject()
+                inference(
+                                dir,
+                                "--contexts",
+                                "300",
+                                "--kv-budget",
+                                "4m",
+                                "--variants",
+                                "mla-dense",
+                                "--new-tokens",
+                                "2",
+                                "--reps",
+                                "1")
                         .getAsJsonObject("variants");
         assertEquals(
                 2,
