@@ -97,24 +97,12 @@ public final class SoakBench {
                             out.resolve("killed.log"));
         }
         watch(k, killed, Integer.MAX_VALUE, ignored, null, log);
-        if (k.exitValue() != 0) {
-            throw new IllegalStateException(
-                    "the resumed run failed (exit "
-                            + k.exitValue()
-                            + "), see "
-                            + out.resolve("killed.log"));
-        }
+        succeeded(k, "resumed", out.resolve("killed.log"));
         watcher.join();
         if (failed[0] != null) {
             throw failed[0];
         }
-        if (p.exitValue() != 0) {
-            throw new IllegalStateException(
-                    "the uninterrupted run failed (exit "
-                            + p.exitValue()
-                            + "), see "
-                            + out.resolve("uninterrupted.log"));
-        }
+        succeeded(p, "uninterrupted", out.resolve("uninterrupted.log"));
         TreeMap<Integer, double[]> rows = metrics(plain); // step -> {train_loss, time_s}
 
         // step time per window from the child's own training clock; RSS per window from /proc
@@ -156,6 +144,14 @@ public final class SoakBench {
                 rowsK.get(steps)[0],
                 equal,
                 rows.size());
+    }
+
+    /** Throws unless the ended child {@code p} (the {@code what} run) exited 0. */
+    private static void succeeded(Process p, String what, Path log) {
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException(
+                    "the " + what + " run failed (exit " + p.exitValue() + "), see " + log);
+        }
     }
 
     static List<String> train(Path run, Path model, int steps) {
