@@ -215,10 +215,19 @@ public final class InferenceBench {
                 dec.copySequence(0, s);
             }
             int[] tok = new int[b];
-            for (int w = 0; w < 2; w++) { // warm-up (JIT)
-                fill(tok, rnd, v);
-                dec.step(tok);
-            }
+            // warm-up: whole untimed loops for at least WARMUP_NANOS, so that the JIT has compiled
+            // the kernels before the clock starts (two repetitions of 32 tokens were mostly
+            // warm-up)
+            long w0 = System.nanoTime();
+            do {
+                for (int s = 0; s < b; s++) {
+                    dec.rewind(s, ctx);
+                }
+                for (int i = 0; i < steps; i++) {
+                    fill(tok, rnd, v);
+                    dec.step(tok);
+                }
+            } while (System.nanoTime() - w0 < WARMUP_NANOS);
             double best = 0, perCpu = 0;
             BatchDecoder.Work work = null;
             double load = Machine.loadAverage();
@@ -257,6 +266,9 @@ public final class InferenceBench {
                     fl);
         }
     }
+
+    /** How long each point decodes untimed before its timed repetitions. */
+    static final long WARMUP_NANOS = 1_000_000_000L;
 
     private static void fill(int[] tok, SplittableRandom rnd, int vocab) {
         for (int i = 0; i < tok.length; i++) {
