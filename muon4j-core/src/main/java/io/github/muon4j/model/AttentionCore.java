@@ -12,11 +12,25 @@ public final class AttentionCore {
     private AttentionCore() {}
 
     /**
+     * Causal scaled dot-product attention, {@code softmax(q k^T * scale + mask) v}, with the scale
+     * applied to the queries (T x head_dim numbers) rather than to the scores (T x S).
+     *
+     * @param q (B, h, T, dk) queries at absolute positions start..start+T-1
+     * @param k (B, h, S, dk) keys, S = start + T
+     * @param v (B, h, S, dv) values
+     * @return (B, h, T, dv)
+     */
+    public static NDArray attend(NDArray q, NDArray k, NDArray v, double scale, int start) {
+        NDArray scores = Tensors.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
+        return causalWeights(scores, 1.0, start).matMul(v);
+    }
+
+    /**
      * Causal attention weights: {@code softmax(scores * scale + mask)} over the last axis, where
      * query i (absolute position {@code start + i}) sees keys 0..start+i.
      *
      * @param scores (..., T, S) raw scores with S = start + T
-     * @param scale multiplier of the scores (1/sqrt(qk_head_dim))
+     * @param scale multiplier of the scores (1/sqrt(qk_head_dim)); 1 when the queries carry it
      * @param start absolute position of the first query
      */
     public static NDArray causalWeights(NDArray scores, double scale, int start) {
@@ -24,7 +38,7 @@ public final class AttentionCore {
         int d = s.dimension();
         int t = (int) s.get(d - 2);
         int keys = (int) s.get(d - 1);
-        NDArray z = Tensors.scale(scores, scale);
+        NDArray z = scale == 1.0 ? scores : Tensors.scale(scores, scale);
         if (t > 1 || start + t < keys) {
             NDManager m = scores.getManager();
             NDArray query = m.arange(start, start + t, 1, DataType.INT32).reshape(t, 1);

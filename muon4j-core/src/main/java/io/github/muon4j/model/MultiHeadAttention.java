@@ -65,8 +65,7 @@ public final class MultiHeadAttention extends ModelBlock implements SelfAttentio
     public NDArray attend(NDArray q, NDArray k, NDArray v, int start) {
         // float32 under bf16 autocast too: with K = head_dim these products gained nothing from
         // bf16 operands (measured)
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
-        return AttentionCore.causalWeights(scores, 1.0 / Math.sqrt(headDim), start).matMul(v);
+        return AttentionCore.attend(q, k, v, 1.0 / Math.sqrt(headDim), start);
     }
 
     @Override

@@ -172,8 +172,7 @@ public final class MultiHeadLatentAttention extends ModelBlock implements SelfAt
         NDArray kPeHeads = kPe.expandDims(1).broadcast(ks.get(0), heads, ks.get(1), ropeDim);
         NDArray k = NDArrays.concat(new NDList(kv.get(0), kPeHeads), 3);
         // float32 under bf16 autocast too (see MultiHeadAttention.attend)
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
-        return AttentionCore.causalWeights(scores, scale(), start).matMul(kv.get(1));
+        return AttentionCore.attend(q, k, kv.get(1), scale(), start);
     }
 
     @Override

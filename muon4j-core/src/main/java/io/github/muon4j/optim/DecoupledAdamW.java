@@ -98,19 +98,25 @@ public class DecoupledAdamW extends Optimizer {
             if (rescaleGrad != 1f) {
                 g = Muon.inScope(g.mul(rescaleGrad), scope);
             }
-            NDArray d = Muon.inScope(g.sub(m), scope);
-            m.addi(d.muli(1f - beta1)); // m = lerp(m, g, 1 - beta1)
-            NDArray sq = Muon.inScope(g.square(), scope);
-            v.muli(beta2).addi(sq.muli(1f - beta2)); // v = beta2*v + (1-beta2)*g^2
+            // each temporary is freed as soon as it is used, so the next one (same shape) reuses
+            // its memory: one parameter-sized scratch at a time, two at the end
+            try (NDArray d = g.sub(m)) {
+                m.addi(d.muli(1f - beta1)); // m = lerp(m, g, 1 - beta1)
+            }
+            try (NDArray sq = g.square()) {
+                v.muli(beta2).addi(sq.muli(1f - beta2)); // v = beta2*v + (1-beta2)*g^2
+            }
             double decay = (double) lr * getWeightDecay();
             if (decay != 0) {
                 weight.muli((float) (1.0 - decay)); // W *= 1 - lr*wd
             }
             // denominator sqrt(v)/sqrt(bc2) + eps, then the step m/denominator
-            NDArray denom = Muon.inScope(v.sqrt(), scope);
-            denom.muli((float) (1.0 / Math.sqrt(bc2))).addi(epsilon);
-            NDArray stepDir = Muon.inScope(m.div(denom), scope);
-            weight.subi(stepDir.muli((float) (lr / bc1)));
+            try (NDArray denom = v.sqrt()) {
+                denom.muli((float) (1.0 / Math.sqrt(bc2))).addi(epsilon);
+                try (NDArray stepDir = m.div(denom)) {
+                    weight.subi(stepDir.muli((float) (lr / bc1)));
+                }
+            }
         }
         slot.step = t;
     }

@@ -108,13 +108,10 @@ public final class LmLoss extends Loss {
             try (NDManager cm = m.newSubManager()) {
                 NDArray hc = in(hd.get(s + ":" + e), cm); //                 (c, d)
                 NDArray yc = in(y.get(s + ":" + e), cm).expandDims(1); //    (c, 1)
-                NDArray logp;
-                try (NDArray logits = Autocast.matMul(hc, wt)) { //                    (c, V)
-                    logp = in(logits.logSoftmax(1), cm);
-                }
-                NDArray picked = in(logp.gather(yc, 1).sum().neg(), cm); // sum of -log p[y]
-                NDArray p = in(logp.exp(), cm); //                           (c, V)
-                logp.close();
+                NDArray logits = in(Autocast.matMul(hc, wt), cm); //               (c, V)
+                NDArray p = in(logits.softmax(1), cm); //                          (c, V)
+                NDArray picked = in(targetNll(logits, p, yc), cm); //  sum of -log p[y]
+                logits.close();
                 NDArray dhc = Autocast.matMul(p, wd); //                               (c, d)
                 dhc.attach(m);
                 dh.add(dhc);
@@ -156,6 +153,32 @@ public final class LmLoss extends Loss {
                         .add(dw.mul(w).sum())
                         .sub(Tensors.scale(target.mul(h).sum(), 1.0 / n));
         return new HeadLoss(loss, surrogate);
+    }
+
+    /**
+     * The smallest target probability whose log is taken from the softmax: below it (log p[y] <
+     * -69) that row's -log p[y] comes from log_softmax instead, exactly.
+     */
+    static final float TINY_TARGET_PROBABILITY = 1e-30f;
+
+    /**
+     * sum over rows of -log p[y]: from the softmax p when every p[y] is at least {@link
+     * #TINY_TARGET_PROBABILITY} (one gather, no extra pass over the (c, V) rows), otherwise from
+     * log_softmax of the logits, so a target the model has all but ruled out still counts exactly.
+     *
+     * @param logits (c, V); p = softmax(logits) (c, V); yc (c, 1) target ids
+     * @return a scalar, in p's manager
+     */
+    private static NDArray targetNll(NDArray logits, NDArray p, NDArray yc) {
+        NDArray py = p.gather(yc, 1); //                                          (c, 1)
+        if (py.min().getFloat() >= TINY_TARGET_PROBABILITY) {
+            return py.log().sum().neg();
+        }
+        try (NDArray logp = logits.logSoftmax(1)) {
+            NDArray picked = logp.gather(yc, 1).sum().neg();
+            picked.attach(p.getManager());
+            return picked;
+        }
     }
 
     private static NDArray in(NDArray a, NDManager m) {

@@ -69,6 +69,33 @@ class LmLossTest {
         }
     }
 
+    /**
+     * A target far below the softmax's float range (log p[y] about -200, p[y] = 0 in float32) still
+     * counts exactly: the loss is lse - logit[y] computed by hand, not infinite; a chunk of ordinary
+     * rows beside it is unaffected.
+     */
+    @Test
+    void aTargetTheModelRulesOutCountsExactly() {
+        try (NDManager m = Small.newManager()) {
+            // h (2, 1, 2) against W (3, 2): row 0 puts 200 nats between the target and the best
+            float[] h = {1f, 0f, 0f, 1f};
+            float[] w = {100f, 0f, -100f, 0f, 0f, 1f};
+            NDArray hs = m.create(h, new ai.djl.ndarray.types.Shape(2, 1, 2));
+            NDArray ws = m.create(w, new ai.djl.ndarray.types.Shape(3, 2));
+            NDArray y = m.create(new int[] {1, 2}, new ai.djl.ndarray.types.Shape(2, 1));
+            // row 0: logits (100, -100, 0), target 1; row 1: logits (0, 0, 1), target 2
+            double lse0 = 100 + Math.log(1 + Math.exp(-200) + Math.exp(-100));
+            double lse1 = 1 + Math.log(1 + 2 * Math.exp(-1));
+            double expected = ((lse0 + 100) + (lse1 - 1)) / 2;
+            for (int chunk : new int[] {1, 2}) {
+                LmLoss.HeadLoss hl = LmLoss.fusedHead(hs, ws, y, chunk);
+                assertEquals(expected, hl.loss().getFloat(), 1e-3, "chunk " + chunk);
+            }
+            LmLoss.HeadLoss ordinary = LmLoss.fusedHead(hs.get("1:"), ws, y.get("1:"), 1);
+            assertEquals(lse1 - 1, ordinary.loss().getFloat(), 1e-6, "the ordinary row alone");
+        }
+    }
+
     private record Result(double loss, Map<String, float[]> grads) {}
 
     /** Loss (+ MoE balance loss) and every parameter's gradient; chunk 0 = plain loss. */
