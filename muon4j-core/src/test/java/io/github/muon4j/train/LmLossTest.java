@@ -71,8 +71,8 @@ class LmLossTest {
 
     /**
      * A target far below the softmax's float range (log p[y] about -200, p[y] = 0 in float32) still
-     * counts exactly: the loss is lse - logit[y] computed by hand, not infinite; a chunk of ordinary
-     * rows beside it is unaffected.
+     * counts exactly: the loss is lse - logit[y] computed by hand, not infinite; a chunk of
+     * ordinary rows beside it is unaffected.
      */
     @Test
     void aTargetTheModelRulesOutCountsExactly() {
