@@ -156,8 +156,8 @@ public final class LmLoss extends Loss {
     }
 
     /**
-     * The smallest target probability whose log is taken from the softmax: below it (log p[y] <
-     * -69) that row's -log p[y] comes from log_softmax instead, exactly.
+     * The smallest target probability whose log is taken from the softmax: when a chunk has a
+     * target below it (log p[y] < -69), that chunk's -log p[y] comes from log_softmax, exactly.
      */
     static final float TINY_TARGET_PROBABILITY = 1e-30f;
 
