@@ -45,6 +45,20 @@ public final class Machine {
         return Double.NaN;
     }
 
+    /** Memory available to new allocations in MB ({@code MemAvailable}; NaN off Linux). */
+    public static double availableMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return Double.NaN;
+    }
+
     /** CPU time of this process (all threads) in nanoseconds; 0 where the JVM does not tell. */
     public static long cpuNanos() {
         java.lang.management.OperatingSystemMXBean os =

@@ -52,7 +52,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
             description = "timed steps (use 2000 to check that step time and memory stay flat)")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "3")
+    @Option(
+            names = "--warmup",
+            defaultValue = "3",
+            description =
+                    "untimed steps per variant, at least; more (up to 10 rounds) while a step still takes over 2,000 page faults (the heap grows); 0: none (default: ${DEFAULT-VALUE})")
     int warmup;
 
     @Option(names = "--vocab", description = "vocabulary size (default: the preset's)")

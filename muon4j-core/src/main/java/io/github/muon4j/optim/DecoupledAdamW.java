@@ -27,10 +27,12 @@ import java.io.OutputStream;
  * it differs: it does not clip gradients element-wise, counts updates per parameter (DJL's count is
  * the largest over all parameters), and keeps its state by parameter name and device, saved by name
  * through {@link #saveState}/{@link #loadState} bit for bit (see {@link Builder#optBlock}). Like
- * DJL's, it zeroes the weight's gradient after each update. Three temporaries of the parameter's
- * size per update, in a sub-manager closed before returning; moments live in the weight's manager.
- * A non-finite gradient throws {@link NonFiniteGradientException} before anything changes. Defaults
- * are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
+ * DJL's, it zeroes the weight's gradient after each update. By default the update is one fused pass
+ * of libtorch's AdamW kernel ({@link FusedAdamW}: no temporaries); {@code optFused(false)} computes
+ * it op by op (the formulas above, one parameter-sized temporary at a time, in a sub-manager closed
+ * before returning). Moments live in the weight's manager. A non-finite gradient throws {@link
+ * NonFiniteGradientException} before anything changes. Defaults are PyTorch's: lr 1e-3, betas (0.9,
+ * 0.999), eps 1e-8, weight decay 0.01.
  */
 public class DecoupledAdamW extends Optimizer {
 
@@ -39,6 +41,7 @@ public class DecoupledAdamW extends Optimizer {
     private final float beta2;
     private final float epsilon;
     private final ParamNames names;
+    private final boolean fused;
     private final ParamStates states = new ParamStates("adamw", 2);
 
     /** One checked parameter update and its learning rate. */
@@ -61,6 +64,7 @@ public class DecoupledAdamW extends Optimizer {
         this.beta2 = builder.beta2;
         this.epsilon = builder.epsilon;
         this.names = builder.names;
+        this.fused = builder.fused;
     }
 
     /** A builder with PyTorch's defaults. */
@@ -97,6 +101,12 @@ public class DecoupledAdamW extends Optimizer {
             NDArray g = e.grad();
             if (rescaleGrad != 1f) {
                 g = Muon.inScope(g.mul(rescaleGrad), scope);
+            }
+            if (fused && FusedAdamW.supports(weight, g, m, v)) {
+                FusedAdamW.update(
+                        weight, g, m, v, t, lr, beta1, beta2, getWeightDecay(), epsilon, scope);
+                slot.step = t;
+                return;
             }
             // each temporary is freed as soon as it is used, so the next one (same shape) reuses
             // its memory: one parameter-sized scratch at a time, two at the end
@@ -158,6 +168,7 @@ public class DecoupledAdamW extends Optimizer {
         private float beta2 = 0.999f;
         private float epsilon = 1e-8f;
         private ParamNames names = ParamNames.NONE;
+        private boolean fused = true;
 
         Builder() {
             optWeightDecays(0.01f);
@@ -202,6 +213,16 @@ public class DecoupledAdamW extends Optimizer {
          */
         public Builder optBlock(Block block) {
             this.names = ParamNames.of(block);
+            return this;
+        }
+
+        /**
+         * Whether to update in one fused pass of libtorch's AdamW kernel (default true, as
+         * PyTorch's {@code AdamW(fused=True)}); false computes the same update op by op. Both give
+         * the same result to float32 rounding; the fused one reads and writes far less memory.
+         */
+        public Builder optFused(boolean fused) {
+            this.fused = fused;
             return this;
         }
 

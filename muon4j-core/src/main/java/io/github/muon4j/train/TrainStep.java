@@ -258,7 +258,9 @@ public final class TrainStep {
         update(wg);
         double optSeconds = (System.nanoTime() - o0) / 1e9;
         mark(profile, StepProfile.Phase.ZERO);
-        zero(wg);
+        if (!(optimizer instanceof MuonWithAdamW)) {
+            zero(wg); // MuonWithAdamW zeroes what it consumed; other optimizers may not
+        }
         if (lm != null) {
             lm.updateBalanceBias(load);
         }

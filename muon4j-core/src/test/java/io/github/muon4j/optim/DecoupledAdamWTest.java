@@ -14,6 +14,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.github.muon4j.Backend;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class DecoupledAdamWTest {
 
@@ -26,12 +28,14 @@ class DecoupledAdamWTest {
         return 0.01f / (1 + 0.1f * t); // step-dependent, to check the count given to the tracker
     }
 
-    @Test
-    void matchesAFloat64ReferenceOverSeveralSteps() {
+    @ParameterizedTest(name = "fused {0}")
+    @ValueSource(booleans = {true, false})
+    void matchesAFloat64ReferenceOverSeveralSteps(boolean fused) {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 6, 10);
             DecoupledAdamW opt =
                     DecoupledAdamW.builder()
+                            .optFused(fused)
                             .optLearningRateTracker((id, t) -> lr(t))
                             .optBeta1(BETA1)
                             .optBeta2(BETA2)
@@ -67,17 +71,51 @@ class DecoupledAdamWTest {
         }
     }
 
-    @Test
-    void updatesInPlaceWithoutLeaks() {
+    @ParameterizedTest(name = "fused {0}")
+    @ValueSource(booleans = {true, false})
+    void updatesInPlaceWithoutLeaks(boolean fused) {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 4, 4);
             NDArray g = gaussian(m, 2, 1.0, 4, 4);
-            DecoupledAdamW opt = DecoupledAdamW.builder().build();
+            DecoupledAdamW opt = DecoupledAdamW.builder().optFused(fused).build();
             float[] before = w.toFloatArray();
             opt.update("w", w, g);
             opt.update("w", w, g);
             assertEquals(4, m.getManagedArrays().size(), "weight, gradient, two moments");
             assertTrue(maxAbsDiff(before, w.toFloatArray()) > 1e-4);
+        }
+    }
+
+    @Test
+    void theFusedKernelUpdatesWeightAndMomentsAsTheOpByOpUpdate() {
+        // libtorch's kernel called directly (so a silent fall-back could not pass), three updates
+        // against the op-by-op optimizer on the same gradients
+        try (NDManager m = Backend.get().newManager()) {
+            NDArray w = gaussian(m, 1, 0.5, 5, 7);
+            NDArray wRef = w.duplicate();
+            NDArray mom = m.zeros(w.getShape());
+            NDArray var = m.zeros(w.getShape());
+            DecoupledAdamW ref =
+                    DecoupledAdamW.builder()
+                            .optFused(false)
+                            .optLearningRateTracker((id, t) -> lr(t))
+                            .optBeta1(BETA1)
+                            .optBeta2(BETA2)
+                            .optEpsilon(EPS)
+                            .optWeightDecays(WD)
+                            .build();
+            for (int t = 1; t <= 3; t++) {
+                NDArray g = gaussian(m, 20 + t, 1.0, 5, 7);
+                ref.update("w", wRef, g);
+                try (NDManager scope = m.newSubManager()) {
+                    FusedAdamW.update(w, g, mom, var, t, lr(t), BETA1, BETA2, WD, EPS, scope);
+                }
+                float[] want = wRef.toFloatArray();
+                double err = maxAbsDiff(w.toFloatArray(), want) / maxAbs(want);
+                assertTrue(err < 1e-6, "update " + t + " relative error " + err);
+            }
+            float[] first = ref.states().slot("w", wRef).arrays[0].toFloatArray();
+            assertTrue(maxAbsDiff(mom.toFloatArray(), first) <= 1e-6 * maxAbs(first));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.github.muon4j.bench.train;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -27,13 +28,13 @@ import java.util.function.Consumer;
 /**
  * Training throughput, MFU and HFU: tokens/s of full optimizer steps (forward, backward, clip,
  * update) on random tokens, against matrix-product ceilings sampled in the same process before,
- * between and after the timed steps ({@link Ceiling}, with the load average): libtorch's 1024^3
- * sgemm (median and spread), libtorch at the model's own shapes, and the machine's best (the
- * largest 2048^3 rate of libtorch and of an independent BLAS; in bf16, also libtorch's bf16). MFU =
- * model FLOPs per token (6 x active matrix parameters + attention) x tokens/s / ceiling; HFU adds
- * the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW). {@code mfuBest} and {@code
- * hfuBest} are against the machine's best; {@code mfu}, {@code hfu} against libtorch's 1024^3
- * median.
+ * between (1024^3 only) and after the timed steps ({@link Ceiling}, with the load average):
+ * libtorch's 1024^3 sgemm (median and spread), libtorch at the model's own shapes, and the
+ * machine's best (the largest 2048^3 rate of libtorch and of an independent BLAS; in bf16, also
+ * libtorch's bf16). MFU = model FLOPs per token (6 x active matrix parameters + attention) x
+ * tokens/s / ceiling; HFU adds the optimizer's matrix FLOPs (Newton-Schulz for Muon, 0 for AdamW).
+ * {@code mfuBest} and {@code hfuBest} are against the machine's best; {@code mfu}, {@code hfu}
+ * against libtorch's 1024^3 median.
  *
  * <p>Also the optimizer's share of the step, the process's user and kernel CPU time and minor page
  * faults over the timed steps (from {@code /proc/self/stat}), and step time, resident memory and
@@ -44,6 +45,15 @@ import java.util.function.Consumer;
 public final class TrainBench {
 
     private TrainBench() {}
+
+    /**
+     * Warm-up goes on past its minimum while a step takes more first-touch page faults than this (8
+     * MB of fresh memory): glibc's heap grows through fragmentation in a run's first steps.
+     */
+    static final int STEADY_FAULTS_PER_STEP = 2_000;
+
+    /** At most this many warm-up rounds past the minimum. */
+    static final int MAX_EXTRA_WARMUP_ROUNDS = 10;
 
     /** What {@code bench train} measures: every model with every optimizer. */
     public record Plan(
@@ -162,10 +172,39 @@ public final class TrainBench {
             int v = mc.vocabSize();
             java.util.function.Supplier<int[]> batches =
                     () -> rnd.ints((long) b * (t + 1), 0, v).toArray();
-            for (int i = 0; i < warmup * k; i++) {
-                step.setHeadChunk(headChunks[i % k]);
-                step.setPrecision(precision[i % k]);
-                step.run(batches, b, t, 1, 1.0);
+            int warmupRounds = 0;
+            double lastFaults = Double.POSITIVE_INFINITY;
+            // at least `warmup` rounds; then on, while the heap still grows (first-touch page
+            // faults), so that the timed steps see the steady state a long run sees
+            while (warmupRounds < warmup
+                    || (warmup > 0
+                            && lastFaults > STEADY_FAULTS_PER_STEP
+                            && warmupRounds < warmup + MAX_EXTRA_WARMUP_ROUNDS)) {
+                long[] f0 = StepProfile.procStat();
+                for (int j = 0; j < k; j++) {
+                    step.setHeadChunk(headChunks[j]);
+                    step.setPrecision(precision[j]);
+                    step.run(batches, b, t, 1, 1.0);
+                }
+                long[] f1 = StepProfile.procStat();
+                lastFaults = f0 != null && f1 != null ? (f1[2] - f0[2]) / (double) k : 0;
+                warmupRounds++;
+            }
+            int reserveMb = warmup > 0 ? reserveHeap(manager) : 0;
+            if (log != null && warmup > 0) {
+                log.printf(
+                        Locale.ROOT,
+                        "  warm-up: %d steps (at least %d; on while a step takes more than %d page"
+                                + " faults: the heap still grows), last %.0f faults/step%n",
+                        warmupRounds * k,
+                        warmup * k,
+                        STEADY_FAULTS_PER_STEP,
+                        lastFaults);
+                log.printf(
+                        Locale.ROOT,
+                        "  heap reserve: %d MB touched and freed, so the heap's later growth finds"
+                                + " resident pages%n",
+                        reserveMb);
             }
             ceiling.sample();
             int window = Math.max(1, steps / 10);
@@ -209,10 +248,10 @@ public final class TrainBench {
                 if (n >= steps - window) {
                     late[j] += sec;
                 }
+                // a small 1024^3 sample between steps; the model's shapes (the head chunk's
+                // product alone is a 200 MB array) only before and after the timed steps, as
+                // large allocations between steps would fragment the training heap
                 double g = ceiling.sample();
-                if (n % 4 == 3 && j == k - 1) {
-                    ceiling.sampleShapes(gemms, Precision.FP32);
-                }
                 if (log != null && (n + 1) % Math.max(1, steps / 5) == 0) {
                     log.printf(
                             Locale.ROOT,
@@ -255,6 +294,8 @@ public final class TrainBench {
                                 b,
                                 t,
                                 steps,
+                                warmupRounds * k,
+                                reserveMb,
                                 headChunks[j],
                                 precision[j].flag(),
                                 tps,
@@ -295,6 +336,40 @@ public final class TrainBench {
             return out;
         }
     }
+
+    /**
+     * Grows the native heap by a block of resident memory before the timed steps: an array of
+     * {@link #HEAP_RESERVE_SHARE} of the process's resident memory (at most half of the memory
+     * available, at least 256 MB) is written and freed. Under the launcher's glibc settings (one
+     * arena, no mmap, never trimmed) the freed block stays in the heap, already faulted in, so the
+     * growth that fragmentation still causes over a long run takes pages that are resident instead
+     * of touching fresh ones (50,000 first-touch faults for one 200 MB array, 0.5-4 s of kernel
+     * time on a VM): the timed steps see what a long run sees once its heap is steady. Elsewhere
+     * (another allocator) the block is simply returned; nothing else changes.
+     *
+     * @return the megabytes written
+     */
+    static int reserveHeap(NDManager manager) {
+        double rss = Machine.rssMb();
+        double avail = Machine.availableMb();
+        if (!Double.isFinite(rss)) {
+            return 0;
+        }
+        double mb = Math.max(256, HEAP_RESERVE_SHARE * rss);
+        if (Double.isFinite(avail)) {
+            mb = Math.min(mb, avail / 2);
+        }
+        if (mb < 1) {
+            return 0;
+        }
+        try (NDArray block = manager.zeros(new Shape((long) mb * (1 << 18)))) { // floats
+            block.getFloat(0); // zeros() has written every page
+        }
+        return (int) mb;
+    }
+
+    /** The heap reserve as a share of resident memory after the warm-up. */
+    static final double HEAP_RESERVE_SHARE = 0.3;
 
     /** Newton-Schulz FLOPs of one Muon step over the model's Muon parameters (5 iterations). */
     static double newtonSchulzFlops(DecoderLM model, Map<String, ParamRole> roles) {

@@ -73,6 +73,20 @@ public final class TrainBenchReport {
                     String.format(
                             "%nExternal BLAS: %s. Best sgemm = the largest 2048^3 rate (libtorch, external; in bf16 also libtorch's bf16), sampled before and after the steps.%n",
                             results.get(results.size() - 1).externalSource()));
+            s.append(
+                    "Before the timed steps: untimed warm-up steps (more than --warmup while the heap still grew), then a heap reserve (MB written and freed, so later heap growth finds resident pages):");
+            for (TrainBenchResult r : results) {
+                s.append(
+                        String.format(
+                                Locale.ROOT,
+                                " %s %s %d steps, %d MB;",
+                                r.optimizer(),
+                                r.precision(),
+                                r.warmupSteps(),
+                                r.heapReserveMb()));
+            }
+            s.setLength(s.length() - 1);
+            s.append(String.format(".%n"));
         }
         for (TrainBenchResult r : results) {
             if (r.profile() != null) {

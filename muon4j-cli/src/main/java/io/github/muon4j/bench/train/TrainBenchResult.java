@@ -6,8 +6,10 @@ import java.util.List;
  * The figures of one {@code bench train} configuration (model, optimizer, head chunk, precision):
  * throughput, model and hardware FLOPs per token, the matrix-product ceilings sampled in the same
  * run and MFU / HFU against them, CPU time and page faults, and step time, memory and live arrays
- * early against late in the run. The component names are the JSON keys of {@code bench train
- * --json}.
+ * early against late in the run; {@code warmupSteps}: untimed steps before them (at least {@code
+ * --warmup}, more while the heap still grew); {@code heapReserveMb}: resident memory added to the
+ * heap before them ({@code TrainBench.reserveHeap}). The component names are the JSON keys of
+ * {@code bench train --json}.
  */
 public record TrainBenchResult(
         String model,
@@ -15,6 +17,8 @@ public record TrainBenchResult(
         int batch,
         int seqLen,
         int steps,
+        int warmupSteps,
+        int heapReserveMb,
         int headChunk,
         String precision,
         double tokensPerSecond,
