@@ -20,9 +20,10 @@ import java.util.zip.ZipOutputStream;
  * loaded once, on first use. Nothing is read from disk or downloaded. Used for bf16 matrix products
  * ({@code model.Bf16Matmul}) and the fused AdamW update ({@code optim.DecoupledAdamW}).
  *
- * <p>The source is TorchScript's serialized form of one class: {@code class Name(Module):} with
- * empty {@code __parameters__} and {@code __buffers__}, a {@code training : bool} attribute and a
- * {@code forward}.
+ * <p>A module is given by its class name and its {@code forward}: parameters, return type and body;
+ * the rest of TorchScript's serialized class ({@code class Name(Module):}, empty {@code
+ * __parameters__} and {@code __buffers__}, {@code training : bool}) is written here ({@link
+ * #code()}).
  */
 public final class TorchScript {
 
@@ -31,14 +32,31 @@ public final class TorchScript {
     private volatile PtSymbolBlock module;
 
     /**
-     * A module of class {@code className} whose TorchScript source is {@code code}.
+     * A module of class {@code className} whose {@code forward(self, <parameters>) -> <returns>}
+     * runs {@code body}.
      *
-     * @param className the class name in {@code code} (a Python identifier)
-     * @param code the class's serialized TorchScript source
+     * @param className the class name (a Python identifier)
+     * @param parameters forward's parameters after self, with their types ({@code "a: Tensor, b:
+     *     Tensor"})
+     * @param returns forward's return type ({@code "Tensor"})
+     * @param body forward's statements, one per element, without indentation
      */
-    public TorchScript(String className, String code) {
+    public TorchScript(String className, String parameters, String returns, String... body) {
         this.className = className;
-        this.code = code;
+        StringBuilder c = new StringBuilder();
+        c.append("class ").append(className).append("(Module):\n");
+        c.append("  __parameters__ = []\n  __buffers__ = []\n  training : bool\n");
+        c.append("  def forward(self: __torch__.").append(className).append(", ");
+        c.append(parameters).append(") -> ").append(returns).append(":\n");
+        for (String line : body) {
+            c.append("    ").append(line).append('\n');
+        }
+        this.code = c.toString();
+    }
+
+    /** The module's TorchScript source, as packed into its archive. */
+    public String code() {
+        return code;
     }
 
     /**

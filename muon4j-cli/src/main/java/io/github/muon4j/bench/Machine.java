@@ -33,28 +33,24 @@ public final class Machine {
     }
 
     private static double rssMb(Path status) {
-        try {
-            for (String line : Files.readAllLines(status)) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux, or the process is gone
-        }
-        return Double.NaN;
+        return kbField(status, "VmRSS:") / 1024.0;
     }
 
     /** Memory available to new allocations in MB ({@code MemAvailable}; NaN off Linux). */
     public static double availableMb() {
+        return kbField(Path.of("/proc/meminfo"), "MemAvailable:") / 1024.0;
+    }
+
+    /** The kB figure of the line starting with {@code key} in a /proc file; NaN where none. */
+    private static double kbField(Path file, String key) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith(key)) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // not Linux
+            // not Linux, or the process is gone
         }
         return Double.NaN;
     }

@@ -25,22 +25,14 @@ import io.github.muon4j.TorchScript;
  */
 final class Bf16Matmul {
 
-    /** The TorchScript source of the module (libtorch ScalarType 15 = bfloat16, 6 = float32). */
-    static final String CODE =
-            String.join(
-                    "\n",
-                    "class Bf16Matmul(Module):",
-                    "  __parameters__ = []",
-                    "  __buffers__ = []",
-                    "  training : bool",
-                    "  def forward(self: __torch__.Bf16Matmul,",
-                    "    a: Tensor,",
-                    "    b: Tensor) -> Tensor:",
-                    "    _0 = torch.matmul(torch.to(a, 15), torch.to(b, 15))",
-                    "    return torch.to(_0, 6)",
-                    "");
-
-    private static final TorchScript SCRIPT = new TorchScript("Bf16Matmul", CODE);
+    /** The module (libtorch ScalarType 15 = bfloat16, 6 = float32). */
+    private static final TorchScript SCRIPT =
+            new TorchScript(
+                    "Bf16Matmul",
+                    "a: Tensor, b: Tensor",
+                    "Tensor",
+                    "_0 = torch.matmul(torch.to(a, 15), torch.to(b, 15))",
+                    "return torch.to(_0, 6)");
 
     private Bf16Matmul() {}
 

@@ -94,9 +94,6 @@ public class DecoupledAdamW extends Optimizer {
         int t = slot.step + 1;
         NDArray m = slot.arrays[0];
         NDArray v = slot.arrays[1];
-        double bc1 = 1 - Math.pow(beta1, t);
-        double bc2 = 1 - Math.pow(beta2, t);
-        float lr = e.lr();
         try (NDManager scope = weight.getManager().newSubManager()) {
             NDArray g = e.grad();
             if (rescaleGrad != 1f) {
@@ -104,31 +101,37 @@ public class DecoupledAdamW extends Optimizer {
             }
             if (fused && FusedAdamW.supports(weight, g, m, v)) {
                 FusedAdamW.update(
-                        weight, g, m, v, t, lr, beta1, beta2, getWeightDecay(), epsilon, scope);
-                slot.step = t;
-                return;
-            }
-            // each temporary is freed as soon as it is used, so the next one (same shape) reuses
-            // its memory: one parameter-sized scratch at a time, two at the end
-            try (NDArray d = g.sub(m)) {
-                m.addi(d.muli(1f - beta1)); // m = lerp(m, g, 1 - beta1)
-            }
-            try (NDArray sq = g.square()) {
-                v.muli(beta2).addi(sq.muli(1f - beta2)); // v = beta2*v + (1-beta2)*g^2
-            }
-            double decay = (double) lr * getWeightDecay();
-            if (decay != 0) {
-                weight.muli((float) (1.0 - decay)); // W *= 1 - lr*wd
-            }
-            // denominator sqrt(v)/sqrt(bc2) + eps, then the step m/denominator
-            try (NDArray denom = v.sqrt()) {
-                denom.muli((float) (1.0 / Math.sqrt(bc2))).addi(epsilon);
-                try (NDArray stepDir = m.div(denom)) {
-                    weight.subi(stepDir.muli((float) (lr / bc1)));
-                }
+                        weight, g, m, v, t, e.lr(), beta1, beta2, getWeightDecay(), epsilon, scope);
+            } else {
+                opByOp(weight, g, m, v, t, e.lr());
             }
         }
         slot.step = t;
+    }
+
+    /** The update of the class comment, op by op, for update {@code t} (1-based). */
+    private void opByOp(NDArray weight, NDArray g, NDArray m, NDArray v, int t, float lr) {
+        double bc1 = 1 - Math.pow(beta1, t);
+        double bc2 = 1 - Math.pow(beta2, t);
+        // each temporary is freed as soon as it is used, so the next one (same shape) reuses its
+        // memory: one parameter-sized scratch at a time, two at the end
+        try (NDArray d = g.sub(m)) {
+            m.addi(d.muli(1f - beta1)); // m = lerp(m, g, 1 - beta1)
+        }
+        try (NDArray sq = g.square()) {
+            v.muli(beta2).addi(sq.muli(1f - beta2)); // v = beta2*v + (1-beta2)*g^2
+        }
+        double decay = (double) lr * getWeightDecay();
+        if (decay != 0) {
+            weight.muli((float) (1.0 - decay)); // W *= 1 - lr*wd
+        }
+        // denominator sqrt(v)/sqrt(bc2) + eps, then the step m/denominator
+        try (NDArray denom = v.sqrt()) {
+            denom.muli((float) (1.0 / Math.sqrt(bc2))).addi(epsilon);
+            try (NDArray stepDir = m.div(denom)) {
+                weight.subi(stepDir.muli((float) (lr / bc1)));
+            }
+        }
     }
 
     /** Updates done so far on {@code name} (0 before the first). */

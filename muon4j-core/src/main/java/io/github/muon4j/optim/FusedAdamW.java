@@ -27,35 +27,21 @@ final class FusedAdamW {
     private FusedAdamW() {}
 
     /**
-     * The module's TorchScript source: the kernel applied to one parameter. The lists come from the
-     * caller: lists built inside the function (as {@code [w]}) are taken for fresh values whose
-     * mutation nobody sees, and the call is dropped as dead code.
+     * The kernel applied to one parameter. The lists come from the caller: lists built inside the
+     * function (as {@code [w]}) are taken for fresh values whose mutation nobody sees, and the call
+     * is dropped as dead code.
      */
-    static final String CODE =
-            String.join(
-                    "\n",
-                    "class FusedAdamW(Module):",
-                    "  __parameters__ = []",
-                    "  __buffers__ = []",
-                    "  training : bool",
-                    "  def forward(self: __torch__.FusedAdamW,",
-                    "    w: List[Tensor],",
-                    "    g: List[Tensor],",
-                    "    m: List[Tensor],",
-                    "    v: List[Tensor],",
-                    "    t: List[Tensor],",
-                    "    lr: float,",
-                    "    beta1: float,",
-                    "    beta2: float,",
-                    "    wd: float,",
-                    "    eps: float) -> int:",
-                    "    torch._fused_adamw_(w, g, m, v, annotate(List[Tensor], []), t,"
-                            + " lr=lr, beta1=beta1, beta2=beta2, weight_decay=wd, eps=eps,"
+    private static final TorchScript SCRIPT =
+            new TorchScript(
+                    "FusedAdamW",
+                    "w: List[Tensor], g: List[Tensor], m: List[Tensor], v: List[Tensor],"
+                            + " t: List[Tensor], lr: float, beta1: float, beta2: float,"
+                            + " wd: float, eps: float",
+                    "int",
+                    "torch._fused_adamw_(w, g, m, v, annotate(List[Tensor], []), t, lr=lr,"
+                            + " beta1=beta1, beta2=beta2, weight_decay=wd, eps=eps,"
                             + " amsgrad=False, maximize=False)",
-                    "    return 0",
-                    "");
-
-    private static final TorchScript SCRIPT = new TorchScript("FusedAdamW", CODE);
+                    "return 0");
 
     /** Whether the fused kernel can take these arrays: all of libtorch (the PyTorch engine). */
     static boolean supports(NDArray w, NDArray g, NDArray m, NDArray v) {

@@ -28,20 +28,24 @@ class DecoupledAdamWTest {
         return 0.01f / (1 + 0.1f * t); // step-dependent, to check the count given to the tracker
     }
 
+    /** The test's betas, eps, weight decay and step-dependent learning rate. */
+    private static DecoupledAdamW withTestHypers(boolean fused) {
+        return DecoupledAdamW.builder()
+                .optFused(fused)
+                .optLearningRateTracker((id, t) -> lr(t))
+                .optBeta1(BETA1)
+                .optBeta2(BETA2)
+                .optEpsilon(EPS)
+                .optWeightDecays(WD)
+                .build();
+    }
+
     @ParameterizedTest(name = "fused {0}")
     @ValueSource(booleans = {true, false})
     void matchesAFloat64ReferenceOverSeveralSteps(boolean fused) {
         try (NDManager m = Backend.get().newManager()) {
             NDArray w = gaussian(m, 1, 0.5, 6, 10);
-            DecoupledAdamW opt =
-                    DecoupledAdamW.builder()
-                            .optFused(fused)
-                            .optLearningRateTracker((id, t) -> lr(t))
-                            .optBeta1(BETA1)
-                            .optBeta2(BETA2)
-                            .optEpsilon(EPS)
-                            .optWeightDecays(WD)
-                            .build();
+            DecoupledAdamW opt = withTestHypers(fused);
             double[] rw = toDouble(w.toFloatArray());
             double[] rm = new double[rw.length];
             double[] rv = new double[rw.length];
@@ -95,15 +99,7 @@ class DecoupledAdamWTest {
             NDArray wRef = w.duplicate();
             NDArray mom = m.zeros(w.getShape());
             NDArray var = m.zeros(w.getShape());
-            DecoupledAdamW ref =
-                    DecoupledAdamW.builder()
-                            .optFused(false)
-                            .optLearningRateTracker((id, t) -> lr(t))
-                            .optBeta1(BETA1)
-                            .optBeta2(BETA2)
-                            .optEpsilon(EPS)
-                            .optWeightDecays(WD)
-                            .build();
+            DecoupledAdamW ref = withTestHypers(false);
             for (int t = 1; t <= 3; t++) {
                 NDArray g = gaussian(m, 20 + t, 1.0, 5, 7);
                 ref.update("w", wRef, g);
