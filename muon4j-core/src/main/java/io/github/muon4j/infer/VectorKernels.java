@@ -23,18 +23,24 @@ final class VectorKernels extends Kernels {
 
     @Override
     public float dot(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
+        for (; i + 4 * L <= n; i += 4 * L) { // four FMA chains in flight
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
             s1 =
                     FloatVector.fromArray(S, a, ao + i + L)
                             .fma(FloatVector.fromArray(S, b, bo + i + L), s1);
+            s2 =
+                    FloatVector.fromArray(S, a, ao + i + 2 * L)
+                            .fma(FloatVector.fromArray(S, b, bo + i + 2 * L), s2);
+            s3 =
+                    FloatVector.fromArray(S, a, ao + i + 3 * L)
+                            .fma(FloatVector.fromArray(S, b, bo + i + 3 * L), s3);
         }
         for (; i + L <= n; i += L) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
             s += a[ao + i] * b[bo + i];
         }
@@ -69,6 +75,12 @@ final class VectorKernels extends Kernels {
             int ys,
             int r0,
             int r1) {
+        if (m == 1) { // one input row: each weight row read start to end, as a streaming sum does
+            for (int r = r0; r < r1; r++) {
+                y[yo + r] = dot(w, wo + r * n, x, xo, n);
+            }
+            return;
+        }
         int bound = n - n % L;
         int r = r0;
         for (; r + 3 < r1; r += 4) {

@@ -56,14 +56,25 @@ class KernelsTest {
                 }
                 assertEquals(s, k.sum(b, 0, n), 1e-4 * Math.sqrt(n));
             }
-            // matmul: 11 rows (4-row blocks and a tail), 3 input rows with strides, rows 2..11
-            int rows = 11, n = 37, m = 3, xs = 40, ys = 13;
-            float[] w = rnd(r, 5 + rows * n), x = rnd(r, 1 + m * xs), y = new float[2 + m * ys];
-            k.matmul(w, 5, n, x, 1, xs, m, y, 2, ys, 2, rows);
-            for (int b = 0; b < m; b++) {
-                for (int row = 0; row < rows; row++) {
-                    double want = row < 2 ? 0 : dot64(w, 5 + row * n, x, 1 + b * xs, n);
-                    assertEquals(want, y[2 + b * ys + row], 1e-4, k.name() + " row " + row);
+            // matmul: 11 rows (4-row blocks and a tail), 3 input rows with strides (and 1 input
+            // row, the batch-1 path), rows 2..11; widths with and without whole vector blocks
+            for (int m : new int[] {1, 3}) {
+                for (int n : new int[] {37, 133}) {
+                    int rows = 11, xs = n + 3, ys = 13;
+                    float[] w = rnd(r, 5 + rows * n),
+                            x = rnd(r, 1 + m * xs),
+                            y = new float[2 + m * ys];
+                    k.matmul(w, 5, n, x, 1, xs, m, y, 2, ys, 2, rows);
+                    for (int b = 0; b < m; b++) {
+                        for (int row = 0; row < rows; row++) {
+                            double want = row < 2 ? 0 : dot64(w, 5 + row * n, x, 1 + b * xs, n);
+                            assertEquals(
+                                    want,
+                                    y[2 + b * ys + row],
+                                    1e-4 * Math.sqrt(n),
+                                    k.name() + " m " + m + " n " + n + " row " + row);
+                        }
+                    }
                 }
             }
             // weightedSum: 5 rows of stride 41, 70 columns (vector blocks and a tail)

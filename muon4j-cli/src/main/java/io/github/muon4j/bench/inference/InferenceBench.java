@@ -228,7 +228,7 @@ public final class InferenceBench {
                     dec.step(tok);
                 }
             } while (System.nanoTime() - w0 < WARMUP_NANOS);
-            double best = 0, perCpu = 0;
+            double best = 0, cpuAll = 0;
             BatchDecoder.Work work = null;
             double load = Machine.loadAverage();
             for (int r = 0; r < Math.max(1, plan.reps()); r++) {
@@ -243,14 +243,17 @@ public final class InferenceBench {
                     dec.step(tok);
                 }
                 double sec = (System.nanoTime() - t0) / 1e9;
-                double cpu = (Machine.cpuNanos() - c0) / 1e9;
-                perCpu = Math.max(perCpu, b * steps / cpu);
+                cpuAll += (Machine.cpuNanos() - c0) / 1e9;
                 if ((double) b * steps / sec > best) {
                     best = b * steps / sec;
                     work = dec.work();
                 }
             }
             double tokens = work.tokens();
+            // over all repetitions: the process CPU clock may tick in 10 ms steps, longer than a
+            // short repetition; NaN where it did not move at all
+            int reps = Math.max(1, plan.reps());
+            double perCpu = cpuAll > 0 ? (double) b * steps * reps / cpuAll : Double.NaN;
             return new Point(
                     ctx,
                     b,

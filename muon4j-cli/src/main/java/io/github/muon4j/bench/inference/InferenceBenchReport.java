@@ -79,7 +79,9 @@ public final class InferenceBenchReport {
                         "weight_bandwidth_bound_tokens_per_s",
                         p.bandwidth() / p.weightBytesPerToken());
                 q.addProperty("load_average", p.load());
-                q.addProperty("tokens_per_cpu_second", p.tokensPerCpuSecond());
+                q.addProperty(
+                        "tokens_per_cpu_second",
+                        Double.isFinite(p.tokensPerCpuSecond()) ? p.tokensPerCpuSecond() : null);
                 pts.add(q);
             }
             j.add("decode_tokens_per_s", dec);
@@ -193,7 +195,7 @@ public final class InferenceBenchReport {
                 double roof = p.rooflineTokensPerSecond();
                 b.append(
                         String.format(
-                                "| %s | %d | %d | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %.0f%% | %s | %.0f | %.0f | %.2f |%n",
+                                "| %s | %d | %d | %.1f | %.2f | %.2f | %.1f | %.1f | %.1f | %.0f | %s | %.0f%% | %s | %.0f | %s | %.2f |%n",
                                 v.name(),
                                 p.context(),
                                 p.batch(),
@@ -213,7 +215,9 @@ public final class InferenceBenchReport {
                                                 p.decodeTokensPerSecond()
                                                         / r.decodeTokensPerSecond()),
                                 p.prefillTokensPerSecond(),
-                                p.tokensPerCpuSecond(),
+                                Double.isFinite(p.tokensPerCpuSecond())
+                                        ? String.format("%.0f", p.tokensPerCpuSecond())
+                                        : "-",
                                 p.load()));
             }
         }
