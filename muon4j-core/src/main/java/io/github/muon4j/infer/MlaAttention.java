@@ -31,14 +31,6 @@ final class MlaAttention implements Attention {
     /** Positions per block of the online softmax (a block of rows stays in cache). */
     static final int BLOCK = 32;
 
-    /**
-     * Positions read ahead, start to end, before their blocks are used (144 KB at 6L-512d; stays in
-     * L2). The score kernel reads four rows at a time, interleaved, which the hardware prefetcher
-     * does not follow; a plain sequential pass brings the rows in at streaming speed first (at 8 x
-     * 4096 positions: the attention ~25% faster where the cache comes from DRAM).
-     */
-    static final int READ_AHEAD = 4 * BLOCK;
-
     private final Team team;
     private final Rope rope;
     private final int d, heads, nope, ropeDim, vDim, kvRank, qLora, qk, row, qPart, inWidth;
@@ -171,9 +163,6 @@ final class MlaAttention implements Attention {
      * blocks of positions with a running max and sum (each cached row read once for the group).
      */
     private final class Task implements Parallel.Body {
-        /** Their sum, kept so that the reads are not dropped as dead code. */
-        private double touched;
-
         private int layer;
         private StepRows rows;
         private int groups;
@@ -203,9 +192,6 @@ final class MlaAttention implements Attention {
                 k.prepareQueries(qcat, qb, hg, row, qs);
                 for (int t0 = 0; t0 < n; t0 += BLOCK) {
                     int len = Math.min(BLOCK, n - t0);
-                    if (t0 % READ_AHEAD == 0) { // the next rows in one sequential pass
-                        touched += k.sum(c, t0 * row, Math.min(n, t0 + READ_AHEAD) * row);
-                    }
                     // s (hg, len) = q (hg, row) . cache rows t0..t0+len (len, row)
                     k.latentScores(qs, hg, row, c, t0 * row, len, sc, 0, BLOCK);
                     for (int j = 0; j < hg; j++) {

@@ -81,6 +81,40 @@ final class VectorKernels extends Kernels {
             }
             return;
         }
+        // several input rows: the rows of W in chunks of ~128 KB, each read start to end first (the
+        // register blocks below read four rows interleaved, which the hardware prefetcher does not
+        // follow from memory; the chunk then stays in L2)
+        int chunk = Math.max(4, (READ_AHEAD_FLOATS / n) & ~3);
+        double touched = 0;
+        for (int c0 = r0; c0 < r1; c0 += chunk) {
+            int c1 = Math.min(r1, c0 + chunk);
+            touched += sum(w, wo + c0 * n, wo + c1 * n);
+            blocks(w, wo, n, x, xo, xs, m, y, yo, ys, c0, c1);
+        }
+        readAhead = touched;
+    }
+
+    /** Floats of W read ahead by {@link #matmul} with several input rows (128 KB). */
+    private static final int READ_AHEAD_FLOATS = 32 * 1024;
+
+    /** The sum of the last read-ahead, kept so that the reads are not dropped as dead code. */
+    @SuppressWarnings("unused")
+    private double readAhead;
+
+    /** {@link #matmul} of rows r0..r1-1 for m &gt;= 2 input rows, in 4 x 2 register blocks. */
+    private void blocks(
+            float[] w,
+            int wo,
+            int n,
+            float[] x,
+            int xo,
+            int xs,
+            int m,
+            float[] y,
+            int yo,
+            int ys,
+            int r0,
+            int r1) {
         int bound = n - n % L;
         int r = r0;
         for (; r + 3 < r1; r += 4) {

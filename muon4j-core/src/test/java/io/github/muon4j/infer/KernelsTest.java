@@ -58,9 +58,11 @@ class KernelsTest {
             }
             // matmul: 11 rows (4-row blocks and a tail), 3 input rows with strides (and 1 input
             // row, the batch-1 path), rows 2..11; widths with and without whole vector blocks
+            // (n 1024: the SIMD product reads W ahead in chunks of 32 rows, so 70 rows cross two
+            // chunk boundaries and end in a partial block)
             for (int m : new int[] {1, 3}) {
-                for (int n : new int[] {37, 133}) {
-                    int rows = 11, xs = n + 3, ys = 13;
+                for (int n : new int[] {37, 133, 1024}) {
+                    int rows = n == 1024 ? 70 : 11, xs = n + 3, ys = rows + 2;
                     float[] w = rnd(r, 5 + rows * n),
                             x = rnd(r, 1 + m * xs),
                             y = new float[2 + m * ys];
