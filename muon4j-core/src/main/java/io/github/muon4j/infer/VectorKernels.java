@@ -85,11 +85,99 @@ final class VectorKernels extends Kernels {
         // register blocks below read four rows interleaved, which the hardware prefetcher does not
         // follow from memory; the chunk then stays in L2)
         int chunk = Math.max(4, (READ_AHEAD_FLOATS / n) & ~3);
+        int bound = n - n % L;
         double touched = 0;
-        for (int c0 = r0; c0 < r1; c0 += chunk) {
-            int c1 = Math.min(r1, c0 + chunk);
-            touched += sum(w, wo + c0 * n, wo + c1 * n);
-            blocks(w, wo, n, x, xo, xs, m, y, yo, ys, c0, c1);
+        for (int from = r0; from < r1; from += chunk) {
+            int to = Math.min(r1, from + chunk);
+            touched += sum(w, wo + from * n, wo + to * n);
+            int r = from;
+            for (; r + 3 < to; r += 4) {
+                int f0 = wo + r * n, f1 = f0 + n, f2 = f1 + n, f3 = f2 + n;
+                int b = 0;
+                for (; b + 1 < m; b += 2) { // 4 weight rows x 2 input rows: 6 loads per 8 FMAs
+                    int xb = xo + b * xs, xc = xb + xs;
+                    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                    FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+                    int i = 0;
+                    for (; i < bound; i += L) {
+                        FloatVector xv = FloatVector.fromArray(S, x, xb + i);
+                        FloatVector xw = FloatVector.fromArray(S, x, xc + i);
+                        FloatVector w0 = FloatVector.fromArray(S, w, f0 + i);
+                        FloatVector w1 = FloatVector.fromArray(S, w, f1 + i);
+                        FloatVector w2 = FloatVector.fromArray(S, w, f2 + i);
+                        FloatVector w3 = FloatVector.fromArray(S, w, f3 + i);
+                        a0 = w0.fma(xv, a0);
+                        a1 = w1.fma(xv, a1);
+                        a2 = w2.fma(xv, a2);
+                        a3 = w3.fma(xv, a3);
+                        c0 = w0.fma(xw, c0);
+                        c1 = w1.fma(xw, c1);
+                        c2 = w2.fma(xw, c2);
+                        c3 = w3.fma(xw, c3);
+                    }
+                    float s0 = a0.reduceLanes(VectorOperators.ADD);
+                    float s1 = a1.reduceLanes(VectorOperators.ADD);
+                    float s2 = a2.reduceLanes(VectorOperators.ADD);
+                    float s3 = a3.reduceLanes(VectorOperators.ADD);
+                    float t0 = c0.reduceLanes(VectorOperators.ADD);
+                    float t1 = c1.reduceLanes(VectorOperators.ADD);
+                    float t2 = c2.reduceLanes(VectorOperators.ADD);
+                    float t3 = c3.reduceLanes(VectorOperators.ADD);
+                    for (; i < n; i++) {
+                        float xi = x[xb + i], xj = x[xc + i];
+                        s0 += w[f0 + i] * xi;
+                        s1 += w[f1 + i] * xi;
+                        s2 += w[f2 + i] * xi;
+                        s3 += w[f3 + i] * xi;
+                        t0 += w[f0 + i] * xj;
+                        t1 += w[f1 + i] * xj;
+                        t2 += w[f2 + i] * xj;
+                        t3 += w[f3 + i] * xj;
+                    }
+                    int yb = yo + b * ys + r, yc = yb + ys;
+                    y[yb] = s0;
+                    y[yb + 1] = s1;
+                    y[yb + 2] = s2;
+                    y[yb + 3] = s3;
+                    y[yc] = t0;
+                    y[yc + 1] = t1;
+                    y[yc + 2] = t2;
+                    y[yc + 3] = t3;
+                }
+                for (; b < m; b++) {
+                    int xb = xo + b * xs;
+                    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+                    int i = 0;
+                    for (; i < bound; i += L) {
+                        FloatVector xv = FloatVector.fromArray(S, x, xb + i);
+                        a0 = FloatVector.fromArray(S, w, f0 + i).fma(xv, a0);
+                        a1 = FloatVector.fromArray(S, w, f1 + i).fma(xv, a1);
+                        a2 = FloatVector.fromArray(S, w, f2 + i).fma(xv, a2);
+                        a3 = FloatVector.fromArray(S, w, f3 + i).fma(xv, a3);
+                    }
+                    float s0 = a0.reduceLanes(VectorOperators.ADD);
+                    float s1 = a1.reduceLanes(VectorOperators.ADD);
+                    float s2 = a2.reduceLanes(VectorOperators.ADD);
+                    float s3 = a3.reduceLanes(VectorOperators.ADD);
+                    for (; i < n; i++) {
+                        float xi = x[xb + i];
+                        s0 += w[f0 + i] * xi;
+                        s1 += w[f1 + i] * xi;
+                        s2 += w[f2 + i] * xi;
+                        s3 += w[f3 + i] * xi;
+                    }
+                    int yb = yo + b * ys + r;
+                    y[yb] = s0;
+                    y[yb + 1] = s1;
+                    y[yb + 2] = s2;
+                    y[yb + 3] = s3;
+                }
+            }
+            for (; r < to; r++) {
+                for (int b = 0; b < m; b++) {
+                    y[yo + b * ys + r] = dot(w, wo + r * n, x, xo + b * xs, n);
+                }
+            }
         }
         readAhead = touched;
     }
@@ -100,111 +188,6 @@ final class VectorKernels extends Kernels {
     /** The sum of the last read-ahead, kept so that the reads are not dropped as dead code. */
     @SuppressWarnings("unused")
     private double readAhead;
-
-    /** {@link #matmul} of rows r0..r1-1 for m &gt;= 2 input rows, in 4 x 2 register blocks. */
-    private void blocks(
-            float[] w,
-            int wo,
-            int n,
-            float[] x,
-            int xo,
-            int xs,
-            int m,
-            float[] y,
-            int yo,
-            int ys,
-            int r0,
-            int r1) {
-        int bound = n - n % L;
-        int r = r0;
-        for (; r + 3 < r1; r += 4) {
-            int f0 = wo + r * n, f1 = f0 + n, f2 = f1 + n, f3 = f2 + n;
-            int b = 0;
-            for (; b + 1 < m; b += 2) { // 4 weight rows x 2 input rows: 6 loads per 8 FMAs
-                int xb = xo + b * xs, xc = xb + xs;
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-                FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                int i = 0;
-                for (; i < bound; i += L) {
-                    FloatVector xv = FloatVector.fromArray(S, x, xb + i);
-                    FloatVector xw = FloatVector.fromArray(S, x, xc + i);
-                    FloatVector w0 = FloatVector.fromArray(S, w, f0 + i);
-                    FloatVector w1 = FloatVector.fromArray(S, w, f1 + i);
-                    FloatVector w2 = FloatVector.fromArray(S, w, f2 + i);
-                    FloatVector w3 = FloatVector.fromArray(S, w, f3 + i);
-                    a0 = w0.fma(xv, a0);
-                    a1 = w1.fma(xv, a1);
-                    a2 = w2.fma(xv, a2);
-                    a3 = w3.fma(xv, a3);
-                    c0 = w0.fma(xw, c0);
-                    c1 = w1.fma(xw, c1);
-                    c2 = w2.fma(xw, c2);
-                    c3 = w3.fma(xw, c3);
-                }
-                float s0 = a0.reduceLanes(VectorOperators.ADD);
-                float s1 = a1.reduceLanes(VectorOperators.ADD);
-                float s2 = a2.reduceLanes(VectorOperators.ADD);
-                float s3 = a3.reduceLanes(VectorOperators.ADD);
-                float t0 = c0.reduceLanes(VectorOperators.ADD);
-                float t1 = c1.reduceLanes(VectorOperators.ADD);
-                float t2 = c2.reduceLanes(VectorOperators.ADD);
-                float t3 = c3.reduceLanes(VectorOperators.ADD);
-                for (; i < n; i++) {
-                    float xi = x[xb + i], xj = x[xc + i];
-                    s0 += w[f0 + i] * xi;
-                    s1 += w[f1 + i] * xi;
-                    s2 += w[f2 + i] * xi;
-                    s3 += w[f3 + i] * xi;
-                    t0 += w[f0 + i] * xj;
-                    t1 += w[f1 + i] * xj;
-                    t2 += w[f2 + i] * xj;
-                    t3 += w[f3 + i] * xj;
-                }
-                int yb = yo + b * ys + r, yc = yb + ys;
-                y[yb] = s0;
-                y[yb + 1] = s1;
-                y[yb + 2] = s2;
-                y[yb + 3] = s3;
-                y[yc] = t0;
-                y[yc + 1] = t1;
-                y[yc + 2] = t2;
-                y[yc + 3] = t3;
-            }
-            for (; b < m; b++) {
-                int xb = xo + b * xs;
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-                int i = 0;
-                for (; i < bound; i += L) {
-                    FloatVector xv = FloatVector.fromArray(S, x, xb + i);
-                    a0 = FloatVector.fromArray(S, w, f0 + i).fma(xv, a0);
-                    a1 = FloatVector.fromArray(S, w, f1 + i).fma(xv, a1);
-                    a2 = FloatVector.fromArray(S, w, f2 + i).fma(xv, a2);
-                    a3 = FloatVector.fromArray(S, w, f3 + i).fma(xv, a3);
-                }
-                float s0 = a0.reduceLanes(VectorOperators.ADD);
-                float s1 = a1.reduceLanes(VectorOperators.ADD);
-                float s2 = a2.reduceLanes(VectorOperators.ADD);
-                float s3 = a3.reduceLanes(VectorOperators.ADD);
-                for (; i < n; i++) {
-                    float xi = x[xb + i];
-                    s0 += w[f0 + i] * xi;
-                    s1 += w[f1 + i] * xi;
-                    s2 += w[f2 + i] * xi;
-                    s3 += w[f3 + i] * xi;
-                }
-                int yb = yo + b * ys + r;
-                y[yb] = s0;
-                y[yb + 1] = s1;
-                y[yb + 2] = s2;
-                y[yb + 3] = s3;
-            }
-        }
-        for (; r < r1; r++) {
-            for (int b = 0; b < m; b++) {
-                y[yo + b * ys + r] = dot(w, wo + r * n, x, xo + b * xs, n);
-            }
-        }
-    }
 
     @Override
     public float expShift(float[] a, int o, int n, float max, float scale) {
