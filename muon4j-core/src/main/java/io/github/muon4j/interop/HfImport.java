@@ -96,7 +96,12 @@ public final class HfImport {
         if (!has(k)) {
             throw unsupported(k, "is missing");
         }
-        return cfg.get(k).getAsInt();
+        java.math.BigDecimal v = cfg.get(k).getAsBigDecimal();
+        try {
+            return v.intValueExact(); // neither 1e10 wrapped round to an int nor 2.5 cut to 2
+        } catch (ArithmeticException e) {
+            throw unsupported(k, "is " + v + ", not a whole number below 2^31");
+        }
     }
 
     private double dbl(String k, double otherwise) {

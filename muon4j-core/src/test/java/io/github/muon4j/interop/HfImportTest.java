@@ -190,6 +190,12 @@ class HfImportTest {
                 "\"num_key_value_heads\": 4", "\"num_key_value_heads\": 2", "num_key_value_heads"
             }, // MLA: never
             {"\"kv_lora_rank\": 16", "\"kv_lora_rank\": 12", "has shape"},
+            { // 10^10 would wrap round to 1,410,065,408 layers as an int
+                "\"num_hidden_layers\": 3",
+                "\"num_hidden_layers\": 10000000000",
+                "num_hidden_layers is 10000000000, not a whole number"
+            },
+            {"\"num_hidden_layers\": 3", "\"num_hidden_layers\": 2.5", "is 2.5, not a whole"},
         };
         for (String[] k : cases) {
             assertTrue(cfg.contains(k[0]), k[0]);
