@@ -14,6 +14,7 @@ import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,7 +97,7 @@ public final class HfImport {
         if (!has(k)) {
             throw unsupported(k, "is missing");
         }
-        java.math.BigDecimal v = cfg.get(k).getAsBigDecimal();
+        BigDecimal v = cfg.get(k).getAsBigDecimal();
         try {
             return v.intValueExact(); // neither 1e10 wrapped round to an int nor 2.5 cut to 2
         } catch (ArithmeticException e) {

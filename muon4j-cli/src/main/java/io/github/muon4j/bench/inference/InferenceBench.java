@@ -231,7 +231,8 @@ public final class InferenceBench {
             double best = 0, cpuAll = 0;
             BatchDecoder.Work work = null;
             double load = Machine.loadAverage();
-            for (int r = 0; r < Math.max(1, plan.reps()); r++) {
+            int reps = Math.max(1, plan.reps());
+            for (int r = 0; r < reps; r++) {
                 for (int s = 0; s < b; s++) {
                     dec.rewind(s, ctx);
                 }
@@ -250,9 +251,7 @@ public final class InferenceBench {
                 }
             }
             double tokens = work.tokens();
-            // over all repetitions: the process CPU clock may tick in 10 ms steps, longer than a
-            // short repetition; NaN where it did not move at all
-            int reps = Math.max(1, plan.reps());
+            // over all repetitions; NaN where the JVM gives no thread CPU time
             double perCpu = cpuAll > 0 ? (double) b * steps * reps / cpuAll : Double.NaN;
             return new Point(
                     ctx,

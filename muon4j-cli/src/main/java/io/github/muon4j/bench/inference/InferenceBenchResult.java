@@ -27,9 +27,9 @@ public record InferenceBenchResult(ModelConfig base, List<Variant> variants, Run
      * @param cacheBytesPerToken cache bytes each step reads, divided by the batch
      * @param flopsPerToken FLOPs per token (matrix products and attention)
      * @param load 1-minute load average when the point was measured
-     * @param tokensPerCpuSecond tokens per second of this process's CPU time in the same steps over
-     *     all repetitions (less sensitive than wall time to other jobs on a shared machine; NaN
-     *     where the process CPU clock did not advance)
+     * @param tokensPerCpuSecond tokens per second of the CPU time of this process's Java threads
+     *     ({@code Machine.cpuNanos}) over all repetitions (less sensitive than wall time to other
+     *     jobs on a shared machine; NaN where the JVM gives no thread CPU time)
      * @param bandwidth bytes/s of the ceiling sample taken just before this point
      * @param flopRate FLOP/s of the ceiling sample taken just before this point
      */
