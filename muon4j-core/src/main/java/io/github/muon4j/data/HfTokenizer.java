@@ -123,18 +123,36 @@ final class HfTokenizer implements Tokenizer {
         JsonElement v = root.getAsJsonObject("model").get("vocab");
         if (v != null && v.isJsonObject()) {
             for (Map.Entry<String, JsonElement> e : v.getAsJsonObject().entrySet()) {
-                max = Math.max(max, e.getValue().getAsInt());
+                max = Math.max(max, id(file, e.getKey(), e.getValue()));
             }
         } else if (v != null && v.isJsonArray()) {
             max = v.getAsJsonArray().size() - 1; // Unigram: [piece, score] pairs, id = position
         }
         for (JsonObject t : addedTokens(root)) {
-            max = Math.max(max, t.get("id").getAsInt());
+            max = Math.max(max, id(file, t.get("content").getAsString(), t.get("id")));
         }
         if (max < 0) {
             throw new DataException(file + ": not a tokenizer.json (empty vocabulary)");
         }
         return max + 1;
+    }
+
+    /**
+     * A token id: a whole number from 0 to 2^31 - 2 (the vocabulary size, one past the largest id,
+     * must be an int too), read exactly rather than wrapped or cut.
+     */
+    private static int id(Path file, String token, JsonElement v) {
+        String why;
+        try {
+            int id = JsonInts.exact(v);
+            if (id >= 0 && id < Integer.MAX_VALUE) {
+                return id;
+            }
+            why = "is " + id + ", not from 0 to 2^31 - 2";
+        } catch (IllegalArgumentException e) {
+            why = e.getMessage();
+        }
+        throw new DataException(file + ": the id of token \"" + token + "\" " + why);
     }
 
     static List<JsonObject> addedTokens(JsonObject root) {

@@ -5,8 +5,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.github.muon4j.data.JsonInts;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.optim.MuonWithAdamW;
 import java.io.BufferedInputStream;
@@ -187,7 +189,7 @@ public final class CheckpointTensors {
                 for (var ge : JsonParser.parseString(groupsJson).getAsJsonArray()) {
                     JsonObject g = ge.getAsJsonObject();
                     String kind = g.get("kind").getAsString();
-                    int arrays = g.get("arrays").getAsInt();
+                    int arrays = count(file, kind + " arrays", g.get("arrays"));
                     JsonObject steps = g.getAsJsonObject("steps");
                     o.writeInt(STATE_MAGIC);
                     o.writeInt(STATE_VERSION);
@@ -196,7 +198,7 @@ public final class CheckpointTensors {
                     o.writeInt(steps.size());
                     for (String name : steps.keySet()) {
                         o.writeUTF(name);
-                        o.writeInt(steps.get(name).getAsInt());
+                        o.writeInt(count(file, kind + " step of " + name, steps.get(name)));
                         for (int i = 0; i < arrays; i++) {
                             String key = kind + "/" + name + "/" + i;
                             Safetensors.Entry e = r.entries().get(key);
@@ -225,6 +227,21 @@ public final class CheckpointTensors {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /** A count of the state's metadata (arrays per parameter, a step): a whole number >= 0. */
+    private static int count(Path file, String what, JsonElement v) {
+        String why;
+        try {
+            int n = JsonInts.exact(v);
+            if (n >= 0) {
+                return n;
+            }
+            why = "is " + n + ", negative";
+        } catch (IllegalArgumentException e) {
+            why = e.getMessage();
+        }
+        throw new IllegalArgumentException(file.getFileName() + ": the " + what + " " + why);
     }
 
     private static long elements(long[] shape) {

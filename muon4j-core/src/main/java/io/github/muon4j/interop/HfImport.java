@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.github.muon4j.data.JsonInts;
 import io.github.muon4j.data.Tokenizer;
 import io.github.muon4j.data.Tokenizers;
 import io.github.muon4j.model.AttentionKind;
@@ -14,7 +15,6 @@ import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
 import io.github.muon4j.model.ScoreFunction;
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -97,11 +97,10 @@ public final class HfImport {
         if (!has(k)) {
             throw unsupported(k, "is missing");
         }
-        BigDecimal v = cfg.get(k).getAsBigDecimal();
         try {
-            return v.intValueExact(); // neither 1e10 wrapped round to an int nor 2.5 cut to 2
-        } catch (ArithmeticException e) {
-            throw unsupported(k, "is " + v + ", not a whole number below 2^31");
+            return JsonInts.exact(cfg.get(k));
+        } catch (IllegalArgumentException e) {
+            throw unsupported(k, e.getMessage());
         }
     }
 

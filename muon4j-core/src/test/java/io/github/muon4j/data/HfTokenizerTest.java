@@ -332,4 +332,32 @@ public class HfTokenizerTest {
         assertEquals(0, Tokenizers.byName(noEot.toString()).eotToken());
         assertThrows(IllegalArgumentException.class, () -> Tokenizers.byName("gpt3"));
     }
+
+    /** Ids are read exactly: one beyond int range, negative or with a fraction names its token. */
+    @Test
+    void tokenIdsOutsideIntRangeAreRefusedNotWrapped(@TempDir Path dir) throws IOException {
+        String[][] cases = {
+            {"3000000000", "is 3000000000, not a whole number below 2^31"},
+            {"2147483647", "is 2147483647, not from 0 to 2^31 - 2"},
+            {"-1", "is -1, not from 0 to 2^31 - 2"},
+            {"2.5", "is 2.5, not a whole number below 2^31"},
+            {"\"7\"", "is \"7\", not a number"}
+        };
+        for (String[] c : cases) {
+            JsonObject vocab = new JsonObject();
+            vocab.addProperty("a", 0);
+            vocab.add("b", com.google.gson.JsonParser.parseString(c[0]));
+            JsonObject model = type("WordLevel");
+            model.add("vocab", vocab);
+            model.addProperty("unk_token", "a");
+            Path f =
+                    Files.writeString(
+                            dir.resolve("tokenizer.json"),
+                            skeleton(model, type("Whitespace"), null, added(0, "a")).toString());
+            String e =
+                    assertThrows(DataException.class, () -> Tokenizers.byName(f.toString()))
+                            .getMessage();
+            assertEquals(f.toAbsolutePath() + ": the id of token \"b\" " + c[1], e);
+        }
+    }
 }
