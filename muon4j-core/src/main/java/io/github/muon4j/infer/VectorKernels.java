@@ -94,6 +94,9 @@ final class VectorKernels extends Kernels {
             for (; r + 3 < to; r += 4) {
                 int f0 = wo + r * n, f1 = f0 + n, f2 = f1 + n, f3 = f2 + n;
                 int b = 0;
+                for (; b + 3 < m; b += 4) {
+                    block4x4(w, f0, n, bound, x, xo + b * xs, xs, y, yo + b * ys + r, ys);
+                }
                 for (; b + 1 < m; b += 2) { // 4 weight rows x 2 input rows: 6 loads per 8 FMAs
                     int xb = xo + b * xs, xc = xb + xs;
                     FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
@@ -180,6 +183,88 @@ final class VectorKernels extends Kernels {
             }
         }
         readAhead = touched;
+    }
+
+    /**
+     * y[b, r..r+3] for 4 input rows b from 4 weight rows r..r+3 (W's rows from {@code f0}, {@code
+     * n} apart): 8 loads per 16 FMAs in 16 accumulators, where the 4 x 2 block takes 6 per 8.
+     * Measured on one thread, 8 input rows by 20-200 cached weight rows of 160-1408: 68-84 GFLOP/s
+     * against the 4 x 2 block's 41-60.
+     *
+     * @param xb offset of the first input row in x; rows {@code xs} apart
+     * @param yb offset of y[first input row, first weight row]; input rows {@code ys} apart
+     */
+    private static void block4x4(
+            float[] w,
+            int f0,
+            int n,
+            int bound,
+            float[] x,
+            int xb,
+            int xs,
+            float[] y,
+            int yb,
+            int ys) {
+        int f1 = f0 + n, f2 = f1 + n, f3 = f2 + n;
+        int x0 = xb, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00; // a<input><weight row>
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector w0 = FloatVector.fromArray(S, w, f0 + i);
+            FloatVector w1 = FloatVector.fromArray(S, w, f1 + i);
+            FloatVector w2 = FloatVector.fromArray(S, w, f2 + i);
+            FloatVector w3 = FloatVector.fromArray(S, w, f3 + i);
+            FloatVector v = FloatVector.fromArray(S, x, x0 + i);
+            a00 = w0.fma(v, a00);
+            a01 = w1.fma(v, a01);
+            a02 = w2.fma(v, a02);
+            a03 = w3.fma(v, a03);
+            v = FloatVector.fromArray(S, x, x1 + i);
+            a10 = w0.fma(v, a10);
+            a11 = w1.fma(v, a11);
+            a12 = w2.fma(v, a12);
+            a13 = w3.fma(v, a13);
+            v = FloatVector.fromArray(S, x, x2 + i);
+            a20 = w0.fma(v, a20);
+            a21 = w1.fma(v, a21);
+            a22 = w2.fma(v, a22);
+            a23 = w3.fma(v, a23);
+            v = FloatVector.fromArray(S, x, x3 + i);
+            a30 = w0.fma(v, a30);
+            a31 = w1.fma(v, a31);
+            a32 = w2.fma(v, a32);
+            a33 = w3.fma(v, a33);
+        }
+        int y0 = yb, y1 = y0 + ys, y2 = y1 + ys, y3 = y2 + ys;
+        y[y0] = finish(a00, w, f0, x, x0, i, n);
+        y[y0 + 1] = finish(a01, w, f1, x, x0, i, n);
+        y[y0 + 2] = finish(a02, w, f2, x, x0, i, n);
+        y[y0 + 3] = finish(a03, w, f3, x, x0, i, n);
+        y[y1] = finish(a10, w, f0, x, x1, i, n);
+        y[y1 + 1] = finish(a11, w, f1, x, x1, i, n);
+        y[y1 + 2] = finish(a12, w, f2, x, x1, i, n);
+        y[y1 + 3] = finish(a13, w, f3, x, x1, i, n);
+        y[y2] = finish(a20, w, f0, x, x2, i, n);
+        y[y2 + 1] = finish(a21, w, f1, x, x2, i, n);
+        y[y2 + 2] = finish(a22, w, f2, x, x2, i, n);
+        y[y2 + 3] = finish(a23, w, f3, x, x2, i, n);
+        y[y3] = finish(a30, w, f0, x, x3, i, n);
+        y[y3 + 1] = finish(a31, w, f1, x, x3, i, n);
+        y[y3 + 2] = finish(a32, w, f2, x, x3, i, n);
+        y[y3 + 3] = finish(a33, w, f3, x, x3, i, n);
+    }
+
+    /** A dot product's lanes summed, plus its scalar tail w[wr + j] * x[xr + j] for j in [i, n). */
+    private static float finish(
+            FloatVector acc, float[] w, int wr, float[] x, int xr, int i, int n) {
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (int j = i; j < n; j++) {
+            s += w[wr + j] * x[xr + j];
+        }
+        return s;
     }
 
     /** Floats of W read ahead by {@link #matmul} with several input rows (128 KB). */

@@ -56,11 +56,12 @@ class KernelsTest {
                 }
                 assertEquals(s, k.sum(b, 0, n), 1e-4 * Math.sqrt(n));
             }
-            // matmul: 11 rows (4-row blocks and a tail), 3 input rows with strides (and 1 input
-            // row, the batch-1 path), rows 2..11; widths with and without whole vector blocks
+            // matmul: 11 rows (4-row blocks and a tail), 3 or 7 input rows with strides (7: a block
+            // of 4 input rows, a pair and a single one; and 1 input row, the batch-1 path), rows
+            // 2..11; widths with and without whole vector blocks
             // (n 1024: the SIMD product reads W ahead in chunks of 32 rows, so 70 rows cross two
             // chunk boundaries and end in a partial block)
-            for (int m : new int[] {1, 3}) {
+            for (int m : new int[] {1, 3, 7}) {
                 for (int n : new int[] {37, 133, 1024}) {
                     int rows = n == 1024 ? 70 : 11, xs = n + 3, ys = rows + 2;
                     float[] w = rnd(r, 5 + rows * n),
