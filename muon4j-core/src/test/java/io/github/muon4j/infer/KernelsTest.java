@@ -99,17 +99,28 @@ class KernelsTest {
             for (int i = 0; i < 200; i++) {
                 assertEquals(pw[0] * vv[i], wide[i], 1e-6);
             }
-            // weightedSums: 6 weight rows (a block of 4 and a tail) over 3 rows of 40 columns
-            float[] ph = rnd(r, 6 * 5), vh = rnd(r, 3 * 45), yh = rnd(r, 6 * 41), yh0 = yh.clone();
-            k.weightedSums(ph, 1, 5, 6, 3, vh, 2, 45, yh, 0, 41, 40);
-            for (int j = 0; j < 6; j++) {
-                for (int i = 0; i < 41; i++) {
-                    double want = yh0[j * 41 + i];
-                    for (int t = 0; i < 40 && t < 3; t++) {
-                        want += (double) ph[1 + j * 5 + t] * vh[2 + t * 45 + i];
+            // weightedSums: 6 weight rows (a block of 4 and a tail) over 3 rows of 40 or 110
+            // columns
+            // (110 with 16 lanes: a block of 4 vectors, one of 2, and a tail)
+            for (int len : new int[] {40, 110}) {
+                int vs = len + 5, ys = len + 1;
+                float[] ph = rnd(r, 6 * 5),
+                        vh = rnd(r, 2 + 3 * vs),
+                        yh = rnd(r, 6 * ys),
+                        yh0 = yh.clone();
+                k.weightedSums(ph, 1, 5, 6, 3, vh, 2, vs, yh, 0, ys, len);
+                for (int j = 0; j < 6; j++) {
+                    for (int i = 0; i < ys; i++) {
+                        double want = yh0[j * ys + i];
+                        for (int t = 0; i < len && t < 3; t++) {
+                            want += (double) ph[1 + j * 5 + t] * vh[2 + t * vs + i];
+                        }
+                        assertEquals(
+                                want,
+                                yh[j * ys + i],
+                                1e-5,
+                                k.name() + " weightedSums " + len + ": " + j + "," + i);
                     }
-                    assertEquals(
-                            want, yh[j * 41 + i], 1e-5, k.name() + " weightedSums " + j + "," + i);
                 }
             }
             // exp over the whole softmax range, down to where it underflows
