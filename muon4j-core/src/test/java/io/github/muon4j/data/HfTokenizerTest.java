@@ -57,6 +57,14 @@ public class HfTokenizerTest {
         return o;
     }
 
+    /** A WordLevel model over {@code vocab} (word to id) with {@code unk} for unknown words. */
+    static JsonObject wordLevel(JsonObject vocab, String unk) {
+        JsonObject model = type("WordLevel");
+        model.add("vocab", vocab);
+        model.addProperty("unk_token", unk);
+        return model;
+    }
+
     static JsonObject type(String t) {
         JsonObject o = new JsonObject();
         o.addProperty("type", t);
@@ -75,9 +83,7 @@ public class HfTokenizerTest {
         for (int i = 0; i < WORDS.length; i++) {
             vocab.addProperty(WORDS[i], i);
         }
-        JsonObject model = type("WordLevel");
-        model.add("vocab", vocab);
-        model.addProperty("unk_token", "[UNK]");
+        JsonObject model = wordLevel(vocab, "[UNK]");
         Path f =
                 Files.writeString(
                         dir.resolve("tokenizer.json"),
@@ -315,9 +321,7 @@ public class HfTokenizerTest {
                         .contains("missing.json"));
         JsonObject vocab = new JsonObject();
         vocab.addProperty("a", 0);
-        JsonObject model = type("WordLevel");
-        model.add("vocab", vocab);
-        model.addProperty("unk_token", "a");
+        JsonObject model = wordLevel(vocab, "a");
         Path noEot =
                 Files.writeString(
                         dir.resolve("noeot.json"),
@@ -347,9 +351,7 @@ public class HfTokenizerTest {
             JsonObject vocab = new JsonObject();
             vocab.addProperty("a", 0);
             vocab.add("b", com.google.gson.JsonParser.parseString(c[0]));
-            JsonObject model = type("WordLevel");
-            model.add("vocab", vocab);
-            model.addProperty("unk_token", "a");
+            JsonObject model = wordLevel(vocab, "a");
             Path f =
                     Files.writeString(
                             dir.resolve("tokenizer.json"),
