@@ -142,17 +142,11 @@ final class HfTokenizer implements Tokenizer {
      * must be an int too), read exactly rather than wrapped or cut.
      */
     private static int id(Path file, String token, JsonElement v) {
-        String why;
         try {
-            int id = JsonInts.exact(v);
-            if (id >= 0 && id < Integer.MAX_VALUE) {
-                return id;
-            }
-            why = "is " + id + ", not from 0 to 2^31 - 2";
+            return JsonInts.exact(v, 0, Integer.MAX_VALUE - 1);
         } catch (IllegalArgumentException e) {
-            why = e.getMessage();
+            throw new DataException(file + ": the id of token \"" + token + "\" " + e.getMessage());
         }
-        throw new DataException(file + ": the id of token \"" + token + "\" " + why);
     }
 
     static List<JsonObject> addedTokens(JsonObject root) {

@@ -31,6 +31,20 @@ public final class JsonInts {
         }
     }
 
+    /**
+     * {@code v} as an int from {@code min} to {@code max}.
+     *
+     * @throws IllegalArgumentException as {@link #exact}, or with "is &lt;v&gt;, not from
+     *     &lt;min&gt; to &lt;max&gt;" for a whole number outside the range
+     */
+    public static int exact(JsonElement v, int min, int max) {
+        int i = exact(v);
+        if (i < min || i > max) {
+            throw new IllegalArgumentException("is " + i + ", not from " + min + " to " + max);
+        }
+        return i;
+    }
+
     /** The value as the file spells it, cut to 40 characters. */
     private static String shown(JsonElement v) {
         String s = String.valueOf(v);

@@ -118,34 +118,15 @@ final class VectorKernels extends Kernels {
                         c2 = w2.fma(xw, c2);
                         c3 = w3.fma(xw, c3);
                     }
-                    float s0 = a0.reduceLanes(VectorOperators.ADD);
-                    float s1 = a1.reduceLanes(VectorOperators.ADD);
-                    float s2 = a2.reduceLanes(VectorOperators.ADD);
-                    float s3 = a3.reduceLanes(VectorOperators.ADD);
-                    float t0 = c0.reduceLanes(VectorOperators.ADD);
-                    float t1 = c1.reduceLanes(VectorOperators.ADD);
-                    float t2 = c2.reduceLanes(VectorOperators.ADD);
-                    float t3 = c3.reduceLanes(VectorOperators.ADD);
-                    for (; i < n; i++) {
-                        float xi = x[xb + i], xj = x[xc + i];
-                        s0 += w[f0 + i] * xi;
-                        s1 += w[f1 + i] * xi;
-                        s2 += w[f2 + i] * xi;
-                        s3 += w[f3 + i] * xi;
-                        t0 += w[f0 + i] * xj;
-                        t1 += w[f1 + i] * xj;
-                        t2 += w[f2 + i] * xj;
-                        t3 += w[f3 + i] * xj;
-                    }
                     int yb = yo + b * ys + r, yc = yb + ys;
-                    y[yb] = s0;
-                    y[yb + 1] = s1;
-                    y[yb + 2] = s2;
-                    y[yb + 3] = s3;
-                    y[yc] = t0;
-                    y[yc + 1] = t1;
-                    y[yc + 2] = t2;
-                    y[yc + 3] = t3;
+                    y[yb] = finish(a0, w, f0, x, xb, i, n);
+                    y[yb + 1] = finish(a1, w, f1, x, xb, i, n);
+                    y[yb + 2] = finish(a2, w, f2, x, xb, i, n);
+                    y[yb + 3] = finish(a3, w, f3, x, xb, i, n);
+                    y[yc] = finish(c0, w, f0, x, xc, i, n);
+                    y[yc + 1] = finish(c1, w, f1, x, xc, i, n);
+                    y[yc + 2] = finish(c2, w, f2, x, xc, i, n);
+                    y[yc + 3] = finish(c3, w, f3, x, xc, i, n);
                 }
                 for (; b < m; b++) {
                     int xb = xo + b * xs;
@@ -158,22 +139,11 @@ final class VectorKernels extends Kernels {
                         a2 = FloatVector.fromArray(S, w, f2 + i).fma(xv, a2);
                         a3 = FloatVector.fromArray(S, w, f3 + i).fma(xv, a3);
                     }
-                    float s0 = a0.reduceLanes(VectorOperators.ADD);
-                    float s1 = a1.reduceLanes(VectorOperators.ADD);
-                    float s2 = a2.reduceLanes(VectorOperators.ADD);
-                    float s3 = a3.reduceLanes(VectorOperators.ADD);
-                    for (; i < n; i++) {
-                        float xi = x[xb + i];
-                        s0 += w[f0 + i] * xi;
-                        s1 += w[f1 + i] * xi;
-                        s2 += w[f2 + i] * xi;
-                        s3 += w[f3 + i] * xi;
-                    }
                     int yb = yo + b * ys + r;
-                    y[yb] = s0;
-                    y[yb + 1] = s1;
-                    y[yb + 2] = s2;
-                    y[yb + 3] = s3;
+                    y[yb] = finish(a0, w, f0, x, xb, i, n);
+                    y[yb + 1] = finish(a1, w, f1, x, xb, i, n);
+                    y[yb + 2] = finish(a2, w, f2, x, xb, i, n);
+                    y[yb + 3] = finish(a3, w, f3, x, xb, i, n);
                 }
             }
             for (; r < to; r++) {

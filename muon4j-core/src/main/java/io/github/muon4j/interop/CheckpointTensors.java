@@ -231,17 +231,12 @@ public final class CheckpointTensors {
 
     /** A count of the state's metadata (arrays per parameter, a step): a whole number >= 0. */
     private static int count(Path file, String what, JsonElement v) {
-        String why;
         try {
-            int n = JsonInts.exact(v);
-            if (n >= 0) {
-                return n;
-            }
-            why = "is " + n + ", negative";
+            return JsonInts.exact(v, 0, Integer.MAX_VALUE);
         } catch (IllegalArgumentException e) {
-            why = e.getMessage();
+            throw new IllegalArgumentException(
+                    file.getFileName() + ": the " + what + " " + e.getMessage());
         }
-        throw new IllegalArgumentException(file.getFileName() + ": the " + what + " " + why);
     }
 
     private static long elements(long[] shape) {

@@ -342,8 +342,8 @@ public class HfTokenizerTest {
     void tokenIdsOutsideIntRangeAreRefusedNotWrapped(@TempDir Path dir) throws IOException {
         String[][] cases = {
             {"3000000000", "is 3000000000, not a whole number below 2^31"},
-            {"2147483647", "is 2147483647, not from 0 to 2^31 - 2"},
-            {"-1", "is -1, not from 0 to 2^31 - 2"},
+            {"2147483647", "is 2147483647, not from 0 to 2147483646"},
+            {"-1", "is -1, not from 0 to 2147483646"},
             {"2.5", "is 2.5, not a whole number below 2^31"},
             {"\"7\"", "is \"7\", not a number"}
         };

@@ -49,7 +49,7 @@ class CheckpointTensorsTest {
                         stateFile(
                                 dir, "[{\"kind\":\"adamw\",\"arrays\":0,\"steps\":{\"w\":2.5}}]")));
         assertEquals(
-                "optimizer.safetensors: the muon arrays is -1, negative",
+                "optimizer.safetensors: the muon arrays is -1, not from 0 to 2147483647",
                 refusal(stateFile(dir, "[{\"kind\":\"muon\",\"arrays\":-1,\"steps\":{}}]")));
     }
 }
