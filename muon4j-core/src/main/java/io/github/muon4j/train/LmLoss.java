@@ -6,8 +6,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.training.loss.Loss;
+import io.github.muon4j.TorchScript;
 import io.github.muon4j.model.Autocast;
+import io.github.muon4j.model.Precision;
 import io.github.muon4j.model.Tensors;
 
 /**
@@ -71,8 +74,9 @@ public final class LmLoss extends Loss {
      *
      * <p>With N tokens, h_i the normed hidden state, W the head (V, d), p_i = softmax(W h_i) and
      * y_i the target: loss = (1/N) sum_i (lse(W h_i) - W[y_i] . h_i). The gradient of the first
-     * term is dL/dh_i = p_i W / N and dL/dW = sum_i p_i h_i^T / N; both are computed here per chunk
-     * without autograd, and handed to autograd as constants in
+     * term is dL/dh_i = p_i W / N and dL/dW = sum_i p_i h_i^T / N; both are computed per chunk,
+     * outside autograd, by one libtorch call for the whole loop ({@link #HEAD}), and handed to
+     * autograd as constants in
      *
      * <pre>
      *   surrogate = sum(h * dh) + sum(W * dW) - (1/N) sum_i W[y_i] . h_i
@@ -80,7 +84,8 @@ public final class LmLoss extends Loss {
      *
      * <p>whose gradient is the loss's (the last term, a row gather, is the one-hot part of the
      * softmax gradient). FLOPs equal the plain head's: 3 products of 2 N d V. Loss and gradients
-     * equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test checks 1e-5).
+     * equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test checks 1e-5). Under
+     * a bf16 {@link Autocast} scope the three products take bfloat16 operands.
      *
      * @param h (B, T, d) normed hidden states, on the autograd graph
      * @param w (V, d) head weight (a parameter, or the tied embedding)
@@ -99,44 +104,21 @@ public final class LmLoss extends Loss {
         // every array made here goes to h's manager (the step's); an op's result lands in the
         // manager of its first operand, so w (the model's manager) never comes first
         NDArray wd = in(w.stopGradient(), m); //                           (V, d)
-        NDArray wt = wd.transpose(); //                                     (d, V) view
-        NDList dh = new NDList();
-        NDArray dw = null;
-        NDArray nll = null;
-        for (long s = 0; s < n; s += chunk) {
-            long e = Math.min(n, s + chunk);
-            try (NDManager cm = m.newSubManager()) {
-                NDArray hc = in(hd.get(s + ":" + e), cm); //                 (c, d)
-                NDArray yc = in(y.get(s + ":" + e), cm).expandDims(1); //    (c, 1)
-                NDArray logits = in(Autocast.matMul(hc, wt), cm); //               (c, V)
-                NDArray p = in(logits.softmax(1), cm); //                          (c, V)
-                NDArray picked = in(targetNll(logits, p, yc), cm); //  sum of -log p[y]
-                logits.close();
-                NDArray dhc = Autocast.matMul(p, wd); //                               (c, d)
-                dhc.attach(m);
-                dh.add(dhc);
-                NDArray dwc = in(Autocast.matMul(p.transpose(), hc), cm); //           (V, d)
-                if (dw == null) {
-                    dw = dwc;
-                    dw.attach(m);
-                } else {
-                    dw.addi(dwc);
-                }
-                if (nll == null) {
-                    nll = picked;
-                    nll.attach(m);
-                } else {
-                    nll.addi(picked);
-                }
-            }
-        }
+        NDList g =
+                IValueUtils.forward(
+                        HEAD.module(),
+                        new NDList(
+                                hd,
+                                wd,
+                                y,
+                                m.create((long) chunk),
+                                m.create(Autocast.current() == Precision.BF16)),
+                        true); // dh (N, d), dw (V, d), sum of -log p[y] (0-d)
+        g.attach(m);
         float inv = (float) (1.0 / n);
-        NDArray dH =
-                (dh.size() == 1 ? dh.get(0) : ai.djl.ndarray.NDArrays.concat(dh, 0))
-                        .reshape(h.getShape())
-                        .muli(inv);
-        dw.muli(inv);
-        NDArray loss = nll.muli(inv);
+        NDArray dH = g.get(0).reshape(h.getShape()).muli(inv);
+        NDArray dw = g.get(1).muli(inv);
+        NDArray loss = g.get(2).muli(inv);
         NDArray target =
                 in(
                         Embedding.embedding(
@@ -162,24 +144,47 @@ public final class LmLoss extends Loss {
     static final float TINY_TARGET_PROBABILITY = 1e-30f;
 
     /**
-     * sum over rows of -log p[y]: from the softmax p when every p[y] is at least {@link
-     * #TINY_TARGET_PROBABILITY} (one gather, no extra pass over the (c, V) rows), otherwise from
-     * log_softmax of the logits, so a target the model has all but ruled out still counts exactly.
-     *
-     * @param logits (c, V); p = softmax(logits) (c, V); yc (c, 1) target ids
-     * @return a scalar, in p's manager
+     * The chunk loop of {@link #fusedHead} in libtorch, outside autograd: for each chunk c of rows,
+     * p = softmax(h_c W^T) (c, V); dh_c = p W (c, d); dW += p^T h_c (V, d), accumulated in place
+     * (one addmm per chunk, no (V, d) temporary); and sum -log p[y], from p when every target's p
+     * is at least {@link #TINY_TARGET_PROBABILITY} (one gather, no extra pass over the (c, V)
+     * rows), otherwise from log_softmax, so a target the model has all but ruled out still counts
+     * exactly. With {@code low} (bf16 autocast) h and W are rounded to bfloat16 once per call, p
+     * once per chunk, and each product returns bfloat16, as under PyTorch's autocast.
      */
-    private static NDArray targetNll(NDArray logits, NDArray p, NDArray yc) {
-        NDArray py = p.gather(yc, 1); //                                          (c, 1)
-        if (py.min().getFloat() >= TINY_TARGET_PROBABILITY) {
-            return py.log().sum().neg();
-        }
-        try (NDArray logp = logits.logSoftmax(1)) {
-            NDArray picked = logp.gather(yc, 1).sum().neg();
-            picked.attach(p.getManager());
-            return picked;
-        }
-    }
+    private static final TorchScript HEAD =
+            new TorchScript(
+                    "FusedHead",
+                    "h: Tensor, w: Tensor, y: Tensor, chunk: Tensor, low: Tensor",
+                    "Tuple[Tensor, Tensor, Tensor]",
+                    "c = int(chunk)",
+                    "bf16 = bool(low)",
+                    "n = torch.size(h, 0)",
+                    "hb = torch.to(h, 15) if bf16 else h",
+                    "wb = torch.to(w, 15) if bf16 else w",
+                    "wt = torch.t(wb)",
+                    "dh = torch.empty_like(h)",
+                    "dw = torch.zeros_like(w)",
+                    "nll = torch.new_zeros(h, annotate(List[int], []))",
+                    "for s in range(0, n, c):",
+                    "  e = min(n, s + c)",
+                    "  hc = torch.slice(hb, 0, s, e)",
+                    "  yc = torch.unsqueeze(torch.slice(y, 0, s, e), 1)",
+                    "  logits = torch.to(torch.mm(hc, wt), 6)",
+                    "  p = torch.softmax(logits, 1)",
+                    "  py = torch.gather(p, 1, yc)",
+                    "  if bool(torch.ge(torch.min(py), " + TINY_TARGET_PROBABILITY + ")):",
+                    "    nll = torch.sub(nll, torch.sum(torch.log(py)))",
+                    "  else:",
+                    "    logp = torch.log_softmax(logits, 1)",
+                    "    nll = torch.sub(nll, torch.sum(torch.gather(logp, 1, yc)))",
+                    "  pb = torch.to(p, 15) if bf16 else p",
+                    "  torch.copy_(torch.slice(dh, 0, s, e), torch.mm(pb, wb))",
+                    "  if bf16:",
+                    "    torch.add_(dw, torch.mm(torch.t(pb), hc))",
+                    "  else:",
+                    "    torch.addmm_(dw, torch.t(pb), hc)",
+                    "return (dh, dw, nll)");
 
     private static NDArray in(NDArray a, NDManager m) {
         a.attach(m);

@@ -11,9 +11,11 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.github.muon4j.model.AttentionKind;
+import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.DecoderLM;
 import io.github.muon4j.model.FfnKind;
 import io.github.muon4j.model.ModelConfig;
+import io.github.muon4j.model.Precision;
 import io.github.muon4j.model.Small;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -93,6 +95,63 @@ class LmLossTest {
             }
             LmLoss.HeadLoss ordinary = LmLoss.fusedHead(hs.get("1:"), ws, y.get("1:"), 1);
             assertEquals(lse1 - 1, ordinary.loss().getFloat(), 1e-6, "the ordinary row alone");
+        }
+    }
+
+    /**
+     * Under bf16 autocast the head's three products take bfloat16 operands: loss and gradients of
+     * the hidden states and the head weight stay within bf16's rounding (8-bit mantissa, relative
+     * 2^-9 per operand) of float32's, and are not bit-equal to them (the products ran in bf16).
+     */
+    @Test
+    void bf16HeadFollowsFloat32Head() {
+        try (NDManager m = Small.newManager()) {
+            NDArray h = m.randomNormal(new ai.djl.ndarray.types.Shape(2, 5, 16));
+            NDArray w = m.randomNormal(new ai.djl.ndarray.types.Shape(40, 16)).mul(0.3f);
+            NDArray y =
+                    m.randomInteger(0, 40, new ai.djl.ndarray.types.Shape(2, 5), DataType.INT32);
+            float[][][] out = new float[2][][];
+            for (Precision p : Precision.values()) {
+                try (NDManager s = m.newSubManager();
+                        Autocast ac = Autocast.enter(p)) {
+                    NDArray hs = h.duplicate();
+                    NDArray ws = w.duplicate();
+                    hs.attach(s);
+                    ws.attach(s);
+                    hs.setRequiresGradient(true);
+                    ws.setRequiresGradient(true);
+                    float loss;
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        LmLoss.HeadLoss hl = LmLoss.fusedHead(hs, ws, y, 3); // ragged: 10 = 3+3+3+1
+                        loss = hl.loss().getFloat();
+                        gc.backward(hl.surrogate());
+                    }
+                    out[p.ordinal()] =
+                            new float[][] {
+                                {loss},
+                                hs.getGradient().toFloatArray(),
+                                ws.getGradient().toFloatArray()
+                            };
+                }
+            }
+            String[] names = {"loss", "dL/dh", "dL/dW"};
+            boolean differ = false;
+            for (int k = 0; k < names.length; k++) {
+                float[] a = out[0][k], b = out[1][k];
+                double worst = 0, scale = 0;
+                for (int i = 0; i < a.length; i++) {
+                    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+                    scale = Math.max(scale, Math.abs(a[i]));
+                    differ |= a[i] != b[i];
+                }
+                assertTrue(scale > 0, names[k] + " is not zero");
+                assertTrue(
+                        worst <= 0.02 * scale,
+                        names[k] + ": bf16 off by " + worst + " at scale " + scale);
+            }
+            assertTrue(
+                    differ,
+                    "bf16 and float32 heads are bit-equal: the products did not run in bf16");
         }
     }
 
