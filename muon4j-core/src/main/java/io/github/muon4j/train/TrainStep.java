@@ -48,7 +48,7 @@ import java.util.function.Supplier;
  * balancing bias nudged after each update.
  *
  * <p>With {@link #setPrecision} bf16, forward and backward run under {@link Autocast}: matrix
- * products take bf16 operands; weights, gradients, optimizer state and the loss stay float32.
+ * products take bf16 operands; weights, gradients and optimizer state stay float32.
  */
 public final class TrainStep {
 
@@ -124,9 +124,7 @@ public final class TrainStep {
         this.headChunk = tokens;
     }
 
-    /**
-     * The precision of the matrix products in forward and backward (weights and loss stay float32).
-     */
+    /** The precision of the matrix products in forward and backward (weights stay float32). */
     public Precision precision() {
         return precision;
     }

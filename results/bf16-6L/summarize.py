@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Rebuild this folder's evidence: one summary JSON per run, and the table of BENCHMARKS.md.
+
+  python3 results/bf16-6L/summarize.py runs/bf16-6L   # from the run directories: writes runs/*.json
+  python3 results/bf16-6L/summarize.py                # from the committed runs/*.json: table only
+
+A run directory is `<precision>-seed<seed>` as written by the commands in README.md; its metrics.jsonl
+holds one line per step (train_loss, tokens_per_s) and per evaluation (val_loss).
+"""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COMMAND = ("./muon4j train --preset 6L-512d --optimizer adamw --batch-size 4 --seq-len 128 --steps 300"
+           " --warmup 30 --eval-every 50 --seed {seed} --precision {precision}")
+
+
+def summary(run_dir):
+    precision, seed = run_dir.name.split("-seed")
+    val, train, speed = {}, {}, []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        m = json.loads(line)
+        if "val_loss" in m:
+            val[str(m["step"])] = m["val_loss"]
+        if "train_loss" in m:
+            train[str(m["step"])] = m["train_loss"]
+            if m["step"] > 10:
+                speed.append(m["tokens_per_s"])
+    return {
+        "run": run_dir.name, "precision": precision, "seed": int(seed), "preset": "6L-512d",
+        "optimizer": "adamw", "batch": 4, "seq_len": 128, "steps": 300, "warmup": 30,
+        "command": COMMAND.format(seed=seed, precision=precision),
+        "val_loss": val, "train_loss": train,
+        "median_tokens_per_s_after_step_10": statistics.median(speed),
+    }
+
+
+def main():
+    if len(sys.argv) > 1:
+        for d in sorted(Path(sys.argv[1]).iterdir()):
+            if (d / "metrics.jsonl").is_file():
+                s = summary(d)
+                if len(s["train_loss"]) != s["steps"]:
+                    sys.exit(f"{d}: {len(s['train_loss'])} of {s['steps']} steps; is the run finished?")
+                (HERE / "runs" / f"{d.name}.json").write_text(json.dumps(s, indent=1) + "\n")
+    runs = {(s["precision"], s["seed"]): s
+            for s in (json.loads(p.read_text()) for p in sorted((HERE / "runs").glob("*.json")))}
+    cols = [(p, seed) for p in ("fp32", "bf16") for seed in (1, 2, 3)]
+    print("| step | " + " | ".join(f"{p} seed {s}" for p, s in cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for step in runs[cols[0]]["val_loss"]:
+        print(f"| {step} | " + " | ".join(f"{runs[c]['val_loss'][step]:.4f}" for c in cols) + " |")
+    for p in ("fp32", "bf16"):
+        final = [runs[(p, s)]["val_loss"]["300"] for s in (1, 2, 3)]
+        speed = [runs[(p, s)]["median_tokens_per_s_after_step_10"] for s in (1, 2, 3)]
+        print(f"{p}: final mean {statistics.mean(final):.4f}, seed spread {max(final) - min(final):.4f};"
+              f" median tokens/s after step 10 {min(speed):.0f}-{max(speed):.0f}")
+
+
+if __name__ == "__main__":
+    main()
