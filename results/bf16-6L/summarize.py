@@ -47,17 +47,29 @@ def main():
                 (HERE / "runs" / f"{d.name}.json").write_text(json.dumps(s, indent=1) + "\n")
     runs = {(s["precision"], s["seed"]): s
             for s in (json.loads(p.read_text()) for p in sorted((HERE / "runs").glob("*.json")))}
-    cols = [(p, seed) for p in ("fp32", "bf16") for seed in (1, 2, 3)]
+    seeds = sorted({seed for (_, seed) in runs})
+    cols = [(p, seed) for p in ("fp32", "bf16") for seed in seeds]
     print("| step | " + " | ".join(f"{p} seed {s}" for p, s in cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for step in runs[cols[0]]["val_loss"]:
         print(f"| {step} | " + " | ".join(f"{runs[c]['val_loss'][step]:.4f}" for c in cols) + " |")
     for p in ("fp32", "bf16"):
-        final = [runs[(p, s)]["val_loss"]["300"] for s in (1, 2, 3)]
-        speed = [runs[(p, s)]["median_tokens_per_s_after_step_10"] for s in (1, 2, 3)]
-        print(f"{p}: final mean {statistics.mean(final):.4f}, seed spread {max(final) - min(final):.4f};"
+        final = [runs[(p, s)]["val_loss"]["300"] for s in seeds]
+        speed = [runs[(p, s)]["median_tokens_per_s_after_step_10"] for s in seeds]
+        print(f"{p}: final mean {statistics.mean(final):.4f}, seed spread {max(final) - min(final):.4f},"
+              f" standard deviation {statistics.stdev(final):.4f};"
               f" median tokens/s after step 10 {min(speed):.0f}-{max(speed):.0f}")
+    # bf16 minus fp32 at step 300, seed by seed (the two runs of a seed share data order and initial weights)
+    diff = [runs[("bf16", s)]["val_loss"]["300"] - runs[("fp32", s)]["val_loss"]["300"] for s in seeds]
+    mean, sd = statistics.mean(diff), statistics.stdev(diff)
+    half = T975[len(diff) - 1] * sd / len(diff) ** 0.5
+    print("bf16 - fp32 at step 300 by seed: " + ", ".join(f"{d:+.4f}" for d in diff))
+    print(f"mean {mean:+.4f}, 95% interval {mean - half:+.4f} to {mean + half:+.4f}"
+          f" (t over {len(diff)} seeds); bf16 lower in {sum(d < 0 for d in diff)} of {len(diff)}")
 
+
+# Student's t, two-sided 95%, by degrees of freedom
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 if __name__ == "__main__":
     main()

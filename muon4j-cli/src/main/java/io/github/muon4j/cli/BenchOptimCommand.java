@@ -31,8 +31,8 @@ public final class BenchOptimCommand implements Callable<Integer> {
 
     @Option(
             names = "--ffn",
-            defaultValue = "1365",
-            description = "SwiGLU hidden width (default: ${DEFAULT-VALUE})")
+            defaultValue = "1408",
+            description = "SwiGLU hidden width (default: ${DEFAULT-VALUE}, the 6L-512d preset's)")
     int ffn;
 
     @Option(

@@ -12,7 +12,8 @@ import ai.djl.ndarray.NDArray;
  *   }
  * </pre>
  *
- * <p>The model sends its projections and the LM head through here; attention's score and value
+ * <p>The model sends its projections and the LM head through here, and {@link SwiGLU} runs its
+ * products and gating in bf16 in one call when the scope is bf16; attention's score and value
  * products stay float32 (K = head_dim is too short for bf16 to pay for the casts).
  *
  * <p>Outside a scope products run in float32. In bf16 both operands are rounded to bfloat16, the

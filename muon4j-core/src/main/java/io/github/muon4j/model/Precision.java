@@ -9,9 +9,10 @@ import java.util.Locale;
 /**
  * The precision of the model's matrix products. Weights, optimizer state, norms and the attention
  * softmax stay float32 in every mode; {@link #BF16} rounds the two operands of each matrix product
- * to bfloat16 (accumulating in float32), as PyTorch's autocast does ({@link Autocast}). The fused
- * LM head ({@code train.LmLoss.fusedHead}) also keeps its softmax output, the operand of its two
- * gradient products, in bfloat16, so the training loss it reports is within 2^-8 per token of
+ * to bfloat16 (accumulating in float32), as PyTorch's autocast does ({@link Autocast}); SwiGLU's
+ * gating (silu(g) * u) runs in bf16 on its products' bf16 outputs, as it would under autocast. The
+ * fused LM head ({@code train.LmLoss.fusedHead}) also keeps its softmax output, the operand of its
+ * two gradient products, in bfloat16, so the training loss it reports is within 2^-8 per token of
  * float32's.
  */
 public enum Precision {

@@ -26,8 +26,14 @@ public final class SwiGLU extends ModelBlock implements FeedForward {
         w2 = param("w2", ParamRole.HIDDEN_MATRIX, DecoderLM.outputStd(c), c.dModel(), hidden);
     }
 
-    /** x (..., d) with weights w1, w3 (hidden, d) and w2 (d, hidden) -> (..., d). */
+    /**
+     * x (..., d) with weights w1, w3 (hidden, d) and w2 (d, hidden) -> (..., d). Under bf16 ({@link
+     * Autocast}) the products and the gating between them run in bf16 in one libtorch call.
+     */
     public static NDArray apply(NDArray x, NDArray w1, NDArray w3, NDArray w2) {
+        if (Autocast.current() == Precision.BF16) {
+            return Bf16Matmul.swiGlu(x, w1, w3, w2);
+        }
         NDArray g = MultiHeadAttention.project(x, w1);
         NDArray u = MultiHeadAttention.project(x, w3);
         return MultiHeadAttention.project(Activation.sigmoid(g).mul(g).mul(u), w2);

@@ -116,6 +116,65 @@ class AutocastTest {
         }
     }
 
+    /**
+     * SwiGLU under bf16 (products and gating in one libtorch call) against SwiGLU in float32: the
+     * output and all four gradients within bf16 rounding, and not bit-equal (it ran in bf16). A
+     * swapped W1/W3 or a missing gate would miss by far more than rounding.
+     */
+    @Test
+    void swiGluUnderBf16FollowsFloat32() {
+        int n = 6, d = 16, h = 24;
+        Random r = new Random(3);
+        float[] xv = random(r, n * d), w1v = random(r, h * d), w3v = random(r, h * d);
+        float[] w2v = random(r, d * h);
+        float[][] fp32 = swiGluAndGradients(Precision.FP32, n, d, h, xv, w1v, w3v, w2v);
+        float[][] bf16 = swiGluAndGradients(Precision.BF16, n, d, h, xv, w1v, w3v, w2v);
+        String[] names = {"y", "dx", "dW1", "dW3", "dW2"};
+        for (int i = 0; i < names.length; i++) {
+            double scale = 0, diff = 0;
+            for (int j = 0; j < fp32[i].length; j++) {
+                scale = Math.max(scale, Math.abs(fp32[i][j]));
+                diff = Math.max(diff, Math.abs(fp32[i][j] - bf16[i][j]));
+            }
+            assertTrue(scale > 0, names[i] + " is all zero");
+            // a few bf16 roundings (2^-9 relative each) along three products and the gate
+            assertTrue(
+                    diff <= 0.03 * scale,
+                    names[i] + ": bf16 differs from float32 by " + diff + " (scale " + scale + ")");
+            assertTrue(diff > 0, names[i] + ": bit-equal to float32, so bf16 did not run");
+        }
+    }
+
+    /** [y, dx, dW1, dW3, dW2] of sum(y * y0) with y = SwiGLU(x), y0 a fixed random array. */
+    private static float[][] swiGluAndGradients(
+            Precision p, int n, int d, int h, float[] xv, float[] w1v, float[] w3v, float[] w2v) {
+        try (NDManager nm = Small.newManager()) {
+            NDArray x = nm.create(xv, new Shape(n, d));
+            NDArray w1 = nm.create(w1v, new Shape(h, d));
+            NDArray w3 = nm.create(w3v, new Shape(h, d));
+            NDArray w2 = nm.create(w2v, new Shape(d, h));
+            NDArray y0 = nm.create(random(new Random(4), n * d), new Shape(n, d));
+            for (NDArray a : new NDArray[] {x, w1, w3, w2}) {
+                a.setRequiresGradient(true);
+            }
+            float[] y;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector();
+                    Autocast ac = Autocast.enter(p)) {
+                NDArray out = SwiGLU.apply(x, w1, w3, w2);
+                assertEquals(DataType.FLOAT32, out.getDataType());
+                y = out.toFloatArray();
+                gc.backward(out.mul(y0).sum());
+            }
+            return new float[][] {
+                y,
+                x.getGradient().toFloatArray(),
+                w1.getGradient().toFloatArray(),
+                w3.getGradient().toFloatArray(),
+                w2.getGradient().toFloatArray()
+            };
+        }
+    }
+
     @Test
     void parsesPrecisionAndDetectsBf16Flags() {
         assertEquals(Precision.FP32, Precision.resolve("fp32", ai.djl.Device.cpu()));

@@ -25,7 +25,7 @@ import java.util.Map;
  * d]; SwiGLU [ffn, d] twice and [d, ffn] once): Muon batched and one by one, our AdamW, and DJL's
  * AdamW; and Newton-Schulz throughput against the fp32 matmul rate measured in the same run.
  *
- * <p>Command: {@code muon4j bench optim [--layers 6] [--d-model 512] [--ffn 1365] [--rounds 5]};
+ * <p>Command: {@code muon4j bench optim [--layers 6] [--d-model 512] [--ffn 1408] [--rounds 5]};
  * output: {@link OptimizerBenchReport}.
  */
 public final class OptimizerBench {
