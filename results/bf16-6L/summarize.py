@@ -48,6 +48,11 @@ def main():
     runs = {(s["precision"], s["seed"]): s
             for s in (json.loads(p.read_text()) for p in sorted((HERE / "runs").glob("*.json")))}
     seeds = sorted({seed for (_, seed) in runs})
+    missing = [f"{p}-seed{s}" for p in ("fp32", "bf16") for s in seeds if (p, s) not in runs]
+    if missing:
+        sys.exit("no summary for " + ", ".join(missing) + ": every seed needs both precisions")
+    if len(seeds) < 2:
+        sys.exit(f"{len(seeds)} seed(s): the spread and the interval need at least 2")
     cols = [(p, seed) for p in ("fp32", "bf16") for seed in seeds]
     print("| step | " + " | ".join(f"{p} seed {s}" for p, s in cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
@@ -62,14 +67,18 @@ def main():
     # bf16 minus fp32 at step 300, seed by seed (the two runs of a seed share data order and initial weights)
     diff = [runs[("bf16", s)]["val_loss"]["300"] - runs[("fp32", s)]["val_loss"]["300"] for s in seeds]
     mean, sd = statistics.mean(diff), statistics.stdev(diff)
-    half = T975[len(diff) - 1] * sd / len(diff) ** 0.5
+    df = len(diff) - 1
+    t = T975[max(k for k in T975 if k <= df)]  # between table rows: the wider t
+    half = t * sd / len(diff) ** 0.5
     print("bf16 - fp32 at step 300 by seed: " + ", ".join(f"{d:+.4f}" for d in diff))
     print(f"mean {mean:+.4f}, 95% interval {mean - half:+.4f} to {mean + half:+.4f}"
           f" (t over {len(diff)} seeds); bf16 lower in {sum(d < 0 for d in diff)} of {len(diff)}")
 
 
 # Student's t, two-sided 95%, by degrees of freedom
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+         10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
+         18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042}
 
 if __name__ == "__main__":
     main()
