@@ -9,6 +9,8 @@ import ai.djl.nn.Block;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.ParameterTracker;
 import ai.djl.training.tracker.Tracker;
+import io.github.muon4j.model.Autocast;
+import io.github.muon4j.model.Precision;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,10 +58,14 @@ import java.util.regex.Pattern;
  * <p>Weights of 3 or more dims (expert stacks [E, out, in]) are orthogonalized matrix by matrix;
  * rows and cols are the last two dims. {@link #step(Map)} stacks all matrices of the same shape
  * (tall ones transposed to wide) into one batched Newton-Schulz call (by default on a GPU only; see
- * {@link Builder#optStackSameShape}). A non-finite gradient throws {@link
- * NonFiniteGradientException} before anything changes (weights, state and gradients). State
- * round-trips through {@link #saveState}/{@link #loadState} bit for bit. Per-update temporaries
- * live in a sub-manager that is closed before the call returns.
+ * {@link Builder#optStackSameShape}). On a CPU, parameters are updated side by side, one per
+ * thread, with libtorch's intra-op threads at 1 during the step (measured on 2 cores: Newton-Schulz
+ * over the 6L-512d matrices in 1.52 s against 1.72 s with each product on both threads); the
+ * process-wide thread count is restored when the step returns ({@link Builder#optLanes}: 1 turns
+ * this off). A non-finite gradient throws {@link NonFiniteGradientException} before anything
+ * changes (weights, state and gradients). State round-trips through {@link #saveState}/{@link
+ * #loadState} bit for bit. Per-update temporaries live in a sub-manager that is closed before the
+ * call returns.
  */
 public class Muon extends Optimizer {
 
@@ -72,6 +79,7 @@ public class Muon extends Optimizer {
     private final int warmupSteps;
     private final List<PerHead> perHead;
     private final Boolean stackSameShape;
+    private final int lanes;
     private final DecoupledAdamW fallback;
     private final ParamNames names;
     private final ParamStates states = new ParamStates("muon", 1);
@@ -120,6 +128,7 @@ public class Muon extends Optimizer {
         this.warmupSteps = builder.warmupSteps;
         this.perHead = List.copyOf(builder.perHead);
         this.stackSameShape = builder.stackSameShape;
+        this.lanes = builder.lanes;
         this.fallback =
                 builder.noFallback
                         ? null
@@ -240,14 +249,34 @@ public class Muon extends Optimizer {
                             : e.name();
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(e);
         }
-        for (List<Entry> group : groups.values()) {
-            try (NDManager scope = group.get(0).weight().getManager().newSubManager()) {
-                update(group, scope, diagnostics);
-            }
+        List<List<Entry>> work = new ArrayList<>(groups.values());
+        boolean gpu = entries.get(0).weight().getDevice().isGpu();
+        int n = stack || gpu || diagnostics != null ? 1 : lanes > 0 ? lanes : Lanes.available();
+        if (n > 1) {
+            // largest first, so that the lanes finish together
+            work.sort(Comparator.comparingDouble(this::flops).reversed());
         }
+        Precision precision = Autocast.current(); // Newton-Schulz's products follow the caller's
+        Lanes.run(
+                work,
+                n,
+                group -> {
+                    try (Autocast ac = Autocast.enter(precision);
+                            NDManager scope = group.get(0).weight().getManager().newSubManager()) {
+                        update(group, scope, diagnostics);
+                    }
+                });
         if (diagnostics != null) {
             lastDiagnostics = Collections.unmodifiableMap(diagnostics);
         }
+    }
+
+    private double flops(List<Entry> group) {
+        double f = 0;
+        for (Entry e : group) {
+            f += e.matrices() * NewtonSchulz.flops(e.rows(), e.cols(), nsSteps);
+        }
+        return f;
     }
 
     /** The Muon update of one group, with one Newton-Schulz call for all its matrices. */
@@ -415,6 +444,7 @@ public class Muon extends Optimizer {
         private int warmupSteps;
         private final List<PerHead> perHead = new ArrayList<>();
         private Boolean stackSameShape;
+        private int lanes;
         private DecoupledAdamW fallback;
         private boolean noFallback;
         private ParamNames names = ParamNames.NONE;
@@ -504,6 +534,21 @@ public class Muon extends Optimizer {
          */
         public Builder optStackSameShape(boolean stack) {
             this.stackSameShape = stack;
+            return this;
+        }
+
+        /**
+         * How many parameters a CPU step updates side by side, each on one thread (libtorch's
+         * intra-op threads set to 1 meanwhile, and set back after the step; see the class comment).
+         * 0, the default: libtorch's intra-op thread count. 1: one parameter at a time, each
+         * product on all threads. Not used when same-shape stacks are batched (on a GPU by default)
+         * or while diagnostics are taken. Either way the result is the same to float32 rounding.
+         */
+        public Builder optLanes(int lanes) {
+            if (lanes < 0) {
+                throw new IllegalArgumentException("lanes must be 0 (auto) or more, got " + lanes);
+            }
+            this.lanes = lanes;
             return this;
         }
 

@@ -51,7 +51,11 @@ public final class OptimizerBenchReport {
                 r.nsOneByOneGflops(),
                 100 * r.nsOneByOneGflops() / r.matmulGflops(),
                 100 * r.nsOneByOneGflops() / r.steadyMatmulGflops());
-        row(b, "Muon step, Muon.step default (per parameter on CPU)", "%.1f ms", r.muonStepMs());
+        row(
+                b,
+                "Muon step, Muon.step default (on CPU: parameters side by side, one per thread)",
+                "%.1f ms",
+                r.muonStepMs());
         row(b, "Muon step, Muon.step stacking same shapes", "%.1f ms", r.muonStackedMs());
         row(b, "Muon step, one by one (Muon.update)", "%.1f ms", r.muonOneByOneMs());
         row(b, "our AdamW step", "%.1f ms", r.adamWStepMs());
