@@ -75,21 +75,29 @@ final class Lanes {
         } catch (RuntimeException e) {
             failure = e;
         } finally {
+            boolean interrupted = false;
             for (Future<?> f : others) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    if (failure == null) {
-                        failure =
-                                e.getCause() instanceof RuntimeException r
-                                        ? r
-                                        : new IllegalStateException(e.getCause());
+                while (true) { // every lane has stopped before the thread count is set back
+                    try {
+                        f.get();
+                        break;
+                    } catch (ExecutionException e) {
+                        if (failure == null) {
+                            failure =
+                                    e.getCause() instanceof RuntimeException r
+                                            ? r
+                                            : new IllegalStateException(e.getCause());
+                        }
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
                 }
             }
             JniUtils.setNumThreads(before);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (failure != null) {
             throw failure;
