@@ -38,7 +38,7 @@ final class Lanes {
     /**
      * Runs {@code work} on every item, on {@code n} threads, items taken in list order (put the
      * largest first); returns when all are done. The first exception an item throws is rethrown
-     * after every thread has stopped.
+     * after every thread has stopped. Calls from several threads run one after another.
      */
     static <T> void run(List<T> items, int n, Consumer<T> work) {
         int lanes = Math.min(n, items.size());
@@ -46,6 +46,13 @@ final class Lanes {
             items.forEach(work);
             return;
         }
+        // one call at a time: two overlapping calls would each set back the other's count
+        synchronized (Lanes.class) {
+            runLanes(items, lanes, work);
+        }
+    }
+
+    private static <T> void runLanes(List<T> items, int lanes, Consumer<T> work) {
         AtomicInteger next = new AtomicInteger();
         boolean gradMode = JniUtils.isGradMode(); // per thread in libtorch: the caller's for all
         Runnable lane =
@@ -104,7 +111,7 @@ final class Lanes {
         }
     }
 
-    private static synchronized ExecutorService pool(int threads) {
+    private static ExecutorService pool(int threads) { // under the class lock
         if (pool == null || poolSize < threads) {
             if (pool != null) {
                 pool.shutdown();
