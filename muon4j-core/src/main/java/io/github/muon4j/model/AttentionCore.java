@@ -2,6 +2,7 @@ package io.github.muon4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -13,7 +14,10 @@ public final class AttentionCore {
 
     /**
      * Causal scaled dot-product attention, {@code softmax(q k^T * scale + mask) v}, with the scale
-     * applied to the queries (T x head_dim numbers) rather than to the scores (T x S).
+     * applied to the queries (T x head_dim numbers) rather than to the scores (T x S). A whole
+     * sequence ({@code start == 0}, at least {@link #SPLIT_MIN_TOKENS} even) is taken in two halves
+     * of queries, the first against the first half of the keys only: the same result to float32
+     * rounding, without computing the quarter of the scores that the mask hides.
      *
      * @param q (B, h, T, dk) queries at absolute positions start..start+T-1
      * @param k (B, h, S, dk) keys, S = start + T
@@ -21,6 +25,26 @@ public final class AttentionCore {
      * @return (B, h, T, dv)
      */
     public static NDArray attend(NDArray q, NDArray k, NDArray v, double scale, int start) {
+        int t = (int) q.getShape().get(2);
+        if (start == 0 && t >= SPLIT_MIN_TOKENS && t % 2 == 0) {
+            // the first half of the queries sees only the first half of the keys: skip the
+            // masked (T/2, T/2) corner of the scores, a quarter of them
+            NDList halves = q.split(2, 2); //               2 x (B, h, T/2, dk)
+            String first = ":, :, :" + t / 2 + ", :";
+            NDArray early = attendBlock(halves.get(0), k.get(first), v.get(first), scale, 0);
+            NDArray late = attendBlock(halves.get(1), k, v, scale, t / 2);
+            return NDArrays.concat(new NDList(early, late), 2);
+        }
+        return attendBlock(q, k, v, scale, start);
+    }
+
+    /**
+     * Query counts from which {@link #attend} splits a whole causal sequence in two halves (a
+     * scratch timing of 8 x 8 x 512 x 64, forward and backward: 103 ms split, 124 ms whole).
+     */
+    static final int SPLIT_MIN_TOKENS = 256;
+
+    private static NDArray attendBlock(NDArray q, NDArray k, NDArray v, double scale, int start) {
         NDArray scores = Tensors.scale(q, scale).matMul(k.transpose(0, 1, 3, 2)); // (B, h, T, S)
         return causalWeights(scores, 1.0, start).matMul(v);
     }
