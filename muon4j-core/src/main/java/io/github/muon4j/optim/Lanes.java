@@ -1,6 +1,7 @@
 package io.github.muon4j.optim;
 
 import ai.djl.pytorch.jni.JniUtils;
+import io.github.muon4j.Denormals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -55,11 +56,12 @@ final class Lanes {
     private static <T> void runLanes(List<T> items, int lanes, Consumer<T> work) {
         AtomicInteger next = new AtomicInteger();
         boolean gradMode = JniUtils.isGradMode(); // per thread in libtorch: the caller's for all
+        boolean flush = Denormals.active(); // per thread (MXCSR): the caller's for all
         Runnable lane =
                 () -> {
                     JniUtils.setNumThreads(1); // this thread's and the process's count
                     JniUtils.setGradMode(gradMode);
-                    try {
+                    try (Denormals d = flush ? Denormals.flushToZero() : null) {
                         for (int i = next.getAndIncrement();
                                 i < items.size();
                                 i = next.getAndIncrement()) {

@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.tracker.Tracker;
 import io.github.muon4j.Backend;
+import io.github.muon4j.Denormals;
 import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Precision;
 import java.util.LinkedHashMap;
@@ -87,6 +89,38 @@ class LanesTest {
         seen.values().forEach(n -> assertEquals(1, n));
         assertEquals(2, on.size(), "threads that ran items");
         assertEquals(threads, JniUtils.getNumThreads());
+    }
+
+    /**
+     * A lane computes in the caller's {@link Denormals} mode: 1e-39 * 2 (a float32 denormal) is 0
+     * in every lane inside a flush scope and 2e-39 outside one.
+     */
+    @Test
+    void lanesFlushDenormalsLikeTheCaller() {
+        assumeTrue(Denormals.supported(), "flush-to-zero scopes need Linux on x86-64");
+        float tiny = 1e-39f;
+        int twice = Float.floatToRawIntBits(2 * tiny);
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.full(new ai.djl.ndarray.types.Shape(4096), tiny);
+            Map<Integer, Integer> bits = new ConcurrentHashMap<>();
+            Set<Thread> on = ConcurrentHashMap.newKeySet();
+            java.util.function.Consumer<Integer> work =
+                    i -> {
+                        try (NDArray y = x.mul(2f)) {
+                            bits.put(i, Float.floatToRawIntBits(y.toFloatArray()[i]));
+                        }
+                        on.add(Thread.currentThread());
+                        sleep(10);
+                    };
+            List<Integer> items = List.of(0, 1, 2, 3, 4, 5);
+            try (Denormals d = Denormals.flushToZero()) {
+                Lanes.run(items, 2, work);
+            }
+            assertEquals(2, on.size(), "threads that ran items");
+            items.forEach(i -> assertEquals(0, bits.get(i), "item " + i + " in a flush scope"));
+            Lanes.run(items, 2, work);
+            items.forEach(i -> assertEquals(twice, bits.get(i), "item " + i + " outside"));
+        }
     }
 
     /** An item's exception reaches the caller, after the other lane stopped; threads restored. */
