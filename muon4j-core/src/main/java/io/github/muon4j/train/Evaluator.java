@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import io.github.muon4j.Denormals;
 import io.github.muon4j.data.TokenDataset;
 import io.github.muon4j.model.DecoderLM;
 
@@ -61,7 +62,9 @@ public final class Evaluator {
             for (int r = 0; r < rows; r++) {
                 data.read(starts[from + r], buf, r * (t + 1), t + 1);
             }
-            try (NDManager sm = parent.newSubManager()) {
+            // denormals flushed as in a training step (see TrainStep#flushDenormals)
+            try (NDManager sm = parent.newSubManager();
+                    Denormals d = Denormals.flushToZero()) {
                 NDArray all = sm.create(buf, new Shape(rows, t + 1));
                 NDArray x = all.get(":, :-1");
                 NDArray y = all.get(":, 1:");

@@ -8,12 +8,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Causal attention over a whole sequence, which {@link AttentionCore#attend} takes in two halves of
- * queries from {@link AttentionCore#SPLIT_MIN_TOKENS} tokens: output against a plain loop over
- * (batch, head, query), gradients against the one-block formula of the same function.
+ * Causal attention over a whole sequence, which {@link AttentionCore#attend} runs in libtorch's
+ * fused kernel when values are as wide as keys, and otherwise takes in two halves of queries from
+ * {@link AttentionCore#SPLIT_MIN_TOKENS} tokens: output against a plain loop over (batch, head,
+ * query), gradients against the one-block formula of {@link AttentionCore#causalWeights}.
  */
 class AttentionCoreTest {
 
@@ -21,27 +22,30 @@ class AttentionCoreTest {
         Small.init();
     }
 
-    private static final int B = 2, H = 2, DK = 6, DV = 5;
+    private static final int B = 2, H = 2, DK = 6;
 
-    /** 255: one block; 256: the smallest split; 258: halves of 129. */
+    /**
+     * Values of width 5 (as MLA's, narrower than the keys): 255 one block, 256 the smallest split,
+     * 258 halves of 129. Width 6 (as the keys): the fused kernel, at 2, 64 and 258 tokens.
+     */
     @ParameterizedTest
-    @ValueSource(ints = {255, 256, 258})
-    void wholeSequenceEqualsThePlainCausalSoftmax(int t) {
+    @CsvSource({"255, 5", "256, 5", "258, 5", "2, 6", "64, 6", "258, 6"})
+    void wholeSequenceEqualsThePlainCausalSoftmax(int t, int dv) {
         double scale = 1 / Math.sqrt(DK);
         try (NDManager m = Small.newManager()) {
             DataType f64 = DataType.FLOAT64;
             NDArray q = Small.normal(m, 1, f64, B, H, t, DK);
             NDArray k = Small.normal(m, 2, f64, B, H, t, DK);
-            NDArray v = Small.normal(m, 3, f64, B, H, t, DV);
+            NDArray v = Small.normal(m, 3, f64, B, H, t, dv);
             double[] out = AttentionCore.attend(q, k, v, scale, 0).toDoubleArray();
             double[] want =
-                    plain(q.toDoubleArray(), k.toDoubleArray(), v.toDoubleArray(), t, scale);
+                    plain(q.toDoubleArray(), k.toDoubleArray(), v.toDoubleArray(), t, dv, scale);
             assertEquals(want.length, out.length);
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], out[i], 1e-12, "output " + i);
             }
 
-            NDArray g = Small.normal(m, 4, f64, B, H, t, DV); // d loss / d output
+            NDArray g = Small.normal(m, 4, f64, B, H, t, dv); // d loss / d output
             double[][] split =
                     grads(q, k, v, g, a -> AttentionCore.attend(a[0], a[1], a[2], scale, 0));
             double[][] whole =
@@ -92,8 +96,8 @@ class AttentionCoreTest {
     }
 
     /** softmax over keys 0..i of (q_i . k_j) * scale, times v; row-major (B, H, T, *) arrays. */
-    private static double[] plain(double[] q, double[] k, double[] v, int t, double scale) {
-        double[] out = new double[B * H * t * DV];
+    private static double[] plain(double[] q, double[] k, double[] v, int t, int dv, double scale) {
+        double[] out = new double[B * H * t * dv];
         double[] p = new double[t];
         for (int bh = 0; bh < B * H; bh++) {
             for (int i = 0; i < t; i++) {
@@ -112,8 +116,8 @@ class AttentionCoreTest {
                     sum += p[j];
                 }
                 for (int j = 0; j <= i; j++) {
-                    for (int d = 0; d < DV; d++) {
-                        out[(bh * t + i) * DV + d] += p[j] / sum * v[(bh * t + j) * DV + d];
+                    for (int d = 0; d < dv; d++) {
+                        out[(bh * t + i) * dv + d] += p[j] / sum * v[(bh * t + j) * dv + d];
                     }
                 }
             }
