@@ -4,6 +4,9 @@
   python3 results/bf16-6L/summarize.py runs/bf16-6L   # from the run directories: writes runs/*.json
   python3 results/bf16-6L/summarize.py                # from the committed runs/*.json: table only
 
+  --set NAME (first argument) reads and writes runs-NAME/ instead of runs/: the same commands on another
+  machine (runs-xeon: a 2-core Intel Xeon with AMX).
+
 A run directory is `<precision>-seed<seed>` as written by the commands in README.md; its metrics.jsonl
 holds one line per step (train_loss, tokens_per_s) and per evaluation (val_loss).
 """
@@ -38,15 +41,21 @@ def summary(run_dir):
 
 
 def main():
-    if len(sys.argv) > 1:
-        for d in sorted(Path(sys.argv[1]).iterdir()):
+    args = sys.argv[1:]
+    folder = HERE / "runs"
+    if args[:1] == ["--set"] and len(args) > 1:
+        folder = HERE / f"runs-{args[1]}"
+        args = args[2:]
+    if args:
+        folder.mkdir(exist_ok=True)
+        for d in sorted(Path(args[0]).iterdir()):
             if (d / "metrics.jsonl").is_file():
                 s = summary(d)
                 if len(s["train_loss"]) != s["steps"]:
                     sys.exit(f"{d}: {len(s['train_loss'])} of {s['steps']} steps; is the run finished?")
-                (HERE / "runs" / f"{d.name}.json").write_text(json.dumps(s, indent=1) + "\n")
+                (folder / f"{d.name}.json").write_text(json.dumps(s, indent=1) + "\n")
     runs = {(s["precision"], s["seed"]): s
-            for s in (json.loads(p.read_text()) for p in sorted((HERE / "runs").glob("*.json")))}
+            for s in (json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))}
     seeds = sorted({seed for (_, seed) in runs})
     missing = [f"{p}-seed{s}" for p in ("fp32", "bf16") for s in seeds if (p, s) not in runs]
     if missing:
