@@ -52,6 +52,8 @@ public final class Denormals implements AutoCloseable {
 
     private static final int MXCSR_OFFSET = 28;
 
+    private static final int EXCEPTION_MASKS = 0x1F80;
+
     private static final ThreadLocal<Integer> DEPTH = ThreadLocal.withInitial(() -> 0);
     private static volatile Natives natives;
     private static volatile boolean looked;
@@ -142,8 +144,16 @@ public final class Denormals implements AutoCloseable {
                     return null;
                 }
                 NativeLibrary libm = NativeLibrary.getInstance("m");
+                Function get = libm.getFunction("fegetenv");
+                Memory env = new Memory(FENV_BYTES);
+                // the layout check: MXCSR as a C program starts, every exception masked (bits
+                // 7-12); anything else at that offset means another fenv_t layout: leave it alone
+                if (get.invokeInt(new Object[] {env}) != 0
+                        || (env.getInt(MXCSR_OFFSET) & EXCEPTION_MASKS) != EXCEPTION_MASKS) {
+                    return null;
+                }
                 return new Natives(
-                        libm.getFunction("fegetenv"),
+                        get,
                         libm.getFunction("fesetenv"),
                         NativeLibrary.getInstance(gomp.toString()).getFunction("GOMP_parallel"));
             } catch (RuntimeException | LinkageError e) {
