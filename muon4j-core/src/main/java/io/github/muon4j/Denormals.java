@@ -70,17 +70,18 @@ public final class Denormals implements AutoCloseable {
      */
     public static Denormals flushToZero() {
         int depth = DEPTH.get();
-        DEPTH.set(depth + 1);
         Natives n = depth == 0 ? natives() : null;
-        if (n == null) {
-            return new Denormals(null);
+        Memory env = null;
+        if (n != null) {
+            env = new Memory(FENV_BYTES);
+            n.fegetenv.invokeInt(new Object[] {env});
+            Memory flushed = new Memory(FENV_BYTES);
+            flushed.write(0, env.getByteArray(0, FENV_BYTES), 0, FENV_BYTES);
+            flushed.setInt(
+                    MXCSR_OFFSET, env.getInt(MXCSR_OFFSET) | FLUSH_TO_ZERO | DENORMALS_ARE_ZERO);
+            n.everyThread(flushed);
         }
-        Memory env = new Memory(FENV_BYTES);
-        n.fegetenv.invokeInt(new Object[] {env});
-        Memory flushed = new Memory(FENV_BYTES);
-        flushed.write(0, env.getByteArray(0, FENV_BYTES), 0, FENV_BYTES);
-        flushed.setInt(MXCSR_OFFSET, env.getInt(MXCSR_OFFSET) | FLUSH_TO_ZERO | DENORMALS_ARE_ZERO);
-        n.everyThread(flushed);
+        DEPTH.set(depth + 1); // counted once the scope exists: a failed call leaves no open scope
         return new Denormals(env);
     }
 
