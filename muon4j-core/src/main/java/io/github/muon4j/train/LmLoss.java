@@ -83,9 +83,10 @@ public final class LmLoss extends Loss {
      * </pre>
      *
      * <p>whose gradient is the loss's (the last term, a row gather, is the one-hot part of the
-     * softmax gradient). FLOPs equal the plain head's: 3 products of 2 N d V. Loss and gradients
-     * equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test checks 1e-5). Under
-     * a bf16 {@link Autocast} scope the three products take bfloat16 operands.
+     * softmax gradient). Each sum of products is one dot product of the flattened arrays: its
+     * forward writes no temporary. FLOPs equal the plain head's: 3 products of 2 N d V. Loss and
+     * gradients equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test checks
+     * 1e-5). Under a bf16 {@link Autocast} scope the three products take bfloat16 operands.
      *
      * @param h (B, T, d) normed hidden states, on the autograd graph
      * @param w (V, d) head weight (a parameter, or the tied embedding)
@@ -112,13 +113,13 @@ public final class LmLoss extends Loss {
                                 wd,
                                 y,
                                 m.create((long) chunk),
-                                m.create(Autocast.current() == Precision.BF16)),
-                        true); // dh (N, d), dw (V, d), sum of -log p[y] (0-d)
+                                m.create(Autocast.current() == Precision.BF16),
+                                m.create(1.0 / n)),
+                        true); // dh (N, d) / N, dw (V, d) / N, sum of -log p[y] (0-d)
         g.attach(m);
-        float inv = (float) (1.0 / n);
-        NDArray dH = g.get(0).reshape(h.getShape()).muli(inv);
-        NDArray dw = g.get(1).muli(inv);
-        NDArray loss = g.get(2).muli(inv);
+        NDArray dH = g.get(0).reshape(h.getShape());
+        NDArray dw = g.get(1);
+        NDArray loss = g.get(2).muli((float) (1.0 / n));
         NDArray target =
                 in(
                         Embedding.embedding(
@@ -129,11 +130,7 @@ public final class LmLoss extends Loss {
                                         SparseFormat.DENSE)
                                 .singletonOrThrow(),
                         m); //           (B, T, d) rows W[y]
-        NDArray surrogate =
-                h.mul(dH)
-                        .sum()
-                        .add(dw.mul(w).sum())
-                        .sub(Tensors.scale(target.mul(h).sum(), 1.0 / n));
+        NDArray surrogate = dot(h, dH).add(dot(dw, w)).sub(Tensors.scale(dot(target, h), 1.0 / n));
         return new HeadLoss(loss, surrogate);
     }
 
@@ -145,29 +142,32 @@ public final class LmLoss extends Loss {
 
     /**
      * The chunk loop of {@link #fusedHead} in libtorch, outside autograd: for each chunk c of rows,
-     * p = softmax(h_c W^T) (c, V); dh_c = p W (c, d); dW += p^T h_c (V, d), accumulated in place
-     * (one addmm per chunk, no (V, d) temporary); and sum -log p[y], from p when every target's p
-     * is at least {@link #TINY_TARGET_PROBABILITY} (one gather, no extra pass over the (c, V)
-     * rows), otherwise from log_softmax, so a target the model has all but ruled out still counts
-     * exactly. With {@code low} (bf16 autocast) h and W are rounded to bfloat16 once per call; the
-     * logits come back in bfloat16, and the softmax (computed in float32 inside the kernel) writes
-     * p in bfloat16, the operand both gradient products take, so no (c, V) array is ever float32 or
-     * cast. The loss then reads p[y] rounded to bfloat16: -log p[y] is off by at most 2^-8 per
-     * token (4e-3), against about 1e-7 in float32.
+     * p = softmax(h_c W^T) (c, V); dh_c = a p W (c, d), written in place; dW += a p^T h_c (V, d),
+     * accumulated in place (one addmm per chunk, the first one ignoring dW's uninitialised values:
+     * no (V, d) temporary, no pass to zero or scale it), with a = {@code scale} (1/N, the mean's
+     * factor); and sum -log p[y] (unscaled), from p when every target's p is at least {@link
+     * #TINY_TARGET_PROBABILITY} (one gather, no extra pass over the (c, V) rows), otherwise from
+     * log_softmax, so a target the model has all but ruled out still counts exactly. With {@code
+     * low} (bf16 autocast) h and W are rounded to bfloat16 once per call; the logits come back in
+     * bfloat16, and the softmax (computed in float32 inside the kernel) writes p in bfloat16, the
+     * operand both gradient products take, so no (c, V) array is ever float32 or cast. The loss
+     * then reads p[y] rounded to bfloat16: -log p[y] is off by at most 2^-8 per token (4e-3),
+     * against about 1e-7 in float32.
      */
     private static final TorchScript HEAD =
             new TorchScript(
                     "FusedHead",
-                    "h: Tensor, w: Tensor, y: Tensor, chunk: Tensor, low: Tensor",
+                    "h: Tensor, w: Tensor, y: Tensor, chunk: Tensor, low: Tensor, scale: Tensor",
                     "Tuple[Tensor, Tensor, Tensor]",
                     "c = int(chunk)",
                     "bf16 = bool(low)",
+                    "a = float(scale)",
                     "n = torch.size(h, 0)",
                     "hb = torch.to(h, 15) if bf16 else h",
                     "wb = torch.to(w, 15) if bf16 else w",
                     "wt = torch.t(wb)",
                     "dh = torch.empty_like(h)",
-                    "dw = torch.zeros_like(w)",
+                    "dw = torch.zeros_like(w) if bf16 else torch.empty_like(w)",
                     "nll = torch.new_zeros(h, annotate(List[int], []))",
                     "for s in range(0, n, c):",
                     "  e = min(n, s + c)",
@@ -181,12 +181,23 @@ public final class LmLoss extends Loss {
                     "  else:",
                     "    logp = torch.log_softmax(torch.to(logits, 6), 1)",
                     "    nll = torch.sub(nll, torch.sum(torch.gather(logp, 1, yc)))",
-                    "  torch.copy_(torch.slice(dh, 0, s, e), torch.mm(p, wb))",
                     "  if bf16:",
-                    "    torch.add_(dw, torch.mm(torch.t(p), hc))",
+                    "    torch.copy_(torch.slice(dh, 0, s, e), torch.mm(p, wb))",
+                    "    torch.add_(dw, torch.mm(torch.t(p), hc), alpha=a)",
                     "  else:",
-                    "    torch.addmm_(dw, torch.t(p), hc)",
+                    "    torch.addmm_(torch.slice(dh, 0, s, e), p, wb, beta=0., alpha=a)",
+                    "    torch.addmm_(dw, torch.t(p), hc, beta=0. if s == 0 else 1., alpha=a)",
+                    "if bf16:",
+                    "  torch.mul_(dh, a)",
                     "return (dh, dw, nll)");
+
+    /**
+     * {@code sum(a * b)} over all elements, as one dot product of the flattened arrays, in a's
+     * manager (b's flattened view too: b may be a parameter, in the model's manager).
+     */
+    private static NDArray dot(NDArray a, NDArray b) {
+        return a.reshape(-1).dot(in(b.reshape(-1), a.getManager()));
+    }
 
     private static NDArray in(NDArray a, NDManager m) {
         a.attach(m);
