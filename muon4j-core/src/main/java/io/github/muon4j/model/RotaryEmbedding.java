@@ -6,8 +6,10 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.muon4j.TorchScript;
 import java.util.Arrays;
 
 /**
@@ -21,7 +23,15 @@ public final class RotaryEmbedding extends ModelBlock {
 
     private final int dim;
     private final double base;
-    private Table table = new Table(0, new double[0], new double[0], new float[0], new float[0]);
+    private Table table =
+            new Table(
+                    0,
+                    new double[0],
+                    new double[0],
+                    new float[0],
+                    new float[0],
+                    new double[0],
+                    new float[0]);
 
     /**
      * @param dim rotary dimension (even)
@@ -57,6 +67,72 @@ public final class RotaryEmbedding extends ModelBlock {
         return NDArrays.concat(new NDList(a, b), axis);
     }
 
+    /**
+     * The same rotation for vectors stored in pair order: {@code (x1_0, x2_0, x1_1, x2_1, ...)}
+     * instead of the two halves (see {@link #pairOrder}). Each pair is then one complex number and
+     * the rotation one complex product {@code (x1 + i x2)(cos + i sin)} in libtorch, forward and
+     * backward, where {@link #apply} takes six half-size element-wise operations and a
+     * concatenation. The result is {@link #apply}'s, in pair order.
+     *
+     * @param y (B, T, heads, dim), float32 or float64, pairs side by side, T positions from {@code
+     *     start}
+     * @return (B, T, heads, dim) in pair order, in y's manager
+     */
+    public NDArray applyPaired(NDArray y, int start) {
+        int t = (int) y.getShape().get(1);
+        int from = start * dim;
+        int to = (start + t) * dim;
+        Shape shape = new Shape(t, 1, dim / 2, 2);
+        Table tab = cached(start + t);
+        DataType type = y.getDataType();
+        NDArray cs =
+                type == DataType.FLOAT32
+                        ? Tensors.constant(
+                                y.getManager(),
+                                Arrays.copyOfRange(tab.pairsF, from, to),
+                                shape,
+                                type)
+                        : Tensors.constant(
+                                y.getManager(),
+                                Arrays.copyOfRange(tab.pairs, from, to),
+                                shape,
+                                type);
+        NDArray r =
+                IValueUtils.forward(PAIRED.module(), new NDList(y, cs), true).singletonOrThrow();
+        r.attach(y.getManager());
+        return r;
+    }
+
+    /**
+     * The rows of a (heads * dim, in) projection in pair order, per head: row {@code h * dim + 2 i
+     * + j} of the result is row {@code h * dim + j * dim / 2 + i} of the projection (j = 0: the
+     * first half's i-th, j = 1: the second half's).
+     */
+    public long[] pairOrder(int heads) {
+        long[] rows = new long[heads * dim];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < dim / 2; i++) {
+                for (int j = 0; j < 2; j++) {
+                    rows[h * dim + 2 * i + j] = h * dim + j * (dim / 2) + i;
+                }
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * y (..., dim) in pair order times cs (T, 1, dim/2, 2) (cos, sin), both as complex numbers;
+     * view_as_complex needs the pairs adjacent, which the unflatten of y's last axis gives.
+     */
+    private static final TorchScript PAIRED =
+            new TorchScript(
+                    "PairedRope",
+                    "y: Tensor, cs: Tensor",
+                    "Tensor",
+                    "z = torch.view_as_complex(torch.unflatten(y, -1, [-1, 2]))",
+                    "r = torch.view_as_real(torch.mul(z, torch.view_as_complex(cs)))",
+                    "return torch.flatten(r, -2, -1)");
+
     /** cos and sin tables (T, dim/2) for positions start..start+T-1, from the Java cache. */
     private NDArray[] tables(NDManager m, DataType type, int start, int t) {
         int from = start * (dim / 2);
@@ -78,7 +154,18 @@ public final class RotaryEmbedding extends ModelBlock {
     /**
      * cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float.
      */
-    private record Table(int positions, double[] cos, double[] sin, float[] cosF, float[] sinF) {}
+    /**
+     * Per position p and frequency i: cos and sin at [p * half + i], and (cos, sin) pairs at [2 (p
+     * * half + i)].
+     */
+    private record Table(
+            int positions,
+            double[] cos,
+            double[] sin,
+            float[] cosF,
+            float[] sinF,
+            double[] pairs,
+            float[] pairsF) {}
 
     /** The table for at least {@code positions} positions, computed once and grown by doubling. */
     private synchronized Table cached(int positions) {
@@ -91,6 +178,8 @@ public final class RotaryEmbedding extends ModelBlock {
         double[] s = new double[n * half];
         float[] cf = new float[n * half];
         float[] sf = new float[n * half];
+        double[] pairs = new double[2 * n * half];
+        float[] pairsF = new float[2 * n * half];
         for (int i = 0; i < half; i++) {
             double freq = Math.pow(base, -2.0 * i / dim);
             for (int p = 0; p < n; p++) {
@@ -98,9 +187,13 @@ public final class RotaryEmbedding extends ModelBlock {
                 s[p * half + i] = Math.sin(p * freq);
                 cf[p * half + i] = (float) c[p * half + i];
                 sf[p * half + i] = (float) s[p * half + i];
+                pairs[2 * (p * half + i)] = c[p * half + i];
+                pairs[2 * (p * half + i) + 1] = s[p * half + i];
+                pairsF[2 * (p * half + i)] = cf[p * half + i];
+                pairsF[2 * (p * half + i) + 1] = sf[p * half + i];
             }
         }
-        table = new Table(n, c, s, cf, sf);
+        table = new Table(n, c, s, cf, sf, pairs, pairsF);
         return table;
     }
 

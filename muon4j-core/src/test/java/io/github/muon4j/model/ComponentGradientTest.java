@@ -84,6 +84,12 @@ class ComponentGradientTest {
     }
 
     @Test
+    void rotaryEmbeddingInPairOrderAtAnOffset() {
+        RotaryEmbedding rope = new RotaryEmbedding(4, 10000);
+        checkBlock(rope, new long[] {1, 3, 2, 4}, (ps, x) -> rope.applyPaired(x, 5));
+    }
+
+    @Test
     void multiHeadAttention() {
         MultiHeadAttention mha = new MultiHeadAttention(micro(AttentionKind.MHA, FfnKind.DENSE));
         checkBlock(mha, new long[] {2, 4, 8}, (ps, x) -> mha.forward(ps, x, true));
