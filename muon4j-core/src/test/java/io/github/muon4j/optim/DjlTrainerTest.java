@@ -33,10 +33,15 @@ import org.junit.jupiter.api.Test;
 /**
  * Muon and MuonWithAdamW behind DJL's own training loop, as a library user runs them: {@code
  * EasyTrain.fit} and {@code trainer.step()} on a plain {@link SequentialBlock}, 50 full-batch
- * steps. Each must cut the loss by at least {@link #FACTOR} and land on the same loss as a
- * hand-written GradientCollector loop that calls {@code step(byName)} with the same seed (to 1e-6):
- * that holds only if the optimizer zeroes the gradients it consumed and routes DJL's ids as names.
- * DJL's own Adam on the same model is printed beside them as the baseline.
+ * steps. Each must cut the loss by at least {@link #FACTOR}, and after {@link #EARLY} steps it must
+ * have the same loss as a hand-written GradientCollector loop that calls {@code step(byName)} with
+ * the same seed (to 1e-6): that holds only if the optimizer zeroes the gradients it consumed (a
+ * gradient left in place doubles the next one) and routes DJL's ids as names. After all steps the
+ * two must still agree to {@link #FINAL_AGREEMENT}: not to 1e-6, since the two loops run libtorch's
+ * reductions on different thread counts (DJL's per-parameter update inline on every intra-op
+ * thread, the hand loop's on Muon's one-thread lanes), and 50 steps of Muon can grow a last-bit
+ * difference (a full test run once read 0.0249 against 0.0238 here). DJL's own Adam on the same
+ * model is printed beside them as the baseline.
  */
 class DjlTrainerTest {
 
@@ -47,6 +52,12 @@ class DjlTrainerTest {
      * AdamW).
      */
     static final double FACTOR = 8;
+
+    /** Steps after which DJL's loop and the hand loop must give the same loss to 1e-6. */
+    static final int EARLY = 3;
+
+    /** Relative agreement of the two loops' losses after all {@link #STEPS}. */
+    static final double FINAL_AGREEMENT = 0.1;
 
     @Test
     void muonWithAdamWTrainsThroughEasyTrainFit() throws Exception {
@@ -82,8 +93,8 @@ class DjlTrainerTest {
                                             .build(),
                             true);
             System.out.printf(
-                    "DjlTrainerTest DJL Adam lr 0.01, EasyTrain.fit: %.4f -> %.4f%n", r[0], r[1]);
-            assertTrue(r[1] < r[0] / FACTOR, r[0] + " -> " + r[1]);
+                    "DjlTrainerTest DJL Adam lr 0.01, EasyTrain.fit: %.4f -> %.4f%n", r[0], r[2]);
+            assertTrue(r[2] < r[0] / FACTOR, r[0] + " -> " + r[2]);
         }
     }
 
@@ -95,17 +106,25 @@ class DjlTrainerTest {
             double[] djl = trainWithDjl(m, xy, optimizer, fit);
             SequentialBlock block = initializedMlp(m);
             Optimizer opt = optimizer.apply(block);
-            double before = loss(block, m, xy);
+            double before = loss(block, m, xy), early = Double.NaN;
             for (int s = 0; s < STEPS; s++) {
                 handStep(block, m, xy, (byName, b) -> step(opt, byName));
+                if (s == EARLY - 1) {
+                    early = loss(block, m, xy);
+                }
             }
             double after = loss(block, m, xy);
             System.out.printf(
-                    "DjlTrainerTest %s: %.4f -> %.4f (hand loop %.4f -> %.4f)%n",
-                    what, djl[0], djl[1], before, after);
+                    "DjlTrainerTest %s: %.4f -> %.6f -> %.4f (hand loop %.4f -> %.6f -> %.4f)%n",
+                    what, djl[0], djl[1], djl[2], before, early, after);
             assertEquals(before, djl[0], 0.0, "same initial model");
-            assertTrue(djl[1] < djl[0] / FACTOR, what + ": " + djl[0] + " -> " + djl[1]);
-            assertEquals(after, djl[1], 1e-6, what + " against the hand loop");
+            assertEquals(early, djl[1], 1e-6, what + " against the hand loop, step " + EARLY);
+            assertTrue(djl[2] < djl[0] / FACTOR, what + ": " + djl[0] + " -> " + djl[2]);
+            assertEquals(
+                    after,
+                    djl[2],
+                    FINAL_AGREEMENT * after,
+                    what + " against the hand loop, step " + STEPS);
         }
     }
 
@@ -118,8 +137,9 @@ class DjlTrainerTest {
     }
 
     /**
-     * Trains a fresh seeded MLP for STEPS full-batch steps with DJL's Trainer; {loss before, loss
-     * after}. Every gradient must be zero after each step (the optimizer's contract).
+     * Trains a fresh seeded MLP for STEPS full-batch steps with DJL's Trainer; {loss before, after
+     * EARLY steps, after STEPS}. Every gradient must be zero after each step (the optimizer's
+     * contract).
      */
     static double[] trainWithDjl(
             NDManager m, NDArray[] xy, Function<Block, Optimizer> optimizer, boolean fit)
@@ -134,7 +154,7 @@ class DjlTrainerTest {
                             .optDevices(new Device[] {Device.cpu()});
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(INPUT);
-                double before = loss(block, m, xy);
+                double before = loss(block, m, xy), early;
                 if (fit) {
                     ArrayDataset dataset =
                             new ArrayDataset.Builder()
@@ -142,8 +162,11 @@ class DjlTrainerTest {
                                     .optLabels(xy[1])
                                     .setSampling(DjlFixtures.N, false)
                                     .build();
-                    EasyTrain.fit(trainer, STEPS, dataset, null);
+                    EasyTrain.fit(trainer, EARLY, dataset, null);
+                    early = loss(block, m, xy);
+                    EasyTrain.fit(trainer, STEPS - EARLY, dataset, null);
                 } else {
+                    early = Double.NaN;
                     for (int s = 0; s < STEPS; s++) {
                         try (NDManager sm = m.newSubManager()) {
                             NDList x = new NDList(scoped(sm, xy[0].duplicate()));
@@ -154,9 +177,12 @@ class DjlTrainerTest {
                             trainer.step();
                         }
                         assertGradientsZero(block);
+                        if (s == EARLY - 1) {
+                            early = loss(block, m, xy);
+                        }
                     }
                 }
-                return new double[] {before, loss(block, m, xy)};
+                return new double[] {before, early, loss(block, m, xy)};
             }
         }
     }
