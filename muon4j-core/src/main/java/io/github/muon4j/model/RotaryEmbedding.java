@@ -15,9 +15,10 @@ import java.util.Arrays;
 /**
  * Rotary position embedding (RoPE, Su et al.) in the half-split layout: the first and second halves
  * of the rotary slice form the pairs {@code (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin)} with
- * angle {@code pos * base^(-2i/dim)}. No parameters; the cos/sin tables are computed once in Java
- * (grown on demand) and copied into the manager of the input at each call, so nothing lives in the
- * model's manager.
+ * angle {@code pos * base^(-2i/dim)} ({@link #apply}); or, for vectors stored pair by pair, the
+ * same rotation as one complex product ({@link #applyPaired}). No parameters; the cos/sin tables
+ * are computed once in Java (grown on demand) and copied into the manager of the input at each
+ * call, so nothing lives in the model's manager.
  */
 public final class RotaryEmbedding extends ModelBlock {
 
@@ -152,11 +153,9 @@ public final class RotaryEmbedding extends ModelBlock {
     }
 
     /**
-     * cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float.
-     */
-    /**
-     * Per position p and frequency i: cos and sin at [p * half + i], and (cos, sin) pairs at [2 (p
-     * * half + i)].
+     * cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float:
+     * for position p and frequency i, cos and sin at [p * half + i], and the (cos, sin) pair of
+     * {@link #applyPaired} at [2 (p * half + i)].
      */
     private record Table(
             int positions,
