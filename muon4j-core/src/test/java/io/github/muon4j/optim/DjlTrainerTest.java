@@ -39,9 +39,9 @@ import org.junit.jupiter.api.Test;
  * gradient left in place doubles the next one) and routes DJL's ids as names. After all steps the
  * two must still agree to {@link #FINAL_AGREEMENT}, not to 1e-6: once (2026-12-04, the whole core
  * suite on a Xeon) Muon's {@code trainer.step()} loop ended at 0.0249 against the hand loop's
- * 0.0238, which 15 runs of this class alone and 3 of the whole suite did not repeat and whose cause
- * was not found (Muon's lanes, one thread or two, give the same 0.0238 here). DJL's own Adam on the
- * same model is printed beside them as the baseline.
+ * 0.0238, which 15 runs of this class alone and 19 of the whole core suite (one in the same clone)
+ * did not repeat and whose cause was not found (Muon's lanes, one thread or two, give the same
+ * 0.0238 here). DJL's own Adam on the same model is printed beside them as the baseline.
  */
 class DjlTrainerTest {
 
