@@ -24,15 +24,7 @@ public final class RotaryEmbedding extends ModelBlock {
 
     private final int dim;
     private final double base;
-    private Table table =
-            new Table(
-                    0,
-                    new double[0],
-                    new double[0],
-                    new float[0],
-                    new float[0],
-                    new double[0],
-                    new float[0]);
+    private Table table = new Table(0, new double[0], new double[0], new float[0], new float[0]);
 
     /**
      * @param dim rotary dimension (even)
@@ -81,23 +73,27 @@ public final class RotaryEmbedding extends ModelBlock {
      */
     public NDArray applyPaired(NDArray y, int start) {
         int t = (int) y.getShape().get(1);
-        int from = start * dim;
-        int to = (start + t) * dim;
-        Shape shape = new Shape(t, 1, dim / 2, 2);
+        int half = dim / 2;
+        int from = start * half;
+        Shape shape = new Shape(t, 1, half, 2);
         Table tab = cached(start + t);
         DataType type = y.getDataType();
-        NDArray cs =
-                type == DataType.FLOAT32
-                        ? Tensors.constant(
-                                y.getManager(),
-                                Arrays.copyOfRange(tab.pairsF, from, to),
-                                shape,
-                                type)
-                        : Tensors.constant(
-                                y.getManager(),
-                                Arrays.copyOfRange(tab.pairs, from, to),
-                                shape,
-                                type);
+        NDArray cs; // (T, 1, dim/2, 2): (cos, sin) side by side, from the half-split tables
+        if (type == DataType.FLOAT32) {
+            float[] pairs = new float[2 * t * half];
+            for (int k = 0; k < t * half; k++) {
+                pairs[2 * k] = tab.cosF[from + k];
+                pairs[2 * k + 1] = tab.sinF[from + k];
+            }
+            cs = Tensors.constant(y.getManager(), pairs, shape, type);
+        } else {
+            double[] pairs = new double[2 * t * half];
+            for (int k = 0; k < t * half; k++) {
+                pairs[2 * k] = tab.cos[from + k];
+                pairs[2 * k + 1] = tab.sin[from + k];
+            }
+            cs = Tensors.constant(y.getManager(), pairs, shape, type);
+        }
         NDArray r =
                 IValueUtils.forward(PAIRED.module(), new NDList(y, cs), true).singletonOrThrow();
         r.attach(y.getManager());
@@ -153,18 +149,9 @@ public final class RotaryEmbedding extends ModelBlock {
     }
 
     /**
-     * cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float:
-     * for position p and frequency i, cos and sin at [p * half + i], and the (cos, sin) pair of
-     * {@link #applyPaired} at [2 (p * half + i)].
+     * cos/sin for {@code positions} positions (pos-major, dim/2 frequencies), in double and float.
      */
-    private record Table(
-            int positions,
-            double[] cos,
-            double[] sin,
-            float[] cosF,
-            float[] sinF,
-            double[] pairs,
-            float[] pairsF) {}
+    private record Table(int positions, double[] cos, double[] sin, float[] cosF, float[] sinF) {}
 
     /** The table for at least {@code positions} positions, computed once and grown by doubling. */
     private synchronized Table cached(int positions) {
@@ -177,8 +164,6 @@ public final class RotaryEmbedding extends ModelBlock {
         double[] s = new double[n * half];
         float[] cf = new float[n * half];
         float[] sf = new float[n * half];
-        double[] pairs = new double[2 * n * half];
-        float[] pairsF = new float[2 * n * half];
         for (int i = 0; i < half; i++) {
             double freq = Math.pow(base, -2.0 * i / dim);
             for (int p = 0; p < n; p++) {
@@ -186,13 +171,9 @@ public final class RotaryEmbedding extends ModelBlock {
                 s[p * half + i] = Math.sin(p * freq);
                 cf[p * half + i] = (float) c[p * half + i];
                 sf[p * half + i] = (float) s[p * half + i];
-                pairs[2 * (p * half + i)] = c[p * half + i];
-                pairs[2 * (p * half + i) + 1] = s[p * half + i];
-                pairsF[2 * (p * half + i)] = cf[p * half + i];
-                pairsF[2 * (p * half + i) + 1] = sf[p * half + i];
             }
         }
-        table = new Table(n, c, s, cf, sf, pairs, pairsF);
+        table = new Table(n, c, s, cf, sf);
         return table;
     }
 
