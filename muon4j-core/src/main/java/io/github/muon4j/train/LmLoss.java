@@ -4,14 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.nn.core.Embedding;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.training.loss.Loss;
 import io.github.muon4j.TorchScript;
 import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Precision;
-import io.github.muon4j.model.Tensors;
 
 /**
  * Next-token cross-entropy of a language model, as a DJL {@link Loss} (for DJL's {@code Trainer}
@@ -73,20 +70,19 @@ public final class LmLoss extends Loss {
      * gradient has been computed.
      *
      * <p>With N tokens, h_i the normed hidden state, W the head (V, d), p_i = softmax(W h_i) and
-     * y_i the target: loss = (1/N) sum_i (lse(W h_i) - W[y_i] . h_i). The gradient of the first
-     * term is dL/dh_i = p_i W / N and dL/dW = sum_i p_i h_i^T / N; both are computed per chunk,
-     * outside autograd, by one libtorch call for the whole loop ({@link #HEAD}), and handed to
-     * autograd as constants in
+     * e_i the one-hot row of the target y_i: loss = (1/N) sum_i -log p_i[y_i], whose gradient with
+     * respect to the logits W h_i is g_i = (p_i - e_i) / N, so dL/dh_i = g_i W and dL/dW = sum_i
+     * g_i h_i^T. Both are computed per chunk, outside autograd, by one libtorch call for the whole
+     * loop ({@link #HEAD}), and handed to autograd as constants in
      *
      * <pre>
-     *   surrogate = sum(h * dh) + sum(W * dW) - (1/N) sum_i W[y_i] . h_i
+     *   surrogate = sum(h * dh) + sum(W * dW)
      * </pre>
      *
-     * <p>whose gradient is the loss's (the last term, a row gather, is the one-hot part of the
-     * softmax gradient). Each sum of products is one dot product of the flattened arrays: its
-     * forward writes no temporary. FLOPs equal the plain head's: 3 products of 2 N d V. Loss and
-     * gradients equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test checks
-     * 1e-5). Under a bf16 {@link Autocast} scope the three products take bfloat16 operands.
+     * <p>whose gradient is the loss's. Each sum of products is one dot product of the flattened
+     * arrays: its forward writes no temporary. FLOPs equal the plain head's: 3 products of 2 N d V.
+     * Loss and gradients equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test
+     * checks 1e-5). Under a bf16 {@link Autocast} scope the three products take bfloat16 operands.
      *
      * @param h (B, T, d) normed hidden states, on the autograd graph
      * @param w (V, d) head weight (a parameter, or the tied embedding)
@@ -115,22 +111,12 @@ public final class LmLoss extends Loss {
                                 m.create((long) chunk),
                                 m.create(Autocast.current() == Precision.BF16),
                                 m.create(1.0 / n)),
-                        true); // dh (N, d) / N, dw (V, d) / N, sum of -log p[y] (0-d)
+                        true); // dh (N, d), dw (V, d) (the loss gradients), sum of -log p[y] (0-d)
         g.attach(m);
         NDArray dH = g.get(0).reshape(h.getShape());
         NDArray dw = g.get(1);
         NDArray loss = g.get(2).muli((float) (1.0 / n));
-        NDArray target =
-                in(
-                        Embedding.embedding(
-                                        y.reshape(
-                                                h.getShape()
-                                                        .slice(0, h.getShape().dimension() - 1)),
-                                        w,
-                                        SparseFormat.DENSE)
-                                .singletonOrThrow(),
-                        m); //           (B, T, d) rows W[y]
-        NDArray surrogate = dot(h, dH).add(dot(dw, w)).sub(Tensors.scale(dot(target, h), 1.0 / n));
+        NDArray surrogate = dot(h, dH).add(dot(dw, w));
         return new HeadLoss(loss, surrogate);
     }
 
@@ -142,10 +128,11 @@ public final class LmLoss extends Loss {
 
     /**
      * The chunk loop of {@link #fusedHead} in libtorch, outside autograd: for each chunk c of rows,
-     * p = softmax(h_c W^T) (c, V); dh_c = a p W (c, d), written in place; dW += a p^T h_c (V, d),
-     * accumulated in place (one addmm per chunk, the first one ignoring dW's uninitialised values:
-     * no (V, d) temporary, no pass to zero or scale it), with a = {@code scale} (1/N, the mean's
-     * factor); and sum -log p[y] (unscaled), from p when every target's p is at least {@link
+     * p = softmax(h_c W^T) (c, V), then p[y] -= 1 (the one-hot part of the gradient, subtracted in
+     * place: c numbers); dh_c = a p W (c, d), written in place; dW += a p^T h_c (V, d), accumulated
+     * in place (one addmm per chunk, the first one ignoring dW's uninitialised values: no (V, d)
+     * temporary, no pass to zero or scale it), with a = {@code scale} (1/N, the mean's factor); and
+     * sum -log p[y] (unscaled), from p when every target's p is at least {@link
      * #TINY_TARGET_PROBABILITY} (one gather, no extra pass over the (c, V) rows), otherwise from
      * log_softmax, so a target the model has all but ruled out still counts exactly. With {@code
      * low} (bf16 autocast) h and W are rounded to bfloat16 once per call; the logits come back in
@@ -175,12 +162,14 @@ public final class LmLoss extends Loss {
                     "  yc = torch.unsqueeze(torch.slice(y, 0, s, e), 1)",
                     "  logits = torch.mm(hc, wt)",
                     "  p = torch.softmax(logits, 1)",
-                    "  py = torch.to(torch.gather(p, 1, yc), 6)",
+                    "  pyc = torch.gather(p, 1, yc)",
+                    "  py = torch.to(pyc, 6)",
                     "  if bool(torch.ge(torch.min(py), " + TINY_TARGET_PROBABILITY + ")):",
                     "    nll = torch.sub(nll, torch.sum(torch.log(py)))",
                     "  else:",
                     "    logp = torch.log_softmax(torch.to(logits, 6), 1)",
                     "    nll = torch.sub(nll, torch.sum(torch.gather(logp, 1, yc)))",
+                    "  torch.scatter_(p, 1, yc, torch.sub(pyc, 1.))",
                     "  if bf16:",
                     "    torch.copy_(torch.slice(dh, 0, s, e), torch.mm(p, wb))",
                     "    torch.add_(dw, torch.mm(torch.t(p), hc), alpha=a)",
