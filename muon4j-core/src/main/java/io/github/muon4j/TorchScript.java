@@ -1,9 +1,11 @@
 package io.github.muon4j;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -87,6 +89,32 @@ public final class TorchScript {
         }
         return m;
     }
+
+    /**
+     * Runs the module's {@code forward} on {@code inputs} (results that need gradients stay on the
+     * autograd graph) with libtorch's graph optimization off for this call, so that each operation
+     * runs, and is recorded by autograd, as an eager call would be. With it on, libtorch's
+     * profiling executor differentiates a module whose inputs need gradients through a graph of its
+     * own, which measured slower here (SwiGLU's gating at 8 x 512 x 1,408, forward and backward).
+     * The flag is libtorch's and per thread; afterwards it is set the way DJL's own modules set it:
+     * from the system property {@value #GRAPH_OPTIMIZER}, else libtorch's default (on).
+     *
+     * @param inputs the forward's arguments, in order
+     * @return the forward's results, in the first input's manager
+     */
+    public NDList forwardEager(NDList inputs) {
+        PtSymbolBlock m = module();
+        JniUtils.setGraphExecutorOptimize(false);
+        try {
+            return IValueUtils.forward(m, inputs, true);
+        } finally {
+            String djl = System.getProperty(GRAPH_OPTIMIZER);
+            JniUtils.setGraphExecutorOptimize(djl == null || Boolean.parseBoolean(djl));
+        }
+    }
+
+    /** DJL's system property for libtorch's graph optimization (read, never set, here). */
+    static final String GRAPH_OPTIMIZER = "ai.djl.pytorch.graph_optimizer";
 
     /**
      * The module as a TorchScript archive: data.pkl (the object), code, constants, format version.

@@ -2,10 +2,10 @@ package io.github.muon4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.github.muon4j.TorchScript;
 import io.github.muon4j.optim.ParamRole;
 
 /**
@@ -36,8 +36,22 @@ public final class SwiGLU extends ModelBlock implements FeedForward {
         }
         NDArray g = MultiHeadAttention.project(x, w1);
         NDArray u = MultiHeadAttention.project(x, w3);
-        return MultiHeadAttention.project(Activation.sigmoid(g).mul(g).mul(u), w2);
+        NDArray h = GATE.forwardEager(new NDList(g, u)).singletonOrThrow(); // (..., hidden)
+        return MultiHeadAttention.project(h, w2);
     }
+
+    /**
+     * The gating {@code silu(g) * u} as two libtorch operations whose backward is one product and
+     * one {@code silu_backward} (against sigmoid, two products and their five backward passes for
+     * {@code sigmoid(g) * g * u}): alone, the whole float32 SwiGLU at 8 x 512 x 512 -> 1,408,
+     * forward and backward, took 3-4% less.
+     */
+    private static final TorchScript GATE =
+            new TorchScript(
+                    "SiluGate",
+                    "g: Tensor, u: Tensor",
+                    "Tensor",
+                    "return torch.mul(torch.silu(g), u)");
 
     /** x (..., d_model) -> (..., d_model). */
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
