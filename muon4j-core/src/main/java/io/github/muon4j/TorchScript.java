@@ -20,8 +20,10 @@ import java.util.zip.ZipOutputStream;
  * A libtorch operation that DJL 0.36 does not expose, run as a tiny TorchScript module with no
  * parameters: the module's source is given here, packed into a TorchScript archive in memory and
  * loaded once, on first use. Nothing is read from disk or downloaded. Used for bf16 matrix products
- * ({@code model.Bf16Matmul}), the fused AdamW update ({@code optim.DecoupledAdamW}) and the chunk
- * loop of the fused LM head and loss ({@code train.LmLoss}).
+ * ({@code model.Bf16Matmul}), the fused AdamW update ({@code optim.FusedAdamW}), the fused causal
+ * attention ({@code model.AttentionCore}), RoPE as a complex product ({@code
+ * model.RotaryEmbedding}), SwiGLU's gating ({@code model.SwiGLU}) and the chunk loop of the fused
+ * LM head and loss ({@code train.LmLoss}).
  *
  * <p>A module is given by its class name and its {@code forward}: parameters, return type and body;
  * the rest of TorchScript's serialized class ({@code class Name(Module):}, empty {@code
