@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.ByteArrayInputStream;
@@ -95,9 +96,10 @@ public final class TorchScript {
     /**
      * Runs the module's {@code forward} on {@code inputs} (results that need gradients stay on the
      * autograd graph) with libtorch's graph optimization off for this call, so that each operation
-     * runs, and is recorded by autograd, as an eager call would be. With it on, libtorch's
-     * profiling executor differentiates a module whose inputs need gradients through a graph of its
-     * own, which measured slower here (SwiGLU's gating at 8 x 512 x 1,408, forward and backward).
+     * runs, and is recorded by autograd, as an eager call would be, the same way on every call.
+     * With it on, libtorch's profiling executor rewrites a module after its first calls, for the
+     * shapes it has seen, and differentiates one whose inputs need gradients through a graph of its
+     * own: what runs then depends on the calls before, and for SwiGLU's gating it measured slower.
      * The flag is libtorch's and per thread; afterwards it is set the way DJL's own modules set it:
      * from the system property {@value #GRAPH_OPTIMIZER}, else libtorch's default (on).
      *
@@ -110,9 +112,29 @@ public final class TorchScript {
         try {
             return IValueUtils.forward(m, inputs, true);
         } finally {
-            String djl = System.getProperty(GRAPH_OPTIMIZER);
-            JniUtils.setGraphExecutorOptimize(djl == null || Boolean.parseBoolean(djl));
+            restoreGraphOptimizer();
         }
+    }
+
+    /**
+     * As {@link #forwardEager(NDList)}, for arguments that are not all tensors (lists, numbers).
+     *
+     * @param inputs the forward's arguments, in order; the caller closes them
+     * @return the forward's result; the caller closes it
+     */
+    public IValue forwardEager(IValue... inputs) {
+        PtSymbolBlock m = module();
+        JniUtils.setGraphExecutorOptimize(false);
+        try {
+            return IValueUtils.forward(m, inputs);
+        } finally {
+            restoreGraphOptimizer();
+        }
+    }
+
+    private static void restoreGraphOptimizer() {
+        String djl = System.getProperty(GRAPH_OPTIMIZER);
+        JniUtils.setGraphExecutorOptimize(djl == null || Boolean.parseBoolean(djl));
     }
 
     /** DJL's system property for libtorch's graph optimization (read, never set, here). */

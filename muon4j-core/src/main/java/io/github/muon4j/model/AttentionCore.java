@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.IValueUtils;
 import io.github.muon4j.TorchScript;
 
 /** The causal softmax shared by both attention kinds and by incremental decoding. */
@@ -50,7 +49,7 @@ public final class AttentionCore {
         int t = (int) q.getShape().get(2);
         if (start == 0 && q.getShape().get(3) == v.getShape().get(3)) {
             NDList qkv = new NDList(q, k, v, q.getManager().create(scale));
-            return IValueUtils.forward(FUSED.module(), qkv, true).singletonOrThrow();
+            return FUSED.forwardEager(qkv).singletonOrThrow();
         }
         if (start == 0 && t >= SPLIT_MIN_TOKENS && t % 2 == 0) {
             // the first half of the queries sees only the first half of the keys: skip the

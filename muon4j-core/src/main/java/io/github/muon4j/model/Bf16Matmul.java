@@ -2,7 +2,6 @@ package io.github.muon4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.pytorch.jni.IValueUtils;
 import io.github.muon4j.TorchScript;
 
 /**
@@ -61,7 +60,7 @@ final class Bf16Matmul {
     static NDArray matMul(NDArray a, NDArray b) {
         // training = true: the native call keeps autograd on (arrays that need no gradient cost
         // nothing)
-        return IValueUtils.forward(SCRIPT.module(), new NDList(a, b), true).singletonOrThrow();
+        return SCRIPT.forwardEager(new NDList(a, b)).singletonOrThrow();
     }
 
     /**
@@ -69,7 +68,6 @@ final class Bf16Matmul {
      * and w3 (hidden, d), w2 (d, hidden) -> float32 (..., d), in x's manager.
      */
     static NDArray swiGlu(NDArray x, NDArray w1, NDArray w3, NDArray w2) {
-        return IValueUtils.forward(SWIGLU.module(), new NDList(x, w1, w3, w2), true)
-                .singletonOrThrow();
+        return SWIGLU.forwardEager(new NDList(x, w1, w3, w2)).singletonOrThrow();
     }
 }

@@ -8,8 +8,7 @@ import ai.djl.util.PairList;
 import io.github.muon4j.optim.ParamRole;
 
 /**
- * RMSNorm: {@code y = x * (mean(x^2) + eps)^(-1/2) * gain} over the last axis (no bias, no
- * centring).
+ * RMSNorm: {@code y = x / sqrt(mean(x^2) + eps) * gain} over the last axis (no bias, no centring).
  */
 public final class RMSNorm extends ModelBlock {
 
@@ -28,10 +27,8 @@ public final class RMSNorm extends ModelBlock {
     /** x (..., dim) -> (..., dim). */
     public NDArray forward(ParameterStore ps, NDArray x, boolean training) {
         int last = x.getShape().dimension() - 1;
-        // 1 / rms as (..., 1), then two products: a broadcast multiply costs fewer full-size
-        // passes than a divide, forward and backward (alone at 8 x 512 x 512: 8% less time)
-        NDArray inv = Tensors.plus(x.square().mean(new int[] {last}, true), eps).pow(-0.5);
-        return x.mul(inv).mul(value(ps, gain, training));
+        NDArray rms = Tensors.plus(x.square().mean(new int[] {last}, true), eps).sqrt();
+        return x.div(rms).mul(value(ps, gain, training));
     }
 
     @Override

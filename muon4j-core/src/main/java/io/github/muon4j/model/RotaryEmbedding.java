@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.github.muon4j.TorchScript;
@@ -94,8 +93,7 @@ public final class RotaryEmbedding extends ModelBlock {
             }
             cs = Tensors.constant(y.getManager(), pairs, shape, type);
         }
-        NDArray r =
-                IValueUtils.forward(PAIRED.module(), new NDList(y, cs), true).singletonOrThrow();
+        NDArray r = PAIRED.forwardEager(new NDList(y, cs)).singletonOrThrow();
         r.attach(y.getManager());
         return r;
     }

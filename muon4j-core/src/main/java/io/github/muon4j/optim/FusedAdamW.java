@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.IValueUtils;
 import io.github.muon4j.TorchScript;
 
 /**
@@ -81,7 +80,7 @@ final class FusedAdamW {
             IValue.from(eps)
         };
         try {
-            IValueUtils.forward(SCRIPT.module(), in).close();
+            SCRIPT.forwardEager(in).close();
         } finally {
             for (IValue x : in) {
                 x.close();

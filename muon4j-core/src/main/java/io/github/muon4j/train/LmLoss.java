@@ -4,11 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.core.Embedding;
 import ai.djl.training.loss.Loss;
 import io.github.muon4j.TorchScript;
 import io.github.muon4j.model.Autocast;
 import io.github.muon4j.model.Precision;
+import io.github.muon4j.model.Tensors;
 
 /**
  * Next-token cross-entropy of a language model, as a DJL {@link Loss} (for DJL's {@code Trainer}
@@ -70,19 +72,20 @@ public final class LmLoss extends Loss {
      * gradient has been computed.
      *
      * <p>With N tokens, h_i the normed hidden state, W the head (V, d), p_i = softmax(W h_i) and
-     * e_i the one-hot row of the target y_i: loss = (1/N) sum_i -log p_i[y_i], whose gradient with
-     * respect to the logits W h_i is g_i = (p_i - e_i) / N, so dL/dh_i = g_i W and dL/dW = sum_i
-     * g_i h_i^T. Both are computed per chunk, outside autograd, by one libtorch call for the whole
-     * loop ({@link #HEAD}), and handed to autograd as constants in
+     * y_i the target: loss = (1/N) sum_i (lse(W h_i) - W[y_i] . h_i). The gradient of the first
+     * term is dL/dh_i = p_i W / N and dL/dW = sum_i p_i h_i^T / N; both are computed per chunk,
+     * outside autograd, by one libtorch call for the whole loop ({@link #HEAD}), and handed to
+     * autograd as constants in
      *
      * <pre>
-     *   surrogate = sum(h * dh) + sum(W * dW)
+     *   surrogate = sum(h * dh) + sum(W * dW) - (1/N) sum_i W[y_i] . h_i
      * </pre>
      *
-     * <p>whose gradient is the loss's. Each sum of products is one dot product of the flattened
-     * arrays: its forward writes no temporary. FLOPs equal the plain head's: 3 products of 2 N d V.
-     * Loss and gradients equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test
-     * checks 1e-5). Under a bf16 {@link Autocast} scope the three products take bfloat16 operands.
+     * <p>whose gradient is the loss's (the last term, a row gather, is the one-hot part of the
+     * softmax gradient). Each sum of products is one dot product of the flattened arrays: its
+     * forward writes no temporary. FLOPs equal the plain head's: 3 products of 2 N d V. Loss and
+     * gradients equal {@link #crossEntropy} of {@code h W^T} to float32 rounding (a test checks
+     * 1e-5). Under a bf16 {@link Autocast} scope the three products take bfloat16 operands.
      *
      * @param h (B, T, d) normed hidden states, on the autograd graph
      * @param w (V, d) head weight (a parameter, or the tied embedding)
@@ -102,21 +105,30 @@ public final class LmLoss extends Loss {
         // manager of its first operand, so w (the model's manager) never comes first
         NDArray wd = in(w.stopGradient(), m); //                           (V, d)
         NDList g =
-                IValueUtils.forward(
-                        HEAD.module(),
+                HEAD.forwardEager(
                         new NDList(
                                 hd,
                                 wd,
                                 y,
                                 m.create((long) chunk),
                                 m.create(Autocast.current() == Precision.BF16),
-                                m.create(1.0 / n)),
-                        true); // dh (N, d), dw (V, d) (the loss gradients), sum of -log p[y] (0-d)
+                                m.create(1.0 / n))); // dh (N, d) / N, dw (V, d) / N,
+        //                                                  sum of -log p[y] (0-d)
         g.attach(m);
         NDArray dH = g.get(0).reshape(h.getShape());
         NDArray dw = g.get(1);
         NDArray loss = g.get(2).muli((float) (1.0 / n));
-        NDArray surrogate = dot(h, dH).add(dot(dw, w));
+        NDArray target =
+                in(
+                        Embedding.embedding(
+                                        y.reshape(
+                                                h.getShape()
+                                                        .slice(0, h.getShape().dimension() - 1)),
+                                        w,
+                                        SparseFormat.DENSE)
+                                .singletonOrThrow(),
+                        m); //           (B, T, d) rows W[y]
+        NDArray surrogate = dot(h, dH).add(dot(dw, w)).sub(Tensors.scale(dot(target, h), 1.0 / n));
         return new HeadLoss(loss, surrogate);
     }
 
@@ -129,20 +141,20 @@ public final class LmLoss extends Loss {
     /**
      * The chunk loop of {@link #fusedHead} in libtorch, outside autograd. One (c, V) buffer serves
      * every chunk: for each chunk c of rows, the logits h_c W^T are written into it and turned into
-     * p = softmax(h_c W^T) in place, then p[y] -= 1 (the one-hot part of the gradient: c numbers);
-     * dh_c = a p W (c, d), written in place; dW += a p^T h_c (V, d), accumulated in place (one
-     * addmm per chunk, the first one ignoring dW's uninitialised values: no (V, d) temporary, no
-     * pass to zero or scale it), with a = {@code scale} (1/N, the mean's factor). No (c, V) array
-     * is allocated per chunk (alone, 6L-512d's head at 4,096 tokens took about 3% less than with
-     * fresh logits and p per chunk, to the same bits). The loss, sum -log p[y] (unscaled), comes
-     * from p when every target's p is at least {@link #TINY_TARGET_PROBABILITY} (one gather);
-     * otherwise that chunk's logits, which p has overwritten, are computed again in float32 for
-     * log_softmax, so a target the model has all but ruled out still counts exactly (one extra
-     * product, on that chunk only). With {@code low} (bf16 autocast) h and W are rounded to
-     * bfloat16 once per call; the buffer is bfloat16, and the softmax (computed in float32 inside
-     * the kernel) writes p in bfloat16, the operand both gradient products take, so no (c, V) array
-     * is ever float32 or cast. The loss then reads p[y] rounded to bfloat16: -log p[y] is off by at
-     * most 2^-8 per token (4e-3), against about 1e-7 in float32.
+     * p = softmax(h_c W^T) in place; dh_c = a p W (c, d), written in place; dW += a p^T h_c (V, d),
+     * accumulated in place (one addmm per chunk, the first one ignoring dW's uninitialised values:
+     * no (V, d) temporary, no pass to zero or scale it), with a = {@code scale} (1/N, the mean's
+     * factor). No (c, V) array is allocated per chunk (alone, 6L-512d's head at 4,096 tokens took
+     * about 3% less than with fresh logits and p per chunk, to the same bits). The loss, sum -log
+     * p[y] (unscaled), comes from p when every target's p is at least {@link
+     * #TINY_TARGET_PROBABILITY} (one gather); otherwise that chunk's logits, which p has
+     * overwritten, are computed again in float32 for log_softmax, so a target the model has all but
+     * ruled out still counts exactly (one extra product, on that chunk only). With {@code low}
+     * (bf16 autocast) h and W are rounded to bfloat16 once per call; the buffer is bfloat16, and
+     * the softmax (computed in float32 inside the kernel) writes p in bfloat16, the operand both
+     * gradient products take, so no (c, V) array is ever float32 or cast. The loss then reads p[y]
+     * rounded to bfloat16: -log p[y] is off by at most 2^-8 per token (4e-3), against about 1e-7 in
+     * float32.
      */
     private static final TorchScript HEAD =
             new TorchScript(
@@ -175,7 +187,6 @@ public final class LmLoss extends Loss {
                     "    logits = torch.mm(torch.slice(h, 0, s, e), torch.t(w))",
                     "    logp = torch.log_softmax(logits, 1)",
                     "    nll = torch.sub(nll, torch.sum(torch.gather(logp, 1, yc)))",
-                    "  torch.scatter_(p, 1, yc, torch.sub(pyc, 1.))",
                     "  if bf16:",
                     "    torch.copy_(torch.slice(dh, 0, s, e), torch.mm(p, wb))",
                     "    torch.add_(dw, torch.mm(torch.t(p), hc), alpha=a)",

@@ -322,16 +322,11 @@ public final class TrainStep {
         }
     }
 
-    /**
-     * sqrt(sum over parameters of ||g||^2), read back once. Each ||g||^2 is the dot product of the
-     * flattened gradient with itself: one read, no squared copy (the 6L-512d head's (V, d) gradient
-     * alone: 4.4 ms against 25.5 ms for square-then-sum, 5e-5 apart relatively).
-     */
+    /** sqrt(sum over parameters of ||g||^2), read back once. */
     static double globalNorm(Map<String, NDArray[]> wg) {
         NDList squares = new NDList();
         for (NDArray[] pair : wg.values()) {
-            NDArray flat = pair[1].reshape(-1);
-            squares.add(flat.dot(flat));
+            squares.add(pair[1].square().sum());
         }
         return Math.sqrt(NDArrays.stack(squares).sum().getFloat());
     }
