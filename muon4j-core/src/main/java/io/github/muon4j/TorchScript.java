@@ -13,6 +13,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -108,12 +109,7 @@ public final class TorchScript {
      */
     public NDList forwardEager(NDList inputs) {
         PtSymbolBlock m = module();
-        JniUtils.setGraphExecutorOptimize(false);
-        try {
-            return IValueUtils.forward(m, inputs, true);
-        } finally {
-            restoreGraphOptimizer();
-        }
+        return eagerly(() -> IValueUtils.forward(m, inputs, true));
     }
 
     /**
@@ -124,17 +120,20 @@ public final class TorchScript {
      */
     public IValue forwardEager(IValue... inputs) {
         PtSymbolBlock m = module();
-        JniUtils.setGraphExecutorOptimize(false);
-        try {
-            return IValueUtils.forward(m, inputs);
-        } finally {
-            restoreGraphOptimizer();
-        }
+        return eagerly(() -> IValueUtils.forward(m, inputs));
     }
 
-    private static void restoreGraphOptimizer() {
-        String djl = System.getProperty(GRAPH_OPTIMIZER);
-        JniUtils.setGraphExecutorOptimize(djl == null || Boolean.parseBoolean(djl));
+    /**
+     * Runs {@code call} with graph optimization off on this thread, then sets it back as DJL does.
+     */
+    private static <T> T eagerly(Supplier<T> call) {
+        JniUtils.setGraphExecutorOptimize(false);
+        try {
+            return call.get();
+        } finally {
+            String djl = System.getProperty(GRAPH_OPTIMIZER);
+            JniUtils.setGraphExecutorOptimize(djl == null || Boolean.parseBoolean(djl));
+        }
     }
 
     /** DJL's system property for libtorch's graph optimization (read, never set, here). */

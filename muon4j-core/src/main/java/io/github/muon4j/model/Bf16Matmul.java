@@ -58,8 +58,6 @@ final class Bf16Matmul {
      * manager.
      */
     static NDArray matMul(NDArray a, NDArray b) {
-        // training = true: the native call keeps autograd on (arrays that need no gradient cost
-        // nothing)
         return SCRIPT.forwardEager(new NDList(a, b)).singletonOrThrow();
     }
 

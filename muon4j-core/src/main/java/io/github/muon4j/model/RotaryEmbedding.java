@@ -77,22 +77,14 @@ public final class RotaryEmbedding extends ModelBlock {
         Shape shape = new Shape(t, 1, half, 2);
         Table tab = cached(start + t);
         DataType type = y.getDataType();
-        NDArray cs; // (T, 1, dim/2, 2): (cos, sin) side by side, from the half-split tables
-        if (type == DataType.FLOAT32) {
-            float[] pairs = new float[2 * t * half];
-            for (int k = 0; k < t * half; k++) {
-                pairs[2 * k] = tab.cosF[from + k];
-                pairs[2 * k + 1] = tab.sinF[from + k];
-            }
-            cs = Tensors.constant(y.getManager(), pairs, shape, type);
-        } else {
-            double[] pairs = new double[2 * t * half];
-            for (int k = 0; k < t * half; k++) {
-                pairs[2 * k] = tab.cos[from + k];
-                pairs[2 * k + 1] = tab.sin[from + k];
-            }
-            cs = Tensors.constant(y.getManager(), pairs, shape, type);
+        // (T, 1, dim/2, 2): (cos, sin) side by side, from the half-split tables; rounded to y's
+        // type by constant(), as the float table is
+        double[] pairs = new double[2 * t * half];
+        for (int k = 0; k < t * half; k++) {
+            pairs[2 * k] = tab.cos[from + k];
+            pairs[2 * k + 1] = tab.sin[from + k];
         }
+        NDArray cs = Tensors.constant(y.getManager(), pairs, shape, type);
         NDArray r = PAIRED.forwardEager(new NDList(y, cs)).singletonOrThrow();
         r.attach(y.getManager());
         return r;

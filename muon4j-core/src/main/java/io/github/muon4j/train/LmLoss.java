@@ -104,6 +104,7 @@ public final class LmLoss extends Loss {
         // every array made here goes to h's manager (the step's); an op's result lands in the
         // manager of its first operand, so w (the model's manager) never comes first
         NDArray wd = in(w.stopGradient(), m); //                           (V, d)
+        // dh (N, d) / N, dw (V, d) / N, sum of -log p[y] (0-d)
         NDList g =
                 HEAD.forwardEager(
                         new NDList(
@@ -112,8 +113,7 @@ public final class LmLoss extends Loss {
                                 y,
                                 m.create((long) chunk),
                                 m.create(Autocast.current() == Precision.BF16),
-                                m.create(1.0 / n))); // dh (N, d) / N, dw (V, d) / N,
-        //                                                  sum of -log p[y] (0-d)
+                                m.create(1.0 / n)));
         g.attach(m);
         NDArray dH = g.get(0).reshape(h.getShape());
         NDArray dw = g.get(1);
