@@ -244,6 +244,22 @@ final class VectorKernels extends Kernels {
     @SuppressWarnings("unused")
     private double readAhead;
 
+    /**
+     * a[o..o+n) = exp((a - max) * scale), returning their sum. exp(x) for x <= 0 (softmax after the
+     * max shift) by Cephes' single-precision method: x = n ln2 + r with |r| <= ln2/2, exp(r) by a
+     * degree-7 polynomial, 2^n built in the exponent bits; relative error about 1e-7. Below -87 the
+     * result is flushed towards exp(-87).
+     *
+     * <p>n is rounded with the 1.5 x 2^23 trick (adding it leaves n in the low mantissa bits), not
+     * with a float-to-int {@code convert}: HotSpot 17 does not compile that conversion at 512 bits
+     * and falls back to a per-lane loop, which made this 14x slower (12 against 0.9 ns per value).
+     *
+     * <p>exp is written out in the loop rather than in a helper taking a {@code FloatVector}: C2
+     * sometimes compiled such a helper on its own (depending on the order of background
+     * compilations), without the vector's exact class, and then ran its operations through the
+     * Vector API's Java fallback; MHA's decode at 8 x 4,096 took 1.8x as long in about half of the
+     * runs (BENCHMARKS.md, 2026-12-05).
+     */
     @Override
     public float expShift(float[] a, int o, int n, float max, float scale) {
         FloatVector mv = FloatVector.broadcast(S, max);
@@ -251,7 +267,23 @@ final class VectorKernels extends Kernels {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector e = exp(FloatVector.fromArray(S, a, o + i).sub(mv).mul(sv));
+            FloatVector x = FloatVector.fromArray(S, a, o + i).sub(mv).mul(sv).max(-87f);
+            FloatVector t = x.mul(1.44269504088896341f).add(ROUND);
+            FloatVector fn = t.sub(ROUND); // n = round(x / ln2), as a float
+            FloatVector r = x.sub(fn.mul(0.693359375f)).sub(fn.mul(-2.12194440e-4f));
+            FloatVector p =
+                    FloatVector.broadcast(S, 1.9875691500e-4f)
+                            .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
+                            .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
+                            .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
+                            .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
+                            .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+            // t's bits are ROUND's bits + n: 2^n = (n + 127) << 23
+            IntVector bits =
+                    ((IntVector) t.reinterpretAsInts())
+                            .sub(Float.floatToRawIntBits(ROUND) - 127)
+                            .lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = p.mul(r).mul(r).add(r).add(1f).mul(bits.reinterpretAsFloats());
             e.intoArray(a, o + i);
             acc = acc.add(e);
         }
@@ -262,36 +294,6 @@ final class VectorKernels extends Kernels {
             sum += e;
         }
         return sum;
-    }
-
-    /**
-     * exp(x) for x <= 0 (softmax after the max shift), Cephes' single-precision method: x = n ln2 +
-     * r with |r| <= ln2/2, exp(r) by a degree-7 polynomial, 2^n built in the exponent bits;
-     * relative error about 1e-7. Below -87 the result is flushed towards exp(-87).
-     *
-     * <p>n is rounded with the 1.5 x 2^23 trick (adding it leaves n in the low mantissa bits), not
-     * with a float-to-int {@code convert}: HotSpot 17 does not compile that conversion at 512 bits
-     * and falls back to a per-lane loop, which made this 14x slower (12 against 0.9 ns per value).
-     */
-    private static FloatVector exp(FloatVector x) {
-        x = x.max(-87f);
-        FloatVector t = x.mul(1.44269504088896341f).add(ROUND);
-        FloatVector fn = t.sub(ROUND); // n = round(x / ln2), as a float
-        FloatVector r = x.sub(fn.mul(0.693359375f)).sub(fn.mul(-2.12194440e-4f));
-        FloatVector p =
-                FloatVector.broadcast(S, 1.9875691500e-4f)
-                        .fma(r, FloatVector.broadcast(S, 1.3981999507e-3f))
-                        .fma(r, FloatVector.broadcast(S, 8.3334519073e-3f))
-                        .fma(r, FloatVector.broadcast(S, 4.1665795894e-2f))
-                        .fma(r, FloatVector.broadcast(S, 1.6666665459e-1f))
-                        .fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
-        FloatVector e = p.mul(r).mul(r).add(r).add(1f);
-        // t's bits are ROUND's bits + n: 2^n = (n + 127) << 23
-        IntVector bits =
-                ((IntVector) t.reinterpretAsInts())
-                        .sub(Float.floatToRawIntBits(ROUND) - 127)
-                        .lanewise(VectorOperators.LSHL, 23);
-        return e.mul(bits.reinterpretAsFloats());
     }
 
     /** 1.5 x 2^23: adding it to a float of magnitude below 2^22 rounds it to an integer. */
