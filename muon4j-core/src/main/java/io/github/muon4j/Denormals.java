@@ -27,8 +27,8 @@ import java.util.Locale;
  * 1.8 GFLOP/s against 344 on a Xeon with AMX). Training makes such values on its own: attention
  * probabilities far below the row's largest one and their gradients. A 6L-512d AdamW step slowed
  * from 4.3 to 8.3 s over 12 steps on that Xeon; with this scope it stayed at 4.1-4.5 s (see
- * BENCHMARKS.md). AMD's cores handle denormals with a smaller penalty; the scope costs nothing
- * there.
+ * docs/benchmarks-log.md). AMD's cores handle denormals with a smaller penalty; the scope costs
+ * nothing there.
  *
  * <p>How: the flags are bits of each thread's MXCSR register (bit 15 flush-to-zero, bit 6
  * denormals-are-zero). The scope sets them on the calling thread and on the threads of libtorch's

@@ -257,8 +257,8 @@ final class VectorKernels extends Kernels {
      * <p>exp is written out in the loop rather than in a helper taking a {@code FloatVector}: C2
      * sometimes compiled such a helper on its own (depending on the order of background
      * compilations), without the vector's exact class, and then ran its operations through the
-     * Vector API's Java fallback; MHA's decode at 8 x 4,096 took 1.8x as long in about half of the
-     * runs (BENCHMARKS.md, 2026-12-05).
+     * Vector API's Java fallback; MHA's decode at 8 x 4,096 took 1.5-1.8x as long in about a third
+     * of the runs (BENCHMARKS.md, 2026-12-05).
      */
     @Override
     public float expShift(float[] a, int o, int n, float max, float scale) {

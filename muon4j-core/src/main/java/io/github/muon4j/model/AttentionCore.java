@@ -34,11 +34,11 @@ public final class AttentionCore {
      * <p>A whole sequence ({@code start == 0}) with as wide values as keys (multi-head attention)
      * runs in libtorch's fused kernel (alone 1.6x faster forward and backward than the explicit
      * softmax at 8 x 8 x 512 x 64 on a Xeon; in a 6L-512d step the forward took 5-9% less, the
-     * backward the same, memory 0.8 GB less: see BENCHMARKS.md). Otherwise (MLA's wider keys,
-     * decoding) the explicit form runs, and a whole sequence of at least {@link #SPLIT_MIN_TOKENS}
-     * (even) tokens is taken in two halves of queries, the first against the first half of the keys
-     * only: the same result to float32 rounding, without computing the quarter of the scores that
-     * the mask hides.
+     * backward the same, memory 0.8 GB less: see docs/benchmarks-log.md). Otherwise (MLA's wider
+     * keys, decoding) the explicit form runs, and a whole sequence of at least {@link
+     * #SPLIT_MIN_TOKENS} (even) tokens is taken in two halves of queries, the first against the
+     * first half of the keys only: the same result to float32 rounding, without computing the
+     * quarter of the scores that the mask hides.
      *
      * @param q (B, h, T, dk) queries at absolute positions start..start+T-1
      * @param k (B, h, S, dk) keys, S = start + T

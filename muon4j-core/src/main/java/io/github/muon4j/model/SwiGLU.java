@@ -44,7 +44,7 @@ public final class SwiGLU extends ModelBlock implements FeedForward {
      * The gating {@code silu(g) * u} as two libtorch operations whose backward is one product and
      * one {@code silu_backward} (against sigmoid, two products and their five backward passes for
      * {@code sigmoid(g) * g * u}): alone, the whole float32 SwiGLU at 8 x 512 x 512 -> 1,408,
-     * forward and backward, took 3-5% less (BENCHMARKS.md, 2026-12-04).
+     * forward and backward, took 3-5% less (docs/benchmarks-log.md, 2026-12-04).
      */
     private static final TorchScript GATE =
             new TorchScript(
