@@ -117,20 +117,19 @@ class BatchDecoderTest {
     }
 
     /**
-     * MLA with 16 heads over 40 positions: enough heads for the SIMD scores kernel to put heads in
-     * its lanes (a group of 16 heads for 3 sequences, two groups of 8 for one sequence on two
-     * threads), and more positions than one block of the online softmax.
+     * MLA with 16 heads over one block of the online softmax and 8 positions more: enough heads for
+     * the SIMD scores kernel to put heads in its lanes (a group of 16 heads for 3 sequences, two
+     * groups of 8 for one sequence on two threads), and a second, partial block.
      */
     @Test
     void mlaWithManyHeadsAndSeveralBlocksEqualsTheFullForwardPass() {
         ModelConfig.Builder cb = Small.config(AttentionKind.MLA, FfnKind.DENSE).toBuilder();
         cb.dModel = 64;
         cb.nHeads = 16;
-        cb.contextLength = 64;
+        int t = MlaAttention.BLOCK + 8;
+        cb.contextLength = t + 8;
         cb.deriveDefaults();
         ModelConfig c = cb.build();
-        int t = 40;
-        assertTrue(t > MlaAttention.BLOCK);
         try (NDManager m = Small.newManager()) {
             DecoderLM lm = Small.model(c, m, DataType.FLOAT32);
             for (int b : new int[] {1, 3}) {
