@@ -1,5 +1,7 @@
 package io.github.muon4j.infer;
 
+import static jdk.incubator.vector.VectorOperators.ADD;
+
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -119,14 +121,14 @@ final class VectorKernels extends Kernels {
                         c3 = w3.fma(xw, c3);
                     }
                     int yb = yo + b * ys + r, yc = yb + ys;
-                    y[yb] = finish(a0, w, f0, x, xb, i, n);
-                    y[yb + 1] = finish(a1, w, f1, x, xb, i, n);
-                    y[yb + 2] = finish(a2, w, f2, x, xb, i, n);
-                    y[yb + 3] = finish(a3, w, f3, x, xb, i, n);
-                    y[yc] = finish(c0, w, f0, x, xc, i, n);
-                    y[yc + 1] = finish(c1, w, f1, x, xc, i, n);
-                    y[yc + 2] = finish(c2, w, f2, x, xc, i, n);
-                    y[yc + 3] = finish(c3, w, f3, x, xc, i, n);
+                    y[yb] = finish(a0.reduceLanes(ADD), w, f0, x, xb, i, n);
+                    y[yb + 1] = finish(a1.reduceLanes(ADD), w, f1, x, xb, i, n);
+                    y[yb + 2] = finish(a2.reduceLanes(ADD), w, f2, x, xb, i, n);
+                    y[yb + 3] = finish(a3.reduceLanes(ADD), w, f3, x, xb, i, n);
+                    y[yc] = finish(c0.reduceLanes(ADD), w, f0, x, xc, i, n);
+                    y[yc + 1] = finish(c1.reduceLanes(ADD), w, f1, x, xc, i, n);
+                    y[yc + 2] = finish(c2.reduceLanes(ADD), w, f2, x, xc, i, n);
+                    y[yc + 3] = finish(c3.reduceLanes(ADD), w, f3, x, xc, i, n);
                 }
                 for (; b < m; b++) {
                     int xb = xo + b * xs;
@@ -140,10 +142,10 @@ final class VectorKernels extends Kernels {
                         a3 = FloatVector.fromArray(S, w, f3 + i).fma(xv, a3);
                     }
                     int yb = yo + b * ys + r;
-                    y[yb] = finish(a0, w, f0, x, xb, i, n);
-                    y[yb + 1] = finish(a1, w, f1, x, xb, i, n);
-                    y[yb + 2] = finish(a2, w, f2, x, xb, i, n);
-                    y[yb + 3] = finish(a3, w, f3, x, xb, i, n);
+                    y[yb] = finish(a0.reduceLanes(ADD), w, f0, x, xb, i, n);
+                    y[yb + 1] = finish(a1.reduceLanes(ADD), w, f1, x, xb, i, n);
+                    y[yb + 2] = finish(a2.reduceLanes(ADD), w, f2, x, xb, i, n);
+                    y[yb + 3] = finish(a3.reduceLanes(ADD), w, f3, x, xb, i, n);
                 }
             }
             for (; r < to; r++) {
@@ -209,28 +211,30 @@ final class VectorKernels extends Kernels {
             a33 = w3.fma(v, a33);
         }
         int y0 = yb, y1 = y0 + ys, y2 = y1 + ys, y3 = y2 + ys;
-        y[y0] = finish(a00, w, f0, x, x0, i, n);
-        y[y0 + 1] = finish(a01, w, f1, x, x0, i, n);
-        y[y0 + 2] = finish(a02, w, f2, x, x0, i, n);
-        y[y0 + 3] = finish(a03, w, f3, x, x0, i, n);
-        y[y1] = finish(a10, w, f0, x, x1, i, n);
-        y[y1 + 1] = finish(a11, w, f1, x, x1, i, n);
-        y[y1 + 2] = finish(a12, w, f2, x, x1, i, n);
-        y[y1 + 3] = finish(a13, w, f3, x, x1, i, n);
-        y[y2] = finish(a20, w, f0, x, x2, i, n);
-        y[y2 + 1] = finish(a21, w, f1, x, x2, i, n);
-        y[y2 + 2] = finish(a22, w, f2, x, x2, i, n);
-        y[y2 + 3] = finish(a23, w, f3, x, x2, i, n);
-        y[y3] = finish(a30, w, f0, x, x3, i, n);
-        y[y3 + 1] = finish(a31, w, f1, x, x3, i, n);
-        y[y3 + 2] = finish(a32, w, f2, x, x3, i, n);
-        y[y3 + 3] = finish(a33, w, f3, x, x3, i, n);
+        y[y0] = finish(a00.reduceLanes(ADD), w, f0, x, x0, i, n);
+        y[y0 + 1] = finish(a01.reduceLanes(ADD), w, f1, x, x0, i, n);
+        y[y0 + 2] = finish(a02.reduceLanes(ADD), w, f2, x, x0, i, n);
+        y[y0 + 3] = finish(a03.reduceLanes(ADD), w, f3, x, x0, i, n);
+        y[y1] = finish(a10.reduceLanes(ADD), w, f0, x, x1, i, n);
+        y[y1 + 1] = finish(a11.reduceLanes(ADD), w, f1, x, x1, i, n);
+        y[y1 + 2] = finish(a12.reduceLanes(ADD), w, f2, x, x1, i, n);
+        y[y1 + 3] = finish(a13.reduceLanes(ADD), w, f3, x, x1, i, n);
+        y[y2] = finish(a20.reduceLanes(ADD), w, f0, x, x2, i, n);
+        y[y2 + 1] = finish(a21.reduceLanes(ADD), w, f1, x, x2, i, n);
+        y[y2 + 2] = finish(a22.reduceLanes(ADD), w, f2, x, x2, i, n);
+        y[y2 + 3] = finish(a23.reduceLanes(ADD), w, f3, x, x2, i, n);
+        y[y3] = finish(a30.reduceLanes(ADD), w, f0, x, x3, i, n);
+        y[y3 + 1] = finish(a31.reduceLanes(ADD), w, f1, x, x3, i, n);
+        y[y3 + 2] = finish(a32.reduceLanes(ADD), w, f2, x, x3, i, n);
+        y[y3 + 3] = finish(a33.reduceLanes(ADD), w, f3, x, x3, i, n);
     }
 
-    /** A dot product's lanes summed, plus its scalar tail w[wr + j] * x[xr + j] for j in [i, n). */
-    private static float finish(
-            FloatVector acc, float[] w, int wr, float[] x, int xr, int i, int n) {
-        float s = acc.reduceLanes(VectorOperators.ADD);
+    /**
+     * A dot product: its lanes' sum {@code s} plus the scalar tail w[wr + j] * x[xr + j] for j in
+     * [i, n). The lanes are summed by the caller: a helper taking a vector may be compiled on its
+     * own and then run the Vector API's Java fallback (see {@link #expShift}).
+     */
+    private static float finish(float s, float[] w, int wr, float[] x, int xr, int i, int n) {
         for (int j = i; j < n; j++) {
             s += w[wr + j] * x[xr + j];
         }
