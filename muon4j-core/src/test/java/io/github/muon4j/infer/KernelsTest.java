@@ -2,6 +2,7 @@ package io.github.muon4j.infer;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.lang.reflect.Method;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -262,5 +263,28 @@ class KernelsTest {
                                         }
                                     }));
         }
+    }
+
+    /**
+     * No method of the SIMD kernels takes or returns a vector. C2 may compile such a helper on its
+     * own, without the vector's exact class, and then run its operations through the Vector API's
+     * Java fallback: a softmax exp written that way made MLA/MHA decoding at 8 x 4,096 1.5-1.8x
+     * slower in about a third of the runs (BENCHMARKS.md, 2026-12-05).
+     */
+    @Test
+    void noKernelHelperPassesAVector() {
+        for (Method m : VectorKernels.class.getDeclaredMethods()) {
+            assertFalse(
+                    isVector(m.getReturnType()),
+                    m.getName() + " returns " + m.getReturnType().getName());
+            for (Class<?> p : m.getParameterTypes()) {
+                assertFalse(isVector(p), m.getName() + " takes a " + p.getName());
+            }
+        }
+    }
+
+    private static boolean isVector(Class<?> c) {
+        return c.getName().startsWith("jdk.incubator.vector.")
+                && !c.getSimpleName().equals("VectorSpecies");
     }
 }
