@@ -32,7 +32,7 @@ final class MlaAttention implements Attention {
      * Positions per block of the online softmax: a block's rows are read from memory once, for its
      * scores, and again from cache for its weighted sums (at 6L-512d, 128 rows of 288 floats are
      * 147 KB, within a core's L2). 128 decoded 8 x 4,096 MLA about 6% faster than 32 (6 of 6
-     * rounds, the two alternating; 64 and 256 in between).
+     * rounds, the two alternating; 64 and 256 were slower than 128).
      */
     static final int BLOCK = 128;
 
