@@ -80,6 +80,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
     boolean profile;
 
     @Option(
+            names = "--ops",
+            description =
+                    "after the timed steps, 3 more steps under libtorch's profiler; of the one of median operator time: self time by kind of operator (matrix products, attention kernel, softmax, the rest), the products' rate, and (AdamW) the MFU the step would reach with every product at the best sgemm")
+    boolean ops;
+
+    @Option(
             names = "--head-chunk",
             split = ",",
             description =
@@ -131,7 +137,16 @@ public final class BenchTrainCommand implements Callable<Integer> {
         }
         TrainBench.Plan plan =
                 new TrainBench.Plan(
-                        models, optimizers, batch, seqLen, steps, warmup, chunks, profile, precs);
+                        models,
+                        optimizers,
+                        batch,
+                        seqLen,
+                        steps,
+                        warmup,
+                        chunks,
+                        profile,
+                        ops,
+                        precs);
         System.out.print(TrainBenchReport.header());
         List<TrainBenchResult> results =
                 TrainBench.run(plan, System.err, r -> System.out.print(TrainBenchReport.row(r)));

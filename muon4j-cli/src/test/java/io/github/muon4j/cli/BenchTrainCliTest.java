@@ -115,6 +115,55 @@ class BenchTrainCliTest {
             assertEquals(1.0, share, 1e-9);
         }
         assertTrue(o.out().contains("| head_loss |"), "the profile table is printed");
+        assertTrue(!o.out().contains("under libtorch's profiler"), "no operator profile unasked");
+    }
+
+    @Test
+    void opsBreaksAStepDownByOperatorAndBoundsItsUtilisation(@TempDir Path dir) {
+        Cli.Outcome o =
+                Cli.run(
+                        dir,
+                        "bench",
+                        "train",
+                        "--preset",
+                        "tiny",
+                        "--optimizer",
+                        "adamw,muon",
+                        "--batch-size",
+                        "2",
+                        "--seq-len",
+                        "16",
+                        "--steps",
+                        "1",
+                        "--warmup",
+                        "0",
+                        "--ops",
+                        "--json");
+        assertEquals(0, o.code(), o.err());
+        JsonArray results =
+                JsonParser.parseString(o.lastLine()).getAsJsonObject().getAsJsonArray("results");
+        ModelConfig c = ModelConfig.preset("tiny");
+        // every weight's three products (y = x W^T, dx, dW: 2 n in out FLOPs each) for n = 32
+        // tokens: per layer W_q, W_k, W_v, W_o (d x inner) and SwiGLU's three (d x hidden), and
+        // the LM head (d x vocab); the attention kernel's own products are not operators
+        double inner = c.nHeads() * (double) c.headDim(), d = c.dModel();
+        double weights = c.nLayers() * (4 * d * inner + 3 * d * c.ffnHidden()) + d * c.vocabSize();
+        JsonObject adamw = results.get(0).getAsJsonObject().getAsJsonObject("ops");
+        assertEquals(6 * 32 * weights, adamw.get("productFlops").getAsDouble(), 1e-9 * weights);
+        for (int i = 0; i < 2; i++) {
+            JsonObject ops = results.get(i).getAsJsonObject().getAsJsonObject("ops");
+            double all = ops.get("opsSeconds").getAsDouble();
+            double products = ops.get("productSeconds").getAsDouble();
+            assertTrue(0 < products && products < all, products + " of " + all);
+            assertTrue(all <= ops.get("stepSeconds").getAsDouble() + 1e-3, "within the step");
+            double share = 0;
+            for (var k : ops.getAsJsonArray("kinds")) {
+                share += k.getAsJsonObject().get("share").getAsDouble();
+            }
+            assertEquals(1.0, share, 1e-9);
+        }
+        assertTrue(o.out().contains("this step would reach MFU"), o.out());
+        assertTrue(o.out().contains("No bound for Muon"), o.out());
     }
 
     private static double quintic(double rows, double cols) {

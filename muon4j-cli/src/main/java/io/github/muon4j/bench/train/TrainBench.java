@@ -3,6 +3,7 @@ package io.github.muon4j.bench.train;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.tracker.Tracker;
 import io.github.muon4j.Backend;
 import io.github.muon4j.bench.Ceiling;
@@ -16,8 +17,13 @@ import io.github.muon4j.optim.NewtonSchulz;
 import io.github.muon4j.optim.ParamRole;
 import io.github.muon4j.train.StepProfile;
 import io.github.muon4j.train.TrainStep;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -64,6 +70,7 @@ public final class TrainBench {
             int warmup,
             int[] headChunks,
             boolean profile,
+            boolean ops,
             List<Precision> precisions) {}
 
     /** A model of the plan, under the name it was asked by (a preset) and its variant. */
@@ -99,6 +106,7 @@ public final class TrainBench {
                                 plan.warmup(),
                                 plan.headChunks(),
                                 plan.profile(),
+                                plan.ops(),
                                 plan.precisions(),
                                 log)) {
                     all.add(r);
@@ -140,6 +148,7 @@ public final class TrainBench {
             int warmup,
             int[] chunks,
             boolean profile,
+            boolean ops,
             List<Precision> precisions,
             PrintStream log) {
         Backend backend = Backend.get();
@@ -279,6 +288,19 @@ public final class TrainBench {
             }
             ceiling.sampleShapes(gemms, Precision.FP32);
             ceiling.sampleBest(anyBf16);
+            OpBreakdown[] breakdown = new OpBreakdown[k];
+            for (int j = 0; ops && j < k; j++) {
+                step.setHeadChunk(headChunks[j]);
+                step.setPrecision(precision[j]);
+                List<OpBreakdown> profiled = new ArrayList<>();
+                for (int i = 0; i < PROFILED_STEPS; i++) {
+                    profiled.add(profiledStep(step, batches, b, t, manager, log));
+                }
+                // the step of median operator time: a typical step, not one that met a page
+                // fault storm or the machine's slow minute
+                profiled.sort(Comparator.comparingDouble(OpBreakdown::opsSeconds));
+                breakdown[j] = profiled.get(PROFILED_STEPS / 2);
+            }
             double fpt = mc.flopsPerToken(t);
             double ofpt = optFlopsPerStep / ((double) b * t);
             double gflops = ceiling.median();
@@ -330,9 +352,56 @@ public final class TrainBench {
                                 Machine.rssMb(),
                                 arraysEarly,
                                 manager.getManagedArrays().size(),
-                                phases(profiles[j], steps)));
+                                phases(profiles[j], steps),
+                                breakdown[j]));
             }
             return out;
+        }
+    }
+
+    /** Steps profiled per variant with {@code --ops}; the one of median operator time is kept. */
+    static final int PROFILED_STEPS = 3;
+
+    /**
+     * One more step under libtorch's profiler (operators with their input shapes), after a heap
+     * reserve so that the profiler's own allocations do not send the step's large arrays to fresh
+     * pages; its trace, written to a temporary file and deleted, read by {@link OpBreakdown}.
+     */
+    static OpBreakdown profiledStep(
+            TrainStep step,
+            java.util.function.Supplier<int[]> batches,
+            int b,
+            int t,
+            NDManager manager,
+            PrintStream log) {
+        reserveHeap(manager);
+        Path trace = null;
+        try {
+            trace = Files.createTempFile("muon4j-ops-", ".json");
+            JniUtils.startProfile(false, true, false);
+            long s0 = System.nanoTime(), s1;
+            try {
+                step.run(batches, b, t, 1, 1.0);
+            } finally {
+                s1 = System.nanoTime(); // the step, not the writing of its trace
+                JniUtils.stopProfile(trace.toString());
+            }
+            double sec = (s1 - s0) / 1e9;
+            OpBreakdown o = OpBreakdown.fromTrace(trace, sec);
+            if (log != null) {
+                log.printf(Locale.ROOT, "  profiled step: %.3f s%n", sec);
+            }
+            return o;
+        } catch (IOException e) {
+            throw new UncheckedIOException("bench train --ops: the profiler's trace: " + e, e);
+        } finally {
+            if (trace != null) {
+                try {
+                    Files.deleteIfExists(trace);
+                } catch (IOException e) {
+                    // a temporary file left behind
+                }
+            }
         }
     }
 

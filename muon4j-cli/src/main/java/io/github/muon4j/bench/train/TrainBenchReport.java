@@ -93,6 +93,77 @@ public final class TrainBenchReport {
                 s.append(String.format("%n")).append(profile(r));
             }
         }
+        for (TrainBenchResult r : results) {
+            if (r.ops() != null) {
+                s.append(String.format("%n")).append(ops(r));
+            }
+        }
+        return s.toString();
+    }
+
+    /**
+     * The operator breakdown of a result: self time per kind, the largest other operators, and the
+     * utilisation the step would reach with every product at the best sgemm.
+     */
+    public static String ops(TrainBenchResult r) {
+        OpBreakdown o = r.ops();
+        StringBuilder s = new StringBuilder();
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "%s, %s, %s, %dx%d, head chunk %s: of 3 steps under libtorch's profiler, the one of median operator time: %.3f s (the timed steps' median %.3f), operators running %.3f s of it%n%n",
+                        r.model(),
+                        r.optimizer(),
+                        r.precision(),
+                        r.batch(),
+                        r.seqLen(),
+                        r.headChunk() == 0 ? "plain" : Integer.toString(r.headChunk()),
+                        o.stepSeconds(),
+                        r.medianStepSeconds(),
+                        o.opsSeconds()));
+        s.append("| operators | self s (all threads) | share |\n|---|---|---|\n");
+        for (OpBreakdown.Kind k : o.kinds()) {
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %.3f | %.1f%% |%n",
+                            k.kind(),
+                            k.seconds(),
+                            100 * k.share()));
+        }
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        "%nMatrix products: %.1f GFLOP in %.3f s of wall time = %.1f GFLOP/s (%.1f%% of the best sgemm, %.1f). Other operators, by self time:",
+                        o.productFlops() / 1e9,
+                        o.productSeconds(),
+                        o.productGflops(),
+                        100 * o.productGflops() / r.bestGflops(),
+                        r.bestGflops()));
+        for (OpBreakdown.Op op : o.others()) {
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            " %s %.3f s (%d calls);",
+                            op.name(),
+                            op.seconds(),
+                            op.calls()));
+        }
+        s.setLength(s.length() - 1);
+        if (r.optimizer().equals("muon")) {
+            s.append(
+                    String.format(
+                            ".%nNo bound for Muon: on a CPU its Newton-Schulz runs on several threads, and libtorch's profiler records the calling thread's operators only.%n"));
+            return s.toString();
+        }
+        double tokens = (double) r.batch() * r.seqLen();
+        s.append(
+                String.format(
+                        Locale.ROOT,
+                        ".%nWith every product at the best sgemm and the %.3f s of other operators as measured (time outside libtorch's operators left out), this step would reach MFU %.1f%% of the best (measured: %.1f%%).%n",
+                        o.otherSeconds(),
+                        100 * o.boundAt(r.flopsPerToken() * tokens, r.bestGflops()),
+                        100 * r.mfuBest()));
         return s.toString();
     }
 

@@ -9,7 +9,8 @@ import java.util.List;
  * early against late in the run; {@code warmupSteps}: untimed steps before them (at least {@code
  * --warmup}, more while the heap still grew); {@code heapReserveMb}: resident memory added to the
  * heap before them ({@code TrainBench.reserveHeap}). The component names are the JSON keys of
- * {@code bench train --json}.
+ * {@code bench train --json}. {@code profile} (with {@code --profile}) and {@code ops} (with {@code
+ * --ops}) are null otherwise.
  */
 public record TrainBenchResult(
         String model,
@@ -54,7 +55,8 @@ public record TrainBenchResult(
         double lateRssMb,
         int earlyLiveArrays,
         int lateLiveArrays,
-        List<Phase> profile) {
+        List<Phase> profile,
+        OpBreakdown ops) {
 
     /** One phase of the step, per step. */
     public record Phase(
