@@ -8,6 +8,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.muon4j.model.ModelConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,22 +22,12 @@ class BenchTrainCliTest {
     @Test
     void jsonCarriesHardwareFlopsCeilingSpreadAndProfile(@TempDir Path dir) {
         Cli.Outcome o =
-                Cli.run(
+                benchTiny(
                         dir,
-                        "bench",
-                        "train",
-                        "--preset",
-                        "tiny",
                         "--optimizer",
                         "muon,adamw",
-                        "--batch-size",
-                        "2",
-                        "--seq-len",
-                        "16",
                         "--steps",
                         "2",
-                        "--warmup",
-                        "0",
                         "--head-chunk",
                         "0,8",
                         "--precision",
@@ -121,24 +113,7 @@ class BenchTrainCliTest {
     @Test
     void opsBreaksAStepDownByOperatorAndBoundsItsUtilisation(@TempDir Path dir) {
         Cli.Outcome o =
-                Cli.run(
-                        dir,
-                        "bench",
-                        "train",
-                        "--preset",
-                        "tiny",
-                        "--optimizer",
-                        "adamw,muon",
-                        "--batch-size",
-                        "2",
-                        "--seq-len",
-                        "16",
-                        "--steps",
-                        "1",
-                        "--warmup",
-                        "0",
-                        "--ops",
-                        "--json");
+                benchTiny(dir, "--optimizer", "adamw,muon", "--steps", "1", "--ops", "--json");
         assertEquals(0, o.code(), o.err());
         JsonArray results =
                 JsonParser.parseString(o.lastLine()).getAsJsonObject().getAsJsonArray("results");
@@ -164,6 +139,14 @@ class BenchTrainCliTest {
         }
         assertTrue(o.out().contains("this step would reach MFU"), o.out());
         assertTrue(o.out().contains("No bound for Muon"), o.out());
+    }
+
+    /** {@code bench train} on the tiny preset at B = 2, T = 16, no warm-up, and {@code more}. */
+    private static Cli.Outcome benchTiny(Path dir, String... more) {
+        List<String> args = new ArrayList<>(List.of("bench", "train", "--preset", "tiny"));
+        args.addAll(List.of("--batch-size", "2", "--seq-len", "16", "--warmup", "0"));
+        args.addAll(List.of(more));
+        return Cli.run(dir, args.toArray(String[]::new));
     }
 
     private static double quintic(double rows, double cols) {

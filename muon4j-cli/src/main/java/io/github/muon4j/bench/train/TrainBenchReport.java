@@ -108,19 +108,14 @@ public final class TrainBenchReport {
     public static String ops(TrainBenchResult r) {
         OpBreakdown o = r.ops();
         StringBuilder s = new StringBuilder();
-        s.append(
-                String.format(
-                        Locale.ROOT,
-                        "%s, %s, %s, %dx%d, head chunk %s: of 3 steps under libtorch's profiler, the one of median operator time: %.3f s (the timed steps' median %.3f), operators running %.3f s of it%n%n",
-                        r.model(),
-                        r.optimizer(),
-                        r.precision(),
-                        r.batch(),
-                        r.seqLen(),
-                        r.headChunk() == 0 ? "plain" : Integer.toString(r.headChunk()),
-                        o.stepSeconds(),
-                        r.medianStepSeconds(),
-                        o.opsSeconds()));
+        s.append(variant(r))
+                .append(
+                        String.format(
+                                Locale.ROOT,
+                                ": of 3 steps under libtorch's profiler, the one of median operator time: %.3f s (the timed steps' median %.3f), operators running %.3f s of it%n%n",
+                                o.stepSeconds(),
+                                r.medianStepSeconds(),
+                                o.opsSeconds()));
         s.append("| operators | self s (all threads) | share |\n|---|---|---|\n");
         for (OpBreakdown.Kind k : o.kinds()) {
             s.append(
@@ -170,18 +165,7 @@ public final class TrainBenchReport {
     /** The profile of a result as a Markdown table. */
     public static String profile(TrainBenchResult r) {
         StringBuilder s = new StringBuilder();
-        s.append(
-                String.format(
-                        Locale.ROOT,
-                        "%s, %s, %s, %dx%d, head chunk %s: per step%n%n",
-                        r.model(),
-                        r.optimizer(),
-                        r.precision(),
-                        r.batch(),
-                        r.seqLen(),
-                        r.headChunk() == 0
-                                ? "0 (plain full logits)"
-                                : Integer.toString(r.headChunk())));
+        s.append(variant(r)).append(String.format(": per step%n%n"));
         s.append(
                 "| phase | wall s | share | user CPU s | sys CPU s | minor faults |\n|---|---|---|---|---|---|\n");
         double w = 0, u = 0, y = 0, f = 0;
@@ -211,6 +195,19 @@ public final class TrainBenchReport {
                         100 * y / Math.max(1e-9, u + y),
                         f));
         return s.toString();
+    }
+
+    /** "model, optimizer, precision, B x T, head chunk": which variant a section is about. */
+    private static String variant(TrainBenchResult r) {
+        return String.format(
+                Locale.ROOT,
+                "%s, %s, %s, %dx%d, head chunk %s",
+                r.model(),
+                r.optimizer(),
+                r.precision(),
+                r.batch(),
+                r.seqLen(),
+                r.headChunk() == 0 ? "0 (plain full logits)" : Integer.toString(r.headChunk()));
     }
 
     /** {"results": [...]}, one object per result with the record's component names. */
