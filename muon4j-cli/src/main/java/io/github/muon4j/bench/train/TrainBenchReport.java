@@ -148,7 +148,7 @@ public final class TrainBenchReport {
         if (r.optimizer().equals("muon")) {
             s.append(
                     String.format(
-                            ".%nNo bound for Muon: on a CPU its Newton-Schulz runs on several threads, and libtorch's profiler records the calling thread's operators only.%n"));
+                            ".%nNo bound for Muon: on a CPU its Newton-Schulz runs on several threads, and libtorch's profiler records the calling thread's operators only (the figures above miss the other threads' share of it).%n"));
             return s.toString();
         }
         double tokens = (double) r.batch() * r.seqLen();
