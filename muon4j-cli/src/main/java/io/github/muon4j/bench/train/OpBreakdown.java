@@ -31,6 +31,8 @@ import java.util.Map;
  * @param productSeconds wall time during which at least one matrix product ran
  * @param productFlops FLOPs of the matrix products, 2 m k n each (times the batch for bmm)
  * @param kinds self time per kind of operator, summed over threads, largest first
+ * @param products the matrix products by operator and operand shapes, by self time, largest first
+ *     (at most {@link #TOP})
  * @param others the operators outside the matrix products, by self time, largest first (at most
  *     {@link #TOP})
  */
@@ -40,6 +42,7 @@ public record OpBreakdown(
         double productSeconds,
         double productFlops,
         List<Kind> kinds,
+        List<Product> products,
         List<Op> others) {
 
     /** One kind of operator: its self time, summed over threads, and its share of all. */
@@ -47,6 +50,17 @@ public record OpBreakdown(
 
     /** One operator: its self time summed over its calls. */
     public record Op(String name, double seconds, int calls) {}
+
+    /**
+     * The calls of one product operator at one shape, {@code "m x k @ k x n"} (batched: {@code "b x
+     * m x k @ b x k x n"}): their self time and FLOPs.
+     */
+    public record Product(String operator, String shape, int calls, double seconds, double flops) {
+        /** GFLOP/s over their self time. */
+        public double gflops() {
+            return flops / seconds / 1e9;
+        }
+    }
 
     /** How many operators {@link #others} lists. */
     static final int TOP = 8;
@@ -112,23 +126,50 @@ public record OpBreakdown(
      * or after the operands; 0 if no such pair.
      */
     static double productFlops(String name, long[][] shapes) {
-        if (!isProduct(name) || shapes == null) {
+        long[][] ab = operands(name, shapes);
+        if (ab == null) {
             return 0;
+        }
+        long[] a = ab[0], b = ab[1];
+        int r = a.length;
+        double f = 2.0 * a[r - 2] * a[r - 1] * b[r - 1];
+        return r == 3 ? f * a[0] : f;
+    }
+
+    /** The two operands of {@link #productFlops}, or null. */
+    static long[][] operands(String name, long[][] shapes) {
+        if (!isProduct(name) || shapes == null) {
+            return null;
         }
         for (int i = shapes.length - 2; i >= 0; i--) {
             long[] a = shapes[i], b = shapes[i + 1];
             int r = a.length;
-            if (r < 2
-                    || r > 3
-                    || b.length != r
-                    || a[r - 1] != b[r - 2]
-                    || (r == 3 && a[0] != b[0])) {
-                continue;
+            if (r >= 2
+                    && r <= 3
+                    && b.length == r
+                    && a[r - 1] == b[r - 2]
+                    && (r == 2 || a[0] == b[0])) {
+                return new long[][] {a, b};
             }
-            double f = 2.0 * a[r - 2] * a[r - 1] * b[r - 1];
-            return r == 3 ? f * a[0] : f;
         }
-        return 0;
+        return null;
+    }
+
+    /** "m x k @ k x n" for a product's operands, "?" when they are not known. */
+    static String shapeLabel(String name, long[][] shapes) {
+        long[][] ab = operands(name, shapes);
+        if (ab == null) {
+            return "?";
+        }
+        return label(ab[0]) + " @ " + label(ab[1]);
+    }
+
+    private static String label(long[] dims) {
+        StringBuilder s = new StringBuilder();
+        for (long d : dims) {
+            s.append(s.length() == 0 ? "" : " x ").append(d);
+        }
+        return s.toString();
     }
 
     /** One operator call of the trace; times in seconds. */
@@ -188,14 +229,23 @@ public record OpBreakdown(
         double[] self = selfSeconds(calls);
         double flops = 0, all = 0;
         List<Call> products = new ArrayList<>();
+        Map<List<String>, double[]> byShape = new HashMap<>(); // {operator, shape} -> {s, FLOPs, n}
         for (int i = 0; i < calls.size(); i++) {
             Call c = calls.get(i);
             String k = kind(c.name());
             byKind.computeIfAbsent(k, x -> new double[1])[0] += self[i];
             all += self[i];
             if (k.equals(PRODUCTS)) {
-                flops += productFlops(c.name(), c.shapes());
+                double f = productFlops(c.name(), c.shapes());
+                flops += f;
                 products.add(c);
+                double[] p =
+                        byShape.computeIfAbsent(
+                                List.of(c.name(), shapeLabel(c.name(), c.shapes())),
+                                x -> new double[3]);
+                p[0] += self[i];
+                p[1] += f;
+                p[2]++;
             } else {
                 double[] op = byOp.computeIfAbsent(c.name(), x -> new double[2]);
                 op[0] += self[i];
@@ -211,12 +261,18 @@ public record OpBreakdown(
         List<Op> others = new ArrayList<>();
         byOp.forEach((name, v) -> others.add(new Op(name, v[0], (int) v[1])));
         others.sort(Comparator.comparingDouble(Op::seconds).reversed());
+        List<Product> shapes = new ArrayList<>();
+        byShape.forEach(
+                (key, v) ->
+                        shapes.add(new Product(key.get(0), key.get(1), (int) v[2], v[0], v[1])));
+        shapes.sort(Comparator.comparingDouble(Product::seconds).reversed());
         return new OpBreakdown(
                 stepSeconds,
                 covered(calls),
                 covered(products),
                 flops,
                 kinds,
+                List.copyOf(shapes.subList(0, Math.min(TOP, shapes.size()))),
                 List.copyOf(others.subList(0, Math.min(TOP, others.size()))));
     }
 
@@ -227,14 +283,17 @@ public record OpBreakdown(
     static double[] selfSeconds(List<Call> calls) {
         Integer[] order = new Integer[calls.size()];
         Arrays.setAll(order, i -> i);
-        // by thread, then start; an enclosing call (longer) before the calls it encloses
+        // by thread, then start; an enclosing call (longer) before the calls it encloses; at equal
+        // start and length the later in the trace first, as libtorch writes a call when it ends,
+        // after the calls it made
         Arrays.sort(
                 order,
                 Comparator.<Integer>comparingLong(i -> calls.get(i).thread())
                         .thenComparingDouble(i -> calls.get(i).start())
                         .thenComparing(
                                 Comparator.<Integer>comparingDouble(i -> calls.get(i).seconds())
-                                        .reversed()));
+                                        .reversed())
+                        .thenComparing(Comparator.<Integer>reverseOrder()));
         double[] self = new double[calls.size()];
         int[] stack = new int[calls.size()];
         int depth = 0;

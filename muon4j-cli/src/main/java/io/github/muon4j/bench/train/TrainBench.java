@@ -288,13 +288,19 @@ public final class TrainBench {
             }
             ceiling.sampleShapes(gemms, Precision.FP32);
             ceiling.sampleBest(anyBf16);
+            double rssLate = Machine.rssMb();
+            int arraysLate = manager.getManagedArrays().size();
             OpBreakdown[] breakdown = new OpBreakdown[k];
             for (int j = 0; ops && j < k; j++) {
                 step.setHeadChunk(headChunks[j]);
                 step.setPrecision(precision[j]);
                 List<OpBreakdown> profiled = new ArrayList<>();
                 for (int i = 0; i < PROFILED_STEPS; i++) {
-                    profiled.add(profiledStep(step, batches, b, t, manager, log));
+                    // room for the profiler's own allocations before each, so that they do not
+                    // send the step's large arrays to fresh pages (a single reserve before the
+                    // three left some steps' pow and fill_ at 4x their time: first-touch faults)
+                    reserveHeap(manager);
+                    profiled.add(profiledStep(step, batches, b, t, log));
                 }
                 // the step of median operator time: a typical step, not one that met a page
                 // fault storm or the machine's slow minute
@@ -349,9 +355,9 @@ public final class TrainBench {
                                 early[j] / window,
                                 late[j] / window,
                                 rssEarly,
-                                Machine.rssMb(),
+                                rssLate,
                                 arraysEarly,
-                                manager.getManagedArrays().size(),
+                                arraysLate,
                                 phases(profiles[j], steps),
                                 breakdown[j]));
             }
@@ -363,18 +369,15 @@ public final class TrainBench {
     static final int PROFILED_STEPS = 3;
 
     /**
-     * One more step under libtorch's profiler (operators with their input shapes), after a heap
-     * reserve so that the profiler's own allocations do not send the step's large arrays to fresh
-     * pages; its trace, written to a temporary file and deleted, read by {@link OpBreakdown}.
+     * One more step under libtorch's profiler (operators with their input shapes); its trace,
+     * written to a temporary file and deleted, read by {@link OpBreakdown}.
      */
     static OpBreakdown profiledStep(
             TrainStep step,
             java.util.function.Supplier<int[]> batches,
             int b,
             int t,
-            NDManager manager,
             PrintStream log) {
-        reserveHeap(manager);
         Path trace = null;
         try {
             trace = Files.createTempFile("muon4j-ops-", ".json");

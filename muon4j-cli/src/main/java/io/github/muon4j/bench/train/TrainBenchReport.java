@@ -129,12 +129,27 @@ public final class TrainBenchReport {
         s.append(
                 String.format(
                         Locale.ROOT,
-                        "%nMatrix products: %.1f GFLOP in %.3f s of wall time = %.1f GFLOP/s (%.1f%% of the best sgemm, %.1f). Other operators, by self time:",
+                        "%nMatrix products: %.1f GFLOP in %.3f s of wall time = %.1f GFLOP/s (%.1f%% of the best sgemm, %.1f); by shape:%n%n",
                         o.productFlops() / 1e9,
                         o.productSeconds(),
                         o.productGflops(),
                         100 * o.productGflops() / r.bestGflops(),
                         r.bestGflops()));
+        s.append(
+                "| product (m x k @ k x n) | operator | calls | self s | GFLOP/s | of the best |\n|---|---|---|---|---|---|\n");
+        for (OpBreakdown.Product p : o.products()) {
+            s.append(
+                    String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %d | %.3f | %.1f | %.1f%% |%n",
+                            p.shape(),
+                            p.operator(),
+                            p.calls(),
+                            p.seconds(),
+                            p.gflops(),
+                            100 * p.gflops() / r.bestGflops()));
+        }
+        s.append(String.format("%nOther operators, by self time:"));
         for (OpBreakdown.Op op : o.others()) {
             s.append(
                     String.format(

@@ -73,6 +73,12 @@ class OpBreakdownTest {
         assertEquals(
                 2.0 * 6 * 5 * 7 * 3,
                 OpBreakdown.productFlops("aten::bmm", new long[][] {{6, 5, 7}, {6, 7, 3}}));
+        assertEquals(
+                "1024 x 512 @ 512 x 50257",
+                OpBreakdown.shapeLabel(
+                        "aten::mm",
+                        new long[][] {none, none, {1024, 512}, {512, 50257}, {1024, 50257}}));
+        assertEquals("?", OpBreakdown.shapeLabel("aten::mm", new long[][] {{2, 3}, {4, 2}}));
         // not a product, or shapes that do not chain
         assertEquals(0, OpBreakdown.productFlops("aten::mul", new long[][] {{2, 3}, {3, 2}}));
         assertEquals(0, OpBreakdown.productFlops("aten::mm", new long[][] {{2, 3}, {4, 2}}));
@@ -83,8 +89,10 @@ class OpBreakdownTest {
     void kindsOthersAndTheBound() {
         List<Call> calls =
                 List.of(
-                        call("aten::matmul", 1, 0.0, 2.0, new long[] {4, 8}, new long[] {8, 2}),
+                        // as libtorch writes them: a call after the calls it made (here with
+                        // the same start and length as its one call)
                         call("aten::mm", 1, 0.0, 2.0, new long[] {4, 8}, new long[] {8, 2}),
+                        call("aten::matmul", 1, 0.0, 2.0, new long[] {4, 8}, new long[] {8, 2}),
                         call("aten::_scaled_dot_product_flash_attention_for_cpu", 1, 2.0, 1.0),
                         call("aten::_softmax", 1, 3.0, 0.5),
                         call("aten::mul", 1, 3.5, 0.25),
@@ -111,6 +119,10 @@ class OpBreakdownTest {
                         "aten::matmul"),
                 o.others().stream().map(OpBreakdown.Op::name).toList(),
                 "every operator but the products, by self time");
+        assertEquals(
+                List.of(new OpBreakdown.Product("aten::mm", "4 x 8 @ 8 x 2", 1, 2.0, 128)),
+                o.products());
+        assertEquals(64e-9, o.products().get(0).gflops(), 1e-18);
         assertEquals(2, o.others().get(1).calls());
         assertEquals(0.75, o.others().get(1).seconds(), 1e-12);
         // 128 FLOPs at 64 GFLOP/s take 2e-9 s; with the other 2.25 s, 1e3 FLOPs per step reach
