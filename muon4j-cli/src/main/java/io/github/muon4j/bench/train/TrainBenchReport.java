@@ -112,7 +112,8 @@ public final class TrainBenchReport {
                 .append(
                         String.format(
                                 Locale.ROOT,
-                                ": of 3 steps under libtorch's profiler, the one of median operator time: %.3f s (the timed steps' median %.3f), operators running %.3f s of it%n%n",
+                                ": of %d steps under libtorch's profiler, the one of median operator time: %.3f s (the timed steps' median %.3f), operators running %.3f s of it%n%n",
+                                TrainBench.PROFILED_STEPS,
                                 o.stepSeconds(),
                                 r.medianStepSeconds(),
                                 o.opsSeconds()));
